@@ -1,0 +1,168 @@
+/* auth.c: building the auth context from the config, the per-thread
+ * database connections, and the route table. */
+#include "auth/auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/handlers.h"
+#include "auth/middleware.h"
+#include "db/db.h"
+#include "server/log.h"
+
+#define LIMITER_ENTRIES 65536
+
+/* Opens a connection to the configured database (schema already migrated). */
+static struct db *auth_db_open(const struct config *cfg, char *err, size_t errlen)
+{
+    struct db *db = NULL;
+    if (db_open(&db, cfg->db_path, cfg->db_busy_timeout_ms, err, errlen) != 0)
+        return NULL;
+    return db;
+}
+
+static void *pool_thread_init(void *arg, char *err, size_t errlen)
+{
+    struct auth_ctx *ctx = arg;
+    return auth_db_open(ctx->cfg, err, errlen);
+}
+
+static void pool_thread_fini(void *thread_ctx, void *arg)
+{
+    (void)arg;
+    db_close(thread_ctx);
+}
+
+static void *loop_init(struct loop *l, int index, void *arg, char *err, size_t errlen)
+{
+    (void)l;
+    (void)index;
+    struct auth_loop *al = calloc(1, sizeof *al);
+    if (al == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    al->ctx = arg;
+    al->db = auth_db_open(al->ctx->cfg, err, errlen);
+    if (al->db == NULL) {
+        free(al);
+        return NULL;
+    }
+    return al;
+}
+
+static void loop_fini(void *loop_data, void *arg)
+{
+    (void)arg;
+    struct auth_loop *al = loop_data;
+    db_close(al->db);
+    free(al);
+}
+
+struct server_hooks auth_server_hooks(struct auth_ctx *ctx)
+{
+    struct server_hooks h = { auth_access_check, loop_init, loop_fini, ctx };
+    return h;
+}
+
+static int auth_migrate(const struct config *cfg, char *err, size_t errlen)
+{
+    struct db *db = auth_db_open(cfg, err, errlen);
+    if (db == NULL)
+        return -1;
+    int rc = db_migrate(db, err, errlen);
+    db_close(db);
+    return rc == 0 ? 0 : -1;
+}
+
+static int auth_load_tokens(struct auth_ctx *ctx, char *err, size_t errlen)
+{
+    const struct config *cfg = ctx->cfg;
+    ctx->token_opts = (struct auth_token_opts){ cfg->jwt_issuer, cfg->jwt_audience,
+                                                cfg->access_ttl_s, cfg->jwt_leeway_s };
+    if (strcmp(cfg->jwt_alg, "HS256") == 0)
+        return auth_tokens_load_hs256(&ctx->tokens, &ctx->token_opts, cfg->jwt_secret,
+                                      strlen(cfg->jwt_secret), err, errlen);
+    return auth_tokens_load_es256(&ctx->tokens, &ctx->token_opts, cfg->jwt_key_file, err, errlen);
+}
+
+static int auth_limits(struct auth_ctx *ctx, char *err, size_t errlen)
+{
+    const struct config *c = ctx->cfg;
+    if (auth_limiter_new(&ctx->login_ip, (uint32_t)c->login_ip_per_minute,
+                         (uint32_t)c->login_ip_per_minute, LIMITER_ENTRIES, err, errlen) != 0 ||
+        auth_limiter_new(&ctx->login_user, (uint32_t)c->login_user_per_minute,
+                         (uint32_t)c->login_user_per_minute, LIMITER_ENTRIES, err, errlen) != 0 ||
+        auth_limiter_new(&ctx->register_ip, (uint32_t)c->register_ip_per_minute,
+                         (uint32_t)c->register_ip_per_minute, LIMITER_ENTRIES, err, errlen) != 0)
+        return -1;
+    return auth_lockout_new(&ctx->lockout, c->lockout_threshold, c->lockout_base_s,
+                            c->lockout_max_s, LIMITER_ENTRIES, err, errlen);
+}
+
+int auth_setup(struct auth_ctx *ctx, const struct config *cfg, char *err, size_t errlen)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->cfg = cfg;
+    ctx->pw = (struct auth_pw_params){ (uint32_t)cfg->argon2_memory_kib,
+                                       (uint32_t)cfg->argon2_iterations,
+                                       (uint32_t)cfg->argon2_parallelism };
+    if (auth_pw_params_check(&ctx->pw, err, errlen) != 0 || auth_migrate(cfg, err, errlen) != 0 ||
+        auth_load_tokens(ctx, err, errlen) != 0 || auth_limits(ctx, err, errlen) != 0)
+        goto fail;
+    int threads = cfg->pool_threads > 0 ? cfg->pool_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    struct pool_thread_hooks ph = { pool_thread_init, pool_thread_fini, ctx };
+    if (pool_create(&ctx->pool, threads > 0 ? threads : 1, cfg->pool_queue, &ph, err, errlen) != 0)
+        goto fail;
+    log_info("auth: %s tokens (kid %s), database %s, %d pool threads",
+             auth_tokens_alg(ctx->tokens), auth_tokens_kid(ctx->tokens), cfg->db_path, threads);
+    return 0;
+fail:
+    auth_free(ctx);
+    return -1;
+}
+
+void auth_free(struct auth_ctx *ctx)
+{
+    pool_free(ctx->pool);
+    ctx->pool = NULL;
+    auth_tokens_free(ctx->tokens);
+    auth_limiter_free(ctx->login_ip);
+    auth_limiter_free(ctx->login_user);
+    auth_limiter_free(ctx->register_ip);
+    auth_lockout_free(ctx->lockout);
+    memset(ctx, 0, sizeof *ctx);
+}
+
+int auth_add_routes(struct router *r, struct auth_ctx *ctx)
+{
+    static const struct {
+        const char *method, *pattern;
+        route_handler fn;
+        enum auth_access access;
+    } routes[] = {
+        { "POST",   "/api/register",        auth_h_register,     AUTH_PUBLIC },
+        { "POST",   "/api/login",           auth_h_login,        AUTH_PUBLIC },
+        { "POST",   "/api/token/refresh",   auth_h_refresh,      AUTH_PUBLIC },
+        { "POST",   "/api/logout",          auth_h_logout,       AUTH_TOKEN },
+        { "POST",   "/api/logout-all",      auth_h_logout_all,   AUTH_TOKEN },
+        { "GET",    "/api/me",              auth_h_me,           AUTH_TOKEN },
+        { "POST",   "/api/password",        auth_h_password,     AUTH_TOKEN },
+        { "GET",    "/api/admin/users",     auth_h_admin_list,   AUTH_ADMIN },
+        { "PATCH",  "/api/admin/users/:id", auth_h_admin_patch,  AUTH_ADMIN },
+        { "DELETE", "/api/admin/users/:id", auth_h_admin_delete, AUTH_ADMIN },
+        { "GET",    "/api/admin/audit",     auth_h_admin_audit,  AUTH_ADMIN },
+        { "GET",    "/.well-known/jwks.json", auth_h_jwks,       AUTH_PUBLIC },
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (router_add(r, routes[i].method, routes[i].pattern, routes[i].fn,
+                       (int)routes[i].access, ctx) != 0)
+            return -1;
+    /* Browsers in cookie mode only send the refresh cookie under /api/token. */
+    if (ctx->cfg->refresh_cookie &&
+        router_add(r, "POST", "/api/token/revoke", auth_h_logout, AUTH_TOKEN, ctx) != 0)
+        return -1;
+    return 0;
+}

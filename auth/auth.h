@@ -1,0 +1,52 @@
+/* auth.h: the login backend as the composition root sees it (DESIGN.md §5-7):
+ * one context built from the config, the hooks the server and the job pool
+ * call, and the routes to add to the router.
+ *
+ * Threads: every event loop gets its own database connection (reads on the
+ * hot path: token checks, /api/me); every pool thread gets its own too
+ * (argon2id and writes that fsync). The context itself is read-only after
+ * auth_setup, except for the rate limiters, which lock internally. */
+#ifndef PC_AUTH_H
+#define PC_AUTH_H
+
+#include <stddef.h>
+
+#include "auth/limits.h"
+#include "auth/lockout.h"
+#include "auth/password.h"
+#include "auth/token.h"
+#include "server/config.h"
+#include "server/pool.h"
+#include "server/router.h"
+#include "server/server.h"
+
+/* Route access levels (the router's opaque `access`). */
+enum auth_access { AUTH_PUBLIC = 0, AUTH_TOKEN = 1, AUTH_ADMIN = 2 };
+
+struct auth_ctx {
+    const struct config *cfg;
+    struct auth_pw_params pw;
+    struct auth_token_opts token_opts;
+    struct auth_tokens *tokens;
+    struct auth_limiter *login_ip, *login_user, *register_ip;
+    struct auth_lockout *lockout;
+    struct pool *pool;
+};
+
+/* Opens and migrates the database once (so a bad path or a newer schema
+ * fails start-up, not the first request), loads or creates the JWT key,
+ * creates the limiters and the job pool. Returns 0 or -1 with err. */
+int auth_setup(struct auth_ctx *ctx, const struct config *cfg, char *err, size_t errlen);
+/* Stops the pool (finishing queued jobs), frees everything. Safe on a
+ * zeroed or partly set-up ctx. */
+void auth_free(struct auth_ctx *ctx);
+
+/* Hooks for server_setup (arg = ctx): per-loop database, access check. */
+struct server_hooks auth_server_hooks(struct auth_ctx *ctx);
+
+/* Adds every /api route and /.well-known/jwks.json. Needs only ctx->cfg
+ * (routes may be built before auth_setup; handlers run only after it).
+ * 0 or -1. */
+int auth_add_routes(struct router *r, struct auth_ctx *ctx);
+
+#endif

@@ -1,0 +1,133 @@
+/* handlers_account.c: the signed-in user's own account, and the public keys. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/auth.h"
+#include "auth/handlers.h"
+#include "auth/jobs.h"
+#include "auth/middleware.h"
+#include "auth/request.h"
+#include "db/audit.h"
+#include "db/tokens.h"
+#include "db/users.h"
+
+void auth_time_text(int64_t t, char out[32])
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *auth_user_json(const struct db_user *u, int admin_view)
+{
+    char created[32];
+    auth_time_text(u->created_at, created);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:s}", "id", (json_int_t)u->id,
+                          "username", u->username, "role", u->role,
+                          "disabled", u->disabled, "created_at", created);
+    if (o != NULL && admin_view) {
+        json_object_set_new(o, "failed_logins", json_integer(u->failed_logins));
+        if (u->locked_until > time(NULL)) {
+            char locked[32];
+            auth_time_text(u->locked_until, locked);
+            json_object_set_new(o, "locked_until", json_string(locked));
+        } else {
+            json_object_set_new(o, "locked_until", json_null());
+        }
+    }
+    return o;
+}
+
+int auth_h_me(struct http_exchange *ex, void *arg)
+{
+    (void)arg;
+    struct auth_loop *al = ex->loop_data;
+    struct db_user u;
+    int rc = db_user_by_id(al->db, auth_principal(ex)->user_id, &u);
+    if (rc == DB_NOTFOUND)
+        http_resp_error(&ex->resp, 401, "invalid_token", "the account no longer exists");
+    else if (rc != 0)
+        http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
+    else
+        http_resp_json(&ex->resp, 200, auth_user_json(&u, 0));
+    return 0;
+}
+
+static void password_run(struct auth_job *j, struct db *db)
+{
+    struct db_user u;
+    char hash[AUTH_PW_HASH_MAX];
+    int64_t now = (int64_t)time(NULL);
+    if (db_user_by_id(db, j->user_id, &u) != 0)
+        return;
+    if (auth_pw_verify(u.password_hash, j->password, j->password_len) != 0) {
+        db_audit_add(db, "password_change_failed", u.id, u.username, j->ip, NULL, now);
+        auth_job_fail(j, 403, "wrong_password", "the current password is not correct");
+        return;
+    }
+    if (auth_pw_hash(&j->ctx->pw, j->new_password, j->new_password_len, hash, sizeof hash) != 0)
+        return;
+    /* New hash, new epoch (every access token dies), no refresh token left. */
+    if (db_begin(db) != 0)
+        return;
+    if (db_user_set_password(db, u.id, hash, now, 1) != 0 ||
+        db_refresh_revoke_user(db, u.id, now) != 0 ||
+        db_audit_add(db, "password_change", u.id, u.username, j->ip, NULL, now) != 0 ||
+        db_commit(db) != 0) {
+        db_rollback(db);
+        return;
+    }
+    auth_job_ok(j, 204, NULL);
+}
+
+int auth_h_password(struct http_exchange *ex, void *arg)
+{
+    const char *old = NULL, *new = NULL;
+    size_t oldlen = 0, newlen = 0;
+    struct auth_field f[] = {
+        { "old_password", AUTH_F_STRING, 1, &old, &oldlen, NULL, NULL },
+        { "new_password", AUTH_F_STRING, 1, &new, &newlen, NULL, NULL },
+    };
+    struct auth_job *j = NULL;
+    json_t *body = auth_req_json(ex);
+    if (body == NULL || auth_req_fields(ex, body, f, 2) != 0)
+        goto out;
+    if (auth_pw_check_length(newlen) != 0) {
+        http_resp_error(&ex->resp, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
+        goto out;
+    }
+    j = auth_job_new(ex, arg, password_run);
+    if (j == NULL)
+        goto out;
+    j->user_id = auth_principal(ex)->user_id;
+    if (auth_job_secret(&j->password, &j->password_len, old, oldlen) != 0 ||
+        auth_job_secret(&j->new_password, &j->new_password_len, new, newlen) != 0) {
+        http_resp_error(&ex->resp, 503, "unavailable", "out of memory");
+        auth_job_discard(j);
+        goto out;
+    }
+    json_decref(body);
+    return auth_job_submit(j);
+out:
+    json_decref(body);
+    return 0;
+}
+
+int auth_h_jwks(struct http_exchange *ex, void *arg)
+{
+    struct auth_ctx *ctx = arg;
+    char *jwks = auth_tokens_jwks_json(ctx->tokens);
+    if (jwks == NULL) {
+        http_resp_error(&ex->resp, 500, "internal", "cannot encode the key set");
+        return 0;
+    }
+    http_resp_bytes(&ex->resp, 200, "application/json; charset=utf-8", HTTP_CONTENT_OTHER,
+                    jwks, strlen(jwks));
+    /* Public keys: verifiers may cache them briefly. */
+    http_resp_header(&ex->resp, "Cache-Control", "public, max-age=300");
+    free(jwks);
+    return 0;
+}

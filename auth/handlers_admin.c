@@ -1,0 +1,206 @@
+/* handlers_admin.c: user management and the audit log, for admins. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/auth.h"
+#include "auth/handlers.h"
+#include "auth/jobs.h"
+#include "auth/middleware.h"
+#include "auth/request.h"
+#include "db/audit.h"
+#include "db/users.h"
+
+static int add_user(void *arg, const struct db_user *u)
+{
+    return json_array_append_new(arg, auth_user_json(u, 1));
+}
+
+int auth_h_admin_list(struct http_exchange *ex, void *arg)
+{
+    (void)arg;
+    struct auth_loop *al = ex->loop_data;
+    long offset, limit;
+    int64_t total = 0;
+    if (auth_req_query_int(ex, "offset", 0, 0, 1L << 40, &offset) != 0 ||
+        auth_req_query_int(ex, "limit", 50, 1, 500, &limit) != 0)
+        return 0;
+    json_t *users = json_array();
+    if (db_user_count(al->db, &total) != 0 ||
+        db_user_list(al->db, offset, limit, add_user, users) != 0) {
+        json_decref(users);
+        http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
+        return 0;
+    }
+    http_resp_json(&ex->resp, 200, json_pack("{s:o, s:I, s:i, s:i}", "users", users,
+                                             "total", (json_int_t)total, "offset", (int)offset,
+                                             "limit", (int)limit));
+    return 0;
+}
+
+static int add_event(void *arg, const struct db_audit *a)
+{
+    char at[32];
+    auth_time_text(a->at, at);
+    json_t *o = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)a->id, "event", a->event, "at", at);
+    json_object_set_new(o, "user_id", a->user_id ? json_integer(a->user_id) : json_null());
+    json_object_set_new(o, "username", a->username ? json_string(a->username) : json_null());
+    json_object_set_new(o, "ip", a->ip ? json_string(a->ip) : json_null());
+    json_object_set_new(o, "detail", a->detail ? json_string(a->detail) : json_null());
+    return json_array_append_new(arg, o);
+}
+
+int auth_h_admin_audit(struct http_exchange *ex, void *arg)
+{
+    (void)arg;
+    struct auth_loop *al = ex->loop_data;
+    long offset, limit, user;
+    if (auth_req_query_int(ex, "offset", 0, 0, 1L << 40, &offset) != 0 ||
+        auth_req_query_int(ex, "limit", 100, 1, 1000, &limit) != 0 ||
+        auth_req_query_int(ex, "user_id", 0, 0, 1L << 53, &user) != 0)
+        return 0;
+    json_t *events = json_array();
+    if (db_audit_list(al->db, offset, limit, user, add_event, events) != 0) {
+        json_decref(events);
+        http_resp_error(&ex->resp, 503, "unavailable", "the audit log is busy, try again");
+        return 0;
+    }
+    http_resp_json(&ex->resp, 200, json_pack("{s:o, s:i, s:i}", "events", events,
+                                             "offset", (int)offset, "limit", (int)limit));
+    return 0;
+}
+
+/* The :id parameter, or 0 with a 404 set. */
+static int64_t target_id(struct http_exchange *ex)
+{
+    struct str v = route_param(&ex->req.params, "id");
+    int64_t id = 0;
+    for (size_t i = 0; i < v.n && v.n <= 15; i++) {
+        if (v.p[i] < '0' || v.p[i] > '9')
+            goto bad;
+        id = id * 10 + (v.p[i] - '0');
+    }
+    if (id > 0 && v.n <= 15)
+        return id;
+bad:
+    http_resp_error(&ex->resp, 404, "not_found", "no such user");
+    return 0;
+}
+
+static void patch_run(struct auth_job *j, struct db *db)
+{
+    struct db_user u;
+    char detail[64];
+    int64_t now = (int64_t)time(NULL);
+    if (db_begin(db) != 0)
+        return;
+    int rc = 0;
+    if (j->set_disabled)
+        rc = db_user_set_disabled(db, j->target_id, j->disabled, now);
+    if (rc == 0 && j->set_role)
+        rc = db_user_set_role(db, j->target_id, j->role, now);
+    snprintf(detail, sizeof detail, "%s%s%s%s", j->set_disabled ? "disabled=" : "",
+             j->set_disabled ? (j->disabled ? "true " : "false ") : "",
+             j->set_role ? "role=" : "", j->set_role ? j->role : "");
+    if (rc == 0)
+        rc = db_audit_add(db, "admin_update", j->target_id, NULL, j->ip, detail, now);
+    if (rc == 0)
+        rc = db_user_by_id(db, j->target_id, &u);
+    if (rc != 0 || db_commit(db) != 0) {
+        db_rollback(db);
+        if (rc == DB_NOTFOUND)
+            auth_job_fail(j, 404, "not_found", "no such user");
+        return;
+    }
+    auth_job_ok(j, 200, auth_user_json(&u, 1));
+}
+
+/* Reads {disabled?: bool, role?: "user"|"admin"}; 0 or -1 (resp set). */
+static int read_patch(struct http_exchange *ex, struct auth_job *j)
+{
+    const char *role = NULL;
+    size_t rolelen = 0;
+    int role_given = 0, dis_given = 0;
+    struct auth_field f[] = {
+        { "disabled", AUTH_F_BOOL, 0, NULL, NULL, &j->disabled, &dis_given },
+        { "role", AUTH_F_STRING, 0, &role, &rolelen, NULL, &role_given },
+    };
+    json_t *body = auth_req_json(ex);
+    int rc = -1;
+    if (body == NULL || auth_req_fields(ex, body, f, 2) != 0)
+        goto out;
+    if (role_given && !(strcmp(role, "user") == 0 || strcmp(role, "admin") == 0)) {
+        http_resp_json(&ex->resp, 422, json_pack("{s:s, s:s, s:[s]}", "error", "invalid_fields",
+                                                 "detail", "role must be \"user\" or \"admin\"",
+                                                 "fields", "role"));
+        goto out;
+    }
+    if (!role_given && !dis_given) {
+        http_resp_json(&ex->resp, 422, json_pack("{s:s, s:s, s:[s,s]}", "error", "invalid_fields",
+                                                 "detail", "give disabled and/or role",
+                                                 "fields", "disabled", "role"));
+        goto out;
+    }
+    j->set_disabled = dis_given;
+    j->set_role = role_given;
+    if (role_given)
+        snprintf(j->role, sizeof j->role, "%s", role);
+    rc = 0;
+out:
+    json_decref(body);
+    return rc;
+}
+
+/* An admin may not lock themselves out (the last way back in). */
+static int refuse_self(struct http_exchange *ex, int64_t target, const char *what)
+{
+    if (target != auth_principal(ex)->user_id)
+        return 0;
+    http_resp_error(&ex->resp, 409, "self_change", what);
+    return 1;
+}
+
+int auth_h_admin_patch(struct http_exchange *ex, void *arg)
+{
+    int64_t id = target_id(ex);
+    if (id == 0)
+        return 0;
+    struct auth_job *j = auth_job_new(ex, arg, patch_run);
+    if (j == NULL)
+        return 0;
+    j->target_id = id;
+    if (read_patch(ex, j) != 0 ||
+        ((j->set_disabled && j->disabled) || (j->set_role && strcmp(j->role, "admin") != 0)
+             ? refuse_self(ex, id, "admins cannot disable or demote themselves") : 0)) {
+        auth_job_discard(j);
+        return 0;
+    }
+    return auth_job_submit(j);
+}
+
+static void delete_run(struct auth_job *j, struct db *db)
+{
+    int64_t now = (int64_t)time(NULL);
+    int rc = db_user_delete(db, j->target_id);
+    if (rc == DB_NOTFOUND) {
+        auth_job_fail(j, 404, "not_found", "no such user");
+        return;
+    }
+    if (rc != 0)
+        return;
+    db_audit_add(db, "admin_delete", j->target_id, NULL, j->ip, NULL, now);
+    auth_job_ok(j, 204, NULL);
+}
+
+int auth_h_admin_delete(struct http_exchange *ex, void *arg)
+{
+    int64_t id = target_id(ex);
+    if (id == 0 || refuse_self(ex, id, "admins cannot delete themselves"))
+        return 0;
+    struct auth_job *j = auth_job_new(ex, arg, delete_run);
+    if (j == NULL)
+        return 0;
+    j->target_id = id;
+    return auth_job_submit(j);
+}

@@ -1,0 +1,379 @@
+/* handlers_session.c: register, login, refresh, logout, logout-all. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/auth.h"
+#include "auth/handlers.h"
+#include "auth/jobs.h"
+#include "auth/middleware.h"
+#include "auth/request.h"
+#include "db/audit.h"
+#include "db/tokens.h"
+#include "db/users.h"
+
+#define REFRESH_COOKIE "pc_refresh"
+
+static const char invalid_credentials[] = "wrong username or password";
+
+static void lower_copy(char *dst, const char *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (char)tolower((unsigned char)src[i]);
+    dst[n] = '\0';
+}
+
+/* 429 from a token bucket, on the loop. Returns 1 when limited. */
+static int limited(struct http_exchange *ex, struct auth_limiter *lim, const char *key,
+                   size_t keylen)
+{
+    int retry = 1;
+    if (auth_limiter_take(lim, key, keylen, (int64_t)loop_now(ex->loop), &retry) == 0)
+        return 0;
+    char num[24];
+    snprintf(num, sizeof num, "%d", retry);
+    http_resp_error(&ex->resp, 429, "rate_limited", "too many attempts, retry later");
+    http_resp_header(&ex->resp, "Retry-After", num);
+    return 1;
+}
+
+/* Reads {username, password} (both strings) into the job. 0 or -1 (resp set). */
+static int read_credentials(struct http_exchange *ex, struct auth_job *j, int strict_username)
+{
+    const char *user = NULL, *pw = NULL;
+    size_t ulen = 0, pwlen = 0;
+    struct auth_field f[] = {
+        { "username", AUTH_F_STRING, 1, &user, &ulen, NULL, NULL },
+        { "password", AUTH_F_STRING, 1, &pw, &pwlen, NULL, NULL },
+    };
+    json_t *body = auth_req_json(ex);
+    if (body == NULL || auth_req_fields(ex, body, f, 2) != 0)
+        goto fail;
+    if (!auth_username_valid(user, ulen)) {
+        if (strict_username) {
+            http_resp_error(&ex->resp, 422, "invalid_username",
+                            "usernames are 3 to 64 characters of A-Z a-z 0-9 . _ -");
+            goto fail;
+        }
+        ulen = 0;   /* cannot exist: the login fails like any unknown user */
+    }
+    memcpy(j->username, user, ulen);
+    j->username[ulen] = '\0';
+    if (auth_job_secret(&j->password, &j->password_len, pw, pwlen) != 0) {
+        http_resp_error(&ex->resp, 503, "unavailable", "out of memory");
+        goto fail;
+    }
+    json_decref(body);
+    return 0;
+fail:
+    json_decref(body);
+    return -1;
+}
+
+/* ---- register ---- */
+
+static void register_run(struct auth_job *j, struct db *db)
+{
+    char hash[AUTH_PW_HASH_MAX];
+    int64_t id = 0, now = (int64_t)time(NULL);
+    if (auth_pw_hash(&j->ctx->pw, j->password, j->password_len, hash, sizeof hash) != 0)
+        return;
+    int rc = db_user_create(db, j->username, hash, "user", now, &id);
+    if (rc == DB_CONFLICT) {
+        auth_job_fail(j, 409, "username_taken", "that username is already registered");
+        return;
+    }
+    if (rc != 0)
+        return;
+    db_audit_add(db, "register", id, j->username, j->ip, NULL, now);
+    auth_job_ok(j, 201, json_pack("{s:I, s:s}", "id", (json_int_t)id, "username", j->username));
+}
+
+int auth_h_register(struct http_exchange *ex, void *arg)
+{
+    struct auth_ctx *ctx = arg;
+    const char *ip = ex->req.client_ip;
+    if (limited(ex, ctx->register_ip, ip, strlen(ip)))
+        return 0;
+    struct auth_job *j = auth_job_new(ex, ctx, register_run);
+    if (j == NULL)
+        return 0;
+    if (read_credentials(ex, j, 1) != 0)
+        goto fail;
+    if (auth_pw_check_length(j->password_len) != 0) {
+        http_resp_error(&ex->resp, 422, "invalid_password",
+                        "passwords are 8 to 1024 bytes long");
+        goto fail;
+    }
+    return auth_job_submit(j);
+fail:
+    auth_job_discard(j);
+    return 0;
+}
+
+/* ---- tokens out ---- */
+
+static void cookie_for(struct auth_job *j, const char *token, int max_age)
+{
+    if (!j->ctx->cfg->refresh_cookie)
+        return;
+    snprintf(j->set_cookie, sizeof j->set_cookie,
+             REFRESH_COOKIE "=%s; HttpOnly; Secure; SameSite=Strict; Path=/api/token; Max-Age=%d",
+             token, max_age);
+}
+
+/* 200 {access_token, token_type, expires_in, refresh_token}. */
+static void token_response(struct auth_job *j, int64_t uid, const char *role, int64_t epoch,
+                           const char *refresh, int64_t now)
+{
+    char *access = NULL;
+    if (auth_token_issue(j->ctx->tokens, uid, role, epoch, now, &access) != 0)
+        return;
+    auth_job_ok(j, 200, json_pack("{s:s, s:s, s:i, s:s}", "access_token", access,
+                                  "token_type", "Bearer", "expires_in",
+                                  auth_tokens_ttl(j->ctx->tokens), "refresh_token", refresh));
+    cookie_for(j, refresh, j->ctx->cfg->refresh_ttl_s);
+    free(access);
+}
+
+/* ---- login ---- */
+
+static void login_failed(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
+{
+    const struct config *cfg = j->ctx->cfg;
+    char key[65];
+    lower_copy(key, j->username, strlen(j->username));
+    auth_lockout_fail(j->ctx->lockout, key, strlen(key), now);
+    if (u != NULL)
+        db_user_login_failed(db, u->id, now, cfg->lockout_threshold, cfg->lockout_base_s,
+                             cfg->lockout_max_s, NULL);
+    db_audit_add(db, "login_failure", u ? u->id : 0, j->username[0] ? j->username : NULL,
+                 j->ip, NULL, now);
+    auth_job_fail(j, 401, "invalid_credentials", invalid_credentials);
+    j->www_authenticate = 1;
+}
+
+static void login_succeeded(struct auth_job *j, struct db *db, const struct db_user *u,
+                            int64_t now)
+{
+    char rehash[AUTH_PW_HASH_MAX] = "", refresh[AUTH_REFRESH_TOKEN_LEN + 1];
+    char family[AUTH_REFRESH_FAMILY_LEN + 1], key[65];
+    unsigned char hash[AUTH_REFRESH_HASH_LEN];
+    if (auth_pw_needs_rehash(u->password_hash, &j->ctx->pw) == 1 &&
+        auth_pw_hash(&j->ctx->pw, j->password, j->password_len, rehash, sizeof rehash) != 0)
+        rehash[0] = '\0';
+    if (auth_refresh_mint(refresh, hash) != 0 || auth_refresh_family_id(family) != 0)
+        return;
+    if (db_begin(db) != 0)
+        return;
+    if (db_user_login_ok(db, u->id) != 0 ||
+        db_refresh_insert(db, u->id, family, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL) != 0 ||
+        (rehash[0] && db_user_set_hash_only(db, u->id, u->password_hash, rehash) == DB_ERROR) ||
+        db_audit_add(db, "login_success", u->id, u->username, j->ip, NULL, now) != 0 ||
+        db_commit(db) != 0) {
+        db_rollback(db);
+        return;
+    }
+    lower_copy(key, u->username, strlen(u->username));
+    auth_lockout_clear(j->ctx->lockout, key, strlen(key));
+    token_response(j, u->id, u->role, u->token_epoch, refresh, now);
+}
+
+static void login_run(struct auth_job *j, struct db *db)
+{
+    struct db_user u;
+    int64_t now = (int64_t)time(NULL);
+    int rc = j->username[0] ? db_user_by_name(db, j->username, &u) : DB_NOTFOUND;
+    if (rc == DB_NOTFOUND) {
+        /* Same cost as a real verification: timing reveals no accounts. */
+        auth_pw_dummy_verify(&j->ctx->pw, j->password, j->password_len);
+        login_failed(j, db, NULL, now);
+        return;
+    }
+    if (rc != 0)
+        return;
+    if (u.locked_until > now) {
+        auth_job_fail(j, 429, "locked", "too many failed logins, retry later");
+        j->retry_after = (int)(u.locked_until - now);
+        return;
+    }
+    if (auth_pw_verify(u.password_hash, j->password, j->password_len) != 0) {
+        login_failed(j, db, &u, now);
+        return;
+    }
+    if (u.disabled) {
+        db_audit_add(db, "login_disabled", u.id, u.username, j->ip, NULL, now);
+        auth_job_fail(j, 401, "invalid_credentials", invalid_credentials);
+        j->www_authenticate = 1;
+        return;
+    }
+    login_succeeded(j, db, &u, now);
+}
+
+int auth_h_login(struct http_exchange *ex, void *arg)
+{
+    struct auth_ctx *ctx = arg;
+    const char *ip = ex->req.client_ip;
+    char key[65];
+    if (limited(ex, ctx->login_ip, ip, strlen(ip)))
+        return 0;
+    struct auth_job *j = auth_job_new(ex, ctx, login_run);
+    if (j == NULL)
+        return 0;
+    if (read_credentials(ex, j, 0) != 0)
+        goto fail;
+    lower_copy(key, j->username, strlen(j->username));
+    if (limited(ex, ctx->login_user, key, strlen(key)))
+        goto fail;
+    int wait = auth_lockout_check(ctx->lockout, key, strlen(key), (int64_t)time(NULL));
+    if (wait > 0) {
+        char num[24];
+        snprintf(num, sizeof num, "%d", wait);
+        http_resp_error(&ex->resp, 429, "locked", "too many failed logins, retry later");
+        http_resp_header(&ex->resp, "Retry-After", num);
+        goto fail;
+    }
+    return auth_job_submit(j);
+fail:
+    auth_job_discard(j);
+    return 0;
+}
+
+/* ---- refresh ---- */
+
+static void refresh_reused(struct auth_job *j, struct db *db, const struct db_refresh *r,
+                           int64_t now)
+{
+    db_refresh_revoke_family(db, r->family, now);
+    db_audit_add(db, "refresh_reuse", r->user_id, NULL, j->ip, "family revoked", now);
+    auth_job_fail(j, 401, "invalid_grant", "refresh token reused: every session of it is revoked");
+}
+
+static void refresh_run(struct auth_job *j, struct db *db)
+{
+    unsigned char old[AUTH_REFRESH_HASH_LEN], hash[AUTH_REFRESH_HASH_LEN];
+    char next[AUTH_REFRESH_TOKEN_LEN + 1], role[DB_ROLE_MAX + 1];
+    struct db_refresh r;
+    int64_t now = (int64_t)time(NULL), epoch = 0;
+    int disabled = 0;
+    auth_job_fail(j, 401, "invalid_grant", "the refresh token is invalid or expired");
+    if (auth_refresh_hash(j->refresh, strlen(j->refresh), old) != 0 ||
+        db_refresh_find(db, old, &r) != 0)
+        return;
+    if (r.revoked_at != 0 || r.replaced_by != 0) {
+        refresh_reused(j, db, &r, now);
+        return;
+    }
+    if (r.expires_at <= now || db_user_auth_state(db, r.user_id, &epoch, &disabled, role) != 0 ||
+        disabled)
+        return;
+    if (auth_refresh_mint(next, hash) != 0)
+        return;
+    int rc = db_refresh_rotate(db, r.id, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL);
+    if (rc == DB_CONFLICT) {   /* lost a race with another use of the same token */
+        refresh_reused(j, db, &r, now);
+        return;
+    }
+    if (rc == 0)
+        token_response(j, r.user_id, role, epoch, next, now);
+}
+
+/* The refresh token from the body {"refresh_token": ...}, or the cookie.
+ * 0, or -1 with the response set. */
+static int read_refresh(struct http_exchange *ex, struct auth_job *j)
+{
+    const char *tok = NULL;
+    size_t len = 0;
+    int present = 0;
+    struct auth_field f[] = { { "refresh_token", AUTH_F_STRING, 0, &tok, &len, NULL, &present } };
+    json_t *body = NULL;
+    if (ex->req.body.n > 0 || auth_req_cookie(ex, REFRESH_COOKIE, j->refresh, sizeof j->refresh) != 0) {
+        body = auth_req_json(ex);
+        if (body == NULL || auth_req_fields(ex, body, f, 1) != 0)
+            goto fail;
+        if (!present) {
+            http_resp_json(&ex->resp, 422, json_pack("{s:s, s:s, s:[s]}", "error", "invalid_fields",
+                                                     "detail", "refresh_token is required",
+                                                     "fields", "refresh_token"));
+            goto fail;
+        }
+        snprintf(j->refresh, sizeof j->refresh, "%.*s",
+                 len < sizeof j->refresh ? (int)len : 0, tok);
+    }
+    json_decref(body);
+    return 0;
+fail:
+    json_decref(body);
+    return -1;
+}
+
+int auth_h_refresh(struct http_exchange *ex, void *arg)
+{
+    struct auth_job *j = auth_job_new(ex, arg, refresh_run);
+    if (j == NULL)
+        return 0;
+    if (read_refresh(ex, j) != 0) {
+        auth_job_discard(j);
+        return 0;
+    }
+    return auth_job_submit(j);
+}
+
+/* ---- logout ---- */
+
+static void logout_run(struct auth_job *j, struct db *db)
+{
+    unsigned char hash[AUTH_REFRESH_HASH_LEN];
+    struct db_refresh r;
+    int64_t now = (int64_t)time(NULL);
+    /* Unknown or foreign tokens are ignored: logout always succeeds, and
+     * reveals nothing about other users' tokens. */
+    if (auth_refresh_hash(j->refresh, strlen(j->refresh), hash) == 0 &&
+        db_refresh_find(db, hash, &r) == 0 && r.user_id == j->user_id) {
+        if (db_refresh_revoke_family(db, r.family, now) != 0)
+            return;
+        db_audit_add(db, "logout", j->user_id, NULL, j->ip, NULL, now);
+    }
+    auth_job_ok(j, 204, NULL);
+    cookie_for(j, "", 0);
+}
+
+int auth_h_logout(struct http_exchange *ex, void *arg)
+{
+    struct auth_job *j = auth_job_new(ex, arg, logout_run);
+    if (j == NULL)
+        return 0;
+    j->user_id = auth_principal(ex)->user_id;
+    if (read_refresh(ex, j) != 0) {
+        auth_job_discard(j);
+        return 0;
+    }
+    return auth_job_submit(j);
+}
+
+static void logout_all_run(struct auth_job *j, struct db *db)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (db_begin(db) != 0)
+        return;
+    if (db_user_bump_epoch(db, j->user_id, now, NULL) != 0 ||
+        db_refresh_revoke_user(db, j->user_id, now) != 0 ||
+        db_audit_add(db, "logout_all", j->user_id, NULL, j->ip, NULL, now) != 0 ||
+        db_commit(db) != 0) {
+        db_rollback(db);
+        return;
+    }
+    auth_job_ok(j, 204, NULL);
+    cookie_for(j, "", 0);
+}
+
+int auth_h_logout_all(struct http_exchange *ex, void *arg)
+{
+    struct auth_job *j = auth_job_new(ex, arg, logout_all_run);
+    if (j == NULL)
+        return 0;
+    j->user_id = auth_principal(ex)->user_id;
+    return auth_job_submit(j);
+}

@@ -1,0 +1,124 @@
+/* jobs.c: see jobs.h. */
+#include "auth/jobs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/platform_util.h>
+
+#include "auth/auth.h"
+#include "server/log.h"
+
+static void job_free(struct auth_job *j)
+{
+    if (j->password) {
+        mbedtls_platform_zeroize(j->password, j->password_len);
+        free(j->password);
+    }
+    if (j->new_password) {
+        mbedtls_platform_zeroize(j->new_password, j->new_password_len);
+        free(j->new_password);
+    }
+    json_decref(j->body);
+    mbedtls_platform_zeroize(j, sizeof *j);
+    free(j);
+}
+
+void auth_job_discard(struct auth_job *j)
+{
+    if (j != NULL)
+        job_free(j);
+}
+
+struct auth_job *auth_job_new(struct http_exchange *ex, struct auth_ctx *ctx, auth_job_fn run)
+{
+    struct auth_job *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        http_resp_error(&ex->resp, 503, "unavailable", "out of memory, try again");
+        http_resp_header(&ex->resp, "Retry-After", "1");
+        return NULL;
+    }
+    j->ex = ex;
+    j->ctx = ctx;
+    j->run = run;
+    snprintf(j->ip, sizeof j->ip, "%s", ex->req.client_ip ? ex->req.client_ip : "");
+    return j;
+}
+
+int auth_job_secret(char **dst, size_t *dstlen, const char *src, size_t len)
+{
+    *dst = malloc(len + 1);
+    if (*dst == NULL)
+        return -1;
+    memcpy(*dst, src, len);
+    (*dst)[len] = '\0';
+    *dstlen = len;
+    return 0;
+}
+
+void auth_job_fail(struct auth_job *j, int status, const char *error, const char *detail)
+{
+    j->status = status;
+    j->error = error;
+    j->detail = detail;
+    json_decref(j->body);
+    j->body = NULL;
+}
+
+void auth_job_ok(struct auth_job *j, int status, json_t *body)
+{
+    j->status = status;
+    json_decref(j->body);
+    j->body = body;
+}
+
+static void job_work(void *thread_ctx, void *arg)
+{
+    struct auth_job *j = arg;
+    struct db *db = thread_ctx;
+    j->status = 500;
+    j->error = "internal";
+    j->detail = "the request could not be completed";
+    j->run(j, db);
+}
+
+/* On the owning loop: turn the job's outputs into the response. */
+static void job_done(struct loop *l, void *arg)
+{
+    (void)l;
+    struct auth_job *j = arg;
+    struct http_response *r = &j->ex->resp;
+    char num[24];
+    if (j->error != NULL && j->body == NULL && j->status >= 400)
+        http_resp_error(r, j->status, j->error, j->detail);
+    else if (j->body != NULL) {
+        http_resp_json(r, j->status, j->body);
+        j->body = NULL;   /* stolen */
+    } else {
+        http_resp_bytes(r, j->status, NULL, HTTP_CONTENT_JSON, NULL, 0);
+    }
+    if (j->retry_after > 0) {
+        snprintf(num, sizeof num, "%d", j->retry_after);
+        http_resp_header(r, "Retry-After", num);
+    }
+    if (j->www_authenticate)
+        http_resp_header(r, "WWW-Authenticate", "Bearer realm=\"portcullis\"");
+    if (j->set_cookie[0])
+        http_resp_header(r, "Set-Cookie", j->set_cookie);
+    struct http_exchange *ex = j->ex;
+    job_free(j);
+    http_exchange_complete(ex);
+}
+
+int auth_job_submit(struct auth_job *j)
+{
+    struct http_exchange *ex = j->ex;
+    if (pool_submit(j->ctx->pool, ex->loop, job_work, job_done, j) == 0)
+        return 1;
+    log_warn("job pool full: answering 503 to %s", j->ip);
+    job_free(j);
+    http_resp_error(&ex->resp, 503, "busy", "the server is busy, retry shortly");
+    http_resp_header(&ex->resp, "Retry-After", "1");
+    return 0;
+}

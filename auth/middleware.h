@@ -1,0 +1,35 @@
+/* middleware.h: Bearer token check for routes that declare AUTH_TOKEN or
+ * AUTH_ADMIN, run by the server before the handler (server_hooks.
+ * access_check). On success the exchange carries an auth_principal. */
+#ifndef PC_AUTH_MIDDLEWARE_H
+#define PC_AUTH_MIDDLEWARE_H
+
+#include <stdint.h>
+
+#include "db/db.h"
+#include "server/http_msg.h"
+
+struct auth_ctx;
+
+/* What each event loop owns (ex->loop_data). */
+struct auth_loop {
+    struct auth_ctx *ctx;
+    struct db *db;
+};
+
+struct auth_principal {
+    int64_t user_id;
+    int64_t epoch;
+    char role[8];
+};
+
+/* Returns 0 (principal attached) or non-zero with ex->resp set:
+ * 401 + WWW-Authenticate for a missing or invalid token (bad signature, wrong
+ * alg, expired, unknown or disabled user, epoch older than the user's),
+ * 403 for a valid token without the role. arg = struct auth_ctx. */
+int auth_access_check(struct http_exchange *ex, int access, void *arg);
+
+/* The principal of an authenticated exchange (NULL on public routes). */
+const struct auth_principal *auth_principal(const struct http_exchange *ex);
+
+#endif

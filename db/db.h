@@ -1,0 +1,74 @@
+/* db.h: the Portcullis database — one SQLite file, one connection per thread.
+ *
+ * A struct db is one SQLite connection plus its cache of prepared statements.
+ * It is used by one thread only (opened with SQLITE_OPEN_NOMUTEX): the server
+ * opens one per event-loop thread and one per pool thread, all on the same
+ * file. Cross-connection safety comes from SQLite's own file locking (WAL
+ * mode, busy_timeout), never from sharing a handle.
+ *
+ * Every query in db/ is a prepared statement with bound parameters, prepared
+ * once per connection on first use. Only migrations and pragmas (static SQL,
+ * no user data) go through sqlite3_exec.
+ *
+ * Times are Unix seconds, passed in by the caller (`now`) so tests control
+ * the clock and one request uses one instant throughout.
+ *
+ * Return codes of every db_* function that returns int: 0 on success or one
+ * of the negative codes below; db_errmsg() then describes the failure. */
+#ifndef PC_DB_H
+#define PC_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DB_ERROR     (-1)   /* I/O, corruption, misuse, invalid argument */
+#define DB_NOTFOUND  (-2)   /* no such row (or a referenced row is missing) */
+#define DB_CONFLICT  (-3)   /* unique constraint, or a compare-and-swap lost */
+#define DB_BUSY      (-4)   /* still locked by another connection after busy_timeout */
+
+/* Schema version this build creates and understands (PRAGMA user_version). */
+#define DB_SCHEMA_VERSION 1
+
+struct db;
+
+/* Opens (creating if missing) the database file at `path`. Missing parent
+ * directories are created with mode 0700, a new file with mode 0600 (SQLite
+ * gives the -wal and -shm files the same mode). Sets busy_timeout,
+ * journal_mode=WAL (refusing a file that cannot use WAL), synchronous=FULL,
+ * foreign_keys=ON and SQLite's defensive mode. Does not migrate: call
+ * db_migrate() once at start before serving.
+ * Returns 0 and *out, or DB_ERROR/DB_BUSY with a message in err. */
+int db_open(struct db **out, const char *path, int busy_timeout_ms, char *err, size_t errlen);
+
+/* Applies every pending migration in one IMMEDIATE transaction, so a crash
+ * leaves the old schema or the new one, never half. A no-op when up to date;
+ * safe to race from several connections. Refuses (DB_ERROR) a database whose
+ * version is newer than DB_SCHEMA_VERSION or that belongs to another
+ * application. */
+int db_migrate(struct db *db, char *err, size_t errlen);
+
+/* Finalizes cached statements and closes the connection. NULL ok. An open
+ * transaction is rolled back. */
+void db_close(struct db *db);
+
+/* Explicit transactions for callers that group several db_* calls.
+ * db_begin takes the write lock at once (BEGIN IMMEDIATE), so a transaction
+ * never fails half-way with SQLITE_BUSY on its first write; it waits up to
+ * busy_timeout and then returns DB_BUSY. Functions documented as atomic use a
+ * savepoint inside such a transaction, so they nest. db_rollback is safe to
+ * call when SQLite already rolled back on its own. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+int db_rollback(struct db *db);
+
+/* Last error of this connection, in English; never NULL. Valid until the
+ * next db_* call on the same connection. */
+const char *db_errmsg(const struct db *db);
+
+/* Static name of a return code ("ok", "not found", ...). */
+const char *db_strerror(int code);
+
+/* PRAGMA user_version of the open file, or DB_ERROR. */
+int db_schema_version(struct db *db);
+
+#endif

@@ -1,0 +1,140 @@
+/* schema.c: the versioned schema. migrations[i] takes user_version i to i+1.
+ * A released migration is never edited: a change is a new entry appended.
+ *
+ * Tables are STRICT, so a value of the wrong type is refused instead of
+ * being stored as whatever it happens to be. Usernames use COLLATE NOCASE,
+ * which folds ASCII only; the API restricts usernames to [A-Za-z0-9._-]. */
+#include <stdio.h>
+
+#include "db/db_internal.h"
+
+/* PRAGMA application_id: "PCLS", so we never migrate someone else's file. */
+#define DB_APPLICATION_ID 0x50434C53
+
+static const char migration_1[] =
+    "CREATE TABLE users ("
+    "  id            INTEGER PRIMARY KEY,"
+    "  username      TEXT    NOT NULL COLLATE NOCASE UNIQUE"
+    "                        CHECK (length(CAST(username AS BLOB)) BETWEEN 1 AND 64),"
+    "  password_hash TEXT    NOT NULL"
+    "                        CHECK (length(CAST(password_hash AS BLOB)) BETWEEN 1 AND 255),"
+    "  role          TEXT    NOT NULL CHECK (role IN ('user', 'admin')),"
+    "  disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),"
+    "  token_epoch   INTEGER NOT NULL DEFAULT 0,"
+    "  failed_logins INTEGER NOT NULL DEFAULT 0,"
+    "  locked_until  INTEGER NOT NULL DEFAULT 0,"
+    "  created_at    INTEGER NOT NULL,"
+    "  updated_at    INTEGER NOT NULL"
+    ") STRICT;"
+    /* replaced_by is SET NULL on delete so purging an expired row never
+     * trips over the older row that points at it; revoked_at still marks
+     * the older row as used. */
+    "CREATE TABLE refresh_tokens ("
+    "  id          INTEGER PRIMARY KEY,"
+    "  user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  family      TEXT    NOT NULL CHECK (length(CAST(family AS BLOB)) BETWEEN 1 AND 64),"
+    "  token_hash  BLOB    NOT NULL UNIQUE CHECK (length(token_hash) = 32),"
+    "  expires_at  INTEGER NOT NULL,"
+    "  created_at  INTEGER NOT NULL,"
+    "  revoked_at  INTEGER,"
+    "  replaced_by INTEGER REFERENCES refresh_tokens(id) ON DELETE SET NULL"
+    ") STRICT;"
+    "CREATE INDEX refresh_tokens_family ON refresh_tokens(family);"
+    "CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);"
+    "CREATE INDEX refresh_tokens_expires ON refresh_tokens(expires_at);"
+    /* Without it every delete scans the table for rows pointing at it. */
+    "CREATE INDEX refresh_tokens_replaced_by ON refresh_tokens(replaced_by);"
+    /* No foreign key on user_id: the audit trail outlives deleted users. */
+    "CREATE TABLE audit_log ("
+    "  id       INTEGER PRIMARY KEY,"
+    "  event    TEXT    NOT NULL,"
+    "  user_id  INTEGER,"
+    "  username TEXT,"
+    "  ip       TEXT,"
+    "  detail   TEXT,"
+    "  at       INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX audit_log_at ON audit_log(at);"
+    "CREATE INDEX audit_log_user ON audit_log(user_id, at);";
+
+static const char *const migrations[] = { migration_1 };
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,
+               "one migration per schema version");
+
+int db_schema_version(struct db *db)
+{
+    int64_t v = 0;
+    int rc = db_pragma_int(db, "PRAGMA user_version", &v);
+
+    if (rc != 0)
+        return rc;
+    if (v < 0 || v > INT32_MAX)
+        return db_failf(db, DB_ERROR, "invalid user_version %lld", (long long)v);
+    return (int)v;
+}
+
+/* 0 if the file is ours at a version we know, with that version in *version. */
+static int check_identity(struct db *db, int *version)
+{
+    int64_t app = 0;
+    int rc = db_pragma_int(db, "PRAGMA application_id", &app);
+
+    if (rc != 0)
+        return rc;
+    if (app != 0 && app != DB_APPLICATION_ID)
+        return db_failf(db, DB_ERROR, "not a Portcullis database (application_id %lld)",
+                        (long long)app);
+    if ((rc = db_schema_version(db)) < 0)
+        return rc;
+    if (rc > DB_SCHEMA_VERSION)
+        return db_failf(db, DB_ERROR,
+                        "database schema version %d is newer than this build supports (%d); "
+                        "upgrade Portcullis",
+                        rc, DB_SCHEMA_VERSION);
+    *version = rc;
+    return 0;
+}
+
+static int apply(struct db *db, int from)
+{
+    char pragma[96];
+    int rc;
+
+    for (int v = from; v < DB_SCHEMA_VERSION; v++) {
+        rc = sqlite3_exec(db->sql, migrations[v], NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            rc = db_fail(db, rc);
+            return db_failf(db, rc, "migration %d: %s", v + 1, sqlite3_errmsg(db->sql));
+        }
+    }
+    /* Integers we chose, never user data: the one place a pragma is built. */
+    snprintf(pragma, sizeof pragma, "PRAGMA application_id = %d; PRAGMA user_version = %d;",
+             DB_APPLICATION_ID, DB_SCHEMA_VERSION);
+    rc = sqlite3_exec(db->sql, pragma, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : db_fail(db, rc);
+}
+
+int db_migrate(struct db *db, char *err, size_t errlen)
+{
+    int version = 0;
+    int rc;
+
+    /* Fast path without the write lock: every thread's connection calls
+     * this at start and all but the first find nothing to do. */
+    if ((rc = check_identity(db, &version)) == 0 && version == DB_SCHEMA_VERSION)
+        return 0;
+    if (rc == 0 && (rc = db_begin(db)) == 0) {
+        /* Re-read under the lock: another connection may have migrated. */
+        rc = check_identity(db, &version);
+        if (rc == 0 && version < DB_SCHEMA_VERSION)
+            rc = apply(db, version);
+        if (rc == 0)
+            rc = db_commit(db);
+        else
+            (void)db_rollback(db);
+    }
+    if (rc != 0 && err && errlen)
+        snprintf(err, errlen, "%s", db->errmsg);
+    return rc;
+}

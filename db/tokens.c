@@ -1,0 +1,235 @@
+/* tokens.c: refresh-token rows. Rotation is one transaction whose first
+ * statement claims the old row with a conditional UPDATE: SQLite serialises
+ * writers, so only one rotation can see the row live, and a crash leaves
+ * either the old token live or the new one, never both. */
+#include "db/tokens.h"
+
+#include <string.h>
+
+#include "db/db_internal.h"
+
+static int bind_hash(sqlite3_stmt *st, int idx, const unsigned char *hash)
+{
+    return sqlite3_bind_blob(st, idx, hash, DB_TOKEN_HASH_LEN, SQLITE_STATIC);
+}
+
+static int insert_row(struct db *db, int64_t user_id, const char *family,
+                      const unsigned char *hash, int64_t expires_at, int64_t now, int64_t *id)
+{
+    sqlite3_stmt *st;
+    size_t n = family ? strlen(family) : 0;
+    int rc;
+
+    if (n == 0 || n > DB_FAMILY_MAX)
+        return db_failf(db, DB_ERROR, "family must be 1 to %d bytes", DB_FAMILY_MAX);
+    st = db_stmt(db, DB_STMT_REFRESH_INSERT,
+                 "INSERT INTO refresh_tokens (user_id, family, token_hash, expires_at, created_at) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!st)
+        return DB_ERROR;
+    rc = sqlite3_bind_int64(st, 1, user_id);
+    if (rc == SQLITE_OK)
+        rc = db_bind_text(st, 2, family);
+    if (rc == SQLITE_OK)
+        rc = bind_hash(st, 3, hash);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, expires_at);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 5, now);
+    if (rc != SQLITE_OK) {
+        db_stmt_reset(st);
+        return db_fail(db, rc);
+    }
+    rc = db_exec_stmt(db, st);
+    if (rc == DB_NOTFOUND)
+        db_failf(db, rc, "no such user");
+    if (rc == 0)
+        *id = db_last_rowid(db);
+    return rc;
+}
+
+int db_refresh_insert(struct db *db, int64_t user_id, const char *family,
+                      const unsigned char hash[DB_TOKEN_HASH_LEN], int64_t expires_at,
+                      int64_t now, int64_t *id)
+{
+    int64_t rowid = 0;
+    int rc = insert_row(db, user_id, family, hash, expires_at, now, &rowid);
+
+    if (rc == 0 && id)
+        *id = rowid;
+    return rc;
+}
+
+int db_refresh_find(struct db *db, const unsigned char hash[DB_TOKEN_HASH_LEN],
+                    struct db_refresh *out)
+{
+    sqlite3_stmt *st = db_stmt(db, DB_STMT_REFRESH_FIND,
+                               "SELECT id, user_id, family, expires_at, created_at, revoked_at, "
+                               "replaced_by FROM refresh_tokens WHERE token_hash = ?1");
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    if ((rc = bind_hash(st, 1, hash)) != SQLITE_OK) {
+        rc = db_fail(db, rc);
+        goto out;
+    }
+    if ((rc = db_step_row(db, st)) != 0)
+        goto out;
+    memset(out, 0, sizeof *out);
+    out->id = sqlite3_column_int64(st, 0);
+    out->user_id = sqlite3_column_int64(st, 1);
+    rc = db_column_text(db, st, 2, out->family, sizeof out->family);
+    out->expires_at = sqlite3_column_int64(st, 3);
+    out->created_at = sqlite3_column_int64(st, 4);
+    out->revoked_at = sqlite3_column_int64(st, 5);   /* NULL reads as 0 */
+    out->replaced_by = sqlite3_column_int64(st, 6);
+out:
+    db_stmt_reset(st);
+    return rc;
+}
+
+/* Marks old_id used if, and only if, it is still live; returns its owner
+ * and family. DB_NOTFOUND when it is not live (see why_not_live). */
+static int claim(struct db *db, int64_t old_id, int64_t now, int64_t *user_id, char *family)
+{
+    sqlite3_stmt *st = db_stmt(db, DB_STMT_REFRESH_CLAIM,
+                               "UPDATE refresh_tokens SET revoked_at = ?2 "
+                               "WHERE id = ?1 AND revoked_at IS NULL AND replaced_by IS NULL "
+                               "AND expires_at > ?2 RETURNING user_id, family");
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    rc = sqlite3_bind_int64(st, 1, old_id);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, now);
+    if (rc != SQLITE_OK) {
+        rc = db_fail(db, rc);
+        goto out;
+    }
+    if ((rc = db_step_row(db, st)) != 0)
+        goto out;
+    *user_id = sqlite3_column_int64(st, 0);
+    if ((rc = db_column_text(db, st, 1, family, DB_FAMILY_MAX + 1)) == 0)
+        rc = db_step_finish(db, st);
+out:
+    db_stmt_reset(st);
+    return rc;
+}
+
+/* Tells a reused token (DB_CONFLICT) from a missing or expired one. */
+static int why_not_live(struct db *db, int64_t old_id)
+{
+    sqlite3_stmt *st = db_stmt(db, DB_STMT_REFRESH_STATE,
+                               "SELECT revoked_at IS NOT NULL OR replaced_by IS NOT NULL "
+                               "FROM refresh_tokens WHERE id = ?1");
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    if ((rc = sqlite3_bind_int64(st, 1, old_id)) != SQLITE_OK) {
+        rc = db_fail(db, rc);
+        goto out;
+    }
+    rc = db_step_row(db, st);
+    if (rc == 0)
+        rc = sqlite3_column_int64(st, 0) ? db_failf(db, DB_CONFLICT, "refresh token already used")
+                                         : db_failf(db, DB_NOTFOUND, "refresh token expired");
+    else if (rc == DB_NOTFOUND)
+        db_failf(db, rc, "no such refresh token");
+out:
+    db_stmt_reset(st);
+    return rc;
+}
+
+static int link_successor(struct db *db, int64_t old_id, int64_t new_id)
+{
+    sqlite3_stmt *st = db_stmt(db, DB_STMT_REFRESH_LINK,
+                               "UPDATE refresh_tokens SET replaced_by = ?2 WHERE id = ?1");
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    rc = sqlite3_bind_int64(st, 1, old_id);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, new_id);
+    if (rc != SQLITE_OK) {
+        db_stmt_reset(st);
+        return db_fail(db, rc);
+    }
+    return db_exec_stmt(db, st);
+}
+
+int db_refresh_rotate(struct db *db, int64_t old_id, const unsigned char new_hash[DB_TOKEN_HASH_LEN],
+                      int64_t expires_at, int64_t now, int64_t *new_id)
+{
+    char family[DB_FAMILY_MAX + 1];
+    int64_t user_id = 0, nid = 0;
+    int outer, rc;
+
+    if ((rc = db_atomic_begin(db, &outer)) != 0)
+        return rc;
+    rc = claim(db, old_id, now, &user_id, family);
+    if (rc == DB_NOTFOUND)
+        rc = why_not_live(db, old_id);
+    if (rc == 0)
+        rc = insert_row(db, user_id, family, new_hash, expires_at, now, &nid);
+    if (rc == 0)
+        rc = link_successor(db, old_id, nid);
+    rc = db_atomic_end(db, outer, rc);
+    if (rc == 0 && new_id)
+        *new_id = nid;
+    return rc;
+}
+
+/* Runs a revoke statement bound as (?1 = key, ?2 = now). */
+static int exec_key_now(struct db *db, sqlite3_stmt *st, const char *tkey, int64_t ikey,
+                        int64_t now)
+{
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    rc = tkey ? db_bind_text(st, 1, tkey) : sqlite3_bind_int64(st, 1, ikey);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, now);
+    if (rc != SQLITE_OK) {
+        db_stmt_reset(st);
+        return db_fail(db, rc);
+    }
+    return db_exec_stmt(db, st);
+}
+
+int db_refresh_revoke_family(struct db *db, const char *family, int64_t now)
+{
+    return exec_key_now(db,
+                        db_stmt(db, DB_STMT_REFRESH_REVOKE_FAMILY,
+                                "UPDATE refresh_tokens SET revoked_at = ?2 "
+                                "WHERE family = ?1 AND revoked_at IS NULL"),
+                        family ? family : "", 0, now);
+}
+
+int db_refresh_revoke_user(struct db *db, int64_t user_id, int64_t now)
+{
+    return exec_key_now(db,
+                        db_stmt(db, DB_STMT_REFRESH_REVOKE_USER,
+                                "UPDATE refresh_tokens SET revoked_at = ?2 "
+                                "WHERE user_id = ?1 AND revoked_at IS NULL"),
+                        NULL, user_id, now);
+}
+
+int db_refresh_purge_expired(struct db *db, int64_t now)
+{
+    sqlite3_stmt *st = db_stmt(db, DB_STMT_REFRESH_PURGE,
+                               "DELETE FROM refresh_tokens WHERE expires_at <= ?1");
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    if ((rc = sqlite3_bind_int64(st, 1, now)) != SQLITE_OK) {
+        db_stmt_reset(st);
+        return db_fail(db, rc);
+    }
+    return db_exec_stmt(db, st);
+}

@@ -1,0 +1,312 @@
+/* users.c: queries on the users table, each a cached prepared statement
+ * with bound parameters. A change that must end sessions bumps token_epoch
+ * in the same UPDATE, so no reader ever sees the change without the bump. */
+#include "db/users.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "db/db_internal.h"
+#include "db/tokens.h"
+
+#define USER_COLS                                                                  \
+    "id, username, password_hash, role, disabled, token_epoch, failed_logins, " \
+    "locked_until, created_at, updated_at"
+
+static int check_len(struct db *db, const char *what, const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n == 0 || n > max)
+        return db_failf(db, DB_ERROR, "%s must be 1 to %zu bytes", what, max);
+    return 0;
+}
+
+static int check_role(struct db *db, const char *role)
+{
+    if (role && (strcmp(role, "user") == 0 || strcmp(role, "admin") == 0))
+        return 0;
+    return db_failf(db, DB_ERROR, "role must be \"user\" or \"admin\"");
+}
+
+static int clamp_int(int64_t v)
+{
+    return v > INT_MAX ? INT_MAX : v < 0 ? 0 : (int)v;
+}
+
+static int read_user(struct db *db, sqlite3_stmt *st, struct db_user *u)
+{
+    int rc;
+
+    memset(u, 0, sizeof *u);
+    u->id = sqlite3_column_int64(st, 0);
+    if ((rc = db_column_text(db, st, 1, u->username, sizeof u->username)) != 0 ||
+        (rc = db_column_text(db, st, 2, u->password_hash, sizeof u->password_hash)) != 0 ||
+        (rc = db_column_text(db, st, 3, u->role, sizeof u->role)) != 0)
+        return rc;
+    u->disabled = sqlite3_column_int64(st, 4) != 0;
+    u->token_epoch = sqlite3_column_int64(st, 5);
+    u->failed_logins = clamp_int(sqlite3_column_int64(st, 6));
+    u->locked_until = sqlite3_column_int64(st, 7);
+    u->created_at = sqlite3_column_int64(st, 8);
+    u->updated_at = sqlite3_column_int64(st, 9);
+    return 0;
+}
+
+/* Runs an UPDATE/DELETE keyed by id and turns "no row changed" into
+ * DB_NOTFOUND. The statement is already bound. */
+static int exec_by_id(struct db *db, sqlite3_stmt *st)
+{
+    int rc = db_exec_stmt(db, st);
+
+    if (rc == 0 && db_changes(db) == 0)
+        rc = db_failf(db, DB_NOTFOUND, "no such user");
+    return rc;
+}
+
+int db_user_create(struct db *db, const char *username, const char *password_hash,
+                   const char *role, int64_t now, int64_t *id)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = check_len(db, "username", username, DB_USERNAME_MAX)) != 0 ||
+        (rc = check_len(db, "password hash", password_hash, DB_HASH_MAX)) != 0 ||
+        (rc = check_role(db, role)) != 0)
+        return rc;
+    st = db_stmt(db, DB_STMT_USER_CREATE,
+                 "INSERT INTO users (username, password_hash, role, created_at, updated_at) "
+                 "VALUES (?1, ?2, ?3, ?4, ?4)");
+    if (!st)
+        return DB_ERROR;
+    rc = db_bind_text(st, 1, username);
+    if (rc == SQLITE_OK)
+        rc = db_bind_text(st, 2, password_hash);
+    if (rc == SQLITE_OK)
+        rc = db_bind_text(st, 3, role);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, now);
+    if (rc != SQLITE_OK) {
+        db_stmt_reset(st);
+        return db_fail(db, rc);
+    }
+    if ((rc = db_exec_stmt(db, st)) == DB_CONFLICT)
+        db_failf(db, DB_CONFLICT, "username taken");
+    if (rc == 0 && id)
+        *id = db_last_rowid(db);
+    return rc;
+}
+
+static int user_lookup(struct db *db, sqlite3_stmt *st, struct db_user *out)
+{
+    int rc = db_step_row(db, st);
+
+    if (rc == 0)
+        rc = read_user(db, st, out);
+    db_stmt_reset(st);
+    return rc;
+}
+
+int db_user_by_name(struct db *db, const char *username, struct db_user *out)
+{
+    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_BY_NAME,
+                               "SELECT " USER_COLS " FROM users WHERE username = ?1");
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    if ((rc = db_bind_text(st, 1, username ? username : "")) != SQLITE_OK) {
+        db_stmt_reset(st);
+        return db_fail(db, rc);
+    }
+    return user_lookup(db, st, out);
+}
+
+int db_user_by_id(struct db *db, int64_t id, struct db_user *out)
+{
+    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_BY_ID, "SELECT " USER_COLS " FROM users WHERE id = ?1");
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK) {
+        db_stmt_reset(st);
+        return db_fail(db, rc);
+    }
+    return user_lookup(db, st, out);
+}
+
+int db_user_set_password(struct db *db, int64_t id, const char *password_hash, int64_t now,
+                         int bump_epoch)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = check_len(db, "password hash", password_hash, DB_HASH_MAX)) != 0)
+        return rc;
+    st = db_stmt(db, DB_STMT_USER_SET_PASSWORD,
+                 "UPDATE users SET password_hash = ?2, updated_at = ?3, "
+                 "token_epoch = token_epoch + ?4 WHERE id = ?1");
+    if (!st)
+        return DB_ERROR;
+    rc = sqlite3_bind_int64(st, 1, id);
+    if (rc == SQLITE_OK)
+        rc = db_bind_text(st, 2, password_hash);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 3, now);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int(st, 4, bump_epoch ? 1 : 0);
+    if (rc != SQLITE_OK) {
+        db_stmt_reset(st);
+        return db_fail(db, rc);
+    }
+    return exec_by_id(db, st);
+}
+
+int db_user_set_hash_only(struct db *db, int64_t id, const char *old_hash, const char *new_hash)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = check_len(db, "password hash", new_hash, DB_HASH_MAX)) != 0)
+        return rc;
+    st = db_stmt(db, DB_STMT_USER_SET_HASH_CAS,
+                 "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2");
+    if (!st)
+        return DB_ERROR;
+    rc = sqlite3_bind_int64(st, 1, id);
+    if (rc == SQLITE_OK)
+        rc = db_bind_text(st, 2, old_hash ? old_hash : "");
+    if (rc == SQLITE_OK)
+        rc = db_bind_text(st, 3, new_hash);
+    if (rc != SQLITE_OK) {
+        db_stmt_reset(st);
+        return db_fail(db, rc);
+    }
+    rc = db_exec_stmt(db, st);
+    if (rc == 0 && db_changes(db) == 0)
+        rc = db_failf(db, DB_CONFLICT, "password hash changed meanwhile");
+    return rc;
+}
+
+int db_user_bump_epoch(struct db *db, int64_t id, int64_t now, int64_t *epoch)
+{
+    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_BUMP_EPOCH,
+                               "UPDATE users SET token_epoch = token_epoch + 1, updated_at = ?2 "
+                               "WHERE id = ?1 RETURNING token_epoch");
+    int64_t e = 0;
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    rc = sqlite3_bind_int64(st, 1, id);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, now);
+    if (rc != SQLITE_OK) {
+        rc = db_fail(db, rc);
+        goto out;
+    }
+    if ((rc = db_step_row(db, st)) != 0)
+        goto out;
+    e = sqlite3_column_int64(st, 0);
+    rc = db_step_finish(db, st);
+out:
+    db_stmt_reset(st);
+    if (rc == DB_NOTFOUND)
+        db_failf(db, rc, "no such user");
+    if (rc == 0 && epoch)
+        *epoch = e;
+    return rc;
+}
+
+/* UPDATE users SET <col> = ?2 plus an epoch bump when the value changes. */
+static int set_with_bump(struct db *db, sqlite3_stmt *st, int64_t id, int64_t ival,
+                         const char *tval, int64_t now)
+{
+    int rc = sqlite3_bind_int64(st, 1, id);
+
+    if (rc == SQLITE_OK)
+        rc = tval ? db_bind_text(st, 2, tval) : sqlite3_bind_int64(st, 2, ival);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 3, now);
+    if (rc != SQLITE_OK) {
+        db_stmt_reset(st);
+        return db_fail(db, rc);
+    }
+    return exec_by_id(db, st);
+}
+
+int db_user_set_disabled(struct db *db, int64_t id, int disabled, int64_t now)
+{
+    /* SET expressions all see the old row, so the bump compares old/new. */
+    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_SET_DISABLED,
+                               "UPDATE users SET token_epoch = token_epoch + (disabled <> ?2), "
+                               "disabled = ?2, updated_at = ?3 WHERE id = ?1");
+    int outer, rc;
+
+    if (!st)
+        return DB_ERROR;
+    if ((rc = db_atomic_begin(db, &outer)) != 0)
+        return rc;
+    rc = set_with_bump(db, st, id, disabled ? 1 : 0, NULL, now);
+    if (rc == 0 && disabled)
+        rc = db_refresh_revoke_user(db, id, now);
+    return db_atomic_end(db, outer, rc);
+}
+
+int db_user_set_role(struct db *db, int64_t id, const char *role, int64_t now)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = check_role(db, role)) != 0)
+        return rc;
+    st = db_stmt(db, DB_STMT_USER_SET_ROLE,
+                 "UPDATE users SET token_epoch = token_epoch + (role <> ?2), "
+                 "role = ?2, updated_at = ?3 WHERE id = ?1");
+    if (!st)
+        return DB_ERROR;
+    return set_with_bump(db, st, id, 0, role, now);
+}
+
+int db_user_delete(struct db *db, int64_t id)
+{
+    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_DELETE, "DELETE FROM users WHERE id = ?1");
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK) {
+        db_stmt_reset(st);
+        return db_fail(db, rc);
+    }
+    return exec_by_id(db, st);
+}
+
+int db_user_list(struct db *db, int64_t offset, int64_t limit, db_user_cb cb, void *arg)
+{
+    sqlite3_stmt *st;
+    struct db_user u;
+    int rc;
+
+    if (offset < 0 || limit < 0 || !cb)
+        return db_failf(db, DB_ERROR, "invalid listing arguments");
+    st = db_stmt(db, DB_STMT_USER_LIST,
+                 "SELECT " USER_COLS " FROM users ORDER BY id LIMIT ?2 OFFSET ?1");
+    if (!st)
+        return DB_ERROR;
+    rc = sqlite3_bind_int64(st, 1, offset);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, limit);
+    if (rc != SQLITE_OK) {
+        rc = db_fail(db, rc);
+        goto out;
+    }
+    while ((rc = db_step(db, st)) == 1) {
+        if ((rc = read_user(db, st, &u)) != 0 || cb(arg, &u) != 0)
+            break;
+    }
+out:
+    db_stmt_reset(st);
+    return rc;
+}

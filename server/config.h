@@ -1,0 +1,113 @@
+/* config.h: every run-time option of Portcullis, loaded from a JSON file
+ * (jansson) over compiled-in defaults. config.example.json documents each key.
+ *
+ * The loader is driven by one table of {section, key, type, offset, min, max}
+ * (Kore's config_directives[], Redis' createIntConfig): unknown keys, wrong
+ * types and out-of-range values are errors at start, naming the key, with
+ * jansson's line and column for syntax errors. */
+#ifndef PC_CONFIG_H
+#define PC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_STR_MAX  256
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+struct config {
+    /* "server" */
+    char https_address[CONFIG_STR_MAX];   /* "127.0.0.1"; IPv4 or IPv6 literal */
+    int https_port;                       /* 8443; 0 = kernel picks (tests) */
+    char http_address[CONFIG_STR_MAX];    /* "127.0.0.1" */
+    int http_port;                        /* 8080; 0 = kernel picks; -1 = no HTTP listener */
+    int workers;                          /* 0 = number of CPUs */
+    int max_connections;                  /* total, all workers; over it new ones are closed */
+    char user[CONFIG_STR_MAX];            /* drop to this user after bind when root; "" = stay */
+    char www_root[CONFIG_PATH_MAX];       /* static files; "" = none */
+    enum log_level log_level;             /* "debug" | "info" | "warn" | "error" */
+    bool demo;                            /* HTTP listener serves the API too (DESIGN §8) */
+    bool demo_allow_non_loopback;         /* demo on a non-loopback address only if forced */
+
+    /* "limits" */
+    size_t max_header_bytes;              /* 8192: request line + headers */
+    size_t max_headers;                   /* 64 */
+    size_t max_uri_bytes;                 /* 2048 */
+    size_t max_body_bytes;                /* 65536 */
+    int max_requests_per_connection;      /* 1000; 0 = unlimited */
+
+    /* "timeouts" (milliseconds) */
+    int handshake_timeout_ms;             /* 10000 */
+    int header_timeout_ms;                /* 10000: whole head must arrive */
+    int body_timeout_ms;                  /* 30000 */
+    int keepalive_timeout_ms;             /* 30000: idle between requests */
+    int write_timeout_ms;                 /* 30000: client must drain our response */
+    int shutdown_timeout_ms;              /* 10000: SIGTERM grace for in-flight requests */
+
+    /* "tls" */
+    char cert_file[CONFIG_PATH_MAX];      /* PEM chain; "" = dev certificate */
+    char key_file[CONFIG_PATH_MAX];       /* PEM key */
+    char dev_cert_dir[CONFIG_PATH_MAX];   /* "certs/dev" */
+    bool session_tickets;                 /* true */
+    int ticket_lifetime_s;                /* 86400; keys rotate at this period */
+    int hsts_max_age_s;                   /* 63072000 */
+
+    /* "db" */
+    char db_path[CONFIG_PATH_MAX];        /* "data/portcullis.db" */
+    int db_busy_timeout_ms;               /* 5000 */
+
+    /* "pool" */
+    int pool_threads;                     /* 0 = number of CPUs */
+    int pool_queue;                       /* 256: jobs waiting; full -> 503 */
+
+    /* "auth" */
+    char jwt_alg[16];                     /* "ES256" | "HS256" */
+    char jwt_key_file[CONFIG_PATH_MAX];   /* ES256 private key PEM; created 0600 if missing */
+    char jwt_secret[CONFIG_STR_MAX];      /* HS256; env PORTCULLIS_JWT_SECRET overrides; >= 32 bytes */
+    char jwt_issuer[CONFIG_STR_MAX];      /* "portcullis" */
+    char jwt_audience[CONFIG_STR_MAX];    /* "portcullis-api" */
+    int access_ttl_s;                     /* 900 */
+    int refresh_ttl_s;                    /* 1209600 (14 days) */
+    int jwt_leeway_s;                     /* 30 */
+    int argon2_memory_kib;                /* 19456 */
+    int argon2_iterations;                /* 2 */
+    int argon2_parallelism;               /* 1 */
+    bool refresh_cookie;                  /* also set the refresh token as a cookie */
+
+    /* "rate_limits" */
+    int login_ip_per_minute;              /* 20 (bucket refill per minute, burst = same) */
+    int login_user_per_minute;            /* 10 */
+    int register_ip_per_minute;           /* 10 */
+    int lockout_threshold;                /* 5 failures */
+    int lockout_base_s;                   /* 30, doubling each further failure */
+    int lockout_max_s;                    /* 3600 */
+
+    /* "demo" */
+    int wire_capture_bytes;               /* 2048 first bytes per connection */
+    int wire_capture_connections;         /* 16 recent connections per listener */
+};
+
+/* Fills *cfg with the compiled-in defaults. Cannot fail. */
+void config_defaults(struct config *cfg);
+
+/* Loads `path` over the current contents of *cfg (call config_defaults
+ * first), then applies environment overrides (PORTCULLIS_JWT_SECRET).
+ * Returns 0, or -1 with a one-line message in err naming the file, the key
+ * (as "section.key") and, for syntax errors, line and column. */
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+
+/* Same, from a string (for tests and --check-config of stdin). */
+int config_load_string(struct config *cfg, const char *json, char *err, size_t errlen);
+
+/* Applies environment overrides only (used when no file is given). */
+void config_apply_env(struct config *cfg);
+
+/* Cross-field validation after loading (e.g. HS256 needs a 32-byte secret,
+ * cert_file and key_file both set or both empty, demo on a non-loopback
+ * address without demo_allow_non_loopback). Returns 0 or -1 with err. */
+int config_validate(const struct config *cfg, char *err, size_t errlen);
+
+const char *config_log_level_name(enum log_level lvl);
+
+#endif

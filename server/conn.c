@@ -1,0 +1,374 @@
+/* conn.c: the per-connection state machine (DESIGN.md §2):
+ * handshake -> read -> parse -> dispatch -> write -> keep-alive or close.
+ *
+ * Requests on one connection are answered strictly in order: the next
+ * pipelined request is parsed only once the previous response is queued, and
+ * nothing more is read while a response is waiting for the socket
+ * (backpressure), so a connection never holds more than one input buffer and
+ * one output buffer, each bounded at init. */
+#include "server/conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/log.h"
+#include "server/net.h"
+
+#define CONN_READ_CHUNK 16384
+#define CONN_OUT_MAX    (8u * 1024 * 1024)
+
+static void conn_on_io(struct loop *l, void *data, uint32_t events);
+static void conn_on_timer(struct loop *l, struct loop_timer *t);
+static void conn_run(struct conn *c);
+
+static const struct config *conn_cfg(const struct conn *c) { return c->w->srv->cfg; }
+
+static void conn_set_timer(struct conn *c, int ms)
+{
+    if (loop_timer_set(c->w->loop, &c->timer, (uint64_t)ms) != 0)
+        c->dead = true;   /* no timeout, no connection: conn_run closes it */
+}
+
+static void conn_free_deferred(struct loop *l, void *arg)
+{
+    (void)l;
+    struct conn *c = arg;
+    buf_free(&c->in);
+    buf_free(&c->out);
+    buf_free(&c->ex.resp.headers);
+    buf_free(&c->ex.resp.body);
+    free(c->hdrs);
+    free(c);
+}
+
+/* Closing a socket with unread input makes the kernel send a reset, which
+ * can destroy the response we just wrote (typically an error answer to a
+ * request whose body we did not read). Send our FIN first and discard what
+ * has already arrived. */
+static void conn_linger(int fd)
+{
+    char sink[4096];
+    shutdown(fd, SHUT_WR);
+    for (int i = 0; i < 16; i++)
+        if (recv(fd, sink, sizeof sink, MSG_DONTWAIT) <= 0)
+            break;
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->closed)
+        return;
+    c->closed = true;
+    struct worker *w = c->w;
+    loop_timer_cancel(w->loop, &c->timer);
+    loop_io_del(w->loop, &c->io);
+    if (c->tls) {
+        if (c->state != CONN_HANDSHAKE)
+            tls_conn_close_notify(c->tls);
+        tls_conn_free(c->tls);
+        c->tls = NULL;
+    }
+    conn_linger(c->io.fd);
+    close(c->io.fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nconns--;
+    worker_conn_gone(w);
+    if (c->ex.principal_free && c->ex.principal)
+        c->ex.principal_free(c->ex.principal);
+    c->ex.principal = NULL;
+    /* A pool job still holds the exchange: the job's completion frees us. */
+    if (!c->job_pending && loop_defer(w->loop, conn_free_deferred, c) != 0)
+        conn_free_deferred(w->loop, c);
+}
+
+void conn_accept(struct worker *w, int fd, int is_tls, const struct sockaddr_storage *peer)
+{
+    const struct config *cfg = w->srv->cfg;
+    struct conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        close(fd);
+        return;
+    }
+    c->w = w;
+    c->io.fd = fd;
+    c->io.fn = conn_on_io;
+    c->io.data = c;
+    c->timer.fn = conn_on_timer;
+    c->is_tls = is_tls;
+    net_peer_text(peer, c->client_ip, sizeof c->client_ip, &c->client_port);
+    /* Input holds one head, one body, and the chunk framing of one read. */
+    buf_init(&c->in, cfg->max_header_bytes + cfg->max_body_bytes + 2 * CONN_READ_CHUNK);
+    buf_init(&c->out, CONN_OUT_MAX);
+    buf_init(&c->ex.resp.headers, 64 * 1024);
+    buf_init(&c->ex.resp.body, CONN_OUT_MAX / 2);
+    c->state = is_tls ? CONN_HANDSHAKE : CONN_READ;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    if (is_tls && tls_conn_setup(&c->tls, w->tls, fd) != 0) {
+        log_warn("tls: cannot set up a session for %s", c->client_ip);
+        conn_close(c);
+        return;
+    }
+    if (loop_io_add(w->loop, &c->io, EPOLLIN) != 0) {
+        conn_close(c);
+        return;
+    }
+    conn_set_timer(c, is_tls ? cfg->handshake_timeout_ms : cfg->header_timeout_ms);
+    c->idle = !is_tls;
+}
+
+/* ---- socket I/O: TLS or plain, same contract as tls_conn_* ---- */
+
+static ssize_t conn_recv(struct conn *c, void *p, size_t n)
+{
+    if (c->tls)
+        return tls_conn_read(c->tls, p, n);
+    ssize_t r = recv(c->io.fd, p, n, 0);
+    if (r > 0)
+        return r;
+    if (r == 0)
+        return TLS_CLOSED;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        return TLS_WANT_READ;
+    return errno == ECONNRESET ? TLS_CLOSED : TLS_ERROR;
+}
+
+static ssize_t conn_send(struct conn *c, const void *p, size_t n)
+{
+    if (c->tls)
+        return tls_conn_write(c->tls, p, n);
+    ssize_t r = send(c->io.fd, p, n, MSG_NOSIGNAL);
+    if (r >= 0)
+        return r;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        return TLS_WANT_WRITE;
+    return TLS_ERROR;
+}
+
+/* Writes out as much of c->out as the socket takes. Returns 0 when empty,
+ * TLS_WANT_* when blocked, or TLS_ERROR/TLS_CLOSED. */
+static int conn_flush(struct conn *c)
+{
+    while (c->out.len > 0) {
+        /* mbedTLS wants the same length again after WANT_*: remember it. */
+        size_t n = c->write_len ? c->write_len : c->out.len;
+        if (c->tls && n > CONN_READ_CHUNK)
+            n = CONN_READ_CHUNK;
+        ssize_t r = conn_send(c, buf_head(&c->out), n);
+        if (r < 0) {
+            c->write_len = n;
+            return (int)r;
+        }
+        c->write_len = 0;
+        buf_consume(&c->out, (size_t)r);
+    }
+    return 0;
+}
+
+/* Reads what the socket (and mbedTLS' internal buffer) has into c->in.
+ * Returns > 0 bytes read, TLS_WANT_*, TLS_CLOSED/TLS_ERROR, or 0 when the
+ * input buffer is at its limit. */
+static ssize_t conn_fill(struct conn *c)
+{
+    size_t room = c->in.max - c->in.len;
+    if (room == 0)
+        return 0;
+    if (room > CONN_READ_CHUNK)
+        room = CONN_READ_CHUNK;
+    if (buf_reserve(&c->in, room) != 0)
+        return TLS_ERROR;
+    ssize_t r = conn_recv(c, buf_tail(&c->in), room);
+    if (r > 0)
+        c->in.len += (size_t)r;
+    return r;
+}
+
+/* ---- states ---- */
+
+static void conn_plaintext_on_tls(struct conn *c)
+{
+    static const char body[] =
+        "{\"error\":\"plain_http\",\"detail\":\"this port speaks HTTPS; use https://\"}";
+    char msg[256];
+    int n = snprintf(msg, sizeof msg,
+                     "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                     sizeof body - 1, body);
+    ssize_t w = send(c->io.fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;   /* best effort: the client is confused anyway */
+    log_info("tls: cleartext HTTP from %s on the HTTPS port, answered 400", c->client_ip);
+    conn_close(c);
+}
+
+/* Returns 1 to go on, 0 to wait for the socket (interest set), -1 closed. */
+static int conn_step_handshake(struct conn *c)
+{
+    int rc = tls_conn_handshake(c->tls);
+    if (rc == 0) {
+        c->state = CONN_READ;
+        c->idle = true;
+        conn_set_timer(c, conn_cfg(c)->keepalive_timeout_ms);
+        return 1;
+    }
+    if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+        c->want = rc == TLS_WANT_READ ? EPOLLIN : EPOLLOUT;
+        return 0;
+    }
+    if (rc == TLS_PLAINTEXT) {
+        conn_plaintext_on_tls(c);
+        return -1;
+    }
+    log_debug("tls: handshake with %s failed: %s", c->client_ip, tls_conn_last_error(c->tls));
+    conn_close(c);
+    return -1;
+}
+
+static int conn_step_write(struct conn *c)
+{
+    int rc = conn_flush(c);
+    if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+        c->want = rc == TLS_WANT_READ ? EPOLLIN : EPOLLOUT;
+        conn_set_timer(c, conn_cfg(c)->write_timeout_ms);
+        return 0;
+    }
+    if (rc != 0 || c->close_after_write) {
+        conn_close(c);
+        return -1;
+    }
+    c->state = CONN_READ;
+    if (c->w->draining && c->in.len == 0) {
+        conn_close(c);
+        return -1;
+    }
+    if (c->in.len == 0) {
+        /* Idle keep-alive: give memory back while nobody talks. */
+        c->idle = true;
+        buf_reset(&c->in, 0);
+        buf_reset(&c->out, 0);
+        conn_set_timer(c, conn_cfg(c)->keepalive_timeout_ms);
+    }
+    return 1;
+}
+
+static int conn_step_read(struct conn *c)
+{
+    int rc = conn_parse_and_dispatch(c);
+    if (rc != CONN_NEED_MORE)
+        return rc == CONN_CLOSED ? -1 : 1;
+    ssize_t r = conn_fill(c);
+    if (r > 0) {
+        if (c->idle) {
+            /* First byte of a new request: from now on the whole head must
+             * arrive within header_timeout (slowloris). */
+            c->idle = false;
+            conn_set_timer(c, conn_cfg(c)->header_timeout_ms);
+        }
+        return 1;
+    }
+    if (r == TLS_WANT_READ || r == TLS_WANT_WRITE) {
+        c->want = r == TLS_WANT_READ ? EPOLLIN : EPOLLOUT;
+        return 0;
+    }
+    if (r == 0) {
+        /* Buffer full and still incomplete: the parser's limits failed to
+         * trigger, which they always should before this; fail safe. */
+        conn_fail(c, 413, "too_large", "request exceeds the configured limits");
+        return 1;
+    }
+    conn_close(c);   /* peer closed or error */
+    return -1;
+}
+
+static void conn_run(struct conn *c)
+{
+    int go = 1;
+    while (go > 0 && !c->closed) {
+        if (c->dead) {
+            conn_close(c);
+            return;
+        }
+        switch (c->state) {
+        case CONN_HANDSHAKE: go = conn_step_handshake(c); break;
+        case CONN_READ:      go = conn_step_read(c); break;
+        case CONN_WRITE:     go = conn_step_write(c); break;
+        case CONN_ASYNC:     c->want = 0; go = 0; break;
+        }
+    }
+    if (go == 0 && !c->closed && loop_io_set(c->w->loop, &c->io, c->want) != 0)
+        conn_close(c);
+}
+
+static void conn_on_io(struct loop *l, void *data, uint32_t events)
+{
+    (void)l;
+    struct conn *c = data;
+    if (c->closed)
+        return;
+    if (c->state == CONN_ASYNC) {
+        /* The handler's job holds the exchange; a hang-up only marks us. */
+        if (events & (EPOLLERR | EPOLLHUP))
+            c->dead = true;
+        return;
+    }
+    conn_run(c);
+}
+
+static void conn_on_timer(struct loop *l, struct loop_timer *t)
+{
+    (void)l;
+    struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
+    if (c->closed || c->state == CONN_ASYNC)
+        return;
+    if (c->state == CONN_READ && !c->idle) {
+        log_info("timeout: %s sent an incomplete request in time, answering 408", c->client_ip);
+        conn_fail(c, 408, "timeout", "the request did not arrive in time");
+        c->state = CONN_WRITE;
+        /* One short try to deliver the 408, then close whatever happens. */
+        conn_flush(c);
+    }
+    conn_close(c);
+}
+
+void conn_resume(struct conn *c)
+{
+    c->job_pending = false;
+    if (c->closed) {
+        conn_free_deferred(c->w->loop, c);
+        return;
+    }
+    conn_finish_exchange(c);
+    conn_run(c);
+}
+
+void conn_drain_all(struct worker *w)
+{
+    struct conn *c = w->conns;
+    while (c != NULL) {
+        struct conn *next = c->next;
+        /* Busy ones finish their request: the dispatcher sees w->draining
+         * and answers with Connection: close. */
+        if (c->state == CONN_HANDSHAKE || (c->state == CONN_READ && c->idle))
+            conn_close(c);
+        c = next;
+    }
+}
+
+void conn_close_all(struct worker *w)
+{
+    while (w->conns != NULL)
+        conn_close(w->conns);
+}

@@ -1,0 +1,156 @@
+/* http_msg.c: request helpers and the response writer (see http_msg.h). */
+#include "server/http_msg.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/static.h"
+
+struct str http_req_header(const struct http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->num_headers; i++)
+        if (str_ieq(req->headers[i].name, name))
+            return req->headers[i].value;
+    return (struct str){ NULL, 0 };
+}
+
+static int http_value_ok(const char *v)
+{
+    for (; *v; v++)
+        if (*v == '\r' || *v == '\n')
+            return 0;
+    return 1;
+}
+
+int http_resp_header(struct http_response *resp, const char *name, const char *value)
+{
+    if (*name == '\0' || !http_value_ok(value))
+        return -1;
+    for (const char *p = name; *p; p++)
+        if (!http_is_tchar((unsigned char)*p))
+            return -1;
+    return buf_printf(&resp->headers, "%s: %s\r\n", name, value);
+}
+
+int http_resp_bytes(struct http_response *resp, int status, const char *content_type,
+                    enum http_content kind, const void *p, size_t n)
+{
+    resp->status = status;
+    resp->content_type = content_type;
+    resp->kind = kind;
+    buf_reset(&resp->body, resp->body.cap);
+    return buf_append(&resp->body, p, n);
+}
+
+static int http_json_sink(const char *p, size_t n, void *arg)
+{
+    return buf_append(arg, p, n);
+}
+
+int http_resp_json(struct http_response *resp, int status, json_t *body)
+{
+    int rc = http_resp_bytes(resp, status, "application/json; charset=utf-8",
+                             HTTP_CONTENT_JSON, NULL, 0);
+    if (body != NULL) {
+        if (rc == 0)
+            rc = json_dump_callback(body, http_json_sink, &resp->body, JSON_COMPACT);
+        json_decref(body);
+    }
+    return rc == 0 ? 0 : -1;
+}
+
+int http_resp_error(struct http_response *resp, int status, const char *code, const char *detail)
+{
+    json_t *o = json_pack("{s:s, s:s}", "error", code, "detail", detail ? detail : "");
+    if (o == NULL)
+        return -1;
+    return http_resp_json(resp, status, o);
+}
+
+const char *http_status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default:  return "Unknown";
+    }
+}
+
+/* The Date header, formatted at most once a second per thread. */
+static const char *http_date_now(void)
+{
+    static _Thread_local time_t last;
+    static _Thread_local char text[32];
+    time_t now = time(NULL);
+    if (now != last) {
+        static_http_date(now, text);
+        last = now;
+    }
+    return text;
+}
+
+static int http_write_security(const struct http_response *resp,
+                               const struct http_writer_opts *o, struct buf *out)
+{
+    int rc = 0;
+    if (o->is_tls)
+        rc |= buf_printf(out, "Strict-Transport-Security: max-age=%d; includeSubDomains\r\n",
+                         o->hsts_max_age_s);
+    rc |= buf_append_str(out, "X-Content-Type-Options: nosniff\r\n"
+                              "Referrer-Policy: no-referrer\r\n"
+                              "X-Frame-Options: DENY\r\n");
+    if (resp->kind == HTTP_CONTENT_JSON)
+        rc |= buf_append_str(out, "Cache-Control: no-store\r\n");
+    if (resp->kind == HTTP_CONTENT_HTML)
+        rc |= buf_append_str(out, "Content-Security-Policy: default-src 'self'; "
+                                  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'\r\n");
+    return rc;
+}
+
+int http_resp_write(const struct http_response *resp, const struct http_writer_opts *o,
+                    int minor_version, int keep_alive, int head_only, struct buf *out)
+{
+    int status = resp->status ? resp->status : 500;
+    int rc = buf_printf(out, "HTTP/1.%d %d %s\r\nDate: %s\r\n", minor_version ? 1 : 0,
+                        status, http_status_text(status), http_date_now());
+    /* 1xx, 204 and 304 carry no body and, for 204/1xx, no Content-Length. */
+    int bodyless = status < 200 || status == 204 || status == 304;
+    if (status != 204 && status >= 200 && status != 304)
+        rc |= buf_printf(out, "Content-Length: %zu\r\n", resp->body.len);
+    if (resp->content_type && !bodyless)
+        rc |= buf_printf(out, "Content-Type: %s\r\n", resp->content_type);
+    if (!keep_alive)
+        rc |= buf_append_str(out, "Connection: close\r\n");
+    else if (minor_version == 0)
+        rc |= buf_append_str(out, "Connection: keep-alive\r\n");
+    rc |= http_write_security(resp, o, out);
+    rc |= buf_append(out, buf_head(&resp->headers), resp->headers.len);
+    rc |= buf_append(out, "\r\n", 2);
+    if (!head_only && !bodyless)
+        rc |= buf_append(out, buf_head(&resp->body), resp->body.len);
+    return rc == 0 ? 0 : -1;
+}

@@ -1,0 +1,62 @@
+/* server.h: the HTTPS/HTTP server as a whole: listeners bound once in the
+ * main thread, one worker thread per event loop, signals.
+ *
+ * The server knows nothing of users or tokens (DESIGN.md §0): the composition
+ * root hands it a router and hooks. */
+#ifndef PC_SERVER_H
+#define PC_SERVER_H
+
+#include <stddef.h>
+
+#include "server/config.h"
+#include "server/http_msg.h"
+#include "server/loop.h"
+#include "server/router.h"
+
+struct server_hooks {
+    /* Called for routes whose access is not 0. Returns 0 to allow, or fills
+     * ex->resp (401/403) and returns non-zero. */
+    int (*access_check)(struct http_exchange *ex, int access, void *arg);
+    /* Per-loop data, e.g. a database connection; ex->loop_data. NULL hooks
+     * are fine; init returning NULL fails start-up with err. */
+    void *(*loop_init)(struct loop *l, int index, void *arg, char *err, size_t errlen);
+    void (*loop_fini)(void *loop_data, void *arg);
+    void *arg;
+};
+
+struct server;
+
+/* Binds the listeners (so privileges can be dropped afterwards), loads or
+ * generates the certificate, opens the www root. cfg and router must outlive
+ * the server. Returns 0 or -1 with err. */
+int server_setup(struct server **out, const struct config *cfg, struct router *router,
+                 const struct server_hooks *hooks, char *err, size_t errlen);
+
+/* Ports actually bound (useful when the config asked for port 0). */
+int server_https_port(const struct server *s);
+int server_http_port(const struct server *s);   /* -1 when disabled */
+
+/* Drops to cfg->user when running as root. Returns 0 or -1 with err. */
+int server_drop_privileges(const struct server *s, char *err, size_t errlen);
+
+/* Starts the workers and blocks, handling SIGINT/SIGTERM (graceful stop) and
+ * SIGHUP (certificate reload). Returns 0 after a clean stop, -1 on failure.
+ * The caller must have blocked those signals in every thread (see
+ * server_block_signals) before creating any thread. */
+int server_run(struct server *s);
+
+/* Blocks SIGINT, SIGTERM, SIGHUP and ignores SIGPIPE for the calling thread
+ * and the threads it creates later. */
+void server_block_signals(void);
+
+/* After server_run returned and after any job pool whose completions target
+ * these loops was freed: runs those completions, frees the loops and the
+ * per-loop data. server_free calls it too. */
+void server_stop_loops(struct server *s);
+
+void server_free(struct server *s);   /* NULL ok */
+
+/* GET /healthz, public: {"status":"ok"}. */
+int server_healthz(struct http_exchange *ex, void *arg);
+
+#endif

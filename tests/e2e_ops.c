@@ -1,0 +1,227 @@
+/* e2e_ops.c: operating the real binary, each test with a server of its
+ * own: timeouts, max_connections, graceful SIGTERM, SIGHUP reload,
+ * privilege drop, and the --check-config and gen-cert commands. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/https.h"
+
+START_TEST(slow_client_cut_by_header_timeout)
+{
+    struct srv s;
+    ck_assert_int_eq(srv_start(&s, "{\"timeouts\": {\"header_ms\": 300, \"keepalive_ms\": 300}}",
+                               NULL), 0);
+    struct tc_conn c;
+    struct http_resp r;
+    char carry[1];
+    size_t cl = 0;
+    tls_open(&c, &s);
+    ck_assert_int_eq(tc_write_all(&c, "GET /healthz HTTP/1.1\r\n", 23, 5000), 0);
+    usleep(150000);
+    ck_assert_int_eq(tc_write_all(&c, "Host: a\r\n", 9, 5000), 0);
+    ck_assert_int_eq(resp_read(tls_source, &c, &r, 20000, carry, sizeof carry, &cl), 0);
+    ck_assert_int_eq(r.status, 408);
+    char b[16];
+    ssize_t n = tc_read(&c, b, sizeof b, 20000);
+    ck_assert(n == TC_CLOSED || n == TC_ERROR);
+    tc_close(&c);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+START_TEST(idle_connection_closed)
+{
+    struct srv s;
+    ck_assert_int_eq(srv_start(&s, "{\"timeouts\": {\"keepalive_ms\": 200, \"handshake_ms\": 200}}",
+                               NULL), 0);
+    int fd = tcp_connect(s.https_port);   /* never says hello */
+    char b[16];
+    ck_assert_int_eq(fd_read_timeout(&fd, b, sizeof b, 20000), 0);
+    close(fd);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+START_TEST(sigterm_answers_in_flight)
+{
+    struct srv s;
+    ck_assert_int_eq(srv_start(&s, NULL, NULL), 0);
+    struct tc_conn c;
+    struct http_resp r;
+    char carry[1];
+    size_t cl = 0;
+    const char *head = "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbo";
+    tls_open(&c, &s);
+    ck_assert_int_eq(tc_write_all(&c, head, strlen(head), 5000), 0);
+    usleep(100000);
+    kill(s.pid, SIGTERM);
+    usleep(200000);
+    ck_assert_int_eq(tc_write_all(&c, "dy", 2, 5000), 0);
+    ck_assert_int_eq(resp_read(tls_source, &c, &r, 20000, carry, sizeof carry, &cl), 0);
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_ptr_nonnull(strstr(r.head, "Connection: close"));
+    tc_close(&c);
+    ck_assert_int_eq(srv_wait(&s, 30000), 0);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+START_TEST(max_connections_refused_then_recovers)
+{
+    struct srv s;
+    ck_assert_int_eq(srv_start(&s, "{\"server\": {\"max_connections\": 4, \"workers\": 1}}", NULL), 0);
+    int fds[8];
+    for (int i = 0; i < 8; i++)
+        fds[i] = tcp_connect(s.https_port);
+    /* The ones past the limit are closed at once. */
+    int closed = 0;
+    for (int i = 0; i < 8; i++) {
+        char b;
+        if (fds[i] >= 0 && fd_read_timeout(&fds[i], &b, 1, 300) == 0)
+            closed++;
+    }
+    ck_assert_int_ge(closed, 4);
+    for (int i = 0; i < 8; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    usleep(200000);
+    struct http_resp r;
+    https_request(&s, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+/* Started as root with server.user set: serves as that user. */
+START_TEST(drops_privileges)
+{
+    if (geteuid() != 0)
+        return;   /* nothing to drop */
+    struct srv s;
+    ck_assert_int_eq(srv_start(&s, "{\"server\": {\"user\": \"nobody\"}}", NULL), 0);
+    char path[64], line[256];
+    int uid = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)s.pid);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Uid: %*d %d", &uid) == 1)
+            break;
+    fclose(f);
+    ck_assert_int_eq(uid, 65534);
+    struct http_resp r;
+    https_request(&s, "POST /api/register HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 44\r\n\r\n{\"username\":\"nobody1\",\"password\":\"12345678\"}", &r);
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+/* Runs the binary with args, returns its exit status and output. */
+static int run_cli(const char *args, char *out, size_t outlen)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", PC_BINARY, args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(check_config_names_the_key)
+{
+    char dir[] = "/tmp/pc-cfg-XXXXXX", path[128], args[256], out[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/c.json", dir);
+    snprintf(args, sizeof args, "--check-config --config %s", path);
+    write_text(path, "{\"server\": {\"workers\": 2}}");
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 0);
+    write_text(path, "{\"server\": {\"wrokers\": 2}}");
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "server.wrokers") != NULL, "%s", out);
+    write_text(path, "{\"timeouts\": {\"header_ms\": \"10\"}}");
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "timeouts.header_ms") != NULL, "%s", out);
+    write_text(path, "{\"server\": {\n \"workers\": 2,,}}");
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "line 2") != NULL, "%s", out);
+    ck_assert_int_eq(run_cli("--check-config --config " PC_SOURCE_DIR "/config.example.json",
+                             out, sizeof out), 0);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(gen_cert_creates_dev_ca)
+{
+    char dir[] = "/tmp/pc-gen-XXXXXX", path[128], args[256], out[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/c.json", dir);
+    char cfg[256];
+    snprintf(cfg, sizeof cfg, "{\"tls\": {\"dev_cert_dir\": \"%s/dev\"}}", dir);
+    write_text(path, cfg);
+    snprintf(args, sizeof args, "gen-cert --config %s", path);
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "created") != NULL, "%s", out);
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "kept existing") != NULL, "%s", out);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
+START_TEST(sighup_reloads_certificate)
+{
+    struct srv s;
+    struct http_resp r;
+    ck_assert_int_eq(srv_start(&s, NULL, NULL), 0);
+    kill(s.pid, SIGHUP);
+    for (int i = 0; i < 200 && !srv_log_contains(&s, "certificate reloaded"); i++)
+        usleep(20000);
+    ck_assert(srv_log_contains(&s, "certificate reloaded"));
+    https_request(&s, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+static Suite *ops_suite(void)
+{
+    Suite *s = suite_create("e2e_ops");
+    TCase *own = tcase_create("own_server");
+    tcase_set_timeout(own, 180);
+    tcase_add_test(own, slow_client_cut_by_header_timeout);
+    tcase_add_test(own, idle_connection_closed);
+    tcase_add_test(own, sigterm_answers_in_flight);
+    tcase_add_test(own, max_connections_refused_then_recovers);
+    tcase_add_test(own, drops_privileges);
+    tcase_add_test(own, sighup_reloads_certificate);
+    tcase_add_test(own, check_config_names_the_key);
+    tcase_add_test(own, gen_cert_creates_dev_ca);
+    suite_add_tcase(s, own);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(ops_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,661 @@
+/* tls.c: mbedTLS server configuration, per-loop configs and per-connection
+ * sessions over non-blocking sockets. Policy: SECURITY-NOTES.md. */
+#include "tls/tls.h"
+#include "tls/compat.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl_ticket.h>
+#if PC_MBEDTLS3
+#include <psa/crypto.h>
+#endif
+
+/* Every loop's config points at the one ticket context of its tls_server;
+ * mbedTLS serialises ticket writes/parses (and key rotation) only with its
+ * threading layer. */
+#if !defined(MBEDTLS_THREADING_C)
+#error "mbedTLS must be built with MBEDTLS_THREADING_C (the ticket context is shared by all loops)"
+#endif
+
+#define TLS_HANDSHAKE_RECORD 0x16
+
+struct tls_server {
+    atomic_int refs;
+    int tickets;
+    mbedtls_x509_crt chain;
+    mbedtls_pk_context key;
+    /* Used only under the ticket context's mutex (key rotation) and at load,
+     * so the loops never contend on it. */
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_ssl_ticket_context ticket;
+};
+
+struct tls_loop {
+    atomic_int refs;
+    struct tls_server *srv;
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_ssl_config conf;
+};
+
+/* Memory: mbedtls_ssl_setup allocates an input and an output record buffer of
+ * MBEDTLS_SSL_IN/OUT_CONTENT_LEN (16 KiB each by default) plus headroom for
+ * the record expansion, about 33 KiB per connection on top of this struct.
+ * Debian's build has no MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH, and shrinking the
+ * buffers would break clients that send full 16 KiB records, so the defaults
+ * stay; the max_fragment_length extension is left to the client. */
+struct tls_conn {
+    mbedtls_ssl_context ssl;
+    struct tls_loop *loop;
+    int fd;
+    tls_io_observer obs;
+    void *obs_arg;
+    int sys_errno;             /* errno behind the last NET_* error */
+    unsigned sniffed : 1;      /* first byte of the connection inspected */
+    unsigned plaintext : 1;    /* it was cleartext HTTP */
+    unsigned full_hs : 1;      /* the server reached its Certificate message */
+    unsigned hs_done : 1;
+    unsigned failed : 1;       /* fatal error: the context must not be used */
+    unsigned notified : 1;     /* close_notify attempted */
+    char err[112];
+};
+
+/* ---- policy ------------------------------------------------------------ */
+
+/* Server preference order (mbedTLS servers pick from their own list). The
+ * TLS 1.3 suites come first so a 1.3 client is not offered a 1.2 choice. */
+static const int tls_suites[] = {
+#if PC_HAVE_TLS13
+    MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
+    MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
+    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+#endif
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    0,
+};
+
+/* P-256 first: it is mbedTLS's fastest curve here (Debian's default list
+ * starts with P-521, which halves the handshake rate). */
+#if PC_MBEDTLS3
+static const uint16_t tls_groups[] = {
+    MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+    MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
+    MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1,
+    MBEDTLS_SSL_IANA_TLS_GROUP_NONE,
+};
+#else
+static const mbedtls_ecp_group_id tls_curves[] = {
+    MBEDTLS_ECP_DP_SECP256R1,
+    MBEDTLS_ECP_DP_CURVE25519,
+    MBEDTLS_ECP_DP_SECP384R1,
+    MBEDTLS_ECP_DP_NONE,
+};
+/* No SHA-1 (or SHA-224) in ServerKeyExchange signatures. 3.x defaults are
+ * already SHA-2 only. */
+static const int tls_sig_hashes[] = {
+    MBEDTLS_MD_SHA512, MBEDTLS_MD_SHA384, MBEDTLS_MD_SHA256, MBEDTLS_MD_NONE,
+};
+#endif
+
+static const char *tls_alpn[] = { "http/1.1", NULL };
+
+static void tls_conf_versions(mbedtls_ssl_config *conf)
+{
+#if PC_MBEDTLS3
+    mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#if PC_HAVE_TLS13
+    mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_3);
+    /* Resumption only with a fresh (EC)DHE share: keeps forward secrecy. */
+    mbedtls_ssl_conf_tls13_key_exchange_modes(conf,
+                                              MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL_ALL);
+#else
+    mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#endif
+    mbedtls_ssl_conf_groups(conf, tls_groups);
+#else
+    /* 2.28 compiles in TLS 1.0/1.1 and makes them the default minimum. */
+    mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_curves(conf, tls_curves);
+#if defined(MBEDTLS_KEY_EXCHANGE_WITH_CERT_ENABLED)
+    mbedtls_ssl_conf_sig_hashes(conf, tls_sig_hashes);
+#endif
+#endif
+}
+
+static int tls_conf_policy(mbedtls_ssl_config *conf)
+{
+    tls_conf_versions(conf);
+    mbedtls_ssl_conf_ciphersuites(conf, tls_suites);
+    mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_NONE);
+#if defined(MBEDTLS_SSL_RENEGOTIATION)
+    mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+#endif
+    /* BREAK_HANDSHAKE refuses peers without RFC 5746 secure renegotiation
+     * signalling. Renegotiation is off anyway, so this costs nothing in
+     * security terms either way; it costs nothing in interoperability
+     * either, because every client able to negotiate our ECDHE+AEAD TLS 1.2
+     * suites sends the signal (it predates AEAD suites), and refusing the
+     * ones that do not also drops ancient, unpatched stacks early. */
+    mbedtls_ssl_conf_legacy_renegotiation(conf, MBEDTLS_SSL_LEGACY_BREAK_HANDSHAKE);
+#if defined(MBEDTLS_SSL_ALPN)
+    return mbedtls_ssl_conf_alpn_protocols(conf, tls_alpn);
+#else
+    (void)tls_alpn;
+    return 0;
+#endif
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+static void tls_errf(char *err, size_t errlen, const char *what, int ret)
+{
+    char msg[128];
+
+    if (err == NULL || errlen == 0)
+        return;
+    mbedtls_strerror(ret, msg, sizeof msg);
+    snprintf(err, errlen, "%s: %s (-0x%04x)", what, msg, (unsigned)-ret);
+}
+
+static void tls_errs(char *err, size_t errlen, const char *msg)
+{
+    if (err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s", msg);
+}
+
+int tls_global_init(char *err, size_t errlen)
+{
+#if PC_MBEDTLS3
+    psa_status_t st = psa_crypto_init();
+
+    if (st != PSA_SUCCESS) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "tls: psa_crypto_init failed (%d)", (int)st);
+        return -1;
+    }
+#else
+    (void)err;
+    (void)errlen;
+#endif
+    return 0;
+}
+
+/* ---- tls_server -------------------------------------------------------- */
+
+static void server_destroy(struct tls_server *s)
+{
+    if (s == NULL)
+        return;
+    mbedtls_ssl_ticket_free(&s->ticket);
+    mbedtls_pk_free(&s->key);          /* zeroizes the private key */
+    mbedtls_x509_crt_free(&s->chain);
+    mbedtls_ctr_drbg_free(&s->drbg);
+    mbedtls_entropy_free(&s->entropy);
+    free(s);
+}
+
+static int server_check_opts(const struct tls_server_opts *o, char *err, size_t errlen)
+{
+    if (o == NULL || o->cert_file == NULL || o->key_file == NULL) {
+        tls_errs(err, errlen, "tls: cert_file and key_file are required");
+        return -1;
+    }
+    if (o->session_tickets &&
+        (o->ticket_lifetime_s < 1 || o->ticket_lifetime_s > TLS_TICKET_LIFETIME_MAX_S)) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "tls: ticket lifetime %d s is outside 1..%d",
+                     o->ticket_lifetime_s, TLS_TICKET_LIFETIME_MAX_S);
+        return -1;
+    }
+    return 0;
+}
+
+static int server_load_files(struct tls_server *s, const struct tls_server_opts *o,
+                             char *err, size_t errlen)
+{
+    int ret = mbedtls_x509_crt_parse_file(&s->chain, o->cert_file);
+
+    if (ret < 0) {
+        tls_errf(err, errlen, o->cert_file, ret);
+        return -1;
+    }
+    if (ret > 0) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "%s: %d certificate(s) could not be parsed", o->cert_file, ret);
+        return -1;
+    }
+    ret = pc_pk_parse_keyfile(&s->key, o->key_file, mbedtls_ctr_drbg_random, &s->drbg);
+    if (ret != 0) {
+        tls_errf(err, errlen, o->key_file, ret);
+        return -1;
+    }
+    ret = pc_pk_check_pair(&s->chain.pk, &s->key, mbedtls_ctr_drbg_random, &s->drbg);
+    if (ret != 0) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "%s: private key does not match the first certificate in %s",
+                     o->key_file, o->cert_file);
+        return -1;
+    }
+    return 0;
+}
+
+int tls_server_load(struct tls_server **out, const struct tls_server_opts *opts,
+                    char *err, size_t errlen)
+{
+    static const unsigned char pers[] = "portcullis tls_server";
+    struct tls_server *s;
+    int ret;
+
+    *out = NULL;
+    if (server_check_opts(opts, err, errlen) != 0)
+        return -1;
+    s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        tls_errs(err, errlen, "tls: out of memory");
+        return -1;
+    }
+    mbedtls_x509_crt_init(&s->chain);
+    mbedtls_pk_init(&s->key);
+    mbedtls_entropy_init(&s->entropy);
+    mbedtls_ctr_drbg_init(&s->drbg);
+    mbedtls_ssl_ticket_init(&s->ticket);
+
+    ret = mbedtls_ctr_drbg_seed(&s->drbg, mbedtls_entropy_func, &s->entropy, pers, sizeof pers - 1);
+    if (ret != 0) {
+        tls_errf(err, errlen, "tls: seeding the random generator", ret);
+        goto fail;
+    }
+    if (server_load_files(s, opts, err, errlen) != 0)
+        goto fail;
+    if (opts->session_tickets) {
+        /* AES-256-GCM: at least as strong as any suite we offer. mbedTLS
+         * rotates the key every `lifetime` seconds and accepts the previous
+         * one, so a ticket is honoured for at most its lifetime. */
+        ret = mbedtls_ssl_ticket_setup(&s->ticket, mbedtls_ctr_drbg_random, &s->drbg,
+                                       MBEDTLS_CIPHER_AES_256_GCM,
+                                       (uint32_t)opts->ticket_lifetime_s);
+        if (ret != 0) {
+            tls_errf(err, errlen, "tls: session ticket setup", ret);
+            goto fail;
+        }
+        s->tickets = 1;
+    }
+    atomic_init(&s->refs, 1);
+    *out = s;
+    return 0;
+
+fail:
+    server_destroy(s);
+    return -1;
+}
+
+struct tls_server *tls_server_retain(struct tls_server *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void tls_server_release(struct tls_server *s)
+{
+    if (s == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+        server_destroy(s);
+}
+
+/* ---- tls_loop ---------------------------------------------------------- */
+
+static void loop_destroy(struct tls_loop *l)
+{
+    mbedtls_ssl_config_free(&l->conf);
+    mbedtls_ctr_drbg_free(&l->drbg);
+    mbedtls_entropy_free(&l->entropy);
+    tls_server_release(l->srv);
+    free(l);
+}
+
+int tls_loop_setup(struct tls_loop **out, struct tls_server *srv, char *err, size_t errlen)
+{
+    static const unsigned char pers[] = "portcullis tls_loop";
+    struct tls_loop *l;
+    int ret;
+
+    *out = NULL;
+    l = calloc(1, sizeof *l);
+    if (l == NULL) {
+        tls_errs(err, errlen, "tls: out of memory");
+        return -1;
+    }
+    mbedtls_entropy_init(&l->entropy);
+    mbedtls_ctr_drbg_init(&l->drbg);
+    mbedtls_ssl_config_init(&l->conf);
+    l->srv = tls_server_retain(srv);
+
+    ret = mbedtls_ctr_drbg_seed(&l->drbg, mbedtls_entropy_func, &l->entropy, pers, sizeof pers - 1);
+    if (ret != 0) {
+        tls_errf(err, errlen, "tls: seeding the loop random generator", ret);
+        goto fail;
+    }
+    ret = mbedtls_ssl_config_defaults(&l->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                      MBEDTLS_SSL_PRESET_DEFAULT);
+    if (ret == 0)
+        ret = tls_conf_policy(&l->conf);
+    if (ret == 0)
+        ret = mbedtls_ssl_conf_own_cert(&l->conf, &srv->chain, &srv->key);
+    if (ret != 0) {
+        tls_errf(err, errlen, "tls: configuration", ret);
+        goto fail;
+    }
+    mbedtls_ssl_conf_rng(&l->conf, mbedtls_ctr_drbg_random, &l->drbg);
+    if (srv->tickets)
+        mbedtls_ssl_conf_session_tickets_cb(&l->conf, mbedtls_ssl_ticket_write,
+                                            mbedtls_ssl_ticket_parse, &srv->ticket);
+    atomic_init(&l->refs, 1);
+    *out = l;
+    return 0;
+
+fail:
+    loop_destroy(l);
+    return -1;
+}
+
+struct tls_loop *tls_loop_retain(struct tls_loop *l)
+{
+    atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
+    return l;
+}
+
+void tls_loop_release(struct tls_loop *l)
+{
+    if (l == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) == 1)
+        loop_destroy(l);
+}
+
+/* ---- BIO callbacks ----------------------------------------------------- */
+
+static int conn_io_error(struct tls_conn *c, int e, int want, int fail)
+{
+    if (e == EAGAIN || e == EWOULDBLOCK)
+        return want;
+    c->sys_errno = e;
+    if (e == ECONNRESET || e == EPIPE)
+        return MBEDTLS_ERR_NET_CONN_RESET;
+    return fail;
+}
+
+/* Looks at the first byte without consuming it: a TLS connection starts with
+ * a handshake record (0x16); an upper-case letter is an HTTP method sent to
+ * the HTTPS port. Returns 1 to go on, else what the recv callback returns. */
+static int conn_sniff(struct tls_conn *c)
+{
+    unsigned char b;
+    ssize_t n;
+
+    do
+        n = recv(c->fd, &b, 1, MSG_PEEK);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return conn_io_error(c, errno, MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_NET_RECV_FAILED);
+    if (n == 0)
+        return 0;
+    c->sniffed = 1;
+    if (b != TLS_HANDSHAKE_RECORD && b >= 'A' && b <= 'Z') {
+        c->plaintext = 1;
+        return MBEDTLS_ERR_NET_RECV_FAILED;
+    }
+    return 1;
+}
+
+static int conn_recv(void *ctx, unsigned char *buf, size_t len)
+{
+    struct tls_conn *c = ctx;
+    ssize_t n;
+
+    if (c->plaintext)
+        return MBEDTLS_ERR_NET_RECV_FAILED;
+    if (!c->sniffed) {
+        int r = conn_sniff(c);
+        if (r <= 0)
+            return r;
+    }
+    if (len > INT_MAX)
+        len = INT_MAX;
+    do
+        n = recv(c->fd, buf, len, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return conn_io_error(c, errno, MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_NET_RECV_FAILED);
+    if (n > 0 && c->obs != NULL)
+        c->obs(c->obs_arg, 'r', buf, (size_t)n);
+    return (int)n;
+}
+
+static int conn_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    struct tls_conn *c = ctx;
+    ssize_t n;
+
+    if (len > INT_MAX)
+        len = INT_MAX;
+    do
+        n = send(c->fd, buf, len, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return conn_io_error(c, errno, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_NET_SEND_FAILED);
+    if (n > 0 && c->obs != NULL)
+        c->obs(c->obs_arg, 'w', buf, (size_t)n);
+    return (int)n;
+}
+
+/* ---- tls_conn ---------------------------------------------------------- */
+
+static void conn_set_error(struct tls_conn *c, int ret)
+{
+    char msg[80];
+
+    mbedtls_strerror(ret, msg, sizeof msg);
+    if (c->sys_errno != 0 && (ret == MBEDTLS_ERR_NET_RECV_FAILED ||
+                              ret == MBEDTLS_ERR_NET_SEND_FAILED ||
+                              ret == MBEDTLS_ERR_NET_CONN_RESET)) {
+        char sys[64];
+        snprintf(c->err, sizeof c->err, "%s: %s", msg,
+                 strerror_r(c->sys_errno, sys, sizeof sys));
+    } else {
+        snprintf(c->err, sizeof c->err, "%s (-0x%04x)", msg, (unsigned)-ret);
+    }
+}
+
+static int conn_map(struct tls_conn *c, int ret)
+{
+    switch (ret) {
+    case MBEDTLS_ERR_SSL_WANT_READ:
+        return TLS_WANT_READ;
+    case MBEDTLS_ERR_SSL_WANT_WRITE:
+        return TLS_WANT_WRITE;
+    /* Only with async private keys or restartable ECC, neither configured;
+     * "call again soon", which a writable socket delivers. */
+    case MBEDTLS_ERR_SSL_ASYNC_IN_PROGRESS:
+    case MBEDTLS_ERR_SSL_CRYPTO_IN_PROGRESS:
+        return TLS_WANT_WRITE;
+    case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
+    case MBEDTLS_ERR_SSL_CONN_EOF:
+        return TLS_CLOSED;
+    default:
+        break;
+    }
+    c->failed = 1;
+    if (c->plaintext)
+        return TLS_PLAINTEXT;
+    conn_set_error(c, ret);
+    return TLS_ERROR;
+}
+
+int tls_conn_setup(struct tls_conn **out, struct tls_loop *l, int fd)
+{
+    struct tls_conn *c;
+
+    *out = NULL;
+    c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return -1;
+    mbedtls_ssl_init(&c->ssl);
+    if (mbedtls_ssl_setup(&c->ssl, &l->conf) != 0) {
+        mbedtls_ssl_free(&c->ssl);
+        free(c);
+        return -1;
+    }
+    c->loop = tls_loop_retain(l);
+    c->fd = fd;
+    mbedtls_ssl_set_bio(&c->ssl, c, conn_send, conn_recv, NULL);
+    *out = c;
+    return 0;
+}
+
+void tls_conn_set_observer(struct tls_conn *c, tls_io_observer fn, void *arg)
+{
+    c->obs = fn;
+    c->obs_arg = arg;
+}
+
+void tls_conn_free(struct tls_conn *c)
+{
+    if (c == NULL)
+        return;
+    mbedtls_ssl_free(&c->ssl);
+    tls_loop_release(c->loop);
+    free(c);
+}
+
+/* Steps the handshake ourselves (mbedtls_ssl_handshake is this same loop) to
+ * see whether the server reaches its Certificate message: it does not when a
+ * ticket resumed the session, in TLS 1.2 and 1.3 alike. */
+int tls_conn_handshake(struct tls_conn *c)
+{
+    int ret;
+
+    if (c->failed)
+        return c->plaintext ? TLS_PLAINTEXT : TLS_ERROR;
+    while (!pc_ssl_handshake_over(&c->ssl)) {
+        if (PC_SSL_STATE(&c->ssl) == MBEDTLS_SSL_SERVER_CERTIFICATE)
+            c->full_hs = 1;
+        ret = mbedtls_ssl_handshake_step(&c->ssl);
+        if (ret != 0)
+            return conn_map(c, ret);
+    }
+    c->hs_done = 1;
+    return 0;
+}
+
+ssize_t tls_conn_read(struct tls_conn *c, void *buf, size_t len)
+{
+    int ret;
+
+    if (!c->hs_done && (ret = tls_conn_handshake(c)) != 0)
+        return ret;
+    if (c->failed)
+        return TLS_ERROR;
+    if (len == 0)
+        return 0;
+    if (len > INT_MAX)
+        len = INT_MAX;
+    for (;;) {
+        ret = mbedtls_ssl_read(&c->ssl, buf, len);
+        if (ret > 0)
+            return ret;
+        if (ret == 0)
+            return TLS_CLOSED;   /* transport EOF without close_notify */
+#if PC_MBEDTLS3 && defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            continue;            /* client-side signal; never data */
+#endif
+        return conn_map(c, ret);
+    }
+}
+
+ssize_t tls_conn_write(struct tls_conn *c, const void *buf, size_t len)
+{
+    int ret;
+
+    if (!c->hs_done && (ret = tls_conn_handshake(c)) != 0)
+        return ret;
+    if (c->failed)
+        return TLS_ERROR;
+    if (len == 0)
+        return 0;
+    if (len > INT_MAX)
+        len = INT_MAX;
+    ret = mbedtls_ssl_write(&c->ssl, buf, len);
+    if (ret >= 0)
+        return ret;
+    return conn_map(c, ret);
+}
+
+/* get_bytes_avail counts decrypted bytes; check_pending also sees a record
+ * already read from the socket but not yet decrypted. Either way epoll will
+ * not report it, so report at least 1 to make the caller read again. */
+size_t tls_conn_pending(const struct tls_conn *c)
+{
+    size_t n = mbedtls_ssl_get_bytes_avail(&c->ssl);
+
+    if (n == 0 && mbedtls_ssl_check_pending(&c->ssl))
+        n = 1;
+    return n;
+}
+
+void tls_conn_close_notify(struct tls_conn *c)
+{
+    if (c == NULL || c->notified || c->failed || !c->hs_done)
+        return;
+    c->notified = 1;
+    (void)mbedtls_ssl_close_notify(&c->ssl);   /* WANT_*: best effort, dropped */
+}
+
+const char *tls_conn_version(const struct tls_conn *c)
+{
+    return mbedtls_ssl_get_version(&c->ssl);
+}
+
+const char *tls_conn_ciphersuite(const struct tls_conn *c)
+{
+    return mbedtls_ssl_get_ciphersuite(&c->ssl);
+}
+
+const char *tls_conn_alpn(const struct tls_conn *c)
+{
+#if defined(MBEDTLS_SSL_ALPN)
+    return mbedtls_ssl_get_alpn_protocol(&c->ssl);
+#else
+    (void)c;
+    return NULL;
+#endif
+}
+
+int tls_conn_resumed(const struct tls_conn *c)
+{
+    return c->hs_done && !c->full_hs;
+}
+
+const char *tls_conn_last_error(const struct tls_conn *c)
+{
+    return c->err;
+}
