@@ -13,7 +13,7 @@
 
 static const char migration_1[] =
     "CREATE TABLE users ("
-    "  id            INTEGER PRIMARY KEY,"
+    "  id            INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  username      TEXT    NOT NULL COLLATE NOCASE UNIQUE"
     "                        CHECK (length(CAST(username AS BLOB)) BETWEEN 1 AND 64),"
     "  password_hash TEXT    NOT NULL"

@@ -46,6 +46,19 @@ START_TEST(test_create_and_lookup)
 }
 END_TEST
 
+/* Access tokens name users by id: an id must never be handed out twice, or
+ * a deleted user's token would speak for whoever gets the id next. */
+START_TEST(test_ids_never_reused)
+{
+    int64_t a = 0, b = 0, c = 0;
+    ck_assert_int_eq(db_user_create(fx_db, "first", "h", "user", 1000, &a), 0);
+    ck_assert_int_eq(db_user_create(fx_db, "second", "h", "user", 1000, &b), 0);
+    ck_assert_int_eq(db_user_delete(fx_db, b), 0);
+    ck_assert_int_eq(db_user_create(fx_db, "third", "h", "user", 1000, &c), 0);
+    ck_assert_int_gt(c, b);
+}
+END_TEST
+
 START_TEST(test_duplicate_is_case_insensitive)
 {
     int64_t n = 0;
@@ -364,6 +377,7 @@ static Suite *users_suite(void)
 
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     tcase_add_test(tc, test_create_and_lookup);
+    tcase_add_test(tc, test_ids_never_reused);
     tcase_add_test(tc, test_duplicate_is_case_insensitive);
     tcase_add_loop_test(tc, test_create_rejects_bad_input, 0,
                         (int)(sizeof bad_create / sizeof bad_create[0]));
