@@ -9,10 +9,13 @@
 
 #include "auth/handlers.h"
 #include "auth/middleware.h"
+#include "auth/token_cache.h"
 #include "db/db.h"
 #include "server/log.h"
 
 #define LIMITER_ENTRIES 65536
+#define TOKEN_CACHE_ENTRIES 1024   /* per loop: 1024 * ~750 bytes */
+#define USER_CACHE_ENTRIES 16384   /* process: 16384 * ~110 bytes */
 
 /* Opens a connection to the configured database (schema already migrated). */
 static struct db *auth_db_open(const struct config *cfg, char *err, size_t errlen)
@@ -35,6 +38,15 @@ static void pool_thread_fini(void *thread_ctx, void *arg)
     db_close(thread_ctx);
 }
 
+static void loop_fini(void *loop_data, void *arg)
+{
+    (void)arg;
+    struct auth_loop *al = loop_data;
+    db_close(al->db);
+    auth_token_cache_free(al->tokens);
+    free(al);
+}
+
 static void *loop_init(struct loop *l, int index, void *arg, char *err, size_t errlen)
 {
     (void)l;
@@ -46,20 +58,16 @@ static void *loop_init(struct loop *l, int index, void *arg, char *err, size_t e
     }
     al->ctx = arg;
     al->db = auth_db_open(al->ctx->cfg, err, errlen);
-    if (al->db == NULL) {
-        free(al);
+    al->tokens = auth_token_cache_new(TOKEN_CACHE_ENTRIES);
+    if (al->db == NULL || al->tokens == NULL) {
+        if (al->tokens == NULL)
+            snprintf(err, errlen, "out of memory");
+        loop_fini(al, arg);
         return NULL;
     }
     return al;
 }
 
-static void loop_fini(void *loop_data, void *arg)
-{
-    (void)arg;
-    struct auth_loop *al = loop_data;
-    db_close(al->db);
-    free(al);
-}
 
 struct server_hooks auth_server_hooks(struct auth_ctx *ctx)
 {
@@ -112,6 +120,11 @@ int auth_setup(struct auth_ctx *ctx, const struct config *cfg, char *err, size_t
     if (auth_pw_params_check(&ctx->pw, err, errlen) != 0 || auth_migrate(cfg, err, errlen) != 0 ||
         auth_load_tokens(ctx, err, errlen) != 0 || auth_limits(ctx, err, errlen) != 0)
         goto fail;
+    ctx->users = auth_userstate_new(USER_CACHE_ENTRIES, cfg->user_cache_ms);
+    if (ctx->users == NULL) {
+        snprintf(err, errlen, "auth: out of memory");
+        goto fail;
+    }
     int threads = cfg->pool_threads > 0 ? cfg->pool_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     struct pool_thread_hooks ph = { pool_thread_init, pool_thread_fini, ctx };
     if (pool_create(&ctx->pool, threads > 0 ? threads : 1, cfg->pool_queue, &ph, err, errlen) != 0)
@@ -133,6 +146,7 @@ void auth_free(struct auth_ctx *ctx)
     auth_limiter_free(ctx->login_user);
     auth_limiter_free(ctx->register_ip);
     auth_lockout_free(ctx->lockout);
+    auth_userstate_free(ctx->users);
     memset(ctx, 0, sizeof *ctx);
 }
 

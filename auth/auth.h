@@ -15,6 +15,7 @@
 #include "auth/lockout.h"
 #include "auth/password.h"
 #include "auth/token.h"
+#include "auth/userstate.h"
 #include "server/config.h"
 #include "server/pool.h"
 #include "server/router.h"
@@ -30,6 +31,7 @@ struct auth_ctx {
     struct auth_tokens *tokens;
     struct auth_limiter *login_ip, *login_user, *register_ip;
     struct auth_lockout *lockout;
+    struct auth_userstate *users;   /* account state for token checks */
     struct pool *pool;
 };
 

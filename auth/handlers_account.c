@@ -41,18 +41,18 @@ json_t *auth_user_json(const struct db_user *u, int admin_view)
     return o;
 }
 
+/* The middleware read the account for this request: no second read. */
 int auth_h_me(struct http_exchange *ex, void *arg)
 {
     (void)arg;
-    struct auth_loop *al = ex->loop_data;
+    const struct auth_user_view *p = auth_principal(ex);
     struct db_user u;
-    int rc = db_user_by_id(al->db, auth_principal(ex)->user_id, &u);
-    if (rc == DB_NOTFOUND)
-        http_resp_error(&ex->resp, 401, "invalid_token", "the account no longer exists");
-    else if (rc != 0)
-        http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
-    else
-        http_resp_json(&ex->resp, 200, auth_user_json(&u, 0));
+    memset(&u, 0, sizeof u);
+    u.id = p->id;
+    u.created_at = p->created_at;
+    snprintf(u.username, sizeof u.username, "%s", p->username);
+    snprintf(u.role, sizeof u.role, "%s", p->role);
+    http_resp_json(&ex->resp, 200, auth_user_json(&u, 0));
     return 0;
 }
 
@@ -80,6 +80,7 @@ static void password_run(struct auth_job *j, struct db *db)
         db_rollback(db);
         return;
     }
+    auth_userstate_forget(j->ctx->users, u.id);
     auth_job_ok(j, 204, NULL);
 }
 
@@ -102,7 +103,7 @@ int auth_h_password(struct http_exchange *ex, void *arg)
     j = auth_job_new(ex, arg, password_run);
     if (j == NULL)
         goto out;
-    j->user_id = auth_principal(ex)->user_id;
+    j->user_id = auth_principal(ex)->id;
     if (auth_job_secret(&j->password, &j->password_len, old, oldlen) != 0 ||
         auth_job_secret(&j->new_password, &j->new_password_len, new, newlen) != 0) {
         http_resp_error(&ex->resp, 503, "unavailable", "out of memory");

@@ -113,6 +113,7 @@ static void patch_run(struct auth_job *j, struct db *db)
             auth_job_fail(j, 404, "not_found", "no such user");
         return;
     }
+    auth_userstate_forget(j->ctx->users, j->target_id);
     auth_job_ok(j, 200, auth_user_json(&u, 1));
 }
 
@@ -155,7 +156,7 @@ out:
 /* An admin may not lock themselves out (the last way back in). */
 static int refuse_self(struct http_exchange *ex, int64_t target, const char *what)
 {
-    if (target != auth_principal(ex)->user_id)
+    if (target != auth_principal(ex)->id)
         return 0;
     http_resp_error(&ex->resp, 409, "self_change", what);
     return 1;
@@ -189,6 +190,7 @@ static void delete_run(struct auth_job *j, struct db *db)
     }
     if (rc != 0)
         return;
+    auth_userstate_forget(j->ctx->users, j->target_id);
     db_audit_add(db, "admin_delete", j->target_id, NULL, j->ip, NULL, now);
     auth_job_ok(j, 204, NULL);
 }

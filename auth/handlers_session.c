@@ -345,7 +345,7 @@ int auth_h_logout(struct http_exchange *ex, void *arg)
     struct auth_job *j = auth_job_new(ex, arg, logout_run);
     if (j == NULL)
         return 0;
-    j->user_id = auth_principal(ex)->user_id;
+    j->user_id = auth_principal(ex)->id;
     if (read_refresh(ex, j) != 0) {
         auth_job_discard(j);
         return 0;
@@ -365,6 +365,7 @@ static void logout_all_run(struct auth_job *j, struct db *db)
         db_rollback(db);
         return;
     }
+    auth_userstate_forget(j->ctx->users, j->user_id);
     auth_job_ok(j, 204, NULL);
     cookie_for(j, "", 0);
 }
@@ -374,6 +375,6 @@ int auth_h_logout_all(struct http_exchange *ex, void *arg)
     struct auth_job *j = auth_job_new(ex, arg, logout_all_run);
     if (j == NULL)
         return 0;
-    j->user_id = auth_principal(ex)->user_id;
+    j->user_id = auth_principal(ex)->id;
     return auth_job_submit(j);
 }

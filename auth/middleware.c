@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "auth/token_cache.h"
 #include "db/users.h"
 
 static int deny(struct http_exchange *ex, const char *detail)
@@ -23,7 +24,9 @@ static int deny(struct http_exchange *ex, const char *detail)
     return 1;
 }
 
-/* "Bearer <token>": scheme case-insensitive, token copied NUL-terminated. */
+/* "Bearer <token>": scheme case-insensitive, token copied NUL-terminated.
+ * -1: no Bearer token; -2: one too long to be ours (an invalid token, not
+ * a missing one: RFC 6750 §3.1). */
 static int bearer_token(const struct http_exchange *ex, char *out, size_t outlen)
 {
     struct str h = http_req_header(&ex->req, "Authorization");
@@ -33,30 +36,52 @@ static int bearer_token(const struct http_exchange *ex, char *out, size_t outlen
     while (i < h.n && h.p[i] == ' ')
         i++;
     size_t n = h.n - i;
-    if (n == 0 || n >= outlen)
+    if (n == 0)
         return -1;
+    if (n >= outlen)
+        return -2;
     memcpy(out, h.p + i, n);
     out[n] = '\0';
     return 0;
 }
 
-static int check_user(struct http_exchange *ex, struct auth_loop *al,
-                      const struct auth_claims *cl, struct auth_principal *p)
+static int load_user(struct db *db, int64_t id, struct auth_user_view *v)
 {
-    int disabled = 0;
-    int rc = db_user_auth_state(al->db, cl->user_id, &p->epoch, &disabled, p->role);
-    if (rc == DB_NOTFOUND)
-        return deny(ex, "the account no longer exists");
-    if (rc != 0) {
-        http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
-        http_resp_header(&ex->resp, "Retry-After", "1");
-        return 1;
+    struct db_user u;
+    int rc = db_user_by_id(db, id, &u);
+    if (rc != 0)
+        return rc;
+    memset(v, 0, sizeof *v);
+    v->id = u.id;
+    v->epoch = u.token_epoch;
+    v->created_at = u.created_at;
+    v->disabled = u.disabled;
+    snprintf(v->role, sizeof v->role, "%s", u.role);
+    snprintf(v->username, sizeof v->username, "%s", u.username);
+    return 0;
+}
+
+static int check_user(struct http_exchange *ex, struct auth_loop *al,
+                      const struct auth_claims *cl, struct auth_user_view *p)
+{
+    struct auth_user_view v;
+    uint64_t gen;
+    if (auth_userstate_get(al->ctx->users, cl->user_id, loop_now(ex->loop), &v, &gen) != 0) {
+        int rc = load_user(al->db, cl->user_id, &v);
+        if (rc == DB_NOTFOUND)
+            return deny(ex, "the account no longer exists");
+        if (rc != 0) {
+            http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
+            http_resp_header(&ex->resp, "Retry-After", "1");
+            return 1;
+        }
+        auth_userstate_put(al->ctx->users, &v, loop_now(ex->loop), gen);
     }
-    if (disabled)
+    if (v.disabled)
         return deny(ex, "the account is disabled");
-    if (p->epoch != cl->epoch)
+    if (v.epoch != cl->epoch)
         return deny(ex, "the token was revoked");
-    p->user_id = cl->user_id;
+    *p = v;
     return 0;
 }
 
@@ -66,13 +91,17 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
     struct auth_loop *al = ex->loop_data;
     char token[AUTH_TOKEN_MAX_LEN + 1];
     struct auth_claims cl;
-    struct auth_principal p;
-    if (bearer_token(ex, token, sizeof token) != 0) {
+    struct auth_user_view p;
+    int br = bearer_token(ex, token, sizeof token);
+    if (br == -2)
+        return deny(ex, auth_token_strerror(AUTH_TOKEN_MALFORMED));
+    if (br != 0) {
         http_resp_error(&ex->resp, 401, "unauthorized", "an Authorization: Bearer token is required");
         http_resp_header(&ex->resp, "WWW-Authenticate", "Bearer realm=\"portcullis\"");
         return 1;
     }
-    int rc = auth_token_verify(al->ctx->tokens, token, (int64_t)time(NULL), &cl);
+    int rc = auth_token_cache_verify(al->tokens, al->ctx->tokens, token, (int64_t)time(NULL),
+                                     al->ctx->cfg->jwt_leeway_s, &cl);
     if (rc != 0)
         return deny(ex, auth_token_strerror(rc));
     memset(&p, 0, sizeof p);
@@ -82,7 +111,7 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
         http_resp_error(&ex->resp, 403, "forbidden", "this resource needs the admin role");
         return 1;
     }
-    struct auth_principal *heap = malloc(sizeof *heap);
+    struct auth_user_view *heap = malloc(sizeof *heap);
     if (heap == NULL) {
         http_resp_error(&ex->resp, 503, "unavailable", "out of memory");
         return 1;
@@ -93,7 +122,7 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
     return 0;
 }
 
-const struct auth_principal *auth_principal(const struct http_exchange *ex)
+const struct auth_user_view *auth_principal(const struct http_exchange *ex)
 {
     return ex->principal;
 }

@@ -6,22 +6,22 @@
 
 #include <stdint.h>
 
+#include "auth/userstate.h"
 #include "db/db.h"
 #include "server/http_msg.h"
 
 struct auth_ctx;
+struct auth_token_cache;
 
 /* What each event loop owns (ex->loop_data). */
 struct auth_loop {
     struct auth_ctx *ctx;
     struct db *db;
+    struct auth_token_cache *tokens;   /* verdicts of this loop, see token_cache.h */
 };
 
-struct auth_principal {
-    int64_t user_id;
-    int64_t epoch;
-    char role[8];
-};
+/* The principal of a request is the account behind its token, checked for
+ * this very request (so handlers like /api/me need no database read). */
 
 /* Returns 0 (principal attached) or non-zero with ex->resp set:
  * 401 + WWW-Authenticate for a missing or invalid token (bad signature, wrong
@@ -30,6 +30,6 @@ struct auth_principal {
 int auth_access_check(struct http_exchange *ex, int access, void *arg);
 
 /* The principal of an authenticated exchange (NULL on public routes). */
-const struct auth_principal *auth_principal(const struct http_exchange *ex);
+const struct auth_user_view *auth_principal(const struct http_exchange *ex);
 
 #endif

@@ -74,6 +74,8 @@ struct config {
     int argon2_iterations;                /* 2 */
     int argon2_parallelism;               /* 1 */
     bool refresh_cookie;                  /* also set the refresh token as a cookie */
+    int user_cache_ms;                    /* 1000: account state cached for token checks;
+                                             changes by another process show within this; 0 = off */
 
     /* "rate_limits" */
     int login_ip_per_minute;              /* 20 (bucket refill per minute, burst = same) */

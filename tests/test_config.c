@@ -27,7 +27,7 @@ static char err[512];
     X(pool_threads) X(pool_queue) X(jwt_alg) X(jwt_key_file) X(jwt_secret) \
     X(jwt_issuer) X(jwt_audience) X(access_ttl_s) X(refresh_ttl_s) \
     X(jwt_leeway_s) X(argon2_memory_kib) X(argon2_iterations) \
-    X(argon2_parallelism) X(refresh_cookie) X(login_ip_per_minute) \
+    X(argon2_parallelism) X(refresh_cookie) X(user_cache_ms) X(login_ip_per_minute) \
     X(login_user_per_minute) X(register_ip_per_minute) X(lockout_threshold) \
     X(lockout_base_s) X(lockout_max_s) X(wire_capture_bytes) \
     X(wire_capture_connections)
