@@ -90,6 +90,14 @@ static int worker_start_io(struct worker *w)
     return 0;
 }
 
+/* A worker that cannot serve stops the whole server, which then exits
+ * non-zero: half a server would silently drop a share of connections. */
+static void worker_fail(struct server *s)
+{
+    atomic_store(&s->failed, 1);
+    kill(getpid(), SIGTERM);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -99,16 +107,16 @@ static void *worker_main(void *arg)
         w->loop_data = s->hooks.loop_init(w->loop, w->index, s->hooks.arg, err, sizeof err);
         if (w->loop_data == NULL) {
             log_error("worker %d: %s", w->index, err);
-            kill(getpid(), SIGTERM);
+            worker_fail(s);
             return NULL;
         }
     }
     if (worker_start_io(w) != 0) {
         log_error("worker %d: epoll: %s", w->index, strerror(errno));
-        kill(getpid(), SIGTERM);
+        worker_fail(s);
     } else if (loop_run(w->loop) != 0) {
         log_error("worker %d: event loop failed: %s", w->index, strerror(errno));
-        kill(getpid(), SIGTERM);
+        worker_fail(s);
     }
     conn_close_all(w);
     worker_close_listener(w, &w->https);
@@ -212,7 +220,7 @@ join:
             loop_stop(s->workers[i].loop);
     for (int i = 0; i < started; i++)
         pthread_join(s->workers[i].thread, NULL);
-    return rc;
+    return atomic_load(&s->failed) ? -1 : rc;
 }
 
 /* After server_run and after the job pool is gone: deliver the completions

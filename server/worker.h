@@ -4,6 +4,7 @@
 #define PC_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 
@@ -52,6 +53,7 @@ struct server {
     struct worker *workers;
     int nworkers;
     int https_port, http_port;
+    atomic_int failed;             /* a worker could not run: exit non-zero */
 };
 
 /* server.c: readiness of a listening socket. */

@@ -200,6 +200,50 @@ START_TEST(sighup_reloads_certificate)
 }
 END_TEST
 
+/* A full job queue answers 503 + Retry-After at once, never queues without
+ * bound, and the server stays healthy. */
+START_TEST(full_job_queue_answers_503)
+{
+    enum { N = 8 };
+    struct srv s;
+    ck_assert_int_eq(srv_start(&s, "{\"pool\": {\"threads\": 1, \"queue\": 1},"
+                                   " \"auth\": {\"argon2_memory_kib\": 65536, \"argon2_iterations\": 3},"
+                                   " \"rate_limits\": {\"register_ip_per_minute\": 1000}}", NULL), 0);
+    struct tc_conn c[N];
+    char req[512], carry[1], v[16];
+    int created = 0, busy = 0;
+    for (int i = 0; i < N; i++)
+        tls_open(&c[i], &s);
+    for (int i = 0; i < N; i++) {
+        char body[96];
+        int n = snprintf(body, sizeof body, "{\"username\":\"pool%d\",\"password\":\"password%d\"}", i, i);
+        snprintf(req, sizeof req, "POST /api/register HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %d\r\n\r\n%s", n, body);
+        ck_assert_int_eq(tc_write_all(&c[i], req, strlen(req), 5000), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        struct http_resp r;
+        size_t cl = 0;
+        ck_assert_int_eq(resp_read(tls_source, &c[i], &r, 60000, carry, sizeof carry, &cl), 0);
+        ck_assert_msg(r.status == 201 || r.status == 503, "status %d", r.status);
+        if (r.status == 503) {
+            busy++;
+            ck_assert_int_eq(resp_header(&r, "Retry-After", v, sizeof v), 0);
+            ck_assert_int_ge(atoi(v), 1);
+        } else {
+            created++;
+        }
+        tc_close(&c[i]);
+    }
+    ck_assert_int_ge(created, 1);
+    ck_assert_int_ge(busy, 1);
+    struct http_resp r;
+    https_request(&s, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
 static Suite *ops_suite(void)
 {
     Suite *s = suite_create("e2e_ops");
@@ -210,6 +254,7 @@ static Suite *ops_suite(void)
     tcase_add_test(own, sigterm_answers_in_flight);
     tcase_add_test(own, max_connections_refused_then_recovers);
     tcase_add_test(own, drops_privileges);
+    tcase_add_test(own, full_job_queue_answers_503);
     tcase_add_test(own, sighup_reloads_certificate);
     tcase_add_test(own, check_config_names_the_key);
     tcase_add_test(own, gen_cert_creates_dev_ca);
