@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "db/db.h"
+#include "db/users.h"
 #include "support/https.h"
 
 START_TEST(slow_client_cut_by_header_timeout)
@@ -244,6 +246,57 @@ START_TEST(full_job_queue_answers_503)
 }
 END_TEST
 
+static void post_json(const struct srv *s, const char *path, const char *json, int want)
+{
+    char req[1024];
+    struct http_resp r;
+    snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n%s", path, strlen(json), json);
+    https_request(s, req, &r);
+    ck_assert_msg(r.status == want, "%s: %d %s", path, r.status, r.body);
+}
+
+static void stored_hash(const char *db_path, const char *user, char *out, size_t outlen)
+{
+    struct db *db = NULL;
+    struct db_user u;
+    char err[256];
+    ck_assert_msg(db_open(&db, db_path, 5000, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(db_user_by_name(db, user, &u), 0);
+    snprintf(out, outlen, "%s", u.password_hash);
+    db_close(db);
+}
+
+/* New argon2 parameters in the config: the next successful login rehashes
+ * the stored password with them (and the password keeps working). */
+START_TEST(login_rehashes_with_new_parameters)
+{
+    char dir[] = "/tmp/pc-rehash-XXXXXX", db_path[128], cfg[512], hash[300];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(db_path, sizeof db_path, "%s/pc.db", dir);
+    const char *cred = "{\"username\":\"rehash\",\"password\":\"rehash-password\"}";
+    struct srv s;
+    snprintf(cfg, sizeof cfg, "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"argon2_memory_kib\": 8192,"
+             " \"argon2_iterations\": 1}}", db_path);
+    ck_assert_int_eq(srv_start(&s, cfg, NULL), 0);
+    post_json(&s, "/api/register", cred, 201);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+    stored_hash(db_path, "rehash", hash, sizeof hash);
+    ck_assert_msg(strstr(hash, "m=8192,t=1,p=1") != NULL, "%s", hash);
+
+    snprintf(cfg, sizeof cfg, "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"argon2_memory_kib\": 9216,"
+             " \"argon2_iterations\": 2}}", db_path);
+    ck_assert_int_eq(srv_start(&s, cfg, NULL), 0);
+    post_json(&s, "/api/login", cred, 200);
+    stored_hash(db_path, "rehash", hash, sizeof hash);
+    ck_assert_msg(strstr(hash, "m=9216,t=2,p=1") != NULL, "%s", hash);
+    post_json(&s, "/api/login", cred, 200);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+    snprintf(cfg, sizeof cfg, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cfg), 0);
+}
+END_TEST
+
 static Suite *ops_suite(void)
 {
     Suite *s = suite_create("e2e_ops");
@@ -255,6 +308,7 @@ static Suite *ops_suite(void)
     tcase_add_test(own, max_connections_refused_then_recovers);
     tcase_add_test(own, drops_privileges);
     tcase_add_test(own, full_job_queue_answers_503);
+    tcase_add_test(own, login_rehashes_with_new_parameters);
     tcase_add_test(own, sighup_reloads_certificate);
     tcase_add_test(own, check_config_names_the_key);
     tcase_add_test(own, gen_cert_creates_dev_ca);
