@@ -194,12 +194,18 @@ static void login_run(struct auth_job *j, struct db *db)
     }
     if (rc != 0)
         return;
+    int wrong = auth_pw_verify(u.password_hash, j->password, j->password_len) != 0;
     if (u.locked_until > now) {
-        auth_job_fail(j, 429, "locked", "too many failed logins, retry later");
-        j->retry_after = (int)(u.locked_until - now);
+        /* Locked in the database but not in the name-keyed memory table
+         * (after a restart, or evicted): a 429 here would tell an existing
+         * account from an unknown name, so refuse like any wrong password,
+         * at the same cost, even when the password is right. */
+        db_audit_add(db, "login_locked", u.id, u.username, j->ip, NULL, now);
+        auth_job_fail(j, 401, "invalid_credentials", invalid_credentials);
+        j->www_authenticate = 1;
         return;
     }
-    if (auth_pw_verify(u.password_hash, j->password, j->password_len) != 0) {
+    if (wrong) {
         login_failed(j, db, &u, now);
         return;
     }
@@ -246,8 +252,11 @@ fail:
 static void refresh_reused(struct auth_job *j, struct db *db, const struct db_refresh *r,
                            int64_t now)
 {
+    /* A rotated token shown again means two holders (theft); a token revoked
+     * by logout or a password change is merely stale. Both end the family. */
     db_refresh_revoke_family(db, r->family, now);
-    db_audit_add(db, "refresh_reuse", r->user_id, NULL, j->ip, "family revoked", now);
+    db_audit_add(db, r->replaced_by != 0 ? "refresh_reuse" : "refresh_revoked_use", r->user_id,
+                 NULL, j->ip, "family revoked", now);
     auth_job_fail(j, 401, "invalid_grant", "refresh token reused: every session of it is revoked");
 }
 

@@ -110,30 +110,42 @@ static char *build_request(const struct api_req *q, size_t *len)
         n += snprintf(buf + n, cap - (size_t)n, "Content-Length: %zu\r\n", blen);
     }
     n += snprintf(buf + n, cap - (size_t)n, "%s\r\n", q->headers ? q->headers : "");
-    memcpy(buf + n, q->body, blen);
+    if (blen > 0)
+        memcpy(buf + n, q->body, blen);
     *len = (size_t)n + blen;
     return buf;
 }
 
-int api_send(struct api_conn *c, const struct api_req *q, struct api_resp *r)
+int api_write(struct api_conn *c, const struct api_req *q)
 {
     size_t len = 0;
-    /* Built before the old response goes: q may point into it. */
     char *req = build_request(q, &len);
-    api_resp_free(r);
-    memset(&r->http, 0, sizeof r->http);
     if (req == NULL)
         return -1;
-    /* A refused body may be cut short by the server: read its answer even
-     * when the write failed. */
-    (void)tc_write_all(&c->tc, req, len, IO_TIMEOUT_MS);
+    int rc = tc_write_all(&c->tc, req, len, IO_TIMEOUT_MS);
     free(req);
+    return rc == 0 ? 0 : -1;
+}
+
+int api_read(struct api_conn *c, struct api_resp *r)
+{
+    api_resp_free(r);
+    memset(&r->http, 0, sizeof r->http);
     if (resp_read(tls_source, &c->tc, &r->http, IO_TIMEOUT_MS, c->carry, sizeof c->carry,
                   &c->carry_len) != 0)
         return -1;
     if (r->http.body_len > 0)
         r->json = json_loadb(r->http.body, r->http.body_len, 0, NULL);
     return r->http.status;
+}
+
+int api_send(struct api_conn *c, const struct api_req *q, struct api_resp *r)
+{
+    /* Written before the old response goes: q may point into it. A refused
+     * body may be cut short by the server: read its answer even when the
+     * write failed. */
+    (void)api_write(c, q);
+    return api_read(c, r);
 }
 
 int api_request(const struct srv *s, const struct api_req *q, struct api_resp *r)

@@ -30,7 +30,8 @@ struct api_req {
     const char *method;
     const char *path;
     const char *bearer;         /* "Authorization: Bearer <bearer>"; NULL: none */
-    const char *content_type;   /* NULL: application/json when there is a body */
+    const char *content_type;   /* NULL: application/json when there is a body;
+                                   "": no Content-Type header */
     const char *body;           /* NULL: no body */
     size_t body_len;            /* 0: strlen(body) */
     const char *headers;        /* extra "Name: value\r\n" lines; NULL: none */
@@ -47,7 +48,7 @@ struct api_conn {
 
 /* What a successful login returns. */
 struct api_session {
-    int64_t id;                          /* user id (api_new_user, else 0) */
+    int64_t id;                          /* user id (api_new_user, api_make_admin) */
     char access[API_TOKEN_MAX + 1];
     char refresh[128];
 };
@@ -57,13 +58,18 @@ struct api_session {
  * under extra_json (may be NULL; its keys win). 0 or -1. */
 int api_start(struct srv *s, const char *extra_json);
 
-/* TLS connection to s (trusting its dev CA). 0 or -1 with err. */
+/* TLS connection to s (trusting its dev CA), with TCP_NODELAY. 0 or -1
+ * with err; api_close afterwards either way. */
 int api_open(struct api_conn *c, const struct srv *s, char *err, size_t errlen);
 /* Closes; also after a failed api_open. Idempotent. */
 void api_close(struct api_conn *c);
 
 /* One request on c; the status or -1. */
 int api_send(struct api_conn *c, const struct api_req *q, struct api_resp *r);
+/* Its two halves, for pipelining and races: write one request (0 or -1);
+ * read the next response (the status or -1). */
+int api_write(struct api_conn *c, const struct api_req *q);
+int api_read(struct api_conn *c, struct api_resp *r);
 /* The same on a fresh connection, closed afterwards. */
 int api_request(const struct srv *s, const struct api_req *q, struct api_resp *r);
 
