@@ -74,6 +74,7 @@ void conn_close(struct conn *c)
         tls_conn_free(c->tls);
         c->tls = NULL;
     }
+    wire_cap_close(&c->wire);
     conn_linger(c->io.fd);
     close(c->io.fd);
     if (c->prev)
@@ -123,6 +124,12 @@ void conn_accept(struct worker *w, int fd, int is_tls, const struct sockaddr_sto
         conn_close(c);
         return;
     }
+    struct wire_ring *ring = is_tls ? w->srv->wire_https : w->srv->wire_http;
+    if (ring != NULL) {   /* demo mode only: the wire view */
+        wire_cap_open(&c->wire, ring, c->client_ip, c->client_port);
+        if (c->tls)
+            tls_conn_set_observer(c->tls, wire_cap_observe, &c->wire);
+    }
     if (loop_io_add(w->loop, &c->io, EPOLLIN) != 0) {
         conn_close(c);
         return;
@@ -138,8 +145,11 @@ static ssize_t conn_recv(struct conn *c, void *p, size_t n)
     if (c->tls)
         return tls_conn_read(c->tls, p, n);
     ssize_t r = recv(c->io.fd, p, n, 0);
-    if (r > 0)
+    if (r > 0) {
+        if (c->wire.ring)
+            wire_cap_record(&c->wire, 'r', p, (size_t)r);
         return r;
+    }
     if (r == 0)
         return TLS_CLOSED;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -152,8 +162,11 @@ static ssize_t conn_send(struct conn *c, const void *p, size_t n)
     if (c->tls)
         return tls_conn_write(c->tls, p, n);
     ssize_t r = send(c->io.fd, p, n, MSG_NOSIGNAL);
-    if (r >= 0)
+    if (r >= 0) {
+        if (c->wire.ring)
+            wire_cap_record(&c->wire, 'w', p, (size_t)r);
         return r;
+    }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
         return TLS_WANT_WRITE;
     return TLS_ERROR;
@@ -209,7 +222,8 @@ static void conn_plaintext_on_tls(struct conn *c)
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                      sizeof body - 1, body);
     ssize_t w = send(c->io.fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)w;   /* best effort: the client is confused anyway */
+    if (w > 0)   /* best effort: the client is confused anyway */
+        wire_cap_record(&c->wire, 'w', (const unsigned char *)msg, (size_t)w);
     log_info("tls: cleartext HTTP from %s on the HTTPS port, answered 400", c->client_ip);
     conn_close(c);
 }
@@ -260,6 +274,11 @@ static int conn_step_write(struct conn *c)
         buf_reset(&c->in, 0);
         buf_reset(&c->out, 0);
         conn_set_timer(c, conn_cfg(c)->keepalive_timeout_ms);
+    } else {
+        /* More is buffered: the body after a 100 Continue, or the next
+         * pipelined request, which gets a full header timeout of its own. */
+        conn_set_timer(c, c->head_len ? conn_cfg(c)->body_timeout_ms
+                                      : conn_cfg(c)->header_timeout_ms);
     }
     return 1;
 }
@@ -320,8 +339,12 @@ static void conn_on_io(struct loop *l, void *data, uint32_t events)
         return;
     if (c->state == CONN_ASYNC) {
         /* The handler's job holds the exchange; a hang-up only marks us. */
-        if (events & (EPOLLERR | EPOLLHUP))
+        if (events & (EPOLLERR | EPOLLHUP)) {
+            /* Level-triggered: stop listening, or the hang-up would wake
+             * this loop again and again until the job is done. */
             c->dead = true;
+            loop_io_del(l, &c->io);
+        }
         return;
     }
     conn_run(c);
@@ -334,7 +357,7 @@ static void conn_on_timer(struct loop *l, struct loop_timer *t)
     if (c->closed || c->state == CONN_ASYNC)
         return;
     if (c->state == CONN_READ && !c->idle) {
-        log_info("timeout: %s sent an incomplete request in time, answering 408", c->client_ip);
+        log_info("timeout: %s did not send a complete request in time, answering 408", c->client_ip);
         conn_fail(c, 408, "timeout", "the request did not arrive in time");
         c->state = CONN_WRITE;
         /* One short try to deliver the 408, then close whatever happens. */

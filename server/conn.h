@@ -12,6 +12,7 @@
 #include "server/http_msg.h"
 #include "server/http_parse.h"
 #include "server/loop.h"
+#include "server/wire.h"
 #include "server/worker.h"
 #include "tls/tls.h"
 
@@ -40,6 +41,8 @@ struct conn {
     uint32_t want;                    /* epoll interest while waiting */
     char client_ip[INET6_ADDRSTRLEN];
     int client_port;
+
+    struct wire_cap wire;             /* demo mode's capture; inert otherwise */
 
     struct buf in, out;
     size_t write_len;                 /* length of a TLS write to retry */

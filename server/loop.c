@@ -187,7 +187,9 @@ int loop_timer_set(struct loop *l, struct loop_timer *t, uint64_t delay_ms)
         l->heap = h;
         l->capheap = ncap;
     }
-    t->at_ms = l->now + delay_ms;
+    /* From the clock now, not from the start of this iteration: a timer
+     * armed late in a long batch of events must not fire early. */
+    t->at_ms = loop_clock() + delay_ms;
     l->nheap++;
     heap_place(l, l->nheap - 1, t);
     heap_up(l, l->nheap - 1);
@@ -314,6 +316,9 @@ int loop_run(struct loop *l)
             io->fn(l, io->data, evs[i].events);
         }
         loop_run_deferred(l);
+        /* A long batch of events took time: timers that came due meanwhile
+         * run now, not one epoll_wait later. */
+        l->now = loop_clock();
         loop_run_timers(l);
         loop_run_deferred(l);
     }

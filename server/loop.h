@@ -44,7 +44,7 @@ int loop_io_add(struct loop *l, struct loop_io *io, uint32_t events);
 int loop_io_set(struct loop *l, struct loop_io *io, uint32_t events);  /* no-op if unchanged */
 void loop_io_del(struct loop *l, struct loop_io *io);
 
-/* Monotonic milliseconds, refreshed once per loop iteration. */
+/* Monotonic milliseconds, refreshed after each epoll wait and before timers run. */
 uint64_t loop_now(const struct loop *l);
 /* (Re)arms t to fire after delay_ms. Returns 0, or -1 when out of memory
  * (t is then not armed: the caller must not rely on it and should give up

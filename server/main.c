@@ -8,6 +8,7 @@
 #include "auth/auth.h"
 #include "auth/cli.h"
 #include "server/config.h"
+#include "server/demo.h"
 #include "server/log.h"
 #include "server/router.h"
 #include "server/server.h"
@@ -19,7 +20,7 @@ struct cli {
     const char *command;      /* NULL = serve */
     int demo;
     int check_config;
-    int sub_argc;             /* "user ...": the words from "user" on */
+    int sub_argc;             /* "user ..." / "demo ...": the words from there on */
     char **sub_argv;
 };
 
@@ -29,6 +30,8 @@ static void usage(FILE *f)
           "       portcullis --check-config [--config FILE] validate a config file\n"
           "       portcullis gen-cert [--config FILE]       create the dev CA and certificate\n"
           "       portcullis [--config FILE] user add NAME [--admin] | list | disable NAME | enable NAME\n"
+          "       portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT] [--cacert FILE]\n"
+          "                                       HTTP vs HTTPS side by side (demo --help)\n"
           "       portcullis --version | --help\n", f);
 }
 
@@ -56,7 +59,7 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
             return 1;
         } else if (cli->command == NULL && strcmp(a, "gen-cert") == 0) {
             cli->command = a;
-        } else if (cli->command == NULL && strcmp(a, "user") == 0) {
+        } else if (cli->command == NULL && (strcmp(a, "user") == 0 || strcmp(a, "demo") == 0)) {
             cli->command = a;
             cli->sub_argc = argc - i;
             cli->sub_argv = argv + i;
@@ -106,9 +109,12 @@ static int cmd_gen_cert(const struct config *cfg)
     return 0;
 }
 
-static int build_routes(struct router *r, struct auth_ctx *auth)
+static int build_routes(struct router *r, struct auth_ctx *auth, struct demo_ctx *demo)
 {
     if (router_add(r, "GET", "/healthz", server_healthz, AUTH_PUBLIC, NULL) != 0)
+        return -1;
+    /* Outside demo mode the /demo routes do not exist at all (404). */
+    if (demo != NULL && demo_add_routes(r, demo, AUTH_PUBLIC) != 0)
         return -1;
     return auth_add_routes(r, auth);
 }
@@ -119,6 +125,7 @@ static int serve(const struct config *cfg)
     struct router router;
     struct server *srv = NULL;
     struct auth_ctx auth;
+    struct demo_ctx *demo = NULL;
     int rc = 1;
     memset(&auth, 0, sizeof auth);
     router_init(&router);
@@ -126,7 +133,11 @@ static int serve(const struct config *cfg)
     /* Before any thread exists, so every thread inherits the mask. */
     server_block_signals();
     auth.cfg = cfg;
-    if (build_routes(&router, &auth) != 0) {
+    if (cfg->demo && demo_setup(&demo, cfg, err, sizeof err) != 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (build_routes(&router, &auth, demo) != 0) {
         log_error("cannot build the route table");
         goto out;
     }
@@ -139,10 +150,13 @@ static int serve(const struct config *cfg)
         log_error("%s", err);
         goto out;
     }
+    if (demo != NULL)
+        demo_attach(demo, srv);
     rc = server_run(srv) == 0 ? 0 : 1;
 out:
-    /* In-flight jobs finish and post to the stopped loops; then the loops
-     * deliver those completions and free their connections. */
+    /* In-flight jobs (and a demo run) finish and post to the stopped loops;
+     * then the loops deliver those completions and free their connections. */
+    demo_free(demo);
     auth_free(&auth);
     server_free(srv);
     router_free(&router);
@@ -172,5 +186,7 @@ int main(int argc, char **argv)
         return cmd_gen_cert(&cfg);
     if (cli.command && strcmp(cli.command, "user") == 0)
         return auth_cli_user(&cfg, cli.sub_argc, cli.sub_argv);
+    if (cli.command && strcmp(cli.command, "demo") == 0)
+        return demo_cli(&cfg, cli.sub_argc, cli.sub_argv);
     return serve(&cfg);
 }

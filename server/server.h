@@ -35,6 +35,14 @@ int server_setup(struct server **out, const struct config *cfg, struct router *r
 /* Ports actually bound (useful when the config asked for port 0). */
 int server_https_port(const struct server *s);
 int server_http_port(const struct server *s);   /* -1 when disabled */
+/* The dev CA when the generated dev certificate is in use, else "". */
+const char *server_dev_ca_file(const struct server *s);
+
+/* Demo mode's wire view (server/wire.h) of both listeners, the GET
+ * /demo/wire document ({"capture_bytes", "capture_connections", "https":
+ * {"port", "tls", "connections"}, "http": {...}}); NULL outside demo mode or
+ * when out of memory. Thread-safe. */
+json_t *server_wire_json(const struct server *s);
 
 /* Drops to cfg->user when running as root. Returns 0 or -1 with err. */
 int server_drop_privileges(const struct server *s, char *err, size_t errlen);

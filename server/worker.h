@@ -13,6 +13,7 @@
 #include "server/router.h"
 #include "server/server.h"
 #include "server/static.h"
+#include "server/wire.h"
 #include "tls/tls.h"
 
 struct conn;
@@ -53,6 +54,7 @@ struct server {
     struct worker *workers;
     int nworkers;
     int https_port, http_port;
+    struct wire_ring *wire_https, *wire_http;   /* demo mode's wire view; NULL otherwise */
     atomic_int failed;             /* a worker could not run: exit non-zero */
 };
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -228,9 +229,30 @@ static int server_check_opts(const struct tls_server_opts *o, char *err, size_t 
     return 0;
 }
 
+/* mbedTLS reports a missing file only as "Read/write of file failed" and
+ * sizes its buffer from ftell, which for a directory asks for an absurd
+ * allocation: say plainly what is wrong with the path first. */
+static int check_regular_file(const char *what, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    const char *why = NULL;
+    if (stat(path, &st) != 0)
+        why = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        why = "not a regular file";
+    if (why == NULL)
+        return 0;
+    if (err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s %s: %s", what, path, why);
+    return -1;
+}
+
 static int server_load_files(struct tls_server *s, const struct tls_server_opts *o,
                              char *err, size_t errlen)
 {
+    if (check_regular_file("tls.cert_file", o->cert_file, err, errlen) != 0 ||
+        check_regular_file("tls.key_file", o->key_file, err, errlen) != 0)
+        return -1;
     int ret = mbedtls_x509_crt_parse_file(&s->chain, o->cert_file);
 
     if (ret < 0) {
