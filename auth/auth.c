@@ -17,12 +17,17 @@
 #define TOKEN_CACHE_ENTRIES 1024   /* per loop: 1024 * ~750 bytes */
 #define USER_CACHE_ENTRIES 16384   /* process: 16384 * ~110 bytes */
 
-/* Opens a connection to the configured database (schema already migrated). */
+/* Opens a connection to the configured database (schema already migrated).
+ * db_open's message starts with the path; saying "database" makes the log
+ * line of a server that will not start plain to an operator. */
 static struct db *auth_db_open(const struct config *cfg, char *err, size_t errlen)
 {
     struct db *db = NULL;
-    if (db_open(&db, cfg->db_path, cfg->db_busy_timeout_ms, err, errlen) != 0)
+    char why[512] = "";
+    if (db_open(&db, cfg->db_path, cfg->db_busy_timeout_ms, why, sizeof why) != 0) {
+        snprintf(err, errlen, "database (db.path): %s", why);
         return NULL;
+    }
     return db;
 }
 
@@ -78,10 +83,13 @@ struct server_hooks auth_server_hooks(struct auth_ctx *ctx)
 static int auth_migrate(const struct config *cfg, char *err, size_t errlen)
 {
     struct db *db = auth_db_open(cfg, err, errlen);
+    char why[512] = "";
     if (db == NULL)
         return -1;
-    int rc = db_migrate(db, err, errlen);
+    int rc = db_migrate(db, why, sizeof why);
     db_close(db);
+    if (rc != 0)
+        snprintf(err, errlen, "database (db.path) %s: %s", cfg->db_path, why);
     return rc == 0 ? 0 : -1;
 }
 

@@ -46,7 +46,7 @@ static int make_parents(const char *path, char *err, size_t errlen)
             continue;
         *p = '\0';
         if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-            set_err(err, errlen, "mkdir %s: %s", buf, strerror(errno));
+            set_err(err, errlen, "%s: cannot create directory %s: %s", path, buf, strerror(errno));
             return DB_ERROR;
         }
         *p = '/';
@@ -64,7 +64,7 @@ static int create_file(const char *path, char *err, size_t errlen)
     if (fd < 0 && errno == EEXIST)
         return 0;
     if (fd < 0) {
-        set_err(err, errlen, "create %s: %s", path, strerror(errno));
+        set_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
         return DB_ERROR;
     }
     close(fd);

@@ -1,5 +1,6 @@
 /* support.c: see support.h. */
 #include "support/support.h"
+#include "support/tls_client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -178,6 +179,38 @@ int srv_wait(struct srv *s, int timeout_ms)
     return -1;
 }
 
+int srv_run_to_exit(struct srv *s, const char *extra_json, int timeout_ms)
+{
+    char data[300];
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "/tmp/pc-e2e-XXXXXX");
+    if (mkdtemp(s->dir) == NULL)
+        return -1;
+    snprintf(data, sizeof data, "%s/data", s->dir);
+    snprintf(s->config, sizeof s->config, "%s/config.json", s->dir);
+    snprintf(s->log, sizeof s->log, "%s/server.log", s->dir);
+    snprintf(s->ca_file, sizeof s->ca_file, "%s/certs/ca.crt", s->dir);
+    if (mkdir(data, 0700) != 0 || write_config(s, extra_json) != 0)
+        return -1;
+    s->pid = fork();
+    if (s->pid < 0)
+        return -1;
+    if (s->pid == 0) {
+        int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        dup2(fd, STDERR_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        execl(PC_BINARY, PC_BINARY, "--config", s->config, (char *)NULL);
+        _exit(127);
+    }
+    int st = srv_wait(s, timeout_ms);
+    if (st < 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+        s->pid = 0;
+    }
+    return st;
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb; (void)flag; (void)ftw;
@@ -342,4 +375,124 @@ int resp_header(const struct http_resp *r, const char *name, char *out, size_t o
         }
     }
     return -1;
+}
+
+/* ---- the normal client beside a test ---- */
+
+/* With Connection: close the answer is everything up to the close. */
+static int probe_status(struct tc_conn *c)
+{
+    char buf[4096];
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = tc_read(c, buf + n, sizeof buf - 1 - n, 5000);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (n == sizeof buf - 1)
+            break;
+    }
+    buf[n] = '\0';
+    if (n < 12 || strncmp(buf, "HTTP/1.1 ", 9) != 0 || strstr(buf, "\r\n\r\n") == NULL)
+        return -1;
+    return atoi(buf + 9);
+}
+
+static void *probe_main(void *arg)
+{
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    struct srv_probe *p = arg;
+    while (!atomic_load(&p->stop)) {
+        struct tc_opts o = { .ca_file = p->s->ca_file, .timeout_ms = 5000 };
+        struct tc_conn c;
+        long t0 = now_ms();
+        int ok = tc_connect(&c, "127.0.0.1", p->s->https_port, &o, p->last_err,
+                            sizeof p->last_err) == 0 &&
+                 tc_write_all(&c, req, sizeof req - 1, 5000) == 0 && probe_status(&c) == 200;
+        long dt = now_ms() - t0;
+        if (!ok && c.live)
+            snprintf(p->last_err, sizeof p->last_err, "%s", tc_error(&c)[0] ? tc_error(&c)
+                                                                            : "no 200 answer");
+        tc_close(&c);
+        if (p->count < SRV_PROBE_KEEP)
+            p->ms[p->count] = dt;
+        p->count++;
+        p->failures += !ok;
+        if (dt > p->worst_ms)
+            p->worst_ms = dt;
+        usleep(100000);
+    }
+    return NULL;
+}
+
+int srv_probe_start(struct srv_probe *p, const struct srv *s)
+{
+    memset(p, 0, sizeof *p);
+    p->s = s;
+    return pthread_create(&p->thread, NULL, probe_main, p) == 0 ? 0 : -1;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+void srv_probe_stop(struct srv_probe *p)
+{
+    atomic_store(&p->stop, true);
+    pthread_join(p->thread, NULL);
+    int n = p->count < SRV_PROBE_KEEP ? p->count : SRV_PROBE_KEEP;
+    qsort(p->ms, (size_t)n, sizeof p->ms[0], cmp_long);
+    p->median_ms = n > 0 ? p->ms[n / 2] : 0;
+}
+
+int tcp_wait_closed(int *fds, int n, int ms)
+{
+    struct pollfd *pfd = calloc((size_t)n + 1, sizeof *pfd);
+    int *idx = calloc((size_t)n + 1, sizeof *idx), closed = 0;
+    long end = now_ms() + ms;
+    for (long left = ms; pfd != NULL && idx != NULL && left > 0; left = end - now_ms()) {
+        int np = 0;
+        for (int i = 0; i < n; i++)
+            if (fds[i] >= 0) {
+                pfd[np] = (struct pollfd){ fds[i], POLLIN, 0 };
+                idx[np++] = i;
+            }
+        if (np == 0 || poll(pfd, (nfds_t)np, (int)left) <= 0)
+            break;
+        for (int k = 0; k < np; k++) {
+            char b[4096];
+            if (pfd[k].revents == 0)
+                continue;
+            ssize_t got = recv(fds[idx[k]], b, sizeof b, MSG_DONTWAIT);
+            if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+                close(fds[idx[k]]);
+                fds[idx[k]] = -1;
+                closed++;
+            }
+        }
+    }
+    free(pfd);
+    free(idx);
+    return closed;
+}
+
+size_t tls_client_hello(unsigned char *out, size_t cap)
+{
+    int sp[2];
+    struct tc_conn c;
+    struct tc_opts o = { 0 };
+    char err[128];
+    ssize_t n = 0;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) != 0)
+        return 0;
+    if (tc_attach(&c, sp[0], &o, err, sizeof err) == 0) {
+        if (tc_handshake_step(&c) == TC_WANT_READ)
+            n = recv(sp[1], out, cap, 0);
+        tc_close(&c);
+    }
+    close(sp[0]);
+    close(sp[1]);
+    return n > 0 ? (size_t)n : 0;
 }

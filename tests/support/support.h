@@ -4,6 +4,9 @@
 #ifndef PC_TEST_SUPPORT_H
 #define PC_TEST_SUPPORT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -30,6 +33,42 @@ int srv_stop(struct srv *s, int sig);
 int srv_log_contains(const struct srv *s, const char *needle);
 /* Waits up to timeout_ms for the process to exit; returns status or -1. */
 int srv_wait(struct srv *s, int timeout_ms);
+/* For configurations that must not start: runs the server like srv_start
+ * (same defaults, extra_json merged over them) without waiting for its
+ * listeners, and waits up to timeout_ms for it to exit. Returns the exit
+ * status as srv_wait does, or -1 when it was still running (it is then
+ * killed) or could not be started. The log stays readable with
+ * srv_log_contains until srv_stop, which removes the temp dir. */
+int srv_run_to_exit(struct srv *s, const char *extra_json, int timeout_ms);
+
+/* A "normal client" running beside a test: a thread that GETs /healthz on a
+ * fresh TLS connection (full handshake, trusting the server's dev CA)
+ * every 100 ms until srv_probe_stop, timing each from connect to the end
+ * of the answer. It does not use resp_read (whose buffer is static), so
+ * the test's thread may go on using it. */
+#define SRV_PROBE_KEEP 512
+struct srv_probe {
+    const struct srv *s;
+    pthread_t thread;
+    atomic_bool stop;
+    int count, failures;            /* failures: no 200 within 5 s */
+    long median_ms, worst_ms;       /* set by srv_probe_stop */
+    long ms[SRV_PROBE_KEEP];        /* the first SRV_PROBE_KEEP timings */
+    char last_err[256];
+};
+/* 0 or -1 (no thread). */
+int srv_probe_start(struct srv_probe *p, const struct srv *s);
+/* Stops and joins the thread; fills median_ms and worst_ms. */
+void srv_probe_stop(struct srv_probe *p);
+
+/* Waits up to ms for the peer to close fds[0..n) (EOF or reset; data is
+ * read and dropped). The closed ones are closed here and set to -1; fds
+ * already -1 are skipped. Returns how many closed. */
+int tcp_wait_closed(int *fds, int n, int ms);
+
+/* The first flight (ClientHello) of the test TLS client, captured over a
+ * socketpair: its length, or 0 on failure. */
+size_t tls_client_hello(unsigned char *out, size_t cap);
 
 /* Blocking TCP connect to 127.0.0.1:port with a 5 s timeout; fd or -1. */
 int tcp_connect(int port);
