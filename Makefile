@@ -25,7 +25,7 @@ build: deps $(BUILD)/Makefile
 run: build
 	$(BUILD)/portcullis $(if $(CONFIG),--config $(CONFIG)) $(if $(DEMO),--demo)
 
-test: deps-test test-plain test-asan
+test: deps-test test-plain test-asan test-fuzz
 
 test-plain: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

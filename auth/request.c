@@ -16,10 +16,27 @@ static int content_type_is_json(struct str ct)
     return ct.n == n || ct.p[n] == ';' || ct.p[n] == ' ';
 }
 
+/* jansson ends its message with " near '<token>'", quoting the input cut
+ * at a byte count: possibly mid UTF-8 sequence, which json_pack refuses
+ * (the client then got an empty 500 instead of this 400), and possibly a
+ * piece of a password. Keep only the reason, in printable ASCII. */
+static void json_error_reason(const json_error_t *je, char *out, size_t outlen)
+{
+    const char *near = strstr(je->text, " near '");
+    size_t n = near != NULL ? (size_t)(near - je->text) : strnlen(je->text, sizeof je->text);
+    if (n >= outlen)
+        n = outlen - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)je->text[i];
+        out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    out[n] = '\0';
+}
+
 json_t *auth_req_json(struct http_exchange *ex)
 {
     json_error_t je;
-    char detail[256];
+    char detail[256], reason[sizeof je.text];
     if (!content_type_is_json(http_req_header(&ex->req, "Content-Type"))) {
         http_resp_error(&ex->resp, 415, "unsupported_media_type",
                         "send the body as Content-Type: application/json");
@@ -30,8 +47,9 @@ json_t *auth_req_json(struct http_exchange *ex)
     json_t *obj = json_loadb(ex->req.body.p ? ex->req.body.p : "", ex->req.body.n,
                              JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (obj == NULL) {
+        json_error_reason(&je, reason, sizeof reason);
         snprintf(detail, sizeof detail, "malformed JSON at line %d, column %d (byte %d): %s",
-                 je.line, je.column, je.position, je.text);
+                 je.line, je.column, je.position, reason);
         http_resp_error(&ex->resp, 400, "malformed_json", detail);
         return NULL;
     }
