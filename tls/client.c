@@ -3,6 +3,7 @@
  * offers exactly what its server accepts. */
 #include "tls/client.h"
 #include "tls/compat.h"
+#include "tls/policy.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -42,42 +43,6 @@ struct tls_client_session {
     mbedtls_ssl_session s;
 };
 
-static const int client_suites[] = {
-#if PC_HAVE_TLS13
-    MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
-    MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
-    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
-#endif
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    0,
-};
-
-#if PC_MBEDTLS3
-static const uint16_t client_groups[] = {
-    MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
-    MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
-    MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1,
-    MBEDTLS_SSL_IANA_TLS_GROUP_NONE,
-};
-#else
-static const mbedtls_ecp_group_id client_curves[] = {
-    MBEDTLS_ECP_DP_SECP256R1,
-    MBEDTLS_ECP_DP_CURVE25519,
-    MBEDTLS_ECP_DP_SECP384R1,
-    MBEDTLS_ECP_DP_NONE,
-};
-static const int client_sig_hashes[] = {
-    MBEDTLS_MD_SHA512, MBEDTLS_MD_SHA384, MBEDTLS_MD_SHA256, MBEDTLS_MD_NONE,
-};
-#endif
-
-static const char *client_alpn[] = { "http/1.1", NULL };
-
 static void client_errf(char *err, size_t errlen, const char *what, int ret)
 {
     char msg[96];
@@ -90,31 +55,6 @@ static void client_errf(char *err, size_t errlen, const char *what, int ret)
 
 /* ---- config ------------------------------------------------------------ */
 
-static void client_conf_versions(mbedtls_ssl_config *conf)
-{
-#if PC_MBEDTLS3
-    mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
-#if PC_HAVE_TLS13
-    mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_3);
-#else
-    mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
-#endif
-    mbedtls_ssl_conf_groups(conf, client_groups);
-#if PC_HAVE_TLS13 && defined(MBEDTLS_SSL_SESSION_TICKETS) && MBEDTLS_VERSION_NUMBER >= 0x03060100
-    /* Without it 3.6.1+ drops TLS 1.3 tickets and nothing resumes. */
-    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
-        conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
-#endif
-#else
-    mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_curves(conf, client_curves);
-#if defined(MBEDTLS_KEY_EXCHANGE_WITH_CERT_ENABLED)
-    mbedtls_ssl_conf_sig_hashes(conf, client_sig_hashes);
-#endif
-#endif
-}
-
 static int client_conf(struct tls_client_config *cfg, const char *ca_file, char *err, size_t errlen)
 {
     int ret = mbedtls_ssl_config_defaults(&cfg->conf, MBEDTLS_SSL_IS_CLIENT,
@@ -124,22 +64,13 @@ static int client_conf(struct tls_client_config *cfg, const char *ca_file, char 
         return -1;
     }
     mbedtls_ssl_conf_rng(&cfg->conf, mbedtls_ctr_drbg_random, &cfg->drbg);
-    client_conf_versions(&cfg->conf);
-    mbedtls_ssl_conf_ciphersuites(&cfg->conf, client_suites);
-#if defined(MBEDTLS_SSL_RENEGOTIATION)
-    mbedtls_ssl_conf_renegotiation(&cfg->conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
-#endif
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
     mbedtls_ssl_conf_session_tickets(&cfg->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
 #endif
-#if defined(MBEDTLS_SSL_ALPN)
-    if ((ret = mbedtls_ssl_conf_alpn_protocols(&cfg->conf, client_alpn)) != 0) {
-        client_errf(err, errlen, "tls client: alpn", ret);
+    if ((ret = tls_policy_apply(&cfg->conf, MBEDTLS_SSL_IS_CLIENT)) != 0) {
+        client_errf(err, errlen, "tls client: policy", ret);
         return -1;
     }
-#else
-    (void)client_alpn;
-#endif
     if (ca_file == NULL || ca_file[0] == '\0') {
         mbedtls_ssl_conf_authmode(&cfg->conf, MBEDTLS_SSL_VERIFY_NONE);
         return 0;
@@ -199,43 +130,24 @@ void tls_client_config_free(struct tls_client_config *cfg)
 
 /* ---- BIO --------------------------------------------------------------- */
 
-static int client_io_error(int e, int want, int fail)
-{
-    if (e == EAGAIN || e == EWOULDBLOCK)
-        return want;
-    if (e == ECONNRESET || e == EPIPE)
-        return MBEDTLS_ERR_NET_CONN_RESET;
-    return fail;
-}
-
 static int client_send(void *ctx, const unsigned char *buf, size_t len)
 {
     struct tls_client *c = ctx;
-    ssize_t n;
-
-    do
-        n = send(c->fd, buf, len > INT_MAX ? INT_MAX : len, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return client_io_error(errno, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_NET_SEND_FAILED);
+    int sys_errno = 0;
+    int n = tls_sock_send(c->fd, buf, len, &sys_errno);
     if (n > 0 && c->obs != NULL)
         c->obs(c->obs_arg, 'w', buf, (size_t)n);
-    return (int)n;
+    return n;
 }
 
 static int client_recv(void *ctx, unsigned char *buf, size_t len)
 {
     struct tls_client *c = ctx;
-    ssize_t n;
-
-    do
-        n = recv(c->fd, buf, len > INT_MAX ? INT_MAX : len, 0);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return client_io_error(errno, MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_NET_RECV_FAILED);
+    int sys_errno = 0;
+    int n = tls_sock_recv(c->fd, buf, len, &sys_errno);
     if (n > 0 && c->obs != NULL)
         c->obs(c->obs_arg, 'r', buf, (size_t)n);
-    return (int)n;
+    return n;
 }
 
 /* ---- sessions ---------------------------------------------------------- */

@@ -2,6 +2,7 @@
  * sessions over non-blocking sockets. Policy: SECURITY-NOTES.md. */
 #include "tls/tls.h"
 #include "tls/compat.h"
+#include "tls/policy.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -75,93 +76,10 @@ struct tls_conn {
 
 /* ---- policy ------------------------------------------------------------ */
 
-/* Server preference order (mbedTLS servers pick from their own list). The
- * TLS 1.3 suites come first so a 1.3 client is not offered a 1.2 choice. */
-static const int tls_suites[] = {
-#if PC_HAVE_TLS13
-    MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
-    MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
-    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
-#endif
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    0,
-};
-
-/* P-256 first: it is mbedTLS's fastest curve here (Debian's default list
- * starts with P-521, which halves the handshake rate). */
-#if PC_MBEDTLS3
-static const uint16_t tls_groups[] = {
-    MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
-    MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
-    MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1,
-    MBEDTLS_SSL_IANA_TLS_GROUP_NONE,
-};
-#else
-static const mbedtls_ecp_group_id tls_curves[] = {
-    MBEDTLS_ECP_DP_SECP256R1,
-    MBEDTLS_ECP_DP_CURVE25519,
-    MBEDTLS_ECP_DP_SECP384R1,
-    MBEDTLS_ECP_DP_NONE,
-};
-/* No SHA-1 (or SHA-224) in ServerKeyExchange signatures. 3.x defaults are
- * already SHA-2 only. */
-static const int tls_sig_hashes[] = {
-    MBEDTLS_MD_SHA512, MBEDTLS_MD_SHA384, MBEDTLS_MD_SHA256, MBEDTLS_MD_NONE,
-};
-#endif
-
-static const char *tls_alpn[] = { "http/1.1", NULL };
-
-static void tls_conf_versions(mbedtls_ssl_config *conf)
-{
-#if PC_MBEDTLS3
-    mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
-#if PC_HAVE_TLS13
-    mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_3);
-    /* Resumption only with a fresh (EC)DHE share: keeps forward secrecy. */
-    mbedtls_ssl_conf_tls13_key_exchange_modes(conf,
-                                              MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL_ALL);
-#else
-    mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
-#endif
-    mbedtls_ssl_conf_groups(conf, tls_groups);
-#else
-    /* 2.28 compiles in TLS 1.0/1.1 and makes them the default minimum. */
-    mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_curves(conf, tls_curves);
-#if defined(MBEDTLS_KEY_EXCHANGE_WITH_CERT_ENABLED)
-    mbedtls_ssl_conf_sig_hashes(conf, tls_sig_hashes);
-#endif
-#endif
-}
-
 static int tls_conf_policy(mbedtls_ssl_config *conf)
 {
-    tls_conf_versions(conf);
-    mbedtls_ssl_conf_ciphersuites(conf, tls_suites);
     mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_NONE);
-#if defined(MBEDTLS_SSL_RENEGOTIATION)
-    mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
-#endif
-    /* BREAK_HANDSHAKE refuses peers without RFC 5746 secure renegotiation
-     * signalling. Renegotiation is off anyway, so this costs nothing in
-     * security terms either way; it costs nothing in interoperability
-     * either, because every client able to negotiate our ECDHE+AEAD TLS 1.2
-     * suites sends the signal (it predates AEAD suites), and refusing the
-     * ones that do not also drops ancient, unpatched stacks early. */
-    mbedtls_ssl_conf_legacy_renegotiation(conf, MBEDTLS_SSL_LEGACY_BREAK_HANDSHAKE);
-#if defined(MBEDTLS_SSL_ALPN)
-    return mbedtls_ssl_conf_alpn_protocols(conf, tls_alpn);
-#else
-    (void)tls_alpn;
-    return 0;
-#endif
+    return tls_policy_apply(conf, MBEDTLS_SSL_IS_SERVER);
 }
 
 /* ---- errors ------------------------------------------------------------ */
@@ -451,7 +369,6 @@ static int conn_sniff(struct tls_conn *c)
 static int conn_recv(void *ctx, unsigned char *buf, size_t len)
 {
     struct tls_conn *c = ctx;
-    ssize_t n;
 
     if (c->plaintext)
         return MBEDTLS_ERR_NET_RECV_FAILED;
@@ -460,33 +377,19 @@ static int conn_recv(void *ctx, unsigned char *buf, size_t len)
         if (r <= 0)
             return r;
     }
-    if (len > INT_MAX)
-        len = INT_MAX;
-    do
-        n = recv(c->fd, buf, len, 0);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return conn_io_error(c, errno, MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_NET_RECV_FAILED);
+    int n = tls_sock_recv(c->fd, buf, len, &c->sys_errno);
     if (n > 0 && c->obs != NULL)
         c->obs(c->obs_arg, 'r', buf, (size_t)n);
-    return (int)n;
+    return n;
 }
 
 static int conn_send(void *ctx, const unsigned char *buf, size_t len)
 {
     struct tls_conn *c = ctx;
-    ssize_t n;
-
-    if (len > INT_MAX)
-        len = INT_MAX;
-    do
-        n = send(c->fd, buf, len, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return conn_io_error(c, errno, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_NET_SEND_FAILED);
+    int n = tls_sock_send(c->fd, buf, len, &c->sys_errno);
     if (n > 0 && c->obs != NULL)
         c->obs(c->obs_arg, 'w', buf, (size_t)n);
-    return (int)n;
+    return n;
 }
 
 /* ---- tls_conn ---------------------------------------------------------- */
