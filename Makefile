@@ -53,4 +53,4 @@ test-fuzz: fuzz-build
 	tests/fuzz/run $(BUILD_FUZZ) $(FUZZ_TEST_SECONDS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
