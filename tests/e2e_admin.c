@@ -37,12 +37,6 @@ static void shared_teardown(void)
         g_teardown_failed = 1;
 }
 
-static void expect_error(const struct api_resp *r, int st, int want, const char *code)
-{
-    ck_assert_msg(st == want, "status %d, want %d: %s", st, want, r->http.body);
-    ck_assert_msg(strcmp(api_error(r), code) == 0, "error '%s', want '%s'", api_error(r), code);
-}
-
 static const char *user_path(int64_t id)
 {
     static char path[64];
@@ -128,7 +122,7 @@ START_TEST(list_users_paged)
                                        "offset=-1", "offset=+1", "limit=1e2", "limit=%32" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(path, sizeof path, "/api/admin/users?%s", bad[i]);
-        expect_error(&r, api_json(&g_srv, "GET", path, g_admin.access, &r, NULL), 400,
+        api_expect_error(&r, api_json(&g_srv, "GET", path, g_admin.access, &r, NULL), 400,
                      "bad_query");
     }
     api_resp_free(&r);
@@ -140,15 +134,15 @@ START_TEST(non_admin_forbidden)
     struct api_resp r = { 0 };
     struct api_session u;
     ck_assert_int_eq(api_new_user(&g_srv, "plain.user", PW, &u), 0);
-    expect_error(&r, api_json(&g_srv, "GET", "/api/admin/users", u.access, &r, NULL), 403,
+    api_expect_error(&r, api_json(&g_srv, "GET", "/api/admin/users", u.access, &r, NULL), 403,
                  "forbidden");
-    expect_error(&r, api_json(&g_srv, "GET", "/api/admin/audit", u.access, &r, NULL), 403,
+    api_expect_error(&r, api_json(&g_srv, "GET", "/api/admin/audit", u.access, &r, NULL), 403,
                  "forbidden");
-    expect_error(&r, api_json(&g_srv, "PATCH", user_path(u.id), u.access, &r, "{s:s}", "role",
+    api_expect_error(&r, api_json(&g_srv, "PATCH", user_path(u.id), u.access, &r, "{s:s}", "role",
                               "admin"), 403, "forbidden");
-    expect_error(&r, api_json(&g_srv, "DELETE", user_path(g_admin.id), u.access, &r, NULL), 403,
+    api_expect_error(&r, api_json(&g_srv, "DELETE", user_path(g_admin.id), u.access, &r, NULL), 403,
                  "forbidden");
-    expect_error(&r, api_json(&g_srv, "GET", "/api/admin/users", NULL, &r, NULL), 401,
+    api_expect_error(&r, api_json(&g_srv, "GET", "/api/admin/users", NULL, &r, NULL), 401,
                  "unauthorized");
     /* Nothing changed: still a plain user, the admin still there. */
     ck_assert_int_eq(api_json(&g_srv, "GET", "/api/me", u.access, &r, NULL), 200);
@@ -172,9 +166,9 @@ START_TEST(disable_takes_effect_at_once)
     ck_assert_int_eq(api_int(&r, "id"), u.id);
     ck_assert_int_eq(me_on(&c, u.access), 401);
     api_close(&c);
-    expect_error(&r, api_json(&g_srv, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
+    api_expect_error(&r, api_json(&g_srv, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
                               "dis.user", "password", PW), 401, "invalid_credentials");
-    expect_error(&r, api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:s}",
+    api_expect_error(&r, api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:s}",
                               "refresh_token", u.refresh), 401, "invalid_grant");
     ck_assert_int_eq(api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:b}",
                               "disabled", 0), 200);
@@ -202,7 +196,7 @@ START_TEST(role_change_and_bad_patches)
     ck_assert_int_eq(api_send(&c, &list, &r), 200);
     ck_assert_int_eq(api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:s}",
                               "role", "user"), 200);
-    expect_error(&r, api_send(&c, &list, &r), 401, "invalid_token");
+    api_expect_error(&r, api_send(&c, &list, &r), 401, "invalid_token");
     api_close(&c);
     static const char *const bodies[] = { "{\"role\":\"root\"}", "{\"role\":\"Admin\"}",
                                           "{\"role\":5}", "{\"disabled\":\"yes\"}",
@@ -210,16 +204,16 @@ START_TEST(role_change_and_bad_patches)
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         struct api_req q = { .method = "PATCH", .path = user_path(u.id),
                              .bearer = g_admin.access, .body = bodies[i] };
-        expect_error(&r, api_request(&g_srv, &q, &r), 422, "invalid_fields");
+        api_expect_error(&r, api_request(&g_srv, &q, &r), 422, "invalid_fields");
         ck_assert(json_array_size(json_object_get(r.json, "fields")) >= 1);
     }
-    expect_error(&r, api_json(&g_srv, "PATCH", "/api/admin/users/999999", g_admin.access, &r,
+    api_expect_error(&r, api_json(&g_srv, "PATCH", "/api/admin/users/999999", g_admin.access, &r,
                               "{s:b}", "disabled", 1), 404, "not_found");
     static const char *const ids[] = { "abc", "0", "-1", "1e3", "99999999999999999999" };
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         char path[96];
         snprintf(path, sizeof path, "/api/admin/users/%s", ids[i]);
-        expect_error(&r, api_json(&g_srv, "PATCH", path, g_admin.access, &r, "{s:b}",
+        api_expect_error(&r, api_json(&g_srv, "PATCH", path, g_admin.access, &r, "{s:b}",
                                   "disabled", 1), 404, "not_found");
     }
     ck_assert_int_eq(api_login(&g_srv, "role.user", PW, &again), 200);   /* untouched */
@@ -236,12 +230,12 @@ START_TEST(delete_user)
     ck_assert_int_eq(api_json(&g_srv, "DELETE", user_path(u.id), g_admin.access, &r, NULL), 204);
     ck_assert_uint_eq(r.http.body_len, 0);
     ck_assert_int_eq(api_user_total(&g_srv, g_admin.access), before - 1);
-    expect_error(&r, api_json(&g_srv, "DELETE", user_path(u.id), g_admin.access, &r, NULL), 404,
+    api_expect_error(&r, api_json(&g_srv, "DELETE", user_path(u.id), g_admin.access, &r, NULL), 404,
                  "not_found");
-    expect_error(&r, api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:b}",
+    api_expect_error(&r, api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:b}",
                               "disabled", 0), 404, "not_found");
     ck_assert_int_eq(me(u.access), 401);
-    expect_error(&r, api_json(&g_srv, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
+    api_expect_error(&r, api_json(&g_srv, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
                               "del.user", "password", PW), 401, "invalid_credentials");
     /* The name is free again. */
     ck_assert_int_eq(api_register(&g_srv, "DEL.user", PW, NULL), 201);
@@ -254,13 +248,13 @@ START_TEST(admin_cannot_lock_self_out)
     struct api_resp r = { 0 };
     const char *self = user_path(g_admin.id);
     ck_assert_int_gt(g_admin.id, 0);
-    expect_error(&r, api_json(&g_srv, "PATCH", self, g_admin.access, &r, "{s:b}", "disabled", 1),
+    api_expect_error(&r, api_json(&g_srv, "PATCH", self, g_admin.access, &r, "{s:b}", "disabled", 1),
                  409, "self_change");
-    expect_error(&r, api_json(&g_srv, "PATCH", self, g_admin.access, &r, "{s:s}", "role", "user"),
+    api_expect_error(&r, api_json(&g_srv, "PATCH", self, g_admin.access, &r, "{s:s}", "role", "user"),
                  409, "self_change");
-    expect_error(&r, api_json(&g_srv, "PATCH", self, g_admin.access, &r, "{s:s, s:b}", "role",
+    api_expect_error(&r, api_json(&g_srv, "PATCH", self, g_admin.access, &r, "{s:s, s:b}", "role",
                               "admin", "disabled", 1), 409, "self_change");
-    expect_error(&r, api_json(&g_srv, "DELETE", self, g_admin.access, &r, NULL), 409,
+    api_expect_error(&r, api_json(&g_srv, "DELETE", self, g_admin.access, &r, NULL), 409,
                  "self_change");
     ck_assert_int_eq(me(g_admin.access), 200);
     ck_assert_int_eq(api_json(&g_srv, "GET", "/api/me", g_admin.access, &r, NULL), 200);
@@ -323,7 +317,7 @@ START_TEST(audit_log_records_events)
     snprintf(path, sizeof path, "/api/admin/audit?user_id=%lld&limit=2", (long long)u.id);
     ck_assert_int_eq(api_json(&g_srv, "GET", path, g_admin.access, &r, NULL), 200);
     ck_assert_uint_eq(json_array_size(json_object_get(r.json, "events")), 2);
-    expect_error(&r, api_json(&g_srv, "GET", "/api/admin/audit?limit=1001", g_admin.access, &r,
+    api_expect_error(&r, api_json(&g_srv, "GET", "/api/admin/audit?limit=1001", g_admin.access, &r,
                               NULL), 400, "bad_query");
     api_resp_free(&r);
 }

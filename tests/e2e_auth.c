@@ -43,14 +43,6 @@ static long long total(void)
     return api_user_total(&g_srv, g_admin.access);
 }
 
-static void expect_error(const struct api_resp *r, int st, int want, const char *code)
-{
-    ck_assert_msg(st == want, "status %d, want %d: %s", st, want, r->http.body);
-    ck_assert_msg(strcmp(api_error(r), code) == 0, "error '%s', want '%s'", api_error(r), code);
-    ck_assert_msg(json_is_string(json_object_get(r->json, "detail")), "no detail: %s",
-                  r->http.body);
-}
-
 static int post_raw(const char *path, const char *ctype, const char *body, struct api_resp *r)
 {
     struct api_req q = { .method = "POST", .path = path, .content_type = ctype, .body = body };
@@ -100,7 +92,7 @@ START_TEST(register_duplicate_any_case)
     long long before = total();
     const char *dups[] = { "Carol.X", "carol.x", "CAROL.X", "cArOl.x" };
     for (size_t i = 0; i < sizeof dups / sizeof dups[0]; i++)
-        expect_error(&r, reg(dups[i], "another password", &r), 409, "username_taken");
+        api_expect_error(&r, reg(dups[i], "another password", &r), 409, "username_taken");
     ck_assert_int_eq(total(), before);
     /* The original password still works: nothing was overwritten. */
     ck_assert_int_eq(login("carol.x", PW, &r), 200);
@@ -122,7 +114,7 @@ START_TEST(register_username_rules)
                           "line\nbreak", "\xc3\xbcser", "semi;colon", "quote\"d", "%00abc" };
     long long before = total();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        expect_error(&r, reg(bad[i], PW, &r), 422, "invalid_username");
+        api_expect_error(&r, reg(bad[i], PW, &r), 422, "invalid_username");
         ck_assert_int_eq(login(bad[i], PW, &r), 401);
     }
     ck_assert_int_eq(total(), before);
@@ -146,9 +138,9 @@ START_TEST(register_password_lengths)
     memset(p1025, 'k', 1025);
     p1025[1025] = '\0';
     long long before = total();
-    expect_error(&r, reg("pw.short", "1234567", &r), 422, "invalid_password");
-    expect_error(&r, reg("pw.long", p1025, &r), 422, "invalid_password");
-    expect_error(&r, reg("pw.empty", "", &r), 422, "invalid_password");
+    api_expect_error(&r, reg("pw.short", "1234567", &r), 422, "invalid_password");
+    api_expect_error(&r, reg("pw.long", p1025, &r), 422, "invalid_password");
+    api_expect_error(&r, reg("pw.empty", "", &r), 422, "invalid_password");
     ck_assert_int_eq(total(), before);
     ck_assert_int_eq(login("pw.short", "1234567", &r), 401);
     ck_assert_int_eq(reg("pw.eight", "12345678", &r), 201);
@@ -176,16 +168,16 @@ START_TEST(register_malformed_json)
     struct api_resp r = { 0 };
     long long before = total();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        expect_error(&r, post_raw("/api/register", NULL, cases[i].body, &r), 400,
+        api_expect_error(&r, post_raw("/api/register", NULL, cases[i].body, &r), 400,
                      "malformed_json");
         const char *detail = api_str(&r, "detail");
         ck_assert_msg(strstr(detail, cases[i].where) != NULL, "case %zu: detail '%s'", i, detail);
     }
     /* Valid JSON that is not an object. */
-    expect_error(&r, post_raw("/api/register", NULL, "[]", &r), 422, "invalid_body");
-    expect_error(&r, post_raw("/api/register", NULL, "\"mj.h\"", &r), 422, "invalid_body");
-    expect_error(&r, post_raw("/api/register", NULL, "12345678", &r), 422, "invalid_body");
-    expect_error(&r, post_raw("/api/register", NULL, "null", &r), 422, "invalid_body");
+    api_expect_error(&r, post_raw("/api/register", NULL, "[]", &r), 422, "invalid_body");
+    api_expect_error(&r, post_raw("/api/register", NULL, "\"mj.h\"", &r), 422, "invalid_body");
+    api_expect_error(&r, post_raw("/api/register", NULL, "12345678", &r), 422, "invalid_body");
+    api_expect_error(&r, post_raw("/api/register", NULL, "null", &r), 422, "invalid_body");
     ck_assert_int_eq(total(), before);
     ck_assert_int_eq(login("mj.c", "12345678", &r), 401);
     ck_assert_int_eq(login("mj.d", "12345678", &r), 401);
@@ -201,7 +193,7 @@ START_TEST(register_content_type)
     struct api_resp r = { 0 };
     long long before = total();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        expect_error(&r, post_raw("/api/register", bad[i], body, &r), 415,
+        api_expect_error(&r, post_raw("/api/register", bad[i], body, &r), 415,
                      "unsupported_media_type");
     ck_assert_int_eq(total(), before);
     ck_assert_int_eq(post_raw("/api/register", "Application/JSON; charset=utf-8", body, &r), 201);
@@ -223,7 +215,7 @@ START_TEST(register_missing_and_mistyped_fields)
     struct api_resp r = { 0 };
     long long before = total();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        expect_error(&r, post_raw("/api/register", NULL, cases[i].body, &r), 422,
+        api_expect_error(&r, post_raw("/api/register", NULL, cases[i].body, &r), 422,
                      "invalid_fields");
         json_t *want = json_loads(cases[i].fields, 0, NULL);
         ck_assert_msg(json_equal(json_object_get(r.json, "fields"), want), "case %zu: %s", i,
@@ -248,7 +240,7 @@ START_TEST(register_body_too_large)
     static char big[5001];
     memset(big, 'b', sizeof big - 1);
     long long before = total();
-    expect_error(&r, reg("big.user", big, &r), 413, "body_too_large");
+    api_expect_error(&r, reg("big.user", big, &r), 413, "body_too_large");
     ck_assert_int_eq(total(), before);
     ck_assert_int_eq(login("big.user", big, &r), 413);
     ck_assert_int_eq(login("big.user", PW, &r), 401);
@@ -318,7 +310,7 @@ START_TEST(login_failures_identical)
     ck_assert_int_eq(api_json(&g_srv, "PATCH", path, g_admin.access, &r, "{s:b}", "disabled", 1),
                      200);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        expect_error(&r, login(cases[i].user, cases[i].pw, &r), 401, "invalid_credentials");
+        api_expect_error(&r, login(cases[i].user, cases[i].pw, &r), 401, "invalid_credentials");
         ck_assert_int_eq(api_header(&r, "WWW-Authenticate", v, sizeof v), 0);
         api_header_names(&r, names, sizeof names);
         if (i == 0) {
@@ -351,7 +343,7 @@ START_TEST(me_with_and_without_token)
     ck_assert(json_is_false(json_object_get(r.json, "disabled")));
     ck_assert_uint_eq(strlen(api_str(&r, "created_at")), 20);   /* 2026-01-02T03:04:05Z */
     ck_assert_ptr_null(json_object_get(r.json, "password_hash"));
-    expect_error(&r, me(NULL, &r), 401, "unauthorized");
+    api_expect_error(&r, me(NULL, &r), 401, "unauthorized");
     ck_assert_int_eq(api_header(&r, "WWW-Authenticate", v, sizeof v), 0);
     ck_assert_str_eq(v, "Bearer realm=\"portcullis\"");
     /* Other schemes, an empty token, a token in the URL: all refused. */
@@ -365,7 +357,7 @@ START_TEST(me_with_and_without_token)
     }
     char path[API_TOKEN_MAX + 64];
     snprintf(path, sizeof path, "/api/me?access_token=%s", s.access);
-    expect_error(&r, api_json(&g_srv, "GET", path, NULL, &r, NULL), 401, "unauthorized");
+    api_expect_error(&r, api_json(&g_srv, "GET", path, NULL, &r, NULL), 401, "unauthorized");
     /* Scheme names are case-insensitive (RFC 7235). */
     char hdr[API_TOKEN_MAX + 64];
     snprintf(hdr, sizeof hdr, "Authorization: bearer %s\r\n", s.access);

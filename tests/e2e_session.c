@@ -31,12 +31,6 @@ static void shared_teardown(void)
         g_teardown_failed = 1;
 }
 
-static void expect_error(const struct api_resp *r, int st, int want, const char *code)
-{
-    ck_assert_msg(st == want, "status %d, want %d: %s", st, want, r->http.body);
-    ck_assert_msg(strcmp(api_error(r), code) == 0, "error '%s', want '%s'", api_error(r), code);
-}
-
 static int post_raw(const char *path, const char *body, struct api_resp *r)
 {
     struct api_req q = { .method = "POST", .path = path, .body = body };
@@ -91,8 +85,8 @@ START_TEST(refresh_rotates_and_reuse_revokes_family)
     ck_assert_int_eq(me(a2, &r), 200);
     ck_assert_str_eq(api_str(&r, "username"), "rot.user");
     /* The rotated-out token again: refused, and its whole family dies. */
-    expect_error(&r, refresh(s.refresh, &r), 401, "invalid_grant");
-    expect_error(&r, refresh(r2, &r), 401, "invalid_grant");
+    api_expect_error(&r, refresh(s.refresh, &r), 401, "invalid_grant");
+    api_expect_error(&r, refresh(r2, &r), 401, "invalid_grant");
     /* Another login is another family: untouched. */
     ck_assert_int_eq(refresh(other.refresh, &r), 200);
     api_resp_free(&r);
@@ -105,14 +99,14 @@ START_TEST(refresh_bad_input)
     char fake[44];
     memset(fake, 'A', 43);
     fake[43] = '\0';
-    expect_error(&r, refresh(fake, &r), 401, "invalid_grant");
-    expect_error(&r, refresh("short", &r), 401, "invalid_grant");
-    expect_error(&r, refresh("", &r), 401, "invalid_grant");
-    expect_error(&r, api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{}"), 422,
+    api_expect_error(&r, refresh(fake, &r), 401, "invalid_grant");
+    api_expect_error(&r, refresh("short", &r), 401, "invalid_grant");
+    api_expect_error(&r, refresh("", &r), 401, "invalid_grant");
+    api_expect_error(&r, api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{}"), 422,
                  "invalid_fields");
-    expect_error(&r, api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:i}",
+    api_expect_error(&r, api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:i}",
                               "refresh_token", 7), 422, "invalid_fields");
-    expect_error(&r, post_raw("/api/token/refresh", "{", &r), 400, "malformed_json");
+    api_expect_error(&r, post_raw("/api/token/refresh", "{", &r), 400, "malformed_json");
     api_resp_free(&r);
 }
 END_TEST
@@ -124,7 +118,7 @@ START_TEST(logout_revokes_one_family)
     ck_assert_int_eq(api_new_user(&g_srv, "out.user", PW, &s), 0);
     ck_assert_int_eq(api_login(&g_srv, "out.user", PW, &other), 200);
     ck_assert_int_eq(api_new_user(&g_srv, "out.stranger", PW, &stranger), 0);
-    expect_error(&r, api_json(&g_srv, "POST", "/api/logout", NULL, &r, "{s:s}", "refresh_token",
+    api_expect_error(&r, api_json(&g_srv, "POST", "/api/logout", NULL, &r, "{s:s}", "refresh_token",
                               s.refresh), 401, "unauthorized");
     /* Someone else's refresh token is ignored, not revoked. */
     ck_assert_int_eq(api_json(&g_srv, "POST", "/api/logout", s.access, &r, "{s:s}",
@@ -133,7 +127,7 @@ START_TEST(logout_revokes_one_family)
     ck_assert_int_eq(api_json(&g_srv, "POST", "/api/logout", s.access, &r, "{s:s}",
                               "refresh_token", s.refresh), 204);
     ck_assert_uint_eq(r.http.body_len, 0);
-    expect_error(&r, refresh(s.refresh, &r), 401, "invalid_grant");
+    api_expect_error(&r, refresh(s.refresh, &r), 401, "invalid_grant");
     ck_assert_int_eq(refresh(other.refresh, &r), 200);
     api_resp_free(&r);
 }
@@ -149,10 +143,10 @@ START_TEST(logout_all_ends_every_session)
     open_conn(&c);
     ck_assert_int_eq(me_on(&c, s2.access, &r), 200);
     ck_assert_int_eq(api_json(&g_srv, "POST", "/api/logout-all", s1.access, &r, NULL), 204);
-    expect_error(&r, me_on(&c, s1.access, &r), 401, "invalid_token");
-    expect_error(&r, me_on(&c, s2.access, &r), 401, "invalid_token");
-    expect_error(&r, refresh(s1.refresh, &r), 401, "invalid_grant");
-    expect_error(&r, refresh(s2.refresh, &r), 401, "invalid_grant");
+    api_expect_error(&r, me_on(&c, s1.access, &r), 401, "invalid_token");
+    api_expect_error(&r, me_on(&c, s2.access, &r), 401, "invalid_token");
+    api_expect_error(&r, refresh(s1.refresh, &r), 401, "invalid_grant");
+    api_expect_error(&r, refresh(s2.refresh, &r), 401, "invalid_grant");
     ck_assert_int_eq(api_login(&g_srv, "all.user", PW, &fresh), 200);
     ck_assert_int_eq(me_on(&c, fresh.access, &r), 200);
     api_close(&c);
@@ -169,25 +163,25 @@ START_TEST(password_change_revokes_old_tokens)
     ck_assert_int_eq(api_new_user(&g_srv, "pwc.user", PW, &s), 0);
     ck_assert_int_eq(api_login(&g_srv, "pwc.user", PW, &s2), 200);
     open_conn(&c);
-    expect_error(&r, api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s, s:s}",
+    api_expect_error(&r, api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s, s:s}",
                               "old_password", "not the password", "new_password", next),
                  403, "wrong_password");
-    expect_error(&r, api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s, s:s}",
+    api_expect_error(&r, api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s, s:s}",
                               "old_password", PW, "new_password", "short"),
                  422, "invalid_password");
-    expect_error(&r, api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s}",
+    api_expect_error(&r, api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s}",
                               "old_password", PW), 422, "invalid_fields");
-    expect_error(&r, api_json(&g_srv, "POST", "/api/password", NULL, &r, "{s:s, s:s}",
+    api_expect_error(&r, api_json(&g_srv, "POST", "/api/password", NULL, &r, "{s:s, s:s}",
                               "old_password", PW, "new_password", next), 401, "unauthorized");
     /* None of the refusals changed anything. */
     ck_assert_int_eq(me_on(&c, s.access, &r), 200);
     ck_assert_int_eq(api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s, s:s}",
                               "old_password", PW, "new_password", next), 204);
-    expect_error(&r, me_on(&c, s.access, &r), 401, "invalid_token");
-    expect_error(&r, me_on(&c, s2.access, &r), 401, "invalid_token");
-    expect_error(&r, refresh(s.refresh, &r), 401, "invalid_grant");
-    expect_error(&r, refresh(s2.refresh, &r), 401, "invalid_grant");
-    expect_error(&r, login("pwc.user", PW, &r), 401, "invalid_credentials");
+    api_expect_error(&r, me_on(&c, s.access, &r), 401, "invalid_token");
+    api_expect_error(&r, me_on(&c, s2.access, &r), 401, "invalid_token");
+    api_expect_error(&r, refresh(s.refresh, &r), 401, "invalid_grant");
+    api_expect_error(&r, refresh(s2.refresh, &r), 401, "invalid_grant");
+    api_expect_error(&r, login("pwc.user", PW, &r), 401, "invalid_credentials");
     ck_assert_int_eq(api_login(&g_srv, "pwc.user", next, &fresh), 200);
     ck_assert_int_eq(me_on(&c, fresh.access, &r), 200);
     api_close(&c);
@@ -216,12 +210,12 @@ START_TEST(concurrent_refresh_one_wins)
         if (st[i] == 200)
             snprintf(winner, sizeof winner, "%s", api_str(&r, "refresh_token"));
         else
-            expect_error(&r, st[i], 401, "invalid_grant");
+            api_expect_error(&r, st[i], 401, "invalid_grant");
         api_close(&c[i]);
     }
     ck_assert_msg((st[0] == 200) != (st[1] == 200), "statuses %d %d", st[0], st[1]);
     /* The loser's use counts as reuse: the winner's new token dies too. */
-    expect_error(&r, refresh(winner, &r), 401, "invalid_grant");
+    api_expect_error(&r, refresh(winner, &r), 401, "invalid_grant");
     api_resp_free(&r);
 }
 END_TEST

@@ -1,6 +1,7 @@
 /* api.c: see api.h. */
 #include "support/api.h"
 
+#include <check.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -334,4 +335,12 @@ int api_make_admin(const struct srv *s, const char *name, const char *pw,
     if (id != NULL)
         t->id = strtoll(id + 4, NULL, 10);
     return api_login(s, name, pw, t) == 200 ? 0 : -1;
+}
+
+void api_expect_error(const struct api_resp *r, int st, int want, const char *code)
+{
+    ck_assert_msg(st == want, "status %d, want %d: %s", st, want, r->http.body);
+    ck_assert_msg(strcmp(api_error(r), code) == 0, "error '%s', want '%s'", api_error(r), code);
+    ck_assert_msg(json_is_string(json_object_get(r->json, "detail")), "no detail: %s",
+                  r->http.body);
 }

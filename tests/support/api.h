@@ -85,6 +85,9 @@ const char *api_str(const struct api_resp *r, const char *key);
 long long api_int(const struct api_resp *r, const char *key);
 /* The "error" member ("" if none). */
 const char *api_error(const struct api_resp *r);
+/* Check assertions: the call returned status `want`, the body's "error" is
+ * `code`, and it carries a "detail" string. st is the call's return. */
+void api_expect_error(const struct api_resp *r, int st, int want, const char *code);
 /* Value of a response header into out; 0 or -1. */
 int api_header(const struct api_resp *r, const char *name, char *out, size_t outlen);
 /* The response's header names, lower-cased, sorted, comma-separated,
