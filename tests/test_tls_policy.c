@@ -143,11 +143,11 @@ START_TEST(curve_policy)
 }
 END_TEST
 
-START_TEST(server_prefers_p256)
+/* Offered in the client's order of preference: the server's own order
+ * decides (X25519, then P-256), and P-521 (Debian's default first choice)
+ * is not in it. */
+static void expect_group(const char **groups, int iana)
 {
-    /* Offered in the client's order of preference: the server's own order
-     * decides, and P-521 (Debian's default first choice) is not in it. */
-    const char *groups[] = { "secp521r1", "secp384r1", "x25519", "secp256r1", NULL };
     struct tc_opts o = { .max_version = TC_TLS1_2, .groups = groups };
     struct side sd;
     struct tc_conn c;
@@ -156,9 +156,22 @@ START_TEST(server_prefers_p256)
     tls_server_release(sd.srv);
     client_attach(&c, sd.cfd, &o);
     handshake_ok(&sd, &c);
-    ck_assert_int_eq(ske_curve(&sd.wire), 0x0017);   /* secp256r1 */
+    ck_assert_int_eq(ske_curve(&sd.wire), iana);
     tc_close(&c);
     side_close(&sd);
+}
+
+START_TEST(server_prefers_x25519)
+{
+    const char *groups[] = { "secp521r1", "secp384r1", "secp256r1", "x25519", NULL };
+    expect_group(groups, 0x001d);   /* x25519 */
+}
+END_TEST
+
+START_TEST(server_prefers_p256_without_x25519)
+{
+    const char *groups[] = { "secp521r1", "secp384r1", "secp256r1", NULL };
+    expect_group(groups, 0x0017);   /* secp256r1 */
 }
 END_TEST
 
@@ -261,7 +274,8 @@ static Suite *tls_policy_suite(void)
 #endif
     tcase_add_loop_test(tc, suite_refused, 0, (int)(sizeof refused_suites / sizeof refused_suites[0]));
     tcase_add_loop_test(tc, curve_policy, 0, (int)(sizeof curve_cases / sizeof curve_cases[0]));
-    tcase_add_test(tc, server_prefers_p256);
+    tcase_add_test(tc, server_prefers_x25519);
+    tcase_add_test(tc, server_prefers_p256_without_x25519);
     tcase_add_loop_test(tc, renegotiation_info_required, 0, 2);
 #if !PC_MBEDTLS3
     tcase_add_loop_test(tc, sha2_signatures_only, 0, (int)(sizeof sigalg_cases / sizeof sigalg_cases[0]));
