@@ -65,6 +65,7 @@ static const struct cfg_opt opts[] = {
     OPT_INT("server", "max_connections", max_connections, 10000, 1, 1000000),
     OPT_STR("server", "user", user, "", 0),
     OPT_STR("server", "www_root", www_root, "www", 0),
+    OPT_INT("server", "static_cache_ms", static_cache_ms, 1000, 0, 60000),
     OPT_LEVEL("server", "log_level", log_level, LOG_INFO),
     OPT_BOOL("server", "demo", demo, false),
     OPT_BOOL("server", "demo_allow_non_loopback", demo_allow_non_loopback, false),

@@ -26,6 +26,8 @@ struct config {
     int max_connections;                  /* total, all workers; over it new ones are closed */
     char user[CONFIG_STR_MAX];            /* drop to this user after bind when root; "" = stay */
     char www_root[CONFIG_PATH_MAX];       /* static files; "" = none */
+    int static_cache_ms;                  /* 1000: small files served from memory this long
+                                           * after their last check; 0 = always from disk */
     enum log_level log_level;             /* "debug" | "info" | "warn" | "error" */
     bool demo;                            /* HTTP listener serves the API too (DESIGN §8) */
     bool demo_allow_non_loopback;         /* demo on a non-loopback address only if forced */

@@ -65,8 +65,10 @@ static void conn_fill_request(struct conn *c)
     c->ex.conn = c;
 }
 
-/* Reads an opened static file into the response, or answers 304. */
-static void conn_static_file(struct conn *c, struct static_file *f)
+/* Answers with a static file's bytes (`data`, or read from f->fd when
+ * NULL), or 304. */
+static void conn_static_file(struct conn *c, const struct static_file *f,
+                             const unsigned char *data)
 {
     struct http_exchange *ex = &c->ex;
     char date[32];
@@ -82,7 +84,11 @@ static void conn_static_file(struct conn *c, struct static_file *f)
         http_resp_error(&ex->resp, 500, "internal", "file too large to serve");
         return;
     } else {
-        ssize_t n = pread(f->fd, buf_tail(&ex->resp.body), (size_t)f->size, 0);
+        ssize_t n = (ssize_t)f->size;
+        if (data != NULL)
+            memcpy(buf_tail(&ex->resp.body), data, (size_t)f->size);
+        else
+            n = pread(f->fd, buf_tail(&ex->resp.body), (size_t)f->size, 0);
         if (n != (ssize_t)f->size) {
             http_resp_error(&ex->resp, 500, "internal", "cannot read file");
             return;
@@ -104,14 +110,20 @@ static int conn_try_static(struct conn *c)
     if (!srv->has_www)
         return 0;
     struct static_file f;
-    int rc = static_lookup(&srv->www, c->ex.req.path, &f);
+    const struct static_cache_entry *hit;
+    int rc = static_cache_lookup(&c->w->files, &srv->www, c->ex.req.path,
+                                 loop_now(c->w->loop), &hit, &f);
     if (rc == 400) {
         http_resp_error(&c->ex.resp, 400, "bad_request", "malformed percent-encoding in path");
         return 1;
     }
-    if (rc != 0)
+    if (rc == 0) {
+        conn_static_file(c, &hit->meta, hit->data);
+        return 1;
+    }
+    if (rc != STATIC_CACHE_OPEN)
         return 0;
-    conn_static_file(c, &f);
+    conn_static_file(c, &f, NULL);
     static_file_close(&f);
     return 1;
 }

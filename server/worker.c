@@ -129,6 +129,7 @@ static int worker_prepare(struct worker *w, char *err, size_t errlen)
     if (loop_create(&w->loop, err, errlen) != 0)
         return -1;
     loop_set_data(w->loop, w);
+    static_cache_init(&w->files, (unsigned)w->srv->cfg->static_cache_ms);
     if (tls_loop_setup(&w->tls, w->srv->tls, err, errlen) != 0)
         return -1;
     w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -243,5 +244,6 @@ void server_stop_loops(struct server *s)
         w->reserve_fd = -1;
         loop_free(w->loop);
         w->loop = NULL;
+        static_cache_free(&w->files);
     }
 }

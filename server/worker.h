@@ -13,6 +13,7 @@
 #include "server/router.h"
 #include "server/server.h"
 #include "server/static.h"
+#include "server/static_cache.h"
 #include "server/wire.h"
 #include "tls/tls.h"
 
@@ -39,6 +40,7 @@ struct worker {
     bool draining;
     struct loop_timer drain_timer;
     void *loop_data;
+    struct static_cache files;     /* this loop's small static files */
 };
 
 /* Read-only after server_setup(); shared by all workers. */

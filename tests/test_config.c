@@ -17,7 +17,7 @@ static char err[512];
  * "example equals defaults" test cannot see. */
 #define CONFIG_FIELDS(X) \
     X(https_address) X(https_port) X(http_address) X(http_port) X(workers) \
-    X(max_connections) X(user) X(www_root) X(log_level) X(demo) \
+    X(max_connections) X(user) X(www_root) X(static_cache_ms) X(log_level) X(demo) \
     X(demo_allow_non_loopback) X(max_header_bytes) X(max_headers) \
     X(max_uri_bytes) X(max_body_bytes) X(max_requests_per_connection) \
     X(handshake_timeout_ms) X(header_timeout_ms) X(body_timeout_ms) \
