@@ -43,6 +43,8 @@ static void conn_log(const struct conn *c, int status, size_t bytes)
 {
     const struct http_request *r = &c->ex.req;
     char client[INET6_ADDRSTRLEN + 8];
+    if (log_get_level() > LOG_INFO)
+        return;             /* the access log is off: format nothing */
     snprintf(client, sizeof client, "%s:%d", c->client_ip, c->client_port);
     struct log_access a = {
         .client = client, .scheme = c->is_tls ? "https" : "http",

@@ -113,13 +113,27 @@ static const char *http_date_now(void)
     return text;
 }
 
+/* Decimal digits of v, appended (printf showed up in keep-alive profiles). */
+static int append_uint(struct buf *out, size_t v)
+{
+    char d[24];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    return buf_append(out, d + i, sizeof d - i);
+}
+
 static int http_write_security(const struct http_response *resp,
                                const struct http_writer_opts *o, struct buf *out)
 {
     int rc = 0;
-    if (o->is_tls)
-        rc |= buf_printf(out, "Strict-Transport-Security: max-age=%d; includeSubDomains\r\n",
-                         o->hsts_max_age_s);
+    if (o->is_tls) {
+        rc |= buf_append_str(out, "Strict-Transport-Security: max-age=");
+        rc |= append_uint(out, o->hsts_max_age_s > 0 ? (size_t)o->hsts_max_age_s : 0);
+        rc |= buf_append_str(out, "; includeSubDomains\r\n");
+    }
     rc |= buf_append_str(out, "X-Content-Type-Options: nosniff\r\n"
                               "Referrer-Policy: no-referrer\r\n"
                               "X-Frame-Options: DENY\r\n");
@@ -135,14 +149,27 @@ int http_resp_write(const struct http_response *resp, const struct http_writer_o
                     int minor_version, int keep_alive, int head_only, struct buf *out)
 {
     int status = resp->status ? resp->status : 500;
-    int rc = buf_printf(out, "HTTP/1.%d %d %s\r\nDate: %s\r\n", minor_version ? 1 : 0,
-                        status, http_status_text(status), http_date_now());
+    int rc = buf_append_str(out, minor_version ? "HTTP/1.1 " : "HTTP/1.0 ");
+    if (status < 100 || status > 999)
+        status = 500;       /* a status is three digits on the wire */
+    rc |= append_uint(out, (size_t)status);
+    rc |= buf_append(out, " ", 1);
+    rc |= buf_append_str(out, http_status_text(status));
+    rc |= buf_append_str(out, "\r\nDate: ");
+    rc |= buf_append_str(out, http_date_now());
+    rc |= buf_append(out, "\r\n", 2);
     /* 1xx, 204 and 304 carry no body and, for 204/1xx, no Content-Length. */
     int bodyless = status < 200 || status == 204 || status == 304;
-    if (status != 204 && status >= 200 && status != 304)
-        rc |= buf_printf(out, "Content-Length: %zu\r\n", resp->body.len);
-    if (resp->content_type && !bodyless)
-        rc |= buf_printf(out, "Content-Type: %s\r\n", resp->content_type);
+    if (status != 204 && status >= 200 && status != 304) {
+        rc |= buf_append_str(out, "Content-Length: ");
+        rc |= append_uint(out, resp->body.len);
+        rc |= buf_append(out, "\r\n", 2);
+    }
+    if (resp->content_type && !bodyless) {
+        rc |= buf_append_str(out, "Content-Type: ");
+        rc |= buf_append_str(out, resp->content_type);
+        rc |= buf_append(out, "\r\n", 2);
+    }
     if (!keep_alive)
         rc |= buf_append_str(out, "Connection: close\r\n");
     else if (minor_version == 0)
