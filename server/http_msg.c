@@ -30,7 +30,14 @@ int http_resp_header(struct http_response *resp, const char *name, const char *v
     for (const char *p = name; *p; p++)
         if (!http_is_tchar((unsigned char)*p))
             return -1;
-    return buf_printf(&resp->headers, "%s: %s\r\n", name, value);
+    size_t n = strlen(name), v = strlen(value);
+    if (buf_reserve(&resp->headers, n + v + 4) != 0)
+        return -1;
+    /* Reserved above: these cannot fail. */
+    buf_append(&resp->headers, name, n);
+    buf_append(&resp->headers, ": ", 2);
+    buf_append(&resp->headers, value, v);
+    return buf_append(&resp->headers, "\r\n", 2);
 }
 
 int http_resp_bytes(struct http_response *resp, int status, const char *content_type,

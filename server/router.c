@@ -186,7 +186,8 @@ static int grow(struct router *r)
 int router_add(struct router *r, const char *method, const char *pattern,
                route_handler handler, int access, void *arg)
 {
-    struct route rt = { NULL, NULL, handler, access, arg };
+    struct route rt = { NULL, NULL, handler, access, arg, 0 };
+    struct str psegs[ROUTE_MAX_SEGMENTS];
 
     if (!valid_method(method) || !valid_pattern(pattern))
         return -1;
@@ -194,6 +195,7 @@ int router_add(struct router *r, const char *method, const char *pattern,
         if (strcmp(r->routes[i].method, method) == 0 &&
             same_shape(r->routes[i].pattern, pattern))
             return -1;
+    rt.nseg = split_path(str_make(pattern, strlen(pattern)), psegs);
     rt.method = strdup(method);
     rt.pattern = strdup(pattern);
     if (rt.method == NULL || rt.pattern == NULL || grow(r) < 0)
@@ -269,7 +271,7 @@ int router_match(const struct router *r, struct str method, struct str path,
         return 404;
     for (size_t i = 0; i < r->n; i++) {
         const struct route *rt = &r->routes[i];
-        if (!match_pattern(rt->pattern, segs, nseg, &tp, &rank))
+        if (rt->nseg != nseg || !match_pattern(rt->pattern, segs, nseg, &tp, &rank))
             continue;
         any = true;
         bool exact = str_eq(method, rt->method);

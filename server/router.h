@@ -27,6 +27,7 @@ struct route {
     route_handler handler;
     int access;
     void *arg;
+    int nseg;               /* segments of pattern: most routes skip on this */
 };
 
 struct route_params {
