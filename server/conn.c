@@ -269,10 +269,13 @@ static int conn_step_write(struct conn *c)
         return -1;
     }
     if (c->in.len == 0) {
-        /* Idle keep-alive: give memory back while nobody talks. */
+        /* Idle keep-alive: give memory back while nobody talks (the
+         * response buffers too: the next exchange allocates its own). */
         c->idle = true;
         buf_reset(&c->in, 0);
         buf_reset(&c->out, 0);
+        buf_reset(&c->ex.resp.headers, 0);
+        buf_reset(&c->ex.resp.body, 0);
         conn_set_timer(c, conn_cfg(c)->keepalive_timeout_ms);
     } else {
         /* More is buffered: the body after a 100 Continue, or the next
