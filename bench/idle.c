@@ -1,0 +1,821 @@
+/* idle.c: hold N idle TLS connections open against a server on loopback, so
+ * that the server's memory per idle connection can be measured.
+ *
+ * What: opens N TCP connections to ADDR:PORT, does a TLS 1.2 handshake on
+ * each, sends one `GET PATH HTTP/1.1` and reads the whole response (status
+ * 200 and a Content-Length body required), then leaves the connection open
+ * and silent. When all N are idle it prints
+ *   ready n=N full=F resumed=R errors=0 seconds=S
+ * (F/R: full and resumed handshakes; S: seconds to get all N idle), then
+ * holds them until stdin reaches EOF, SIGTERM/SIGINT, or HOLD_S passes;
+ * closes them and exits 0. On any failure (connect, handshake, bad response,
+ * closed early) or after TIMEOUT_S it prints
+ *   failed n=N ready=K errors=E first_error=TEXT
+ * closes everything and exits 1. Usage errors exit 2.
+ *
+ * How: one thread, non-blocking sockets and epoll, at most INFLIGHT
+ * connections between connect() and the end of their response at a time.
+ * The first connection does a full handshake alone; every later one offers
+ * its session (ticket), so the client stays cheap; a server that does not
+ * resume still works, only slower. A connection's mbedTLS context is freed
+ * once it is idle: only its socket stays, so this tool's own memory stays
+ * small (the server cannot tell: idle means no further bytes either way).
+ * stdin is watched only when it is a pipe, tty or socket; a file or
+ * /dev/null is ignored (then SIGTERM or HOLD_S ends the hold).
+ *
+ * Usage: idle -p PORT -n N [-a ADDR=127.0.0.1] [-P PATH=/bench.json]
+ *             [-i INFLIGHT=64] [-w HOLD_S=120] [-T TIMEOUT_S=180]
+ * ADDR must be in 127.0.0.0/8 or be ::1. Needs N + 64 file descriptors
+ * (RLIMIT_NOFILE is raised up to the hard limit) and N local ports.
+ *
+ * Build: cc -O2 -o idle bench/idle.c -lmbedtls -lmbedx509 -lmbedcrypto
+ */
+#define _GNU_SOURCE
+
+#include <mbedtls/version.h> /* pulls in config.h (2.28) or build_info.h (3.x) */
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#include <psa/crypto.h>
+/* 3.x keeps the handshake state private; its numbering is public. */
+#define IDLE_SSL_STATE(ssl) ((ssl)->MBEDTLS_PRIVATE(state))
+#define IDLE_HS_OVER(ssl) mbedtls_ssl_is_handshake_over(ssl)
+#else
+#define IDLE_SSL_STATE(ssl) ((ssl)->state)
+#define IDLE_HS_OVER(ssl) ((ssl)->state == MBEDTLS_SSL_HANDSHAKE_OVER)
+#endif
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HEAD_MAX 4096         /* largest response head accepted */
+#define REQ_MAX 1200          /* request line + Host header */
+#define TAG_SIGNAL UINT64_MAX /* epoll data of the signalfd ... */
+#define TAG_STDIN (UINT64_MAX - 1) /* ... and of stdin; else a connection index */
+
+struct opts {
+    const char *addr, *path;
+    long port, n, inflight, hold_s, timeout_s;
+};
+
+enum conn_state { ST_NEW, ST_CONNECTING, ST_HANDSHAKE, ST_WRITE, ST_READ, ST_IDLE, ST_CLOSED };
+
+/* What a connection needs until it is idle. */
+struct active {
+    mbedtls_ssl_context ssl;
+    size_t sent, head_len;
+    unsigned long long body_left;
+    int have_head, full;
+    char head[HEAD_MAX];
+};
+
+struct conn {
+    mbedtls_net_context net; /* the socket; mbedtls_net_send/recv map EAGAIN */
+    uint32_t events; /* current epoll interest */
+    enum conn_state st;
+    struct active *a;
+};
+
+struct bench {
+    struct opts o;
+    struct sockaddr_storage sa;
+    socklen_t sa_len;
+    char req[REQ_MAX];
+    size_t req_len;
+    int ep, sigfd, stop, holding;
+    struct conn *c;
+    size_t n, started, in_progress, ready, full, resumed, errors, closed_in_hold;
+    char first_error[256];
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_ssl_config conf;
+    mbedtls_ssl_session saved;
+    int have_saved;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Counts an error and keeps the text of the first one. */
+static void note_error(struct bench *b, const char *text)
+{
+    if (b->errors++ == 0)
+        snprintf(b->first_error, sizeof b->first_error, "%s", text);
+}
+
+static void active_free(struct conn *c)
+{
+    if (c->a == NULL)
+        return;
+    mbedtls_ssl_free(&c->a->ssl);
+    free(c->a);
+    c->a = NULL;
+}
+
+static void conn_close(struct bench *b, struct conn *c)
+{
+    if (c->st > ST_NEW && c->st < ST_IDLE)
+        b->in_progress--;
+    active_free(c);
+    if (c->net.fd >= 0)
+        close(c->net.fd); /* also leaves the epoll set */
+    c->net.fd = -1;
+    c->st = ST_CLOSED;
+}
+
+/* what: the failed step; ret: an mbedTLS error code, or 0 if what says all. */
+static void conn_fail(struct bench *b, struct conn *c, const char *what, int ret)
+{
+    char msg[128] = "", text[256];
+
+    if (ret != 0)
+        mbedtls_strerror(ret, msg, sizeof msg);
+    snprintf(text, sizeof text, "conn %zu: %s%s%s", (size_t)(c - b->c), what,
+             ret != 0 ? ": " : "", msg);
+    note_error(b, text);
+    conn_close(b, c);
+}
+
+static int set_interest(struct bench *b, struct conn *c, uint32_t events)
+{
+    struct epoll_event ev;
+
+    if (c->events == events)
+        return 0;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.u64 = (uint64_t)(c - b->c);
+    if (epoll_ctl(b->ep, EPOLL_CTL_MOD, c->net.fd, &ev) != 0) {
+        conn_fail(b, c, "epoll_ctl failed", 0);
+        return -1;
+    }
+    c->events = events;
+    return 0;
+}
+
+/* ---- response parsing ---- */
+
+static const char *line_end(const char *p, const char *end)
+{
+    while (p + 1 < end && !(p[0] == '\r' && p[1] == '\n'))
+        p++;
+    return p + 1 < end ? p : NULL;
+}
+
+/* Content-Length of a head (without its final CRLF CRLF); -1 if missing,
+ * duplicated or malformed. Chunked responses are not expected here. */
+static long long head_content_length(const char *p, const char *end)
+{
+    static const char cl[] = "content-length:";
+    long long len = -1;
+
+    for (const char *e; p < end && (e = line_end(p, end)) != NULL; p = e + 2) {
+        if ((size_t)(e - p) < sizeof cl - 1 || strncasecmp(p, cl, sizeof cl - 1) != 0)
+            continue;
+        if (len >= 0)
+            return -1;
+        const char *v = p + sizeof cl - 1;
+        while (v < e && (*v == ' ' || *v == '\t'))
+            v++;
+        if (v == e)
+            return -1;
+        for (len = 0; v < e && *v >= '0' && *v <= '9' && len < (1LL << 40); v++)
+            len = len * 10 + (*v - '0');
+        while (v < e && (*v == ' ' || *v == '\t'))
+            v++;
+        if (v != e || len >= (1LL << 40))
+            return -1;
+    }
+    return len;
+}
+
+/* Takes the head in a->head[0..hlen + 4), which ends with CRLF CRLF. */
+static int head_parse(struct bench *b, struct conn *c, size_t hlen)
+{
+    struct active *a = c->a;
+    const char *h = a->head, *end = h + hlen + 2; /* up to the last line's CRLF */
+    const char *status_end = line_end(h, end);
+    long long len;
+
+    if (status_end - h < 12 || memcmp(h, "HTTP/1.", 7) != 0 || h[8] != ' ' ||
+        memcmp(h + 9, "200", 3) != 0 || (status_end - h > 12 && h[12] != ' ')) {
+        char what[96];
+
+        snprintf(what, sizeof what, "response is not 200: \"%.*s\"",
+                 (int)(status_end - h < 60 ? status_end - h : 60), h);
+        conn_fail(b, c, what, 0);
+        return -1;
+    }
+    len = head_content_length(status_end + 2, end);
+    if (len < 0) {
+        conn_fail(b, c, "response without a valid Content-Length", 0);
+        return -1;
+    }
+    a->body_left = (unsigned long long)len;
+    a->have_head = 1;
+    return 0;
+}
+
+/* Consumes response bytes: 1 when the response is complete, 0 when more is
+ * needed, -1 on error (connection failed). */
+static int response_take(struct bench *b, struct conn *c, const unsigned char *p, size_t n)
+{
+    struct active *a = c->a;
+
+    if (!a->have_head) {
+        size_t old = a->head_len, take = n < HEAD_MAX - old ? n : HEAD_MAX - old;
+        const char *e;
+
+        memcpy(a->head + old, p, take);
+        a->head_len += take;
+        e = memmem(a->head + (old > 3 ? old - 3 : 0), a->head_len - (old > 3 ? old - 3 : 0),
+                   "\r\n\r\n", 4);
+        if (e == NULL) {
+            if (a->head_len == HEAD_MAX) {
+                conn_fail(b, c, "response head larger than 4096 bytes", 0);
+                return -1;
+            }
+            return 0;
+        }
+        size_t hlen = (size_t)(e - a->head);
+        if (head_parse(b, c, hlen) != 0)
+            return -1;
+        n = (a->head_len - hlen - 4) + (n - take); /* body bytes in this chunk */
+    }
+    if (n > a->body_left) {
+        conn_fail(b, c, "response longer than its Content-Length", 0);
+        return -1;
+    }
+    a->body_left -= n;
+    return a->body_left == 0;
+}
+
+/* ---- connection state machine ---- */
+
+static int want(struct bench *b, struct conn *c, int ret)
+{
+    return set_interest(b, c, ret == MBEDTLS_ERR_SSL_WANT_WRITE ? EPOLLOUT : EPOLLIN);
+}
+
+static int is_want(int ret)
+{
+    return ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE;
+}
+
+/* mbedtls_ssl_handshake is this same loop; stepping it ourselves shows
+ * whether the server sent its Certificate, which a resumed handshake skips. */
+static int handshake_steps(struct active *a)
+{
+    int ret;
+
+    while (!IDLE_HS_OVER(&a->ssl)) {
+        if (IDLE_SSL_STATE(&a->ssl) == MBEDTLS_SSL_SERVER_CERTIFICATE)
+            a->full = 1;
+        ret = mbedtls_ssl_handshake_step(&a->ssl);
+        if (ret != 0)
+            return ret;
+    }
+    return 0;
+}
+
+static int on_handshake(struct bench *b, struct conn *c)
+{
+    int ret;
+
+    if (c->a->full)
+        b->full++;
+    else
+        b->resumed++;
+    if (!b->have_saved) {
+        ret = mbedtls_ssl_get_session(&c->a->ssl, &b->saved);
+        if (ret != 0) {
+            conn_fail(b, c, "ssl_get_session", ret);
+            return -1;
+        }
+        b->have_saved = 1;
+    }
+    c->st = ST_WRITE;
+    return 0;
+}
+
+static void on_idle(struct bench *b, struct conn *c)
+{
+    active_free(c);
+    /* From now on only a hang-up by the server is of interest. */
+    if (set_interest(b, c, EPOLLRDHUP) != 0)
+        return;
+    c->st = ST_IDLE;
+    b->in_progress--;
+    b->ready++;
+}
+
+static int step_connect(struct bench *b, struct conn *c)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+
+    if (getsockopt(c->net.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        err = errno;
+    if (err != 0) {
+        char what[96];
+
+        snprintf(what, sizeof what, "connect: %s", strerror(err));
+        conn_fail(b, c, what, 0);
+        return -1;
+    }
+    c->st = ST_HANDSHAKE;
+    return 0;
+}
+
+static int step_write(struct bench *b, struct conn *c)
+{
+    while (c->a->sent < b->req_len) {
+        int ret = mbedtls_ssl_write(&c->a->ssl, (const unsigned char *)b->req + c->a->sent,
+                                    b->req_len - c->a->sent);
+        if (is_want(ret))
+            return want(b, c, ret) == 0 ? 1 : -1;
+        if (ret < 0) {
+            conn_fail(b, c, "ssl_write", ret);
+            return -1;
+        }
+        c->a->sent += (size_t)ret;
+    }
+    c->st = ST_READ;
+    return 0;
+}
+
+/* Reads until the response is complete or mbedTLS wants the socket again, so
+ * no decrypted byte is left waiting inside mbedTLS while we sleep on epoll. */
+static int step_read(struct bench *b, struct conn *c)
+{
+    unsigned char buf[4096];
+
+    for (;;) {
+        int ret = mbedtls_ssl_read(&c->a->ssl, buf, sizeof buf);
+        if (is_want(ret))
+            return want(b, c, ret) == 0 ? 1 : -1;
+        if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+            conn_fail(b, c, "closed by the server before the end of the response", 0);
+            return -1;
+        }
+        if (ret < 0) {
+            conn_fail(b, c, "ssl_read", ret);
+            return -1;
+        }
+        ret = response_take(b, c, buf, (size_t)ret);
+        if (ret != 0)
+            return ret < 0 ? -1 : 0;
+    }
+}
+
+/* Advances one connection as far as it goes without blocking. */
+static void conn_drive(struct bench *b, struct conn *c)
+{
+    int ret;
+
+    if (c->st == ST_IDLE) {
+        if (!b->holding) {
+            b->ready--;
+            conn_fail(b, c, "closed by the server while idle", 0);
+        } else if (c->net.fd >= 0) {
+            b->closed_in_hold++;
+            conn_close(b, c);
+        }
+        return;
+    }
+    if (c->st == ST_CONNECTING && step_connect(b, c) != 0)
+        return;
+    if (c->st == ST_HANDSHAKE) {
+        ret = handshake_steps(c->a);
+        if (is_want(ret)) {
+            want(b, c, ret);
+            return;
+        }
+        if (ret != 0) {
+            conn_fail(b, c, "handshake", ret);
+            return;
+        }
+        if (on_handshake(b, c) != 0)
+            return;
+    }
+    if (c->st == ST_WRITE && step_write(b, c) != 0)
+        return;
+    if (c->st == ST_READ && step_read(b, c) == 0)
+        on_idle(b, c);
+}
+
+static int conn_start(struct bench *b, struct conn *c)
+{
+    struct epoll_event ev;
+    int ret;
+
+    c->st = ST_CONNECTING;
+    b->in_progress++;
+    b->started++;
+    c->a = calloc(1, sizeof *c->a);
+    if (c->a == NULL) {
+        conn_fail(b, c, "out of memory", 0);
+        return -1;
+    }
+    mbedtls_ssl_init(&c->a->ssl);
+    if ((ret = mbedtls_ssl_setup(&c->a->ssl, &b->conf)) != 0 ||
+        (ret = mbedtls_ssl_set_hostname(&c->a->ssl, "localhost")) != 0 ||
+        (b->have_saved && (ret = mbedtls_ssl_set_session(&c->a->ssl, &b->saved)) != 0)) {
+        conn_fail(b, c, "ssl setup", ret);
+        return -1;
+    }
+    mbedtls_ssl_set_bio(&c->a->ssl, &c->net, mbedtls_net_send, mbedtls_net_recv, NULL);
+    c->net.fd = socket(b->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->net.fd < 0 || (connect(c->net.fd, (struct sockaddr *)&b->sa, b->sa_len) != 0 &&
+                      errno != EINPROGRESS)) {
+        char what[96];
+
+        snprintf(what, sizeof what, "%s: %s", c->net.fd < 0 ? "socket" : "connect", strerror(errno));
+        conn_fail(b, c, what, 0);
+        return -1;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.events = c->events = EPOLLOUT; /* writable once connected (or failed) */
+    ev.data.u64 = (uint64_t)(c - b->c);
+    if (epoll_ctl(b->ep, EPOLL_CTL_ADD, c->net.fd, &ev) != 0) {
+        conn_fail(b, c, "epoll_ctl", 0);
+        return -1;
+    }
+    return 0;
+}
+
+/* The first connection goes alone, so the rest can resume its session. */
+static void launch(struct bench *b)
+{
+    while (b->errors == 0 && b->started < b->n && b->in_progress < (size_t)b->o.inflight &&
+           (b->have_saved || b->started == 0))
+        conn_start(b, &b->c[b->started]);
+}
+
+/* ---- setup and hold phases ---- */
+
+static void on_control(struct bench *b, uint64_t tag)
+{
+    char buf[512];
+
+    if (tag == TAG_SIGNAL) {
+        struct signalfd_siginfo si;
+        if (read(b->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+            b->stop = 1;
+        if (!b->holding)
+            note_error(b, "interrupted by a signal");
+        return;
+    }
+    ssize_t n = read(STDIN_FILENO, buf, sizeof buf); /* data is ignored */
+    if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR)))
+        b->stop = 1;
+}
+
+/* One bounded epoll_wait and its events; -1 if epoll itself failed. */
+static int poll_once(struct bench *b, double deadline)
+{
+    struct epoll_event evs[256];
+    double left = deadline - now_s();
+    int ms = left <= 0 ? 0 : left > 1.0 ? 1000 : (int)(left * 1000.0) + 1;
+    int nev = epoll_wait(b->ep, evs, 256, ms);
+
+    if (nev < 0 && errno != EINTR) {
+        char text[96];
+        snprintf(text, sizeof text, "epoll_wait: %s", strerror(errno));
+        note_error(b, text);
+        return -1;
+    }
+    for (int i = 0; i < nev; i++) {
+        uint64_t tag = evs[i].data.u64;
+        if (tag == TAG_SIGNAL || tag == TAG_STDIN)
+            on_control(b, tag);
+        else
+            conn_drive(b, &b->c[tag]);
+    }
+    return 0;
+}
+
+static int setup_phase(struct bench *b, double t0)
+{
+    double deadline = t0 + (double)b->o.timeout_s;
+
+    launch(b);
+    while (b->errors == 0 && b->ready < b->n) {
+        if (now_s() >= deadline) { /* not a connection's error: errors stays */
+            snprintf(b->first_error, sizeof b->first_error,
+                     "timeout: %zu of %zu ready after %ld s", b->ready, b->n, b->o.timeout_s);
+            return -1;
+        }
+        if (poll_once(b, deadline) != 0)
+            break;
+        launch(b);
+    }
+    return b->errors == 0 ? 0 : -1;
+}
+
+static void hold_phase(struct bench *b)
+{
+    struct epoll_event ev;
+    double deadline = now_s() + (double)b->o.hold_s;
+
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.u64 = TAG_STDIN;
+    /* EPERM: a regular file or /dev/null, not a parent holding us open;
+     * then only a signal or HOLD_S ends the hold. */
+    if (epoll_ctl(b->ep, EPOLL_CTL_ADD, STDIN_FILENO, &ev) != 0 && errno != EPERM)
+        fprintf(stderr, "idle: cannot watch stdin: %s\n", strerror(errno));
+    b->holding = 1;
+    while (!b->stop && now_s() < deadline)
+        if (poll_once(b, deadline) != 0)
+            break;
+    if (b->closed_in_hold > 0)
+        fprintf(stderr, "idle: warning: the server closed %zu idle connections during the hold\n",
+                b->closed_in_hold);
+}
+
+/* ---- start-up ---- */
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtol(s, &end, 10);
+    return end != s && *end == '\0' && errno == 0 && *out >= min && *out <= max ? 0 : -1;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    int ch, bad = 0;
+
+    *o = (struct opts){ "127.0.0.1", "/bench.json", 0, 0, 64, 120, 180 };
+    while ((ch = getopt(argc, argv, "p:n:a:P:i:w:T:")) != -1) {
+        switch (ch) {
+        case 'p': bad |= parse_long(optarg, 1, 65535, &o->port); break;
+        case 'n': bad |= parse_long(optarg, 1, 1000000, &o->n); break;
+        case 'a': o->addr = optarg; break;
+        case 'P': o->path = optarg; break;
+        case 'i': bad |= parse_long(optarg, 1, 100000, &o->inflight); break;
+        case 'w': bad |= parse_long(optarg, 0, 86400, &o->hold_s); break;
+        case 'T': bad |= parse_long(optarg, 1, 86400, &o->timeout_s); break;
+        default: bad = 1;
+        }
+    }
+    if (bad || optind != argc || o->port == 0 || o->n == 0) {
+        fprintf(stderr, "usage: idle -p PORT -n N [-a ADDR=127.0.0.1] [-P PATH=/bench.json]\n"
+                        "            [-i INFLIGHT=64] [-w HOLD_S=120] [-T TIMEOUT_S=180]\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Loopback only: this is a load tool. */
+static int resolve_loopback(struct bench *b)
+{
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&b->sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&b->sa;
+
+    memset(&b->sa, 0, sizeof b->sa);
+    if (inet_pton(AF_INET, b->o.addr, &v4->sin_addr) == 1 &&
+        (ntohl(v4->sin_addr.s_addr) >> 24) == 127) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)b->o.port);
+        b->sa_len = sizeof *v4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, b->o.addr, &v6->sin6_addr) == 1 &&
+        IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr)) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)b->o.port);
+        b->sa_len = sizeof *v6;
+        return 0;
+    }
+    fprintf(stderr, "idle: %s is not a loopback address (127.0.0.0/8 or ::1)\n", b->o.addr);
+    return -1;
+}
+
+static int build_request(struct bench *b)
+{
+    const char *p = b->o.path;
+    int len;
+
+    if (p[0] != '/')
+        goto bad;
+    for (; *p != '\0'; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            goto bad;
+    len = snprintf(b->req, sizeof b->req, "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", b->o.path);
+    if (len < 0 || (size_t)len >= sizeof b->req)
+        goto bad;
+    b->req_len = (size_t)len;
+    return 0;
+bad:
+    fprintf(stderr, "idle: PATH must start with '/', have no spaces or control characters "
+                    "and be under 1 KiB\n");
+    return -1;
+}
+
+static int raise_nofile(size_t n)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)n + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        fprintf(stderr, "idle: getrlimit(RLIMIT_NOFILE): %s\n", strerror(errno));
+        return -1;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+        fprintf(stderr, "idle: need %lu file descriptors but the hard RLIMIT_NOFILE is %lu "
+                        "(raise it, e.g. ulimit -Hn, or lower -n)\n",
+                (unsigned long)need, (unsigned long)rl.rlim_max);
+        return -1;
+    }
+    rl.rlim_cur = need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        fprintf(stderr, "idle: setrlimit(RLIMIT_NOFILE, %lu): %s\n", (unsigned long)need,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int tls_fail(const char *what, int ret)
+{
+    char msg[160];
+
+    mbedtls_strerror(ret, msg, sizeof msg);
+    fprintf(stderr, "idle: %s: %s (-0x%04x)\n", what, msg, (unsigned)-ret);
+    return -1;
+}
+
+/* A loopback bench client: the server's certificate is not verified
+ * (VERIFY_NONE), as there is nothing to protect and no CA to trust. */
+static int tls_setup(struct bench *b)
+{
+    static const char pers[] = "portcullis-bench-idle";
+    int ret;
+
+    ret = mbedtls_ctr_drbg_seed(&b->drbg, mbedtls_entropy_func, &b->entropy,
+                                (const unsigned char *)pers, sizeof pers - 1);
+    if (ret != 0)
+        return tls_fail("ctr_drbg_seed", ret);
+    ret = mbedtls_ssl_config_defaults(&b->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                      MBEDTLS_SSL_PRESET_DEFAULT);
+    if (ret != 0)
+        return tls_fail("ssl_config_defaults", ret);
+    mbedtls_ssl_conf_authmode(&b->conf, MBEDTLS_SSL_VERIFY_NONE);
+    mbedtls_ssl_conf_rng(&b->conf, mbedtls_ctr_drbg_random, &b->drbg);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    mbedtls_ssl_conf_min_tls_version(&b->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+    mbedtls_ssl_conf_max_tls_version(&b->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+    mbedtls_ssl_conf_min_version(&b->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_max_version(&b->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+    mbedtls_ssl_conf_session_tickets(&b->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+#endif
+    return 0;
+}
+
+/* SIGINT/SIGTERM arrive through a signalfd in the epoll set. */
+static int events_setup(struct bench *b)
+{
+    struct epoll_event ev;
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    b->ep = epoll_create1(EPOLL_CLOEXEC);
+    /* SIGPIPE: a reader of stdout that went away must not kill us mid-hold. */
+    if (b->ep < 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
+        sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
+        (b->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+        fprintf(stderr, "idle: epoll/signalfd setup: %s\n", strerror(errno));
+        return -1;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.u64 = TAG_SIGNAL;
+    if (epoll_ctl(b->ep, EPOLL_CTL_ADD, b->sigfd, &ev) != 0) {
+        fprintf(stderr, "idle: epoll_ctl(signalfd): %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void bench_init(struct bench *b)
+{
+    memset(b, 0, sizeof *b);
+    b->ep = b->sigfd = -1;
+    mbedtls_entropy_init(&b->entropy);
+    mbedtls_ctr_drbg_init(&b->drbg);
+    mbedtls_ssl_config_init(&b->conf);
+    mbedtls_ssl_session_init(&b->saved);
+}
+
+static int bench_setup(struct bench *b, int argc, char **argv)
+{
+    if (parse_opts(argc, argv, &b->o) != 0 || resolve_loopback(b) != 0 || build_request(b) != 0)
+        return 2;
+    b->n = (size_t)b->o.n;
+    /* A closed stdin would hand fd 0 to a connection: park /dev/null there. */
+    if (fcntl(STDIN_FILENO, F_GETFD) < 0 && open("/dev/null", O_RDONLY) != STDIN_FILENO) {
+        fprintf(stderr, "idle: stdin is closed and /dev/null cannot take its place\n");
+        return 1;
+    }
+    if (raise_nofile(b->n) != 0 || tls_setup(b) != 0 || events_setup(b) != 0)
+        return 1;
+    b->c = calloc(b->n, sizeof *b->c);
+    if (b->c == NULL) {
+        fprintf(stderr, "idle: out of memory for %zu connections\n", b->n);
+        return 1;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        mbedtls_net_init(&b->c[i].net); /* fd -1 */
+    return 0;
+}
+
+static void bench_free(struct bench *b)
+{
+    if (b->c != NULL)
+        for (size_t i = 0; i < b->n; i++)
+            conn_close(b, &b->c[i]);
+    free(b->c);
+    if (b->sigfd >= 0)
+        close(b->sigfd);
+    if (b->ep >= 0)
+        close(b->ep);
+    mbedtls_ssl_session_free(&b->saved);
+    mbedtls_ssl_config_free(&b->conf);
+    mbedtls_ctr_drbg_free(&b->drbg);
+    mbedtls_entropy_free(&b->entropy);
+}
+
+int main(int argc, char **argv)
+{
+    static struct bench b; /* large (first_error, request): not on the stack */
+    double t0;
+    int rc;
+
+    bench_init(&b);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    if (psa_crypto_init() != PSA_SUCCESS) {
+        fprintf(stderr, "idle: psa_crypto_init failed\n");
+        return 1;
+    }
+#endif
+    rc = bench_setup(&b, argc, argv);
+    if (rc != 0)
+        goto out;
+    t0 = now_s();
+    if (setup_phase(&b, t0) == 0) {
+        printf("ready n=%zu full=%zu resumed=%zu errors=0 seconds=%.3f\n", b.n, b.full,
+               b.resumed, now_s() - t0);
+        if (fflush(stdout) != 0) { /* nobody to tell: do not hold */
+            fprintf(stderr, "idle: cannot write to stdout: %s\n", strerror(errno));
+            rc = 1;
+        } else
+            hold_phase(&b);
+    } else {
+        printf("failed n=%zu ready=%zu errors=%zu first_error=%s\n", b.n, b.ready, b.errors,
+               b.first_error);
+        fflush(stdout);
+        fprintf(stderr, "idle: %s\n", b.first_error);
+        rc = 1;
+    }
+out:
+    bench_free(&b);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    mbedtls_psa_crypto_free();
+#endif
+    return rc;
+}
