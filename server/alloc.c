@@ -10,8 +10,10 @@
  * was a fifth of a full handshake's time, and the handshake rate rose 7%
  * with this calloc (bench/, interleaved runs). Small requests go through
  * malloc (cached) and are zeroed here; larger ones keep glibc's calloc,
- * which skips zeroing fresh pages. Semantics are calloc's: overflow gives
- * NULL with ENOMEM, the memory is zeroed, free() releases it.
+ * which skips zeroing fresh pages (when malloc is glibc's: with another
+ * allocator preloaded, every block comes from its malloc). Semantics are
+ * calloc's: overflow gives NULL with ENOMEM, the memory is zeroed, free()
+ * releases it.
  *
  * Not changed, and why: glibc's mmap threshold. mbedTLS 2.28 keeps two
  * 16.7 KB record buffers per connection; mapped on their own pages (a fixed
@@ -27,13 +29,18 @@
 
 #if defined(__GLIBC__)
 
-/* glibc's exported entry points (GLIBC_2.2.5). Calling malloc by this name
- * also stops the compiler from fusing malloc + memset back into calloc. */
+/* glibc's own calloc, for large blocks (exported, GLIBC_2.2.5). */
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t n, size_t size);
 
 /* The largest request glibc's per-thread cache serves. */
 #define CALLOC_CACHED_MAX 1024
+
+/* malloc as the process resolves it: glibc's, or an allocator put in front
+ * with LD_PRELOAD, whose free() must only get its own blocks. Called through
+ * a volatile pointer so the compiler cannot fuse malloc + memset back into a
+ * call to calloc (this function). */
+static void *(*volatile alloc_malloc)(size_t) = malloc;
 
 void *calloc(size_t n, size_t size)
 {
@@ -43,9 +50,9 @@ void *calloc(size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (total > CALLOC_CACHED_MAX)
+    if (total > CALLOC_CACHED_MAX && alloc_malloc == __libc_malloc)
         return __libc_calloc(n, size);
-    void *p = __libc_malloc(total);
+    void *p = alloc_malloc(total);
     if (p != NULL)
         memset(p, 0, total);
     return p;
