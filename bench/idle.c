@@ -28,7 +28,7 @@
  * ADDR must be in 127.0.0.0/8 or be ::1. Needs N + 64 file descriptors
  * (RLIMIT_NOFILE is raised up to the hard limit) and N local ports.
  *
- * Build: cc -O2 -o idle bench/idle.c -lmbedtls -lmbedx509 -lmbedcrypto
+ * Build: cc -O2 -o idle bench/idle.c bench/http_head.c -lmbedtls -lmbedx509 -lmbedcrypto
  */
 #define _GNU_SOURCE
 
@@ -59,13 +59,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "http_head.h"
 
 #define HEAD_MAX 4096         /* largest response head accepted */
 #define REQ_MAX 1200          /* request line + Host header */
@@ -179,46 +180,12 @@ static int set_interest(struct bench *b, struct conn *c, uint32_t events)
 
 /* ---- response parsing ---- */
 
-static const char *line_end(const char *p, const char *end)
-{
-    while (p + 1 < end && !(p[0] == '\r' && p[1] == '\n'))
-        p++;
-    return p + 1 < end ? p : NULL;
-}
-
-/* Content-Length of a head (without its final CRLF CRLF); -1 if missing,
- * duplicated or malformed. Chunked responses are not expected here. */
-static long long head_content_length(const char *p, const char *end)
-{
-    static const char cl[] = "content-length:";
-    long long len = -1;
-
-    for (const char *e; p < end && (e = line_end(p, end)) != NULL; p = e + 2) {
-        if ((size_t)(e - p) < sizeof cl - 1 || strncasecmp(p, cl, sizeof cl - 1) != 0)
-            continue;
-        if (len >= 0)
-            return -1;
-        const char *v = p + sizeof cl - 1;
-        while (v < e && (*v == ' ' || *v == '\t'))
-            v++;
-        if (v == e)
-            return -1;
-        for (len = 0; v < e && *v >= '0' && *v <= '9' && len < (1LL << 40); v++)
-            len = len * 10 + (*v - '0');
-        while (v < e && (*v == ' ' || *v == '\t'))
-            v++;
-        if (v != e || len >= (1LL << 40))
-            return -1;
-    }
-    return len;
-}
-
 /* Takes the head in a->head[0..hlen + 4), which ends with CRLF CRLF. */
 static int head_parse(struct bench *b, struct conn *c, size_t hlen)
 {
     struct active *a = c->a;
     const char *h = a->head, *end = h + hlen + 2; /* up to the last line's CRLF */
-    const char *status_end = line_end(h, end);
+    const char *status_end = head_line_end(h, end);
     long long len;
 
     if (status_end - h < 12 || memcmp(h, "HTTP/1.", 7) != 0 || h[8] != ' ' ||
