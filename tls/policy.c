@@ -130,13 +130,23 @@ int tls_sock_send(int fd, const unsigned char *buf, size_t len, int *sys_errno)
     return (int)n;
 }
 
-int tls_sock_recv(int fd, unsigned char *buf, size_t len, int *sys_errno)
+static int sock_recv(int fd, unsigned char *buf, size_t len, int flags, int *sys_errno)
 {
     ssize_t n;
     do
-        n = recv(fd, buf, len > INT_MAX ? INT_MAX : len, 0);
+        n = recv(fd, buf, len > INT_MAX ? INT_MAX : len, flags);
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return sock_error(errno, MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_NET_RECV_FAILED, sys_errno);
     return (int)n;
+}
+
+int tls_sock_recv(int fd, unsigned char *buf, size_t len, int *sys_errno)
+{
+    return sock_recv(fd, buf, len, 0, sys_errno);
+}
+
+int tls_sock_peek(int fd, unsigned char *buf, size_t len, int *sys_errno)
+{
+    return sock_recv(fd, buf, len, MSG_PEEK, sys_errno);
 }

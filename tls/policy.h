@@ -22,5 +22,7 @@ int tls_policy_apply(mbedtls_ssl_config *conf, int endpoint);
  * *sys_errno receives errno (untouched when the socket merely blocks). */
 int tls_sock_send(int fd, const unsigned char *buf, size_t len, int *sys_errno);
 int tls_sock_recv(int fd, unsigned char *buf, size_t len, int *sys_errno);
+/* tls_sock_recv that leaves the bytes in the socket (MSG_PEEK). */
+int tls_sock_peek(int fd, unsigned char *buf, size_t len, int *sys_errno);
 
 #endif

@@ -376,31 +376,16 @@ void tls_loop_release(struct tls_loop *l)
 
 /* ---- BIO callbacks ----------------------------------------------------- */
 
-static int conn_io_error(struct tls_conn *c, int e, int want, int fail)
-{
-    if (e == EAGAIN || e == EWOULDBLOCK)
-        return want;
-    c->bio.sys_errno = e;
-    if (e == ECONNRESET || e == EPIPE)
-        return MBEDTLS_ERR_NET_CONN_RESET;
-    return fail;
-}
-
 /* Looks at the first byte without consuming it: a TLS connection starts with
  * a handshake record (0x16); an upper-case letter is an HTTP method sent to
  * the HTTPS port. Returns 1 to go on, else what the recv callback returns. */
 static int conn_sniff(struct tls_conn *c)
 {
     unsigned char b;
-    ssize_t n;
+    int n = tls_sock_peek(c->bio.fd, &b, 1, &c->bio.sys_errno);
 
-    do
-        n = recv(c->bio.fd, &b, 1, MSG_PEEK);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return conn_io_error(c, errno, MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_NET_RECV_FAILED);
-    if (n == 0)
-        return 0;
+    if (n <= 0)
+        return n;   /* EOF, WANT_READ or an error, as tls_sock_recv */
     c->sniffed = 1;
     if (b != TLS_HANDSHAKE_RECORD && b >= 'A' && b <= 'Z') {
         c->plaintext = 1;
