@@ -50,13 +50,22 @@ END_TEST
 
 START_TEST(tls_policy_negotiated)
 {
+    /* _i == 0: the library's defaults (TLS 1.3 is chosen); 1: TLS 1.2 only. */
     struct tc_conn c;
     const char *alpn[] = { "http/1.1", NULL };
-    struct tc_opts o = { .ca_file = g_srv.ca_file, .alpn = alpn, .timeout_ms = 20000 };
+    struct tc_opts o = { .ca_file = g_srv.ca_file, .alpn = alpn, .timeout_ms = 20000,
+                         .max_version = _i ? TC_TLS1_2 : TC_VERSION_DEFAULT };
     char err[256];
     ck_assert_msg(tc_connect(&c, "127.0.0.1", g_srv.https_port, &o, err, sizeof err) == 0, "%s", err);
-    ck_assert_str_eq(tc_version(&c), "TLSv1.2");
-    ck_assert_ptr_nonnull(strstr(tc_ciphersuite(&c), "ECDHE"));
+    if (_i) {
+        ck_assert_str_eq(tc_version(&c), "TLSv1.2");
+        ck_assert_ptr_nonnull(strstr(tc_ciphersuite(&c), "ECDHE"));
+    } else {
+        ck_assert_str_eq(tc_version(&c), "TLSv1.3");
+        ck_assert_ptr_nonnull(strstr(tc_ciphersuite(&c), "TLS1-3-"));
+    }
+    ck_assert_msg(strstr(tc_ciphersuite(&c), "GCM") || strstr(tc_ciphersuite(&c), "CHACHA20-POLY1305"),
+                  "not an AEAD suite: %s", tc_ciphersuite(&c));
     ck_assert_ptr_nonnull(tc_alpn(&c));
     ck_assert_str_eq(tc_alpn(&c), "http/1.1");
     tc_close(&c);
@@ -320,7 +329,7 @@ static Suite *http_suite(void)
     tcase_add_unchecked_fixture(shared, shared_setup, shared_teardown);
     tcase_set_timeout(shared, 120);
     tcase_add_test(shared, healthz_over_tls_with_security_headers);
-    tcase_add_test(shared, tls_policy_negotiated);
+    tcase_add_loop_test(shared, tls_policy_negotiated, 0, 2);
     tcase_add_test(shared, tls11_refused);
     tcase_add_test(shared, keepalive_several_requests);
     tcase_add_test(shared, pipelined_in_order);

@@ -244,7 +244,6 @@ static const struct {
     { 0x0303, 0 }, { 0x0203, 0 },                   /* SHA-224, SHA-1 */
 };
 
-#if !PC_MBEDTLS3   /* 3.x negotiates signature algorithms with its own defaults */
 START_TEST(sha2_signatures_only)
 {
     unsigned char hello[128];
@@ -260,7 +259,6 @@ START_TEST(sha2_signatures_only)
     side_close(&sd);
 }
 END_TEST
-#endif
 
 static Suite *tls_policy_suite(void)
 {
@@ -277,9 +275,7 @@ static Suite *tls_policy_suite(void)
     tcase_add_test(tc, server_prefers_x25519);
     tcase_add_test(tc, server_prefers_p256_without_x25519);
     tcase_add_loop_test(tc, renegotiation_info_required, 0, 2);
-#if !PC_MBEDTLS3
     tcase_add_loop_test(tc, sha2_signatures_only, 0, (int)(sizeof sigalg_cases / sizeof sigalg_cases[0]));
-#endif
     suite_add_tcase(s, tc);
     return s;
 }

@@ -157,7 +157,7 @@ static int certgen_set_san(mbedtls_x509write_cert *crt)
     static const unsigned char dns[] = "localhost";
     static const unsigned char ip4[4] = { 127, 0, 0, 1 };
     static const unsigned char ip6[16] = { [15] = 1 };
-    unsigned char buf[128];
+    unsigned char buf[128] = { 0 };   /* gcc cannot see that only the tail is read */
     unsigned char *p = buf + sizeof buf;
     size_t len = 0;
     int ret;
@@ -174,7 +174,7 @@ static int certgen_set_san(mbedtls_x509write_cert *crt)
 /* ExtKeyUsageSyntax ::= SEQUENCE OF KeyPurposeId: serverAuth only. */
 static int certgen_set_eku(mbedtls_x509write_cert *crt)
 {
-    unsigned char buf[32];
+    unsigned char buf[32] = { 0 };   /* as above */
     unsigned char *p = buf + sizeof buf;
     size_t len = 0;
     int ret;

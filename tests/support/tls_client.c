@@ -292,8 +292,12 @@ static int tc_handshake(struct tc_conn *c, long long deadline)
 
 ssize_t tc_write(struct tc_conn *c, const void *buf, size_t len)
 {
-    int ret = mbedtls_ssl_write(&c->ssl, buf, len > INT_MAX ? INT_MAX : len);
+    int ret;
 
+    /* TLS 1.3: a NewSessionTicket read on the way is not an error. */
+    do
+        ret = mbedtls_ssl_write(&c->ssl, buf, len > INT_MAX ? INT_MAX : len);
+    while (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET);
     return ret >= 0 ? ret : tc_map(c, ret, "tc: write");
 }
 
@@ -328,10 +332,8 @@ ssize_t tc_read(struct tc_conn *c, void *buf, size_t len, int timeout_ms)
             return ret;
         if (ret == 0)
             return TC_CLOSED;
-#if PC_MBEDTLS3 && defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
             continue;
-#endif
         ret = tc_map(c, ret, "tc: read");
         if (ret != TC_WANT_READ && ret != TC_WANT_WRITE)
             return ret;
