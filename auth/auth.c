@@ -13,9 +13,9 @@
 #include "db/db.h"
 #include "server/log.h"
 
-#define LIMITER_ENTRIES 65536
-#define TOKEN_CACHE_ENTRIES 1024   /* per loop: 1024 * ~750 bytes */
-#define USER_CACHE_ENTRIES 16384   /* process: 16384 * ~110 bytes */
+#define LIMITER_ENTRIES     65536
+#define TOKEN_CACHE_ENTRIES 1024  /* per loop: 1024 * ~750 bytes */
+#define USER_CACHE_ENTRIES  16384 /* process: 16384 * ~110 bytes */
 
 /* Opens a connection to the configured database (schema already migrated).
  * db_open's message starts with the path; saying "database" makes the log
@@ -72,7 +72,6 @@ static void *loop_init(struct loop *l, int index, void *arg, char *err, size_t e
     }
     return al;
 }
-
 
 struct server_hooks auth_server_hooks(struct auth_ctx *ctx)
 {
@@ -137,8 +136,8 @@ int auth_setup(struct auth_ctx *ctx, const struct config *cfg, char *err, size_t
     struct pool_thread_hooks ph = { pool_thread_init, pool_thread_fini, ctx };
     if (pool_create(&ctx->pool, threads > 0 ? threads : 1, cfg->pool_queue, &ph, err, errlen) != 0)
         goto fail;
-    log_info("auth: %s tokens (kid %s), database %s, %d pool threads",
-             auth_tokens_alg(ctx->tokens), auth_tokens_kid(ctx->tokens), cfg->db_path, threads);
+    log_info("auth: %s tokens (kid %s), database %s, %d pool threads", auth_tokens_alg(ctx->tokens),
+             auth_tokens_kid(ctx->tokens), cfg->db_path, threads);
     return 0;
 fail:
     auth_free(ctx);
@@ -165,22 +164,22 @@ int auth_add_routes(struct router *r, struct auth_ctx *ctx)
         route_handler fn;
         enum auth_access access;
     } routes[] = {
-        { "POST",   "/api/register",        auth_h_register,     AUTH_PUBLIC },
-        { "POST",   "/api/login",           auth_h_login,        AUTH_PUBLIC },
-        { "POST",   "/api/token/refresh",   auth_h_refresh,      AUTH_PUBLIC },
-        { "POST",   "/api/logout",          auth_h_logout,       AUTH_TOKEN },
-        { "POST",   "/api/logout-all",      auth_h_logout_all,   AUTH_TOKEN },
-        { "GET",    "/api/me",              auth_h_me,           AUTH_TOKEN },
-        { "POST",   "/api/password",        auth_h_password,     AUTH_TOKEN },
-        { "GET",    "/api/admin/users",     auth_h_admin_list,   AUTH_ADMIN },
-        { "PATCH",  "/api/admin/users/:id", auth_h_admin_patch,  AUTH_ADMIN },
+        { "POST", "/api/register", auth_h_register, AUTH_PUBLIC },
+        { "POST", "/api/login", auth_h_login, AUTH_PUBLIC },
+        { "POST", "/api/token/refresh", auth_h_refresh, AUTH_PUBLIC },
+        { "POST", "/api/logout", auth_h_logout, AUTH_TOKEN },
+        { "POST", "/api/logout-all", auth_h_logout_all, AUTH_TOKEN },
+        { "GET", "/api/me", auth_h_me, AUTH_TOKEN },
+        { "POST", "/api/password", auth_h_password, AUTH_TOKEN },
+        { "GET", "/api/admin/users", auth_h_admin_list, AUTH_ADMIN },
+        { "PATCH", "/api/admin/users/:id", auth_h_admin_patch, AUTH_ADMIN },
         { "DELETE", "/api/admin/users/:id", auth_h_admin_delete, AUTH_ADMIN },
-        { "GET",    "/api/admin/audit",     auth_h_admin_audit,  AUTH_ADMIN },
-        { "GET",    "/.well-known/jwks.json", auth_h_jwks,       AUTH_PUBLIC },
+        { "GET", "/api/admin/audit", auth_h_admin_audit, AUTH_ADMIN },
+        { "GET", "/.well-known/jwks.json", auth_h_jwks, AUTH_PUBLIC },
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (router_add(r, routes[i].method, routes[i].pattern, routes[i].fn,
-                       (int)routes[i].access, ctx) != 0)
+        if (router_add(r, routes[i].method, routes[i].pattern, routes[i].fn, (int)routes[i].access,
+                       ctx) != 0)
             return -1;
     /* Browsers in cookie mode only send the refresh cookie under /api/token. */
     if (ctx->cfg->refresh_cookie &&

@@ -31,7 +31,7 @@ struct auth_ctx {
     struct auth_tokens *tokens;
     struct auth_limiter *login_ip, *login_user, *register_ip;
     struct auth_lockout *lockout;
-    struct auth_userstate *users;   /* account state for token checks */
+    struct auth_userstate *users; /* account state for token checks */
     struct pool *pool;
 };
 

@@ -22,7 +22,8 @@ static int cli_usage(void)
     fputs("usage: portcullis [--config FILE] user add NAME [--admin]   (password on stdin)\n"
           "       portcullis [--config FILE] user list\n"
           "       portcullis [--config FILE] user disable NAME\n"
-          "       portcullis [--config FILE] user enable NAME\n", stderr);
+          "       portcullis [--config FILE] user enable NAME\n",
+          stderr);
     return 2;
 }
 
@@ -53,8 +54,7 @@ static int cli_add(struct db *db, const struct config *cfg, const char *name, in
 {
     char pw[AUTH_PW_MAX_LEN + 2], hash[AUTH_PW_HASH_MAX];
     size_t len = 0;
-    struct auth_pw_params p = { (uint32_t)cfg->argon2_memory_kib,
-                                (uint32_t)cfg->argon2_iterations,
+    struct auth_pw_params p = { (uint32_t)cfg->argon2_memory_kib, (uint32_t)cfg->argon2_iterations,
                                 (uint32_t)cfg->argon2_parallelism };
     int64_t id = 0, now = (int64_t)time(NULL);
     int rc = 1;
@@ -123,8 +123,8 @@ static int cli_set_disabled(struct db *db, const char *name, int disabled)
         fprintf(stderr, "portcullis: %s\n", db_errmsg(db));
         return 1;
     }
-    db_audit_add(db, disabled ? "cli_user_disable" : "cli_user_enable", u.id, u.username,
-                 "local", NULL, now);
+    db_audit_add(db, disabled ? "cli_user_disable" : "cli_user_enable", u.id, u.username, "local",
+                 NULL, now);
     printf("%s '%s'\n", disabled ? "disabled" : "enabled", u.username);
     return 0;
 }

@@ -13,7 +13,7 @@
 int auth_rand_bytes(void *buf, size_t len);
 
 /* Length of the unpadded base64url encoding of n bytes (without NUL). */
-#define AUTH_B64URL_LEN(n) (((n) * 4 + 2) / 3)
+#define AUTH_B64URL_LEN(n) (((n)*4 + 2) / 3)
 
 /* Buffer size auth_b64url_encode needs for n bytes: mbedTLS writes the
  * padded form (and a NUL) before the padding is stripped. */

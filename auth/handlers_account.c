@@ -25,9 +25,9 @@ json_t *auth_user_json(const struct db_user *u, int admin_view)
 {
     char created[32];
     auth_time_text(u->created_at, created);
-    json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:s}", "id", (json_int_t)u->id,
-                          "username", u->username, "role", u->role,
-                          "disabled", u->disabled, "created_at", created);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:s}", "id", (json_int_t)u->id, "username",
+                          u->username, "role", u->role, "disabled", u->disabled, "created_at",
+                          created);
     if (o != NULL && admin_view) {
         json_object_set_new(o, "failed_logins", json_integer(u->failed_logins));
         if (u->locked_until > time(NULL)) {
@@ -125,8 +125,8 @@ int auth_h_jwks(struct http_exchange *ex, void *arg)
         http_resp_error(&ex->resp, 500, "internal", "cannot encode the key set");
         return 0;
     }
-    http_resp_bytes(&ex->resp, 200, "application/json; charset=utf-8", HTTP_CONTENT_OTHER,
-                    jwks, strlen(jwks));
+    http_resp_bytes(&ex->resp, 200, "application/json; charset=utf-8", HTTP_CONTENT_OTHER, jwks,
+                    strlen(jwks));
     /* Public keys: verifiers may cache them briefly. */
     http_resp_header(&ex->resp, "Cache-Control", "public, max-age=300");
     free(jwks);

@@ -33,9 +33,9 @@ int auth_h_admin_list(struct http_exchange *ex, void *arg)
         http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
         return 0;
     }
-    http_resp_json(&ex->resp, 200, json_pack("{s:o, s:I, s:i, s:i}", "users", users,
-                                             "total", (json_int_t)total, "offset", (int)offset,
-                                             "limit", (int)limit));
+    http_resp_json(&ex->resp, 200,
+                   json_pack("{s:o, s:I, s:i, s:i}", "users", users, "total", (json_int_t)total,
+                             "offset", (int)offset, "limit", (int)limit));
     return 0;
 }
 
@@ -66,8 +66,9 @@ int auth_h_admin_audit(struct http_exchange *ex, void *arg)
         http_resp_error(&ex->resp, 503, "unavailable", "the audit log is busy, try again");
         return 0;
     }
-    http_resp_json(&ex->resp, 200, json_pack("{s:o, s:i, s:i}", "events", events,
-                                             "offset", (int)offset, "limit", (int)limit));
+    http_resp_json(
+        &ex->resp, 200,
+        json_pack("{s:o, s:i, s:i}", "events", events, "offset", (int)offset, "limit", (int)limit));
     return 0;
 }
 
@@ -101,8 +102,8 @@ static void patch_run(struct auth_job *j, struct db *db)
     if (rc == 0 && j->set_role)
         rc = db_user_set_role(db, j->target_id, j->role, now);
     snprintf(detail, sizeof detail, "%s%s%s%s", j->set_disabled ? "disabled=" : "",
-             j->set_disabled ? (j->disabled ? "true " : "false ") : "",
-             j->set_role ? "role=" : "", j->set_role ? j->role : "");
+             j->set_disabled ? (j->disabled ? "true " : "false ") : "", j->set_role ? "role=" : "",
+             j->set_role ? j->role : "");
     if (rc == 0)
         rc = db_audit_add(db, "admin_update", j->target_id, NULL, j->ip, detail, now);
     if (rc == 0)
@@ -132,15 +133,15 @@ static int read_patch(struct http_exchange *ex, struct auth_job *j)
     if (body == NULL || auth_req_fields(ex, body, f, 2) != 0)
         goto out;
     if (role_given && !(strcmp(role, "user") == 0 || strcmp(role, "admin") == 0)) {
-        http_resp_json(&ex->resp, 422, json_pack("{s:s, s:s, s:[s]}", "error", "invalid_fields",
-                                                 "detail", "role must be \"user\" or \"admin\"",
-                                                 "fields", "role"));
+        http_resp_json(&ex->resp, 422,
+                       json_pack("{s:s, s:s, s:[s]}", "error", "invalid_fields", "detail",
+                                 "role must be \"user\" or \"admin\"", "fields", "role"));
         goto out;
     }
     if (!role_given && !dis_given) {
-        http_resp_json(&ex->resp, 422, json_pack("{s:s, s:s, s:[s,s]}", "error", "invalid_fields",
-                                                 "detail", "give disabled and/or role",
-                                                 "fields", "disabled", "role"));
+        http_resp_json(&ex->resp, 422,
+                       json_pack("{s:s, s:s, s:[s,s]}", "error", "invalid_fields", "detail",
+                                 "give disabled and/or role", "fields", "disabled", "role"));
         goto out;
     }
     j->set_disabled = dis_given;
@@ -173,7 +174,8 @@ int auth_h_admin_patch(struct http_exchange *ex, void *arg)
     j->target_id = id;
     if (read_patch(ex, j) != 0 ||
         ((j->set_disabled && j->disabled) || (j->set_role && strcmp(j->role, "admin") != 0)
-             ? refuse_self(ex, id, "admins cannot disable or demote themselves") : 0)) {
+             ? refuse_self(ex, id, "admins cannot disable or demote themselves")
+             : 0)) {
         auth_job_discard(j);
         return 0;
     }

@@ -57,7 +57,7 @@ static int read_credentials(struct http_exchange *ex, struct auth_job *j, int st
                             "usernames are 3 to 64 characters of A-Z a-z 0-9 . _ -");
             goto fail;
         }
-        ulen = 0;   /* cannot exist: the login fails like any unknown user */
+        ulen = 0; /* cannot exist: the login fails like any unknown user */
     }
     memcpy(j->username, user, ulen);
     j->username[ulen] = '\0';
@@ -103,8 +103,7 @@ int auth_h_register(struct http_exchange *ex, void *arg)
     if (read_credentials(ex, j, 1) != 0)
         goto fail;
     if (auth_pw_check_length(j->password_len) != 0) {
-        http_resp_error(&ex->resp, 422, "invalid_password",
-                        "passwords are 8 to 1024 bytes long");
+        http_resp_error(&ex->resp, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
         goto fail;
     }
     return auth_job_submit(j);
@@ -131,9 +130,9 @@ static void token_response(struct auth_job *j, int64_t uid, const char *role, in
     char *access = NULL;
     if (auth_token_issue(j->ctx->tokens, uid, role, epoch, now, &access) != 0)
         return;
-    auth_job_ok(j, 200, json_pack("{s:s, s:s, s:i, s:s}", "access_token", access,
-                                  "token_type", "Bearer", "expires_in",
-                                  auth_tokens_ttl(j->ctx->tokens), "refresh_token", refresh));
+    auth_job_ok(j, 200,
+                json_pack("{s:s, s:s, s:i, s:s}", "access_token", access, "token_type", "Bearer",
+                          "expires_in", auth_tokens_ttl(j->ctx->tokens), "refresh_token", refresh));
     cookie_for(j, refresh, j->ctx->cfg->refresh_ttl_s);
     free(access);
 }
@@ -149,14 +148,13 @@ static void login_failed(struct auth_job *j, struct db *db, const struct db_user
     if (u != NULL)
         db_user_login_failed(db, u->id, now, cfg->lockout_threshold, cfg->lockout_base_s,
                              cfg->lockout_max_s, NULL);
-    db_audit_add(db, "login_failure", u ? u->id : 0, j->username[0] ? j->username : NULL,
-                 j->ip, NULL, now);
+    db_audit_add(db, "login_failure", u ? u->id : 0, j->username[0] ? j->username : NULL, j->ip,
+                 NULL, now);
     auth_job_fail(j, 401, "invalid_credentials", invalid_credentials);
     j->www_authenticate = 1;
 }
 
-static void login_succeeded(struct auth_job *j, struct db *db, const struct db_user *u,
-                            int64_t now)
+static void login_succeeded(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
 {
     char rehash[AUTH_PW_HASH_MAX] = "", refresh[AUTH_REFRESH_TOKEN_LEN + 1];
     char family[AUTH_REFRESH_FAMILY_LEN + 1], key[65];
@@ -169,7 +167,8 @@ static void login_succeeded(struct auth_job *j, struct db *db, const struct db_u
     if (db_begin(db) != 0)
         return;
     if (db_user_login_ok(db, u->id) != 0 ||
-        db_refresh_insert(db, u->id, family, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL) != 0 ||
+        db_refresh_insert(db, u->id, family, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL) !=
+            0 ||
         (rehash[0] && db_user_set_hash_only(db, u->id, u->password_hash, rehash) == DB_ERROR) ||
         db_audit_add(db, "login_success", u->id, u->username, j->ip, NULL, now) != 0 ||
         db_commit(db) != 0) {
@@ -281,7 +280,7 @@ static void refresh_run(struct auth_job *j, struct db *db)
     if (auth_refresh_mint(next, hash) != 0)
         return;
     int rc = db_refresh_rotate(db, r.id, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL);
-    if (rc == DB_CONFLICT) {   /* lost a race with another use of the same token */
+    if (rc == DB_CONFLICT) { /* lost a race with another use of the same token */
         refresh_reused(j, db, &r, now);
         return;
     }
@@ -298,18 +297,19 @@ static int read_refresh(struct http_exchange *ex, struct auth_job *j)
     int present = 0;
     struct auth_field f[] = { { "refresh_token", AUTH_F_STRING, 0, &tok, &len, NULL, &present } };
     json_t *body = NULL;
-    if (ex->req.body.n > 0 || auth_req_cookie(ex, REFRESH_COOKIE, j->refresh, sizeof j->refresh) != 0) {
+    if (ex->req.body.n > 0 ||
+        auth_req_cookie(ex, REFRESH_COOKIE, j->refresh, sizeof j->refresh) != 0) {
         body = auth_req_json(ex);
         if (body == NULL || auth_req_fields(ex, body, f, 1) != 0)
             goto fail;
         if (!present) {
-            http_resp_json(&ex->resp, 422, json_pack("{s:s, s:s, s:[s]}", "error", "invalid_fields",
-                                                     "detail", "refresh_token is required",
-                                                     "fields", "refresh_token"));
+            http_resp_json(&ex->resp, 422,
+                           json_pack("{s:s, s:s, s:[s]}", "error", "invalid_fields", "detail",
+                                     "refresh_token is required", "fields", "refresh_token"));
             goto fail;
         }
-        snprintf(j->refresh, sizeof j->refresh, "%.*s",
-                 len < sizeof j->refresh ? (int)len : 0, tok);
+        snprintf(j->refresh, sizeof j->refresh, "%.*s", len < sizeof j->refresh ? (int)len : 0,
+                 tok);
     }
     json_decref(body);
     return 0;

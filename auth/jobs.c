@@ -94,7 +94,7 @@ static void job_done(struct loop *l, void *arg)
         http_resp_error(r, j->status, j->error, j->detail);
     else if (j->body != NULL) {
         http_resp_json(r, j->status, j->body);
-        j->body = NULL;   /* stolen */
+        j->body = NULL; /* stolen */
     } else {
         http_resp_bytes(r, j->status, NULL, HTTP_CONTENT_JSON, NULL, 0);
     }

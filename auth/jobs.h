@@ -25,21 +25,21 @@ struct auth_job {
     /* inputs (copied: the request buffer is not touched off the loop) */
     char username[65];
     char ip[48];
-    char *password;                 /* wiped and freed with the job */
+    char *password; /* wiped and freed with the job */
     size_t password_len;
     char *new_password;
     size_t new_password_len;
-    int64_t user_id;                /* the principal, or the target of an admin action */
+    int64_t user_id; /* the principal, or the target of an admin action */
     int64_t target_id;
     char refresh[AUTH_REFRESH_TOKEN_LEN + 1];
     int set_disabled, disabled, set_role;
     char role[8];
     /* outputs */
     int status;
-    json_t *body;                   /* NULL: no body (204) */
-    const char *error, *detail;     /* when body is NULL and status >= 400 */
-    int retry_after;                /* > 0: Retry-After header */
-    int www_authenticate;           /* add the Bearer challenge (401 on token routes) */
+    json_t *body;               /* NULL: no body (204) */
+    const char *error, *detail; /* when body is NULL and status >= 400 */
+    int retry_after;            /* > 0: Retry-After header */
+    int www_authenticate;       /* add the Bearer challenge (401 on token routes) */
     char set_cookie[256];
 };
 

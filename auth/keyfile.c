@@ -17,17 +17,17 @@
 #include "auth/encode.h"
 #include "tls/compat.h"
 
-#define KEY_FILE_MAX   16384
-#define PEM_MAX        1024     /* a P-256 key in PEM is ~230 bytes */
-#define COORD_LEN      AUTH_KEYFILE_COORD_LEN
+#define KEY_FILE_MAX 16384
+#define PEM_MAX      1024 /* a P-256 key in PEM is ~230 bytes */
+#define COORD_LEN    AUTH_KEYFILE_COORD_LEN
 
 /* DER SubjectPublicKeyInfo of a P-256 key: this fixed prefix (SEQUENCE,
  * id-ecPublicKey, prime256v1, BIT STRING header) then the 65-byte
  * uncompressed point 04||x||y. Comparing it checks the curve and yields
  * x and y with public mbedTLS API only, identically on 2.28 and 3.6. */
 static const unsigned char p256_spki_prefix[] = {
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
-    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+    0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
 };
 
 static int rng(void *ctx, unsigned char *buf, size_t len)
@@ -120,8 +120,8 @@ static int key_file_create(const char *path, char *err, size_t errlen)
     }
     sprintf(tmp, "%s.XXXXXX", path);
     fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0 || fchmod(fd, 0600) != 0 ||
-        write_all(fd, pem, strlen((const char *)pem)) != 0 || fsync(fd) != 0) {
+    if (fd < 0 || fchmod(fd, 0600) != 0 || write_all(fd, pem, strlen((const char *)pem)) != 0 ||
+        fsync(fd) != 0) {
         snprintf(err, errlen, "%s: cannot write key: %s", path, strerror(errno));
         goto fail;
     }
@@ -144,8 +144,8 @@ fail:
 
 /* Reads the key file into a NUL-terminated malloc'd buffer (mbedTLS wants
  * the NUL counted for PEM). Returns 0, 1 if the file does not exist, -1. */
-static int key_file_read(const char *path, unsigned char **buf, size_t *len,
-                         char *err, size_t errlen)
+static int key_file_read(const char *path, unsigned char **buf, size_t *len, char *err,
+                         size_t errlen)
 {
     struct stat st;
     ssize_t n;
@@ -171,8 +171,10 @@ static int key_file_read(const char *path, unsigned char **buf, size_t *len,
         goto fail;
     }
     if ((st.st_mode & 077) != 0) {
-        snprintf(err, errlen, "%s: private key is accessible by group/others (mode %04o); "
-                 "run chmod 600 on it", path, (unsigned)(st.st_mode & 07777));
+        snprintf(err, errlen,
+                 "%s: private key is accessible by group/others (mode %04o); "
+                 "run chmod 600 on it",
+                 path, (unsigned)(st.st_mode & 07777));
         goto fail;
     }
     *buf = malloc((size_t)st.st_size + 1);
@@ -230,7 +232,7 @@ static int key_from_pk(struct auth_keyfile_key *key, mbedtls_pk_context *pk)
     n = mbedtls_pk_write_pubkey_der(pk, buf, sizeof(buf));
     if (n != (int)sizeof(p256_spki_prefix) + 2 * COORD_LEN)
         goto done;
-    pt = buf + sizeof(buf) - n;   /* mbedTLS writes DER at the buffer's end */
+    pt = buf + sizeof(buf) - n; /* mbedTLS writes DER at the buffer's end */
     if (memcmp(pt, p256_spki_prefix, sizeof(p256_spki_prefix)) != 0)
         goto done;
     pt += sizeof(p256_spki_prefix);

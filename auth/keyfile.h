@@ -14,15 +14,15 @@
 
 #include <stddef.h>
 
-#define AUTH_KEYFILE_COORD_LEN  32   /* bytes in each P-256 coordinate */
+#define AUTH_KEYFILE_COORD_LEN 32 /* bytes in each P-256 coordinate */
 
 /* A loaded key. Both PEMs are malloc'd and NUL-terminated; whoever holds
  * them frees them (auth_keyfile_key_free wipes and frees what is left). */
 struct auth_keyfile_key {
-    char *private_pem;                               /* what libjwt signs with */
-    char *public_pem;                                /* what libjwt verifies with */
-    unsigned char x[AUTH_KEYFILE_COORD_LEN];         /* the public point, big-endian, */
-    unsigned char y[AUTH_KEYFILE_COORD_LEN];         /* for the JWK (RFC 7518 §6.2.1) */
+    char *private_pem;                       /* what libjwt signs with */
+    char *public_pem;                        /* what libjwt verifies with */
+    unsigned char x[AUTH_KEYFILE_COORD_LEN]; /* the public point, big-endian, */
+    unsigned char y[AUTH_KEYFILE_COORD_LEN]; /* for the JWK (RFC 7518 §6.2.1) */
 };
 
 /* Loads the key at path, creating it first if the file does not exist.

@@ -10,14 +10,14 @@
 
 #include "auth/encode.h"
 
-#define SHARD_BITS  4
-#define SHARDS      (1u << SHARD_BITS)
-#define PROBE       8   /* slots examined per lookup (neighbourhood) */
+#define SHARD_BITS 4
+#define SHARDS     (1u << SHARD_BITS)
+#define PROBE      8 /* slots examined per lookup (neighbourhood) */
 
 struct shard {
     pthread_mutex_t lock;
     struct auth_kt_slot *slots;
-    char pad[64];      /* keeps neighbouring shards' locks off one cache line */
+    char pad[64]; /* keeps neighbouring shards' locks off one cache line */
 };
 
 struct auth_keytable {
@@ -85,10 +85,7 @@ void auth_kt_free(struct auth_keytable *kt)
     free(kt);
 }
 
-size_t auth_kt_capacity(const struct auth_keytable *kt)
-{
-    return kt->shard_slots * SHARDS;
-}
+size_t auth_kt_capacity(const struct auth_keytable *kt) { return kt->shard_slots * SHARDS; }
 
 static uint64_t key_tag(const struct auth_keytable *kt, const void *key, size_t keylen)
 {
@@ -99,8 +96,7 @@ static uint64_t key_tag(const struct auth_keytable *kt, const void *key, size_t 
 
     /* On failure (never for SHA-256) every key shares tag 1: the owners then
      * count globally, failing closed rather than open. */
-    if (md != NULL && mbedtls_md_hmac(md, kt->secret, sizeof(kt->secret),
-                                      key, keylen, mac) == 0)
+    if (md != NULL && mbedtls_md_hmac(md, kt->secret, sizeof(kt->secret), key, keylen, mac) == 0)
         for (i = 0; i < 8; i++)
             tag = tag << 8 | mac[i];
     return tag != 0 ? tag : 1;
@@ -121,7 +117,7 @@ static struct auth_kt_slot *slot_find(const struct auth_keytable *kt, struct aut
 
         if (s->tag == tag)
             return s;
-        if (s->tag == 0) {   /* slots never empty again: key is not further */
+        if (s->tag == 0) { /* slots never empty again: key is not further */
             victim = s;
             break;
         }
@@ -142,8 +138,8 @@ static struct auth_kt_slot *slot_find(const struct auth_keytable *kt, struct aut
     return victim;
 }
 
-void auth_kt_lock(struct auth_keytable *kt, const void *key, size_t keylen, int64_t now,
-                  int mode, struct auth_kt_ref *ref)
+void auth_kt_lock(struct auth_keytable *kt, const void *key, size_t keylen, int64_t now, int mode,
+                  struct auth_kt_ref *ref)
 {
     uint64_t tag = key_tag(kt, key, keylen);
     struct shard *sh = &kt->shards[tag >> (64 - SHARD_BITS)];

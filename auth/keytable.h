@@ -22,13 +22,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_KT_MIN_ENTRIES  256u
-#define AUTH_KT_MAX_ENTRIES  (1u << 20)   /* 24 MiB of slots at most */
+#define AUTH_KT_MIN_ENTRIES 256u
+#define AUTH_KT_MAX_ENTRIES (1u << 20) /* 24 MiB of slots at most */
 
 struct auth_kt_slot {
-    uint64_t tag;   /* keyed hash of the key; 0 = never used */
-    int64_t at;     /* the owner's time (limiter: last refill, ms; lockout: last failure, s) */
-    int64_t n;      /* the owner's count (limiter: token units; lockout: failures) */
+    uint64_t tag; /* keyed hash of the key; 0 = never used */
+    int64_t at;   /* the owner's time (limiter: last refill, ms; lockout: last failure, s) */
+    int64_t n;    /* the owner's count (limiter: token units; lockout: failures) */
 };
 
 /* How much an occupied slot is worth keeping at time now; owner is the
@@ -40,13 +40,13 @@ struct auth_keytable;
 
 /* What auth_kt_lock found; pass it to auth_kt_unlock. */
 struct auth_kt_ref {
-    struct auth_kt_slot *slot;   /* NULL: key absent (AUTH_KT_FIND only) */
-    int fresh;                   /* 1: slot claimed for the key just now, at = n = 0 */
-    void *shard;                 /* the locked shard */
+    struct auth_kt_slot *slot; /* NULL: key absent (AUTH_KT_FIND only) */
+    int fresh;                 /* 1: slot claimed for the key just now, at = n = 0 */
+    void *shard;               /* the locked shard */
 };
 
-#define AUTH_KT_FIND   0   /* look the key up only */
-#define AUTH_KT_CLAIM  1   /* claim a slot for the key if it has none */
+#define AUTH_KT_FIND  0 /* look the key up only */
+#define AUTH_KT_CLAIM 1 /* claim a slot for the key if it has none */
 
 /* Creates a table of max_entries slots rounded up to a power of two,
  * AUTH_KT_MIN_ENTRIES..AUTH_KT_MAX_ENTRIES. worth must not be NULL; owner
@@ -54,7 +54,7 @@ struct auth_kt_ref {
 int auth_kt_new(struct auth_keytable **out, size_t max_entries, auth_kt_worth_fn *worth,
                 const void *owner, const char *what, char *err, size_t errlen);
 
-void auth_kt_free(struct auth_keytable *kt);   /* NULL ok; wipes the secret */
+void auth_kt_free(struct auth_keytable *kt); /* NULL ok; wipes the secret */
 
 /* Number of slots (what max_entries was rounded to). */
 size_t auth_kt_capacity(const struct auth_keytable *kt);
@@ -63,8 +63,8 @@ size_t auth_kt_capacity(const struct auth_keytable *kt);
  * missing key is given a slot (an empty one, else the neighbourhood's least
  * worth at now), so ref->slot is never NULL. keylen may be 0. Every call
  * must be followed by auth_kt_unlock(ref) on the same thread. */
-void auth_kt_lock(struct auth_keytable *kt, const void *key, size_t keylen, int64_t now,
-                  int mode, struct auth_kt_ref *ref);
+void auth_kt_lock(struct auth_keytable *kt, const void *key, size_t keylen, int64_t now, int mode,
+                  struct auth_kt_ref *ref);
 
 void auth_kt_unlock(struct auth_kt_ref *ref);
 

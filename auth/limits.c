@@ -6,7 +6,7 @@
 
 #include "auth/keytable.h"
 
-#define MAX_RATE 1000000u   /* keeps all the unit arithmetic in int64 */
+#define MAX_RATE 1000000u /* keeps all the unit arithmetic in int64 */
 
 /* Tokens are counted in 1/60000ths so that refilling `rate` tokens per
  * minute is exactly `rate` units per millisecond: integer math, no drift.
@@ -14,8 +14,8 @@
 #define UNITS_PER_TOKEN 60000
 
 struct auth_limiter {
-    int64_t rate;      /* units per ms == tokens per minute */
-    int64_t cap;       /* burst * UNITS_PER_TOKEN */
+    int64_t rate; /* units per ms == tokens per minute */
+    int64_t cap;  /* burst * UNITS_PER_TOKEN */
     struct auth_keytable *kt;
 };
 
@@ -73,13 +73,10 @@ void auth_limiter_free(struct auth_limiter *lim)
     free(lim);
 }
 
-size_t auth_limiter_capacity(const struct auth_limiter *lim)
-{
-    return auth_kt_capacity(lim->kt);
-}
+size_t auth_limiter_capacity(const struct auth_limiter *lim) { return auth_kt_capacity(lim->kt); }
 
-int auth_limiter_take(struct auth_limiter *lim, const void *key, size_t keylen,
-                      int64_t now_ms, int *retry_after_s)
+int auth_limiter_take(struct auth_limiter *lim, const void *key, size_t keylen, int64_t now_ms,
+                      int *retry_after_s)
 {
     struct auth_kt_ref ref;
     struct auth_kt_slot *s;
@@ -101,7 +98,7 @@ int auth_limiter_take(struct auth_limiter *lim, const void *key, size_t keylen,
         rc = AUTH_LIMITED;
         wait_ms = (UNITS_PER_TOKEN - s->n + lim->rate - 1) / lim->rate;
         if (retry_after_s != NULL)
-            *retry_after_s = (int)((wait_ms + 999) / 1000);   /* >= 1: wait_ms >= 1 */
+            *retry_after_s = (int)((wait_ms + 999) / 1000); /* >= 1: wait_ms >= 1 */
     }
     auth_kt_unlock(&ref);
     return rc;

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_LIMITED (-1)   /* no token: answer 429 with Retry-After */
+#define AUTH_LIMITED (-1) /* no token: answer 429 with Retry-After */
 
 struct auth_limiter;
 
@@ -30,15 +30,15 @@ struct auth_limiter;
 int auth_limiter_new(struct auth_limiter **out, uint32_t rate_per_minute, uint32_t burst,
                      size_t max_entries, char *err, size_t errlen);
 
-void auth_limiter_free(struct auth_limiter *lim);   /* NULL ok */
+void auth_limiter_free(struct auth_limiter *lim); /* NULL ok */
 
 /* Takes one token from key's bucket at time now_ms (a monotonic clock in
  * milliseconds; callers pass the loop's cached time). key is any bytes
  * (an IP in binary form, a lower-cased username); keylen may be 0.
  * Returns 0 if allowed, or AUTH_LIMITED with *retry_after_s >= 1 set to the
  * whole seconds until a token is available (retry_after_s may be NULL). */
-int auth_limiter_take(struct auth_limiter *lim, const void *key, size_t keylen,
-                      int64_t now_ms, int *retry_after_s);
+int auth_limiter_take(struct auth_limiter *lim, const void *key, size_t keylen, int64_t now_ms,
+                      int *retry_after_s);
 
 /* Number of slots in the table (what max_entries was rounded to). */
 size_t auth_limiter_capacity(const struct auth_limiter *lim);

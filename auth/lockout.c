@@ -21,10 +21,7 @@ struct auth_lockout {
     struct auth_keytable *kt;
 };
 
-static int64_t clamp_time(int64_t t)
-{
-    return t < 0 ? 0 : t > TIME_MAX ? TIME_MAX : t;
-}
+static int64_t clamp_time(int64_t t) { return t < 0 ? 0 : t > TIME_MAX ? TIME_MAX : t; }
 
 /* min(max_s, base_s * 2^(n - threshold)) for n >= threshold. */
 static int64_t lock_len(const struct auth_lockout *lo, int64_t n)
@@ -38,16 +35,14 @@ static int64_t lock_len(const struct auth_lockout *lo, int64_t n)
 
 /* Failures that still count at now: after max_s without one, the count
  * starts afresh (a lock never outlasts max_s, so none is cut short). */
-static int64_t failures_at(const struct auth_lockout *lo, const struct auth_kt_slot *s,
-                           int64_t now)
+static int64_t failures_at(const struct auth_lockout *lo, const struct auth_kt_slot *s, int64_t now)
 {
     return s->n > 0 && now - s->at <= lo->max_s ? s->n : 0;
 }
 
 /* Seconds of lock left at now, 0 if none. Capped at the lock's length so a
  * clock behind the failure time (threads, a stepped clock) cannot lengthen it. */
-static int64_t lock_left(const struct auth_lockout *lo, const struct auth_kt_slot *s,
-                         int64_t now)
+static int64_t lock_left(const struct auth_lockout *lo, const struct auth_kt_slot *s, int64_t now)
 {
     int64_t n = failures_at(lo, s, now), len, left;
 
@@ -74,8 +69,10 @@ int auth_lockout_new(struct auth_lockout **out, int threshold, int base_s, int m
 
     *out = NULL;
     if (threshold < 1 || base_s < 1 || max_s < base_s) {
-        snprintf(err, errlen, "lockout: need threshold >= 1 and 1 <= base_s <= max_s "
-                 "(got %d, %d, %d)", threshold, base_s, max_s);
+        snprintf(err, errlen,
+                 "lockout: need threshold >= 1 and 1 <= base_s <= max_s "
+                 "(got %d, %d, %d)",
+                 threshold, base_s, max_s);
         return -1;
     }
     lo = calloc(1, sizeof(*lo));
@@ -113,7 +110,7 @@ int auth_lockout_check(struct auth_lockout *lo, const void *key, size_t keylen, 
     if (ref.slot != NULL)
         left = lock_left(lo, ref.slot, now);
     auth_kt_unlock(&ref);
-    return (int)left;   /* <= max_s, an int */
+    return (int)left; /* <= max_s, an int */
 }
 
 int auth_lockout_fail(struct auth_lockout *lo, const void *key, size_t keylen, int64_t now_s)

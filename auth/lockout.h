@@ -17,7 +17,7 @@ struct auth_lockout;
 
 int auth_lockout_new(struct auth_lockout **out, int threshold, int base_s, int max_s,
                      size_t max_entries, char *err, size_t errlen);
-void auth_lockout_free(struct auth_lockout *lo);   /* NULL ok */
+void auth_lockout_free(struct auth_lockout *lo); /* NULL ok */
 
 /* Seconds until key may try again (0: not locked). now_s: Unix seconds. */
 int auth_lockout_check(struct auth_lockout *lo, const void *key, size_t keylen, int64_t now_s);

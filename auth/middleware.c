@@ -18,8 +18,10 @@ static int deny(struct http_exchange *ex, const char *detail)
     struct http_response *r = &ex->resp;
     char hdr[256];
     http_resp_error(r, 401, "invalid_token", detail);
-    snprintf(hdr, sizeof hdr, "Bearer realm=\"portcullis\", error=\"invalid_token\", "
-                              "error_description=\"%s\"", detail);
+    snprintf(hdr, sizeof hdr,
+             "Bearer realm=\"portcullis\", error=\"invalid_token\", "
+             "error_description=\"%s\"",
+             detail);
     http_resp_header(r, "WWW-Authenticate", hdr);
     return 1;
 }
@@ -61,8 +63,8 @@ static int load_user(struct db *db, int64_t id, struct auth_user_view *v)
     return 0;
 }
 
-static int check_user(struct http_exchange *ex, struct auth_loop *al,
-                      const struct auth_claims *cl, struct auth_user_view *p)
+static int check_user(struct http_exchange *ex, struct auth_loop *al, const struct auth_claims *cl,
+                      struct auth_user_view *p)
 {
     struct auth_user_view v;
     uint64_t gen;
@@ -96,7 +98,8 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
     if (br == -2)
         return deny(ex, auth_token_strerror(AUTH_TOKEN_MALFORMED));
     if (br != 0) {
-        http_resp_error(&ex->resp, 401, "unauthorized", "an Authorization: Bearer token is required");
+        http_resp_error(&ex->resp, 401, "unauthorized",
+                        "an Authorization: Bearer token is required");
         http_resp_header(&ex->resp, "WWW-Authenticate", "Bearer realm=\"portcullis\"");
         return 1;
     }

@@ -17,7 +17,7 @@ struct auth_token_cache;
 struct auth_loop {
     struct auth_ctx *ctx;
     struct db *db;
-    struct auth_token_cache *tokens;   /* verdicts of this loop, see token_cache.h */
+    struct auth_token_cache *tokens; /* verdicts of this loop, see token_cache.h */
 };
 
 /* The principal of a request is the account behind its token, checked for

@@ -12,7 +12,7 @@
 
 #include "auth/encode.h"
 
-#define PW_SALT_LEN 16   /* OWASP: 16 random bytes per hash */
+#define PW_SALT_LEN 16 /* OWASP: 16 random bytes per hash */
 #define PW_TAG_LEN  32
 
 /* What the header "$argon2id$v=V$m=M,t=T,p=P$" of a stored hash says. */
@@ -23,8 +23,8 @@ struct phc_header {
 static int params_in_bounds(uint32_t m, uint32_t t, uint32_t p)
 {
     /* libargon2 needs 8 KiB per lane (2 blocks per sync point). */
-    return p >= 1 && p <= AUTH_PW_MAX_P && t >= 1 && t <= AUTH_PW_MAX_T &&
-           m >= 8u * p && m <= AUTH_PW_MAX_M_KIB;
+    return p >= 1 && p <= AUTH_PW_MAX_P && t >= 1 && t <= AUTH_PW_MAX_T && m >= 8u * p &&
+           m <= AUTH_PW_MAX_M_KIB;
 }
 
 int auth_pw_params_check(const struct auth_pw_params *params, char *err, size_t errlen)
@@ -33,7 +33,8 @@ int auth_pw_params_check(const struct auth_pw_params *params, char *err, size_t 
         return 0;
     snprintf(err, errlen,
              "argon2 parameters out of range: need 1 <= p <= %u, 1 <= t <= %u, "
-             "8*p <= m <= %u KiB", AUTH_PW_MAX_P, AUTH_PW_MAX_T, AUTH_PW_MAX_M_KIB);
+             "8*p <= m <= %u KiB",
+             AUTH_PW_MAX_P, AUTH_PW_MAX_T, AUTH_PW_MAX_M_KIB);
     return AUTH_PW_ERROR;
 }
 
@@ -97,19 +98,18 @@ static int phc_parse(const char *enc, struct phc_header *h)
 
     if (enc == NULL || strnlen(enc, AUTH_PW_HASH_MAX) >= AUTH_PW_HASH_MAX)
         return -1;
-    if (expect(&s, "$argon2id$v=") || parse_u32(&s, 0xff, &h->v) ||
-        expect(&s, "$m=") || parse_u32(&s, AUTH_PW_MAX_M_KIB, &h->m) ||
-        expect(&s, ",t=") || parse_u32(&s, AUTH_PW_MAX_T, &h->t) ||
-        expect(&s, ",p=") || parse_u32(&s, AUTH_PW_MAX_P, &h->p) ||
-        b64_segment(&s) || b64_segment(&s) || *s != '\0')
+    if (expect(&s, "$argon2id$v=") || parse_u32(&s, 0xff, &h->v) || expect(&s, "$m=") ||
+        parse_u32(&s, AUTH_PW_MAX_M_KIB, &h->m) || expect(&s, ",t=") ||
+        parse_u32(&s, AUTH_PW_MAX_T, &h->t) || expect(&s, ",p=") ||
+        parse_u32(&s, AUTH_PW_MAX_P, &h->p) || b64_segment(&s) || b64_segment(&s) || *s != '\0')
         return -1;
     if (h->v != ARGON2_VERSION_10 && h->v != ARGON2_VERSION_13)
         return -1;
     return params_in_bounds(h->m, h->t, h->p) ? 0 : -1;
 }
 
-int auth_pw_hash(const struct auth_pw_params *params, const void *pw, size_t pwlen,
-                 char *out, size_t outlen)
+int auth_pw_hash(const struct auth_pw_params *params, const void *pw, size_t pwlen, char *out,
+                 size_t outlen)
 {
     unsigned char salt[PW_SALT_LEN];
     int ret = AUTH_PW_ERROR;
@@ -117,13 +117,13 @@ int auth_pw_hash(const struct auth_pw_params *params, const void *pw, size_t pwl
     if (auth_pw_check_length(pwlen) != 0)
         return AUTH_PW_LENGTH;
     if (params == NULL || !params_in_bounds(params->m_kib, params->t, params->p) ||
-        outlen < argon2_encodedlen(params->t, params->m_kib, params->p,
-                                   PW_SALT_LEN, PW_TAG_LEN, Argon2_id))
+        outlen < argon2_encodedlen(params->t, params->m_kib, params->p, PW_SALT_LEN, PW_TAG_LEN,
+                                   Argon2_id))
         return AUTH_PW_ERROR;
     if (auth_rand_bytes(salt, sizeof(salt)) != 0)
         goto done;
-    if (argon2id_hash_encoded(params->t, params->m_kib, params->p, pw, pwlen,
-                              salt, sizeof(salt), PW_TAG_LEN, out, outlen) == ARGON2_OK)
+    if (argon2id_hash_encoded(params->t, params->m_kib, params->p, pw, pwlen, salt, sizeof(salt),
+                              PW_TAG_LEN, out, outlen) == ARGON2_OK)
         ret = 0;
 done:
     mbedtls_platform_zeroize(salt, sizeof(salt));
@@ -151,8 +151,7 @@ int auth_pw_needs_rehash(const char *encoded, const struct auth_pw_params *param
 
     if (params == NULL || phc_parse(encoded, &h) != 0)
         return AUTH_PW_ERROR;
-    return h.v != ARGON2_VERSION_13 || h.m != params->m_kib || h.t != params->t ||
-           h.p != params->p;
+    return h.v != ARGON2_VERSION_13 || h.m != params->m_kib || h.t != params->t || h.p != params->p;
 }
 
 /* One dummy hash, remade only if the parameters change (they do not at run
@@ -174,8 +173,7 @@ static int dummy_get(const struct auth_pw_params *params, char out[AUTH_PW_HASH_
         /* A random 32-byte password nobody knows: the dummy can never match. */
         dummy.ready = 0;
         if (auth_rand_bytes(secret, sizeof(secret)) != 0 ||
-            auth_pw_hash(params, secret, sizeof(secret), dummy.encoded,
-                         sizeof(dummy.encoded)) != 0)
+            auth_pw_hash(params, secret, sizeof(secret), dummy.encoded, sizeof(dummy.encoded)) != 0)
             goto done;
         dummy.params = *params;
         dummy.ready = 1;
@@ -204,10 +202,10 @@ int auth_pw_dummy_verify(const struct auth_pw_params *params, const void *pw, si
 const char *auth_pw_strerror(int rc)
 {
     switch (rc) {
-    case 0:                return "ok";
+    case 0: return "ok";
     case AUTH_PW_MISMATCH: return "password mismatch";
-    case AUTH_PW_LENGTH:   return "password must be 8 to 1024 bytes";
-    case AUTH_PW_ERROR:    return "malformed password hash or internal error";
-    default:               return "unknown password error";
+    case AUTH_PW_LENGTH: return "password must be 8 to 1024 bytes";
+    case AUTH_PW_ERROR: return "malformed password hash or internal error";
+    default: return "unknown password error";
     }
 }

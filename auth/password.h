@@ -19,29 +19,29 @@
 #include <stdint.h>
 
 struct auth_pw_params {
-    uint32_t m_kib;   /* memory in KiB (config argon2_memory_kib, default 19456) */
-    uint32_t t;       /* iterations  (config argon2_iterations, default 2) */
-    uint32_t p;       /* lanes       (config argon2_parallelism, default 1) */
+    uint32_t m_kib; /* memory in KiB (config argon2_memory_kib, default 19456) */
+    uint32_t t;     /* iterations  (config argon2_iterations, default 2) */
+    uint32_t p;     /* lanes       (config argon2_parallelism, default 1) */
 };
 
 #define AUTH_PW_DEFAULT_PARAMS ((struct auth_pw_params){ 19456, 2, 1 })
 
-#define AUTH_PW_MIN_LEN 8       /* bytes */
-#define AUTH_PW_MAX_LEN 1024    /* bytes: a hashing-DoS guard */
+#define AUTH_PW_MIN_LEN 8    /* bytes */
+#define AUTH_PW_MAX_LEN 1024 /* bytes: a hashing-DoS guard */
 
 /* Bounds accepted for parameters, both configured and parsed from stored
  * hashes: a corrupted or hostile hash must not make a login allocate
  * gigabytes or spin for minutes. The config table should stay inside. */
-#define AUTH_PW_MAX_M_KIB 1048576u  /* 1 GiB */
+#define AUTH_PW_MAX_M_KIB 1048576u /* 1 GiB */
 #define AUTH_PW_MAX_T     64u
 #define AUTH_PW_MAX_P     16u
 
 /* Size of a buffer that holds any encoded hash we produce or accept. */
 #define AUTH_PW_HASH_MAX 192
 
-#define AUTH_PW_MISMATCH (-1)   /* wrong password */
-#define AUTH_PW_ERROR    (-2)   /* malformed stored hash, bad params, internal failure */
-#define AUTH_PW_LENGTH   (-3)   /* password length outside the policy */
+#define AUTH_PW_MISMATCH (-1) /* wrong password */
+#define AUTH_PW_ERROR    (-2) /* malformed stored hash, bad params, internal failure */
+#define AUTH_PW_LENGTH   (-3) /* password length outside the policy */
 
 /* Returns 0 if params are usable (libargon2 minimums, the caps above),
  * else AUTH_PW_ERROR with a message in err. */
@@ -54,8 +54,8 @@ int auth_pw_check_length(size_t pwlen);
 /* Hashes pw into out as a PHC string "$argon2id$v=19$m=..,t=..,p=..$salt$hash"
  * (NUL-terminated; outlen >= AUTH_PW_HASH_MAX is always enough).
  * Enforces auth_pw_check_length. Returns 0, AUTH_PW_LENGTH or AUTH_PW_ERROR. */
-int auth_pw_hash(const struct auth_pw_params *params, const void *pw, size_t pwlen,
-                 char *out, size_t outlen);
+int auth_pw_hash(const struct auth_pw_params *params, const void *pw, size_t pwlen, char *out,
+                 size_t outlen);
 
 /* Verifies pw against a stored PHC string, in constant time (libargon2).
  * Only the maximum length is enforced here (a DoS guard), so raising the

@@ -8,7 +8,7 @@
 
 #include "auth/encode.h"
 
-#define REFRESH_RAW_LEN 32   /* 256 bits (DESIGN.md §5) */
+#define REFRESH_RAW_LEN 32 /* 256 bits (DESIGN.md §5) */
 #define FAMILY_RAW_LEN  16
 
 static int sha256(const void *data, size_t len, unsigned char hash[32])
@@ -50,8 +50,7 @@ int auth_refresh_mint(char out[AUTH_REFRESH_TOKEN_LEN + 1],
     return 0;
 }
 
-int auth_refresh_hash(const char *tok, size_t len,
-                      unsigned char hash[AUTH_REFRESH_HASH_LEN])
+int auth_refresh_hash(const char *tok, size_t len, unsigned char hash[AUTH_REFRESH_HASH_LEN])
 {
     /* Validating the shape first keeps junk (and oversized input) away from
      * the database lookup and makes malformed input a distinct, cheap 401. */

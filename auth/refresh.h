@@ -15,12 +15,12 @@
 
 #include "auth/encode.h"
 
-#define AUTH_REFRESH_TOKEN_LEN   43   /* chars, base64url of 32 bytes */
-#define AUTH_REFRESH_HASH_LEN    32   /* SHA-256 */
-#define AUTH_REFRESH_FAMILY_LEN  22   /* chars, base64url of 16 bytes */
+#define AUTH_REFRESH_TOKEN_LEN  43 /* chars, base64url of 32 bytes */
+#define AUTH_REFRESH_HASH_LEN   32 /* SHA-256 */
+#define AUTH_REFRESH_FAMILY_LEN 22 /* chars, base64url of 16 bytes */
 
-#define AUTH_REFRESH_MALFORMED  (-1)  /* not exactly 43 base64url chars */
-#define AUTH_REFRESH_ERROR      (-2)  /* CSPRNG or hash failure */
+#define AUTH_REFRESH_MALFORMED (-1) /* not exactly 43 base64url chars */
+#define AUTH_REFRESH_ERROR     (-2) /* CSPRNG or hash failure */
 
 /* Mints a new refresh token into out (NUL-terminated) and its SHA-256 into
  * hash. Returns 0 or AUTH_REFRESH_ERROR (out and hash are then zeroed). */
@@ -30,8 +30,7 @@ int auth_refresh_mint(char out[AUTH_REFRESH_TOKEN_LEN + 1],
 /* Validates a presented token (exactly 43 chars of [A-Za-z0-9_-]; tok need
  * not be NUL-terminated) and computes the hash to look it up by.
  * Returns 0, AUTH_REFRESH_MALFORMED or AUTH_REFRESH_ERROR. */
-int auth_refresh_hash(const char *tok, size_t len,
-                      unsigned char hash[AUTH_REFRESH_HASH_LEN]);
+int auth_refresh_hash(const char *tok, size_t len, unsigned char hash[AUTH_REFRESH_HASH_LEN]);
 
 /* A new random 128-bit family id, base64url (22 chars + NUL).
  * Returns 0 or AUTH_REFRESH_ERROR. */

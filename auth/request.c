@@ -93,8 +93,10 @@ int auth_req_fields(struct http_exchange *ex, json_t *obj, const struct auth_fie
             continue;
         json_array_append_new(bad, json_string(f[i].name));
         int w = snprintf(detail + used, sizeof detail - used, "%s%s %s", used ? "; " : "",
-                         f[i].name, v == NULL ? "is required" :
-                         f[i].type == AUTH_F_STRING ? "must be a string" : "must be a boolean");
+                         f[i].name,
+                         v == NULL                    ? "is required"
+                         : f[i].type == AUTH_F_STRING ? "must be a string"
+                                                      : "must be a boolean");
         if (w > 0 && used + (size_t)w < sizeof detail)
             used += (size_t)w;
     }
@@ -102,8 +104,9 @@ int auth_req_fields(struct http_exchange *ex, json_t *obj, const struct auth_fie
         json_decref(bad);
         return 0;
     }
-    http_resp_json(&ex->resp, 422, json_pack("{s:s, s:s, s:o}", "error", "invalid_fields",
-                                             "detail", detail, "fields", bad));
+    http_resp_json(
+        &ex->resp, 422,
+        json_pack("{s:s, s:s, s:o}", "error", "invalid_fields", "detail", detail, "fields", bad));
     return -1;
 }
 
@@ -136,8 +139,8 @@ static int query_find(struct str q, const char *name, struct str *val)
     return -1;
 }
 
-int auth_req_query_int(struct http_exchange *ex, const char *name, long def, long min,
-                       long max, long *out)
+int auth_req_query_int(struct http_exchange *ex, const char *name, long def, long min, long max,
+                       long *out)
 {
     struct str v;
     char buf[24], detail[128];
@@ -155,8 +158,8 @@ int auth_req_query_int(struct http_exchange *ex, const char *name, long def, lon
             return 0;
         }
     }
-    snprintf(detail, sizeof detail, "query parameter '%s' must be an integer from %ld to %ld",
-             name, min, max);
+    snprintf(detail, sizeof detail, "query parameter '%s' must be an integer from %ld to %ld", name,
+             min, max);
     http_resp_error(&ex->resp, 400, "bad_query", detail);
     return -1;
 }

@@ -41,8 +41,8 @@ int auth_username_valid(const char *name, size_t len);
 
 /* Integer query parameter: *out = def when absent. Returns 0, or -1 with a
  * 400 when present but not a decimal integer within [min, max]. */
-int auth_req_query_int(struct http_exchange *ex, const char *name, long def, long min,
-                       long max, long *out);
+int auth_req_query_int(struct http_exchange *ex, const char *name, long def, long min, long max,
+                       long *out);
 
 /* Value of cookie `name` copied into out (NUL-terminated); 0 or -1. */
 int auth_req_cookie(const struct http_exchange *ex, const char *name, char *out, size_t outlen);

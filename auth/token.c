@@ -14,11 +14,11 @@
 #include "auth/encode.h"
 #include "auth/keyfile.h"
 
-#define COORD_LEN      AUTH_KEYFILE_COORD_LEN
-#define B64_SHA256     AUTH_B64URL_LEN(32)
-#define JTI_RAW_LEN    16
-#define MAX_LEEWAY_S   300
-#define MAX_TTL_S      86400
+#define COORD_LEN    AUTH_KEYFILE_COORD_LEN
+#define B64_SHA256   AUTH_B64URL_LEN(32)
+#define JTI_RAW_LEN  16
+#define MAX_LEEWAY_S 300
+#define MAX_TTL_S    86400
 
 struct auth_tokens {
     jwt_alg_t alg;
@@ -26,11 +26,11 @@ struct auth_tokens {
     char *audience;
     int ttl_s;
     int leeway_s;
-    unsigned char *sign_key;     /* ES256: private key PEM; HS256: secret */
+    unsigned char *sign_key; /* ES256: private key PEM; HS256: secret */
     size_t sign_len;
-    unsigned char *verify_key;   /* ES256: public key PEM; HS256: secret */
+    unsigned char *verify_key; /* ES256: public key PEM; HS256: secret */
     size_t verify_len;
-    char kid[B64_SHA256 + 1];    /* RFC 7638 thumbprint; "" for HS256 */
+    char kid[B64_SHA256 + 1]; /* RFC 7638 thumbprint; "" for HS256 */
     char x[AUTH_B64URL_BUF(COORD_LEN)];
     char y[AUTH_B64URL_BUF(COORD_LEN)];
 };
@@ -57,14 +57,13 @@ void auth_tokens_free(struct auth_tokens *t)
     free(t);
 }
 
-static struct auth_tokens *tokens_new(const struct auth_token_opts *opts, jwt_alg_t alg,
-                                      char *err, size_t errlen)
+static struct auth_tokens *tokens_new(const struct auth_token_opts *opts, jwt_alg_t alg, char *err,
+                                      size_t errlen)
 {
     struct auth_tokens *t;
 
-    if (opts == NULL || opts->issuer == NULL || opts->issuer[0] == '\0' ||
-        opts->audience == NULL || opts->audience[0] == '\0' ||
-        opts->ttl_s < 1 || opts->ttl_s > MAX_TTL_S ||
+    if (opts == NULL || opts->issuer == NULL || opts->issuer[0] == '\0' || opts->audience == NULL ||
+        opts->audience[0] == '\0' || opts->ttl_s < 1 || opts->ttl_s > MAX_TTL_S ||
         opts->leeway_s < 0 || opts->leeway_s > MAX_LEEWAY_S) {
         snprintf(err, errlen, "jwt: issuer and audience required, ttl 1..%d s, leeway 0..%d s",
                  MAX_TTL_S, MAX_LEEWAY_S);
@@ -92,8 +91,7 @@ int auth_tokens_load_hs256(struct auth_tokens **out, const struct auth_token_opt
     /* libjwt accepts "alg":"none" when called with an empty key: never
      * start without a real one. 32 bytes = the HMAC-SHA-256 output size. */
     if (secret == NULL || secret_len < AUTH_HS256_MIN_SECRET || secret_len > 4096) {
-        snprintf(err, errlen, "jwt: HS256 secret must be %d to 4096 bytes",
-                 AUTH_HS256_MIN_SECRET);
+        snprintf(err, errlen, "jwt: HS256 secret must be %d to 4096 bytes", AUTH_HS256_MIN_SECRET);
         return -1;
     }
     t = tokens_new(opts, JWT_ALG_HS256, err, errlen);
@@ -121,15 +119,13 @@ int auth_tokens_load_hs256(struct auth_tokens **out, const struct auth_token_opt
 static int jwk_thumbprint(struct auth_tokens *t)
 {
     const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-    json_t *jwk = json_pack("{s:s,s:s,s:s,s:s}", "crv", "P-256", "kty", "EC",
-                            "x", t->x, "y", t->y);
+    json_t *jwk = json_pack("{s:s,s:s,s:s,s:s}", "crv", "P-256", "kty", "EC", "x", t->x, "y", t->y);
     char *s = jwk != NULL ? json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     unsigned char hash[32];
     char enc[AUTH_B64URL_BUF(32)];
     int ret = -1;
 
-    if (s != NULL && md != NULL &&
-        mbedtls_md(md, (const unsigned char *)s, strlen(s), hash) == 0 &&
+    if (s != NULL && md != NULL && mbedtls_md(md, (const unsigned char *)s, strlen(s), hash) == 0 &&
         auth_b64url_encode(enc, sizeof(enc), hash, sizeof(hash)) == (int)B64_SHA256) {
         memcpy(t->kid, enc, sizeof(t->kid));
         ret = 0;
@@ -183,20 +179,11 @@ fail:
     return rc;
 }
 
-const char *auth_tokens_alg(const struct auth_tokens *t)
-{
-    return jwt_alg_str(t->alg);
-}
+const char *auth_tokens_alg(const struct auth_tokens *t) { return jwt_alg_str(t->alg); }
 
-const char *auth_tokens_kid(const struct auth_tokens *t)
-{
-    return t->kid;
-}
+const char *auth_tokens_kid(const struct auth_tokens *t) { return t->kid; }
 
-int auth_tokens_ttl(const struct auth_tokens *t)
-{
-    return t->ttl_s;
-}
+int auth_tokens_ttl(const struct auth_tokens *t) { return t->ttl_s; }
 
 /* ---- issue ------------------------------------------------------------ */
 
@@ -205,8 +192,8 @@ static int role_valid(const char *role)
     return role != NULL && (strcmp(role, "user") == 0 || strcmp(role, "admin") == 0);
 }
 
-int auth_token_issue(const struct auth_tokens *t, int64_t user_id, const char *role,
-                     int64_t epoch, int64_t now, char **out)
+int auth_token_issue(const struct auth_tokens *t, int64_t user_id, const char *role, int64_t epoch,
+                     int64_t now, char **out)
 {
     unsigned char raw[JTI_RAW_LEN];
     char jti[AUTH_B64URL_BUF(JTI_RAW_LEN)], sub[24];
@@ -222,15 +209,13 @@ int auth_token_issue(const struct auth_tokens *t, int64_t user_id, const char *r
         auth_b64url_encode(jti, sizeof(jti), raw, sizeof(raw)) < 0)
         goto done;
     snprintf(sub, sizeof(sub), "%lld", (long long)user_id);
-    claims = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:I}",
-                       "iss", t->issuer, "aud", t->audience, "sub", sub,
-                       "iat", (json_int_t)now, "nbf", (json_int_t)now,
-                       "exp", (json_int_t)(now + t->ttl_s), "jti", jti,
-                       "role", role, "ep", (json_int_t)epoch);
+    claims = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:I}", "iss", t->issuer, "aud",
+                       t->audience, "sub", sub, "iat", (json_int_t)now, "nbf", (json_int_t)now,
+                       "exp", (json_int_t)(now + t->ttl_s), "jti", jti, "role", role, "ep",
+                       (json_int_t)epoch);
     if (claims == NULL || (claims_s = json_dumps(claims, JSON_COMPACT)) == NULL)
         goto done;
-    if (jwt_new(&jwt) != 0 ||
-        jwt_set_alg(jwt, t->alg, t->sign_key, (int)t->sign_len) != 0 ||
+    if (jwt_new(&jwt) != 0 || jwt_set_alg(jwt, t->alg, t->sign_key, (int)t->sign_len) != 0 ||
         (t->alg == JWT_ALG_ES256 && jwt_add_header(jwt, "kid", t->kid) != 0) ||
         jwt_add_grants_json(jwt, claims_s) != 0)
         goto done;
@@ -278,10 +263,12 @@ static int check_header(const struct auth_tokens *t, const char *seg, size_t len
     long n = auth_b64url_decode(buf, sizeof(buf), seg, len);
     int ret = AUTH_TOKEN_MALFORMED;
 
-    if (n < 0 || (h = json_loadb((const char *)buf, (size_t)n, JSON_REJECT_DUPLICATES,
-                                 NULL)) == NULL || !json_is_object(h))
+    if (n < 0 ||
+        (h = json_loadb((const char *)buf, (size_t)n, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+        !json_is_object(h))
         goto done;
-    json_object_foreach(h, k, v) {
+    json_object_foreach(h, k, v)
+    {
         if ((strcmp(k, "alg") != 0 && strcmp(k, "typ") != 0 && strcmp(k, "kid") != 0) ||
             !json_is_string(v))
             goto done;
@@ -365,8 +352,7 @@ static int check_claims(const struct auth_tokens *t, json_t *c, int64_t now,
     if (claim_int(c, "exp", &out->exp) || claim_int(c, "nbf", &nbf) ||
         claim_int(c, "iat", &out->iat) || claim_int(c, "ep", &out->epoch) ||
         parse_sub(json_string_value(json_object_get(c, "sub")), &out->user_id) ||
-        !role_valid(role) || jti == NULL || jti[0] == '\0' ||
-        strlen(jti) >= sizeof(out->jti))
+        !role_valid(role) || jti == NULL || jti[0] == '\0' || strlen(jti) >= sizeof(out->jti))
         return AUTH_TOKEN_CLAIMS;
     /* Written as now - leeway / now + leeway (both small and sane) so a
      * hostile exp near INT64_MAX cannot overflow. */
@@ -421,9 +407,8 @@ char *auth_tokens_jwks_json(const struct auth_tokens *t)
     char *s;
 
     if (t->alg == JWT_ALG_ES256)
-        doc = json_pack("{s:[{s:s,s:s,s:s,s:s,s:s,s:s,s:s}]}", "keys",
-                        "kty", "EC", "crv", "P-256", "x", t->x, "y", t->y,
-                        "kid", t->kid, "alg", "ES256", "use", "sig");
+        doc = json_pack("{s:[{s:s,s:s,s:s,s:s,s:s,s:s,s:s}]}", "keys", "kty", "EC", "crv", "P-256",
+                        "x", t->x, "y", t->y, "kid", t->kid, "alg", "ES256", "use", "sig");
     else
         doc = json_pack("{s:[]}", "keys");
     s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -434,9 +419,17 @@ char *auth_tokens_jwks_json(const struct auth_tokens *t)
 const char *auth_token_strerror(int rc)
 {
     static const char *const msg[] = {
-        "ok", "malformed token", "algorithm not allowed", "unknown key id", "bad signature",
-        "token expired", "token not yet valid", "wrong issuer", "wrong audience",
-        "missing or invalid claim", "internal error",
+        "ok",
+        "malformed token",
+        "algorithm not allowed",
+        "unknown key id",
+        "bad signature",
+        "token expired",
+        "token not yet valid",
+        "wrong issuer",
+        "wrong audience",
+        "missing or invalid claim",
+        "internal error",
     };
 
     return rc <= 0 && rc >= AUTH_TOKEN_INTERNAL ? msg[-rc] : "unknown token error";

@@ -24,29 +24,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_TOKEN_MAX_LEN     4096   /* longer tokens are rejected unread */
-#define AUTH_HS256_MIN_SECRET  32     /* bytes */
+#define AUTH_TOKEN_MAX_LEN    4096 /* longer tokens are rejected unread */
+#define AUTH_HS256_MIN_SECRET 32   /* bytes */
 
 /* auth_token_verify reasons (negative). Tell clients only "invalid token";
  * the reason is for logs. */
-#define AUTH_TOKEN_MALFORMED      (-1)   /* size, segments, encoding, JSON, header members, typ */
-#define AUTH_TOKEN_ALG            (-2)   /* alg is not exactly the configured one */
-#define AUTH_TOKEN_KEY            (-3)   /* kid is not ours */
-#define AUTH_TOKEN_SIGNATURE      (-4)   /* libjwt refused the signature */
-#define AUTH_TOKEN_EXPIRED        (-5)   /* now >= exp + leeway */
-#define AUTH_TOKEN_NOT_YET_VALID  (-6)   /* nbf or iat later than now + leeway */
-#define AUTH_TOKEN_ISSUER         (-7)
-#define AUTH_TOKEN_AUDIENCE       (-8)
-#define AUTH_TOKEN_CLAIMS         (-9)   /* a claim missing or of the wrong type/value */
-#define AUTH_TOKEN_INTERNAL       (-10)  /* out of memory, library failure */
+#define AUTH_TOKEN_MALFORMED     (-1) /* size, segments, encoding, JSON, header members, typ */
+#define AUTH_TOKEN_ALG           (-2) /* alg is not exactly the configured one */
+#define AUTH_TOKEN_KEY           (-3) /* kid is not ours */
+#define AUTH_TOKEN_SIGNATURE     (-4) /* libjwt refused the signature */
+#define AUTH_TOKEN_EXPIRED       (-5) /* now >= exp + leeway */
+#define AUTH_TOKEN_NOT_YET_VALID (-6) /* nbf or iat later than now + leeway */
+#define AUTH_TOKEN_ISSUER        (-7)
+#define AUTH_TOKEN_AUDIENCE      (-8)
+#define AUTH_TOKEN_CLAIMS        (-9)  /* a claim missing or of the wrong type/value */
+#define AUTH_TOKEN_INTERNAL      (-10) /* out of memory, library failure */
 
 /* What the composition root fills from struct config (server/config.h):
  * jwt_issuer, jwt_audience, access_ttl_s, jwt_leeway_s. Strings are copied. */
 struct auth_token_opts {
-    const char *issuer;     /* "portcullis" */
-    const char *audience;   /* "portcullis-api" */
-    int ttl_s;              /* 900: access token lifetime, >= 1 */
-    int leeway_s;           /* 30: clock skew tolerated on exp/nbf/iat, 0..300 */
+    const char *issuer;   /* "portcullis" */
+    const char *audience; /* "portcullis-api" */
+    int ttl_s;            /* 900: access token lifetime, >= 1 */
+    int leeway_s;         /* 30: clock skew tolerated on exp/nbf/iat, 0..300 */
 };
 
 /* A verified token. user_id > 0, role "user" or "admin", epoch >= 0.
@@ -96,8 +96,8 @@ int auth_tokens_ttl(const struct auth_tokens *t);
  * the configured ttl. On success *out is a malloc'd NUL-terminated token
  * the caller frees. Returns 0, AUTH_TOKEN_CLAIMS (bad arguments) or
  * AUTH_TOKEN_INTERNAL. */
-int auth_token_issue(const struct auth_tokens *t, int64_t user_id, const char *role,
-                     int64_t epoch, int64_t now, char **out);
+int auth_token_issue(const struct auth_tokens *t, int64_t user_id, const char *role, int64_t epoch,
+                     int64_t now, char **out);
 
 /* Verifies token (NUL-terminated, e.g. the Bearer value) at time now (Unix
  * seconds). Returns 0 and fills *claims, or a negative AUTH_TOKEN_* reason

@@ -10,7 +10,7 @@
 #define CACHED_TOKEN_MAX 640
 
 struct slot {
-    unsigned short len;        /* 0 = empty */
+    unsigned short len; /* 0 = empty */
     char token[CACHED_TOKEN_MAX];
     struct auth_claims claims;
 };

@@ -20,7 +20,7 @@ struct auth_token_cache;
 
 /* entries: slots of a direct-mapped table (rounded to a power of two). */
 struct auth_token_cache *auth_token_cache_new(unsigned entries);
-void auth_token_cache_free(struct auth_token_cache *c);   /* NULL ok */
+void auth_token_cache_free(struct auth_token_cache *c); /* NULL ok */
 
 /* auth_token_verify with memory: same return values and claims. */
 int auth_token_cache_verify(struct auth_token_cache *c, const struct auth_tokens *t,

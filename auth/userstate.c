@@ -10,14 +10,14 @@
 #define SHARDS 16
 
 struct entry {
-    struct auth_user_view v;   /* v.id == 0: empty */
+    struct auth_user_view v; /* v.id == 0: empty */
     uint64_t fetched_ms;
 };
 
 struct auth_userstate {
     unsigned mask;
     int ttl_ms;
-    _Atomic uint64_t gen;      /* bumped by every forget */
+    _Atomic uint64_t gen; /* bumped by every forget */
     pthread_mutex_t locks[SHARDS];
     struct entry e[];
 };
@@ -75,8 +75,8 @@ int auth_userstate_get(struct auth_userstate *us, int64_t id, uint64_t now_ms,
     return hit ? 0 : -1;
 }
 
-void auth_userstate_put(struct auth_userstate *us, const struct auth_user_view *v,
-                        uint64_t now_ms, uint64_t gen)
+void auth_userstate_put(struct auth_userstate *us, const struct auth_user_view *v, uint64_t now_ms,
+                        uint64_t gen)
 {
     if (us->ttl_ms <= 0)
         return;

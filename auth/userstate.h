@@ -27,14 +27,14 @@ struct auth_userstate;
 
 /* ttl_ms 0 disables the cache (every lookup misses). */
 struct auth_userstate *auth_userstate_new(unsigned entries, int ttl_ms);
-void auth_userstate_free(struct auth_userstate *us);   /* NULL ok */
+void auth_userstate_free(struct auth_userstate *us); /* NULL ok */
 
 /* 0 and *out filled on a fresh hit; -1 on a miss, with *gen set: read the
  * database, then pass gen to auth_userstate_put. now_ms: monotonic. */
 int auth_userstate_get(struct auth_userstate *us, int64_t id, uint64_t now_ms,
                        struct auth_user_view *out, uint64_t *gen);
-void auth_userstate_put(struct auth_userstate *us, const struct auth_user_view *v,
-                        uint64_t now_ms, uint64_t gen);
+void auth_userstate_put(struct auth_userstate *us, const struct auth_user_view *v, uint64_t now_ms,
+                        uint64_t gen);
 /* After committing a change to account id. */
 void auth_userstate_forget(struct auth_userstate *us, int64_t id);
 

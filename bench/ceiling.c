@@ -97,8 +97,8 @@ static int sign(mbedtls_ecdsa_context *key, const unsigned char hash[32], struct
     int ret;
 
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
-    ret = mbedtls_ecdsa_write_signature(key, MBEDTLS_MD_SHA256, hash, 32, sig, sizeof sig,
-                                        &sig_len, mbedtls_ctr_drbg_random, &r->drbg);
+    ret = mbedtls_ecdsa_write_signature(key, MBEDTLS_MD_SHA256, hash, 32, sig, sizeof sig, &sig_len,
+                                        mbedtls_ctr_drbg_random, &r->drbg);
 #else
     ret = mbedtls_ecdsa_write_signature(key, MBEDTLS_MD_SHA256, hash, 32, sig, &sig_len,
                                         mbedtls_ctr_drbg_random, &r->drbg);
@@ -125,8 +125,8 @@ static int signing_key_setup(mbedtls_ecdsa_context *key, struct rng *r)
 
 /* The client's key share, in the ClientKeyExchange format read_public takes;
  * made once, outside the timed loop, as it is the client's work. */
-static int peer_share_make(mbedtls_ecp_group_id grp, struct rng *r,
-                           unsigned char *buf, size_t size, size_t *len)
+static int peer_share_make(mbedtls_ecp_group_id grp, struct rng *r, unsigned char *buf, size_t size,
+                           size_t *len)
 {
     mbedtls_ecdh_context client;
     int ret;
@@ -134,8 +134,7 @@ static int peer_share_make(mbedtls_ecp_group_id grp, struct rng *r,
     mbedtls_ecdh_init(&client);
     ret = mbedtls_ecdh_setup(&client, grp);
     if (ret == 0)
-        ret = mbedtls_ecdh_make_public(&client, len, buf, size, mbedtls_ctr_drbg_random,
-                                       &r->drbg);
+        ret = mbedtls_ecdh_make_public(&client, len, buf, size, mbedtls_ctr_drbg_random, &r->drbg);
     mbedtls_ecdh_free(&client);
     return ret != 0 ? fail("peer share (ecdh_make_public)", ret) : 0;
 }
@@ -145,8 +144,7 @@ static int peer_share_make(mbedtls_ecp_group_id grp, struct rng *r,
  * ClientKeyExchange + calc_secret (premaster) + free. The ServerKeyExchange
  * params are returned in params for the signature. */
 static int ecdhe_once(mbedtls_ecp_group_id grp, const unsigned char *peer, size_t peer_len,
-                      struct rng *r, unsigned char *params, size_t *params_len,
-                      struct parts *p)
+                      struct rng *r, unsigned char *params, size_t *params_len, struct parts *p)
 {
     mbedtls_ecdh_context ecdh;
     unsigned char pms[MBEDTLS_ECP_MAX_BYTES];
@@ -164,8 +162,8 @@ static int ecdhe_once(mbedtls_ecp_group_id grp, const unsigned char *peer, size_
     if (ret == 0)
         ret = mbedtls_ecdh_read_public(&ecdh, peer, peer_len);
     if (ret == 0)
-        ret = mbedtls_ecdh_calc_secret(&ecdh, &pms_len, pms, sizeof pms,
-                                       mbedtls_ctr_drbg_random, &r->drbg);
+        ret = mbedtls_ecdh_calc_secret(&ecdh, &pms_len, pms, sizeof pms, mbedtls_ctr_drbg_random,
+                                       &r->drbg);
     mbedtls_ecdh_free(&ecdh);
     t2 = now_us();
     if (ret != 0)
@@ -237,7 +235,10 @@ static int parse_seconds(int argc, char **argv, double *seconds)
 
 int main(int argc, char **argv)
 {
-    static const struct { const char *name; mbedtls_ecp_group_id id; } groups[] = {
+    static const struct {
+        const char *name;
+        mbedtls_ecp_group_id id;
+    } groups[] = {
         { "x25519", MBEDTLS_ECP_DP_CURVE25519 },
         { "secp256r1", MBEDTLS_ECP_DP_SECP256R1 },
     };

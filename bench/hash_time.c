@@ -27,8 +27,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < runs; i++) {
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
-        if (argon2id_hash_encoded(t, m, p, "bench-password-1", 16, salt, sizeof salt, 32,
-                                  out, sizeof out) != ARGON2_OK)
+        if (argon2id_hash_encoded(t, m, p, "bench-password-1", 16, salt, sizeof salt, 32, out,
+                                  sizeof out) != ARGON2_OK)
             return 1;
         clock_gettime(CLOCK_MONOTONIC, &b);
         s[i] = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;

@@ -44,10 +44,10 @@
 #include <psa/crypto.h>
 /* 3.x keeps the handshake state private; its numbering is public. */
 #define IDLE_SSL_STATE(ssl) ((ssl)->MBEDTLS_PRIVATE(state))
-#define IDLE_HS_OVER(ssl) mbedtls_ssl_is_handshake_over(ssl)
+#define IDLE_HS_OVER(ssl)   mbedtls_ssl_is_handshake_over(ssl)
 #else
 #define IDLE_SSL_STATE(ssl) ((ssl)->state)
-#define IDLE_HS_OVER(ssl) ((ssl)->state == MBEDTLS_SSL_HANDSHAKE_OVER)
+#define IDLE_HS_OVER(ssl)   ((ssl)->state == MBEDTLS_SSL_HANDSHAKE_OVER)
 #endif
 
 #include <arpa/inet.h>
@@ -68,10 +68,10 @@
 
 #include "http_head.h"
 
-#define HEAD_MAX 4096         /* largest response head accepted */
-#define REQ_MAX 1200          /* request line + Host header */
-#define TAG_SIGNAL UINT64_MAX /* epoll data of the signalfd ... */
-#define TAG_STDIN (UINT64_MAX - 1) /* ... and of stdin; else a connection index */
+#define HEAD_MAX   4096             /* largest response head accepted */
+#define REQ_MAX    1200             /* request line + Host header */
+#define TAG_SIGNAL UINT64_MAX       /* epoll data of the signalfd ... */
+#define TAG_STDIN  (UINT64_MAX - 1) /* ... and of stdin; else a connection index */
 
 struct opts {
     const char *addr, *path;
@@ -91,7 +91,7 @@ struct active {
 
 struct conn {
     mbedtls_net_context net; /* the socket; mbedtls_net_send/recv map EAGAIN */
-    uint32_t events; /* current epoll interest */
+    uint32_t events;         /* current epoll interest */
     enum conn_state st;
     struct active *a;
 };
@@ -155,8 +155,8 @@ static void conn_fail(struct bench *b, struct conn *c, const char *what, int ret
 
     if (ret != 0)
         mbedtls_strerror(ret, msg, sizeof msg);
-    snprintf(text, sizeof text, "conn %zu: %s%s%s", (size_t)(c - b->c), what,
-             ret != 0 ? ": " : "", msg);
+    snprintf(text, sizeof text, "conn %zu: %s%s%s", (size_t)(c - b->c), what, ret != 0 ? ": " : "",
+             msg);
     note_error(b, text);
     conn_close(b, c);
 }
@@ -417,11 +417,12 @@ static int conn_start(struct bench *b, struct conn *c)
     }
     mbedtls_ssl_set_bio(&c->a->ssl, &c->net, mbedtls_net_send, mbedtls_net_recv, NULL);
     c->net.fd = socket(b->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->net.fd < 0 || (connect(c->net.fd, (struct sockaddr *)&b->sa, b->sa_len) != 0 &&
-                      errno != EINPROGRESS)) {
+    if (c->net.fd < 0 ||
+        (connect(c->net.fd, (struct sockaddr *)&b->sa, b->sa_len) != 0 && errno != EINPROGRESS)) {
         char what[96];
 
-        snprintf(what, sizeof what, "%s: %s", c->net.fd < 0 ? "socket" : "connect", strerror(errno));
+        snprintf(what, sizeof what, "%s: %s", c->net.fd < 0 ? "socket" : "connect",
+                 strerror(errno));
         conn_fail(b, c, what, 0);
         return -1;
     }
@@ -493,8 +494,8 @@ static int setup_phase(struct bench *b, double t0)
     launch(b);
     while (b->errors == 0 && b->ready < b->n) {
         if (now_s() >= deadline) { /* not a connection's error: errors stays */
-            snprintf(b->first_error, sizeof b->first_error,
-                     "timeout: %zu of %zu ready after %ld s", b->ready, b->n, b->o.timeout_s);
+            snprintf(b->first_error, sizeof b->first_error, "timeout: %zu of %zu ready after %ld s",
+                     b->ready, b->n, b->o.timeout_s);
             return -1;
         }
         if (poll_once(b, deadline) != 0)
@@ -619,8 +620,9 @@ static int raise_nofile(size_t n)
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= need)
         return 0;
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-        fprintf(stderr, "idle: need %lu file descriptors but the hard RLIMIT_NOFILE is %lu "
-                        "(raise it, e.g. ulimit -Hn, or lower -n)\n",
+        fprintf(stderr,
+                "idle: need %lu file descriptors but the hard RLIMIT_NOFILE is %lu "
+                "(raise it, e.g. ulimit -Hn, or lower -n)\n",
                 (unsigned long)need, (unsigned long)rl.rlim_max);
         return -1;
     }
@@ -663,8 +665,10 @@ static int tls_setup(struct bench *b)
     mbedtls_ssl_conf_min_tls_version(&b->conf, MBEDTLS_SSL_VERSION_TLS1_2);
     mbedtls_ssl_conf_max_tls_version(&b->conf, MBEDTLS_SSL_VERSION_TLS1_2);
 #else
-    mbedtls_ssl_conf_min_version(&b->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_max_version(&b->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_min_version(&b->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+                                 MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_max_version(&b->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+                                 MBEDTLS_SSL_MINOR_VERSION_3);
 #endif
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
     mbedtls_ssl_conf_session_tickets(&b->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
@@ -765,8 +769,8 @@ int main(int argc, char **argv)
         goto out;
     t0 = now_s();
     if (setup_phase(&b, t0) == 0) {
-        printf("ready n=%zu full=%zu resumed=%zu errors=0 seconds=%.3f\n", b.n, b.full,
-               b.resumed, now_s() - t0);
+        printf("ready n=%zu full=%zu resumed=%zu errors=0 seconds=%.3f\n", b.n, b.full, b.resumed,
+               now_s() - t0);
         if (fflush(stdout) != 0) { /* nobody to tell: do not hold */
             fprintf(stderr, "idle: cannot write to stdout: %s\n", strerror(errno));
             rc = 1;

@@ -13,8 +13,8 @@
  * row and are valid only during the call; NULL where nothing was stored. */
 struct db_audit {
     int64_t id;
-    const char *event;       /* never NULL */
-    int64_t user_id;         /* 0: none */
+    const char *event; /* never NULL */
+    int64_t user_id;   /* 0: none */
     const char *username;
     const char *ip;
     const char *detail;

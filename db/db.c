@@ -75,16 +75,14 @@ static int map_rc(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return DB_BUSY;
+    case SQLITE_LOCKED: return DB_BUSY;
     case SQLITE_CONSTRAINT:
         if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
             return DB_CONFLICT;
         if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
             return DB_NOTFOUND;
         return DB_ERROR;
-    default:
-        return DB_ERROR;
+    default: return DB_ERROR;
     }
 }
 
@@ -162,7 +160,8 @@ static int configure(struct db *db, int busy_timeout_ms)
         sqlite3_db_config(db->sql, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL) != SQLITE_OK ||
         sqlite3_db_config(db->sql, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL) != SQLITE_OK)
         return db_failf(db, DB_ERROR, "sqlite3_db_config failed");
-    rc = sqlite3_exec(db->sql, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;", NULL, NULL, NULL);
+    rc = sqlite3_exec(db->sql, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;", NULL, NULL,
+                      NULL);
     if (rc != SQLITE_OK)
         return db_fail(db, rc);
     if ((rc = set_wal(db)) != 0)
@@ -196,8 +195,8 @@ int db_open(struct db **out, const char *path, int busy_timeout_ms, char *err, s
         set_err(err, errlen, "out of memory");
         return DB_ERROR;
     }
-    rc = sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                         NULL);
+    rc = sqlite3_open_v2(path, &db->sql,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         rc = db->sql ? db_fail(db, rc) : db_failf(db, DB_ERROR, "%s", sqlite3_errstr(rc));
         goto fail;
@@ -242,12 +241,6 @@ const char *db_strerror(int code)
     }
 }
 
-int64_t db_changes(struct db *db)
-{
-    return sqlite3_changes64(db->sql);
-}
+int64_t db_changes(struct db *db) { return sqlite3_changes64(db->sql); }
 
-int64_t db_last_rowid(struct db *db)
-{
-    return sqlite3_last_insert_rowid(db->sql);
-}
+int64_t db_last_rowid(struct db *db) { return sqlite3_last_insert_rowid(db->sql); }

@@ -21,10 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_ERROR     (-1)   /* I/O, corruption, misuse, invalid argument */
-#define DB_NOTFOUND  (-2)   /* no such row (or a referenced row is missing) */
-#define DB_CONFLICT  (-3)   /* unique constraint, or a compare-and-swap lost */
-#define DB_BUSY      (-4)   /* still locked by another connection after busy_timeout */
+#define DB_ERROR    (-1) /* I/O, corruption, misuse, invalid argument */
+#define DB_NOTFOUND (-2) /* no such row (or a referenced row is missing) */
+#define DB_CONFLICT (-3) /* unique constraint, or a compare-and-swap lost */
+#define DB_BUSY     (-4) /* still locked by another connection after busy_timeout */
 
 /* Schema version this build creates and understands (PRAGMA user_version). */
 #define DB_SCHEMA_VERSION 1

@@ -55,7 +55,7 @@ enum db_stmt_id {
 struct db {
     sqlite3 *sql;
     sqlite3_stmt *stmts[DB_STMT_COUNT];
-    char errmsg[256];    /* last failure, see db_errmsg() */
+    char errmsg[256]; /* last failure, see db_errmsg() */
 };
 
 /* The cached statement `id`, prepared from `sql` on first use (persistent).
@@ -89,8 +89,7 @@ int db_bind_text(sqlite3_stmt *st, int idx, const char *s);
 int db_fail(struct db *db, int rc);
 
 /* Records a message of our own; returns `code`. */
-int db_failf(struct db *db, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int db_failf(struct db *db, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Runs a pragma (static SQL) and reads its integer result. 0 or DB_*. */
 int db_pragma_int(struct db *db, const char *sql, int64_t *out);

@@ -118,10 +118,7 @@ static int exec_cached(struct db *db, enum db_stmt_id id, const char *sql)
     return st ? db_exec_stmt(db, st) : DB_ERROR;
 }
 
-int db_begin(struct db *db)
-{
-    return exec_cached(db, DB_STMT_BEGIN, "BEGIN IMMEDIATE");
-}
+int db_begin(struct db *db) { return exec_cached(db, DB_STMT_BEGIN, "BEGIN IMMEDIATE"); }
 
 int db_commit(struct db *db)
 {

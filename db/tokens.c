@@ -13,8 +13,8 @@ static int bind_hash(sqlite3_stmt *st, int idx, const unsigned char *hash)
     return sqlite3_bind_blob(st, idx, hash, DB_TOKEN_HASH_LEN, SQLITE_STATIC);
 }
 
-static int insert_row(struct db *db, int64_t user_id, const char *family,
-                      const unsigned char *hash, int64_t expires_at, int64_t now, int64_t *id)
+static int insert_row(struct db *db, int64_t user_id, const char *family, const unsigned char *hash,
+                      int64_t expires_at, int64_t now, int64_t *id)
 {
     sqlite3_stmt *st;
     size_t n = family ? strlen(family) : 0;
@@ -49,8 +49,8 @@ static int insert_row(struct db *db, int64_t user_id, const char *family,
 }
 
 int db_refresh_insert(struct db *db, int64_t user_id, const char *family,
-                      const unsigned char hash[DB_TOKEN_HASH_LEN], int64_t expires_at,
-                      int64_t now, int64_t *id)
+                      const unsigned char hash[DB_TOKEN_HASH_LEN], int64_t expires_at, int64_t now,
+                      int64_t *id)
 {
     int64_t rowid = 0;
     int rc = insert_row(db, user_id, family, hash, expires_at, now, &rowid);
@@ -82,7 +82,7 @@ int db_refresh_find(struct db *db, const unsigned char hash[DB_TOKEN_HASH_LEN],
     rc = db_column_text(db, st, 2, out->family, sizeof out->family);
     out->expires_at = sqlite3_column_int64(st, 3);
     out->created_at = sqlite3_column_int64(st, 4);
-    out->revoked_at = sqlite3_column_int64(st, 5);   /* NULL reads as 0 */
+    out->revoked_at = sqlite3_column_int64(st, 5); /* NULL reads as 0 */
     out->replaced_by = sqlite3_column_int64(st, 6);
 out:
     db_stmt_reset(st);
@@ -161,8 +161,9 @@ static int link_successor(struct db *db, int64_t old_id, int64_t new_id)
     return db_exec_stmt(db, st);
 }
 
-int db_refresh_rotate(struct db *db, int64_t old_id, const unsigned char new_hash[DB_TOKEN_HASH_LEN],
-                      int64_t expires_at, int64_t now, int64_t *new_id)
+int db_refresh_rotate(struct db *db, int64_t old_id,
+                      const unsigned char new_hash[DB_TOKEN_HASH_LEN], int64_t expires_at,
+                      int64_t now, int64_t *new_id)
 {
     char family[DB_FAMILY_MAX + 1];
     int64_t user_id = 0, nid = 0;

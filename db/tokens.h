@@ -13,8 +13,8 @@
 
 #include "db/db.h"
 
-#define DB_TOKEN_HASH_LEN 32   /* SHA-256 */
-#define DB_FAMILY_MAX     64   /* bytes of the family id (caller-chosen text) */
+#define DB_TOKEN_HASH_LEN 32 /* SHA-256 */
+#define DB_FAMILY_MAX     64 /* bytes of the family id (caller-chosen text) */
 
 struct db_refresh {
     int64_t id;
@@ -22,16 +22,16 @@ struct db_refresh {
     char family[DB_FAMILY_MAX + 1];
     int64_t expires_at;
     int64_t created_at;
-    int64_t revoked_at;        /* 0: not revoked */
-    int64_t replaced_by;       /* 0: not rotated (or its successor was purged) */
+    int64_t revoked_at;  /* 0: not revoked */
+    int64_t replaced_by; /* 0: not rotated (or its successor was purged) */
 };
 
 /* Stores a new token of `family` for user_id; its row id in *id (may be
  * NULL). DB_NOTFOUND if the user does not exist, DB_CONFLICT if the hash is
  * already stored, DB_ERROR for an empty or too long family. */
 int db_refresh_insert(struct db *db, int64_t user_id, const char *family,
-                      const unsigned char hash[DB_TOKEN_HASH_LEN], int64_t expires_at,
-                      int64_t now, int64_t *id);
+                      const unsigned char hash[DB_TOKEN_HASH_LEN], int64_t expires_at, int64_t now,
+                      int64_t *id);
 
 /* The row of a token hash, whatever its state (the caller decides what a
  * revoked, rotated or expired token means). DB_NOTFOUND if unknown. */
@@ -45,8 +45,9 @@ int db_refresh_find(struct db *db, const unsigned char hash[DB_TOKEN_HASH_LEN],
  * Returns 0 and *new_id (may be NULL); DB_CONFLICT if old_id was already
  * rotated or revoked (reuse: the caller revokes the family); DB_NOTFOUND if
  * old_id does not exist or has expired. On any error nothing is written. */
-int db_refresh_rotate(struct db *db, int64_t old_id, const unsigned char new_hash[DB_TOKEN_HASH_LEN],
-                      int64_t expires_at, int64_t now, int64_t *new_id);
+int db_refresh_rotate(struct db *db, int64_t old_id,
+                      const unsigned char new_hash[DB_TOKEN_HASH_LEN], int64_t expires_at,
+                      int64_t now, int64_t *new_id);
 
 /* Revokes every live token of a family (logout, reuse detected). 0 also
  * when there was nothing to revoke. */

@@ -9,7 +9,7 @@
 #include "db/db_internal.h"
 #include "db/tokens.h"
 
-#define USER_COLS                                                                  \
+#define USER_COLS                                                               \
     "id, username, password_hash, role, disabled, token_epoch, failed_logins, " \
     "locked_until, created_at, updated_at"
 
@@ -29,10 +29,7 @@ static int check_role(struct db *db, const char *role)
     return db_failf(db, DB_ERROR, "role must be \"user\" or \"admin\"");
 }
 
-static int clamp_int(int64_t v)
-{
-    return v > INT_MAX ? INT_MAX : v < 0 ? 0 : (int)v;
-}
+static int clamp_int(int64_t v) { return v > INT_MAX ? INT_MAX : v < 0 ? 0 : (int)v; }
 
 static int read_user(struct db *db, sqlite3_stmt *st, struct db_user *u)
 {
@@ -64,8 +61,8 @@ static int exec_by_id(struct db *db, sqlite3_stmt *st)
     return rc;
 }
 
-int db_user_create(struct db *db, const char *username, const char *password_hash,
-                   const char *role, int64_t now, int64_t *id)
+int db_user_create(struct db *db, const char *username, const char *password_hash, const char *role,
+                   int64_t now, int64_t *id)
 {
     sqlite3_stmt *st;
     int rc;
@@ -124,7 +121,8 @@ int db_user_by_name(struct db *db, const char *username, struct db_user *out)
 
 int db_user_by_id(struct db *db, int64_t id, struct db_user *out)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_BY_ID, "SELECT " USER_COLS " FROM users WHERE id = ?1");
+    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_BY_ID,
+                               "SELECT " USER_COLS " FROM users WHERE id = ?1");
     int rc;
 
     if (!st)

@@ -17,9 +17,9 @@
 
 #include "db/db.h"
 
-#define DB_USERNAME_MAX 64     /* bytes */
-#define DB_HASH_MAX     255    /* bytes of the PHC string */
-#define DB_ROLE_MAX     7      /* "user" | "admin" */
+#define DB_USERNAME_MAX 64  /* bytes */
+#define DB_HASH_MAX     255 /* bytes of the PHC string */
+#define DB_ROLE_MAX     7   /* "user" | "admin" */
 
 struct db_user {
     int64_t id;
@@ -29,7 +29,7 @@ struct db_user {
     int disabled;
     int64_t token_epoch;
     int failed_logins;
-    int64_t locked_until;      /* Unix seconds; locked while now < locked_until */
+    int64_t locked_until; /* Unix seconds; locked while now < locked_until */
     int64_t created_at;
     int64_t updated_at;
 };
@@ -42,8 +42,8 @@ typedef int (*db_user_cb)(void *arg, const struct db_user *user);
 /* One INSERT: the user exists completely or not at all.
  * DB_CONFLICT if the name is taken (case-insensitively), DB_ERROR for an
  * empty or too long name or hash, or a role other than "user"/"admin". */
-int db_user_create(struct db *db, const char *username, const char *password_hash,
-                   const char *role, int64_t now, int64_t *id);
+int db_user_create(struct db *db, const char *username, const char *password_hash, const char *role,
+                   int64_t now, int64_t *id);
 
 /* Exact lookups (the name case-insensitively). DB_NOTFOUND if absent. */
 int db_user_by_name(struct db *db, const char *username, struct db_user *out);

@@ -23,9 +23,10 @@ static int64_t lock_seconds(int64_t failed, int threshold, int64_t base_s, int64
 
 static int count_failure(struct db *db, int64_t id, int64_t *failed, int64_t *until)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_FAIL_INC,
-                               "UPDATE users SET failed_logins = min(failed_logins + 1, 2147483647) "
-                               "WHERE id = ?1 RETURNING failed_logins, locked_until");
+    sqlite3_stmt *st = db_stmt(
+        db, DB_STMT_USER_FAIL_INC,
+        "UPDATE users SET failed_logins = min(failed_logins + 1, 2147483647) "
+        "WHERE id = ?1 RETURNING failed_logins, locked_until");
     int rc;
 
     if (!st)

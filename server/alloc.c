@@ -59,5 +59,5 @@ void *calloc(size_t n, size_t size)
 }
 
 #else
-typedef int alloc_unused;    /* other C libraries: their own allocator */
+typedef int alloc_unused; /* other C libraries: their own allocator */
 #endif

@@ -27,7 +27,7 @@ int buf_reserve(struct buf *b, size_t extra)
         return -1;
     if (b->cap - b->off - b->len >= extra)
         return 0;
-    if (b->off > 0) {               /* compact before growing */
+    if (b->off > 0) { /* compact before growing */
         memmove(b->data, b->data + b->off, b->len);
         b->off = 0;
         b->moves++;
@@ -60,10 +60,7 @@ int buf_append(struct buf *b, const void *p, size_t n)
     return 0;
 }
 
-int buf_append_str(struct buf *b, const char *s)
-{
-    return buf_append(b, s, strlen(s));
-}
+int buf_append_str(struct buf *b, const char *s) { return buf_append(b, s, strlen(s)); }
 
 int buf_printf(struct buf *b, const char *fmt, ...)
 {

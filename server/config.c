@@ -24,11 +24,11 @@ struct cfg_opt {
     const char *key;
     enum cfg_type type;
     size_t offset;
-    size_t size;                 /* sizeof the field (strings: capacity incl. NUL) */
-    long long min, max;          /* numbers: value range; strings: min length */
-    long long def;               /* default of numbers, bools, log level */
-    const char *sdef;            /* default of strings and choices */
-    const char *const *choices;  /* CFG_CHOICE: NULL-terminated allowed values */
+    size_t size;                /* sizeof the field (strings: capacity incl. NUL) */
+    long long min, max;         /* numbers: value range; strings: min length */
+    long long def;              /* default of numbers, bools, log level */
+    const char *sdef;           /* default of strings and choices */
+    const char *const *choices; /* CFG_CHOICE: NULL-terminated allowed values */
 };
 
 static const char *const jwt_algs[] = { "ES256", "HS256", NULL };
@@ -38,6 +38,7 @@ static const char *const level_names[] = { "debug", "info", "warn", "error", NUL
  * the field's C type into a compile error, so the loader can never write an
  * int into a size_t or a bool into an enum. */
 #define FIELD(f) (((struct config *)0)->f)
+/* clang-format off */
 #define OFS(f) offsetof(struct config, f), sizeof(FIELD(f))
 #define OPT_INT(s, k, f, d, lo, hi) \
     { s, k, _Generic(FIELD(f), int: CFG_INT), OFS(f), lo, hi, d, NULL, NULL }
@@ -52,6 +53,7 @@ static const char *const level_names[] = { "debug", "info", "warn", "error", NUL
 #define OPT_LEVEL(s, k, f, d) \
     { s, k, _Generic(FIELD(f), enum log_level: CFG_LOGLEVEL), OFS(f), \
       LOG_DEBUG, LOG_ERROR, d, NULL, NULL }
+/* clang-format on */
 
 #define MS_MIN 100
 #define MS_MAX 3600000
@@ -74,8 +76,8 @@ static const struct cfg_opt opts[] = {
     OPT_SIZE("limits", "max_headers", max_headers, 64, 8, 1024),
     OPT_SIZE("limits", "max_uri_bytes", max_uri_bytes, 2048, 64, 1048576),
     OPT_SIZE("limits", "max_body_bytes", max_body_bytes, 65536, 0, 1073741824),
-    OPT_INT("limits", "max_requests_per_connection", max_requests_per_connection,
-            1000, 0, 1000000000),
+    OPT_INT("limits", "max_requests_per_connection", max_requests_per_connection, 1000, 0,
+            1000000000),
 
     OPT_INT("timeouts", "handshake_ms", handshake_timeout_ms, 10000, MS_MIN, MS_MAX),
     OPT_INT("timeouts", "header_ms", header_timeout_ms, 10000, MS_MIN, MS_MAX),
@@ -203,7 +205,7 @@ static void clean_name(const char *in, char *out, size_t outlen)
 
 /* Context of one load: where the text came from, for messages. */
 struct load_ctx {
-    const char *file;   /* NULL when loading from a string */
+    const char *file; /* NULL when loading from a string */
     char *err;
     size_t errlen;
 };
@@ -245,12 +247,11 @@ static void choice_err(const struct cfg_opt *o, char *msg, size_t msglen)
         n += (size_t)snprintf(msg + n, msglen - n, "%s \"%s\"", i ? "," : "", list[i]);
 }
 
-static int check_string(const struct cfg_opt *o, const char *s, size_t n,
-                        char *msg, size_t msglen)
+static int check_string(const struct cfg_opt *o, const char *s, size_t n, char *msg, size_t msglen)
 {
     if (n >= o->size) {
-        snprintf(msg, msglen, "'%s.%s' is too long (at most %zu bytes)",
-                 o->section, o->key, o->size - 1);
+        snprintf(msg, msglen, "'%s.%s' is too long (at most %zu bytes)", o->section, o->key,
+                 o->size - 1);
         return -1;
     }
     if (memchr(s, '\0', n) != NULL) {
@@ -271,8 +272,8 @@ static int check_string(const struct cfg_opt *o, const char *s, size_t n,
 static int check_range(const struct cfg_opt *o, long long v, char *msg, size_t msglen)
 {
     if (v < o->min || v > o->max) {
-        snprintf(msg, msglen, "'%s.%s' must be between %lld and %lld",
-                 o->section, o->key, o->min, o->max);
+        snprintf(msg, msglen, "'%s.%s' must be between %lld and %lld", o->section, o->key, o->min,
+                 o->max);
         return -1;
     }
     return 0;
@@ -283,15 +284,14 @@ static int check_range(const struct cfg_opt *o, long long v, char *msg, size_t m
 static const struct cfg_opt *find_opt(const char *section, const char *key)
 {
     for (size_t i = 0; i < NOPTS; i++)
-        if (strcmp(opts[i].section, section) == 0 &&
-            (key == NULL || strcmp(opts[i].key, key) == 0))
+        if (strcmp(opts[i].section, section) == 0 && (key == NULL || strcmp(opts[i].key, key) == 0))
             return &opts[i];
     return NULL;
 }
 
 /* Applies one JSON value to its option; msg receives the reason on error. */
-static int apply_value(struct config *cfg, const struct cfg_opt *o, json_t *v,
-                       char *msg, size_t msglen)
+static int apply_value(struct config *cfg, const struct cfg_opt *o, json_t *v, char *msg,
+                       size_t msglen)
 {
     switch (o->type) {
     case CFG_INT:
@@ -346,7 +346,8 @@ static int apply_section(struct config *cfg, const char *section, json_t *obj,
         load_err(lc, "'%s' must be an object", name);
         return -1;
     }
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         const struct cfg_opt *o = find_opt(section, key);
         if (o == NULL) {
             clean_name(key, kname, sizeof(kname));
@@ -372,8 +373,8 @@ static int apply_env(struct config *cfg, char *err, size_t errlen)
         return 0;
     n = strlen(s);
     if (n >= o->size) {
-        fmt_err(err, errlen, "config: %s is too long (at most %zu bytes)",
-                ENV_JWT_SECRET, o->size - 1);
+        fmt_err(err, errlen, "config: %s is too long (at most %zu bytes)", ENV_JWT_SECRET,
+                o->size - 1);
         return -1;
     }
     set_string(cfg, o, s, n);
@@ -412,7 +413,8 @@ static int load_json(struct config *cfg, json_t *root, const struct load_ctx *lc
         load_err(lc, "top level must be an object");
         goto done;
     }
-    json_object_foreach(root, section, obj) {
+    json_object_foreach(root, section, obj)
+    {
         if (find_opt(section, NULL) == NULL) {
             clean_name(section, name, sizeof(name));
             load_err(lc, "unknown section '%s'", name);
@@ -483,8 +485,7 @@ static int validate_fields(const struct config *cfg, char *msg, size_t msglen)
         case CFG_BOOL: continue;
         case CFG_INT: v = *(const int *)p; break;
         case CFG_SIZE:
-            v = *(const size_t *)p > (size_t)LLONG_MAX ? LLONG_MAX
-                                                       : (long long)*(const size_t *)p;
+            v = *(const size_t *)p > (size_t)LLONG_MAX ? LLONG_MAX : (long long)*(const size_t *)p;
             break;
         case CFG_LOGLEVEL: v = (long long)*(const enum log_level *)p; break;
         }
@@ -523,12 +524,14 @@ static int validate_network(const struct config *cfg, char *msg, size_t msglen)
     if (!cfg->demo)
         return 0;
     if (cfg->http_port == -1) {
-        snprintf(msg, msglen, "'server.demo' needs the HTTP listener "
+        snprintf(msg, msglen,
+                 "'server.demo' needs the HTTP listener "
                  "('server.http_port' is -1)");
         return -1;
     }
     if (!cfg->demo_allow_non_loopback && (!https_lo || !http_lo)) {
-        snprintf(msg, msglen, "'server.demo' on a non-loopback address needs "
+        snprintf(msg, msglen,
+                 "'server.demo' on a non-loopback address needs "
                  "'server.demo_allow_non_loopback': the demo serves the API "
                  "over plain HTTP");
         return -1;
@@ -543,17 +546,21 @@ static int validate_cross(const struct config *cfg, char *msg, size_t msglen)
         return -1;
     }
     if (strcmp(cfg->jwt_alg, "HS256") == 0 && strlen(cfg->jwt_secret) < 32) {
-        snprintf(msg, msglen, "'auth.jwt_alg' HS256 needs 'auth.jwt_secret' (or %s) "
-                 "of at least 32 bytes", ENV_JWT_SECRET);
+        snprintf(msg, msglen,
+                 "'auth.jwt_alg' HS256 needs 'auth.jwt_secret' (or %s) "
+                 "of at least 32 bytes",
+                 ENV_JWT_SECRET);
         return -1;
     }
     if (cfg->max_uri_bytes > cfg->max_header_bytes) {
-        snprintf(msg, msglen, "'limits.max_uri_bytes' must not exceed "
+        snprintf(msg, msglen,
+                 "'limits.max_uri_bytes' must not exceed "
                  "'limits.max_header_bytes'");
         return -1;
     }
     if (cfg->lockout_base_s > cfg->lockout_max_s) {
-        snprintf(msg, msglen, "'rate_limits.lockout_base_s' must not exceed "
+        snprintf(msg, msglen,
+                 "'rate_limits.lockout_base_s' must not exceed "
                  "'rate_limits.lockout_max_s'");
         return -1;
     }
@@ -570,12 +577,11 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
     const char *env = getenv(ENV_JWT_SECRET);
 
     if (env != NULL && strlen(env) >= sizeof(cfg->jwt_secret)) {
-        fmt_err(err, errlen, "config: %s is too long (at most %zu bytes)",
-                ENV_JWT_SECRET, sizeof(cfg->jwt_secret) - 1);
+        fmt_err(err, errlen, "config: %s is too long (at most %zu bytes)", ENV_JWT_SECRET,
+                sizeof(cfg->jwt_secret) - 1);
         return -1;
     }
-    if (validate_fields(cfg, msg, sizeof(msg)) < 0 ||
-        validate_cross(cfg, msg, sizeof(msg)) < 0) {
+    if (validate_fields(cfg, msg, sizeof(msg)) < 0 || validate_cross(cfg, msg, sizeof(msg)) < 0) {
         fmt_err(err, errlen, "config: %s", msg);
         return -1;
     }

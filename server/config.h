@@ -18,78 +18,78 @@ enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 struct config {
     /* "server" */
-    char https_address[CONFIG_STR_MAX];   /* "127.0.0.1"; IPv4 or IPv6 literal */
-    int https_port;                       /* 8443; 0 = kernel picks (tests) */
-    char http_address[CONFIG_STR_MAX];    /* "127.0.0.1" */
-    int http_port;                        /* 8080; 0 = kernel picks; -1 = no HTTP listener */
-    int workers;                          /* 0 = number of CPUs */
-    int max_connections;                  /* total, all workers; over it new ones are closed */
-    char user[CONFIG_STR_MAX];            /* drop to this user after bind when root; "" = stay */
-    char www_root[CONFIG_PATH_MAX];       /* static files; "" = none */
-    int static_cache_ms;                  /* 1000: small files served from memory this long
+    char https_address[CONFIG_STR_MAX]; /* "127.0.0.1"; IPv4 or IPv6 literal */
+    int https_port;                     /* 8443; 0 = kernel picks (tests) */
+    char http_address[CONFIG_STR_MAX];  /* "127.0.0.1" */
+    int http_port;                      /* 8080; 0 = kernel picks; -1 = no HTTP listener */
+    int workers;                        /* 0 = number of CPUs */
+    int max_connections;                /* total, all workers; over it new ones are closed */
+    char user[CONFIG_STR_MAX];          /* drop to this user after bind when root; "" = stay */
+    char www_root[CONFIG_PATH_MAX];     /* static files; "" = none */
+    int static_cache_ms;                /* 1000: small files served from memory this long
                                            * after their last check; 0 = always from disk */
-    enum log_level log_level;             /* "debug" | "info" | "warn" | "error" */
-    bool demo;                            /* HTTP listener serves the API too (DESIGN §8) */
-    bool demo_allow_non_loopback;         /* demo on a non-loopback address only if forced */
+    enum log_level log_level;           /* "debug" | "info" | "warn" | "error" */
+    bool demo;                          /* HTTP listener serves the API too (DESIGN §8) */
+    bool demo_allow_non_loopback;       /* demo on a non-loopback address only if forced */
 
     /* "limits" */
-    size_t max_header_bytes;              /* 8192: request line + headers */
-    size_t max_headers;                   /* 64 */
-    size_t max_uri_bytes;                 /* 2048 */
-    size_t max_body_bytes;                /* 65536 */
-    int max_requests_per_connection;      /* 1000; 0 = unlimited */
+    size_t max_header_bytes;         /* 8192: request line + headers */
+    size_t max_headers;              /* 64 */
+    size_t max_uri_bytes;            /* 2048 */
+    size_t max_body_bytes;           /* 65536 */
+    int max_requests_per_connection; /* 1000; 0 = unlimited */
 
     /* "timeouts" (milliseconds) */
-    int handshake_timeout_ms;             /* 10000 */
-    int header_timeout_ms;                /* 10000: whole head must arrive */
-    int body_timeout_ms;                  /* 30000 */
-    int keepalive_timeout_ms;             /* 30000: idle between requests */
-    int write_timeout_ms;                 /* 30000: client must drain our response */
-    int shutdown_timeout_ms;              /* 10000: SIGTERM grace for in-flight requests */
+    int handshake_timeout_ms; /* 10000 */
+    int header_timeout_ms;    /* 10000: whole head must arrive */
+    int body_timeout_ms;      /* 30000 */
+    int keepalive_timeout_ms; /* 30000: idle between requests */
+    int write_timeout_ms;     /* 30000: client must drain our response */
+    int shutdown_timeout_ms;  /* 10000: SIGTERM grace for in-flight requests */
 
     /* "tls" */
-    char cert_file[CONFIG_PATH_MAX];      /* PEM chain; "" = dev certificate */
-    char key_file[CONFIG_PATH_MAX];       /* PEM key */
-    char dev_cert_dir[CONFIG_PATH_MAX];   /* "certs/dev" */
-    bool session_tickets;                 /* true */
-    int ticket_lifetime_s;                /* 86400; keys rotate at this period */
-    int hsts_max_age_s;                   /* 63072000 */
+    char cert_file[CONFIG_PATH_MAX];    /* PEM chain; "" = dev certificate */
+    char key_file[CONFIG_PATH_MAX];     /* PEM key */
+    char dev_cert_dir[CONFIG_PATH_MAX]; /* "certs/dev" */
+    bool session_tickets;               /* true */
+    int ticket_lifetime_s;              /* 86400; keys rotate at this period */
+    int hsts_max_age_s;                 /* 63072000 */
 
     /* "db" */
-    char db_path[CONFIG_PATH_MAX];        /* "data/portcullis.db" */
-    int db_busy_timeout_ms;               /* 5000 */
+    char db_path[CONFIG_PATH_MAX]; /* "data/portcullis.db" */
+    int db_busy_timeout_ms;        /* 5000 */
 
     /* "pool" */
-    int pool_threads;                     /* 0 = number of CPUs */
-    int pool_queue;                       /* 256: jobs waiting; full -> 503 */
+    int pool_threads; /* 0 = number of CPUs */
+    int pool_queue;   /* 256: jobs waiting; full -> 503 */
 
     /* "auth" */
-    char jwt_alg[16];                     /* "ES256" | "HS256" */
-    char jwt_key_file[CONFIG_PATH_MAX];   /* ES256 private key PEM; created 0600 if missing */
-    char jwt_secret[CONFIG_STR_MAX];      /* HS256; env PORTCULLIS_JWT_SECRET overrides; >= 32 bytes */
-    char jwt_issuer[CONFIG_STR_MAX];      /* "portcullis" */
-    char jwt_audience[CONFIG_STR_MAX];    /* "portcullis-api" */
-    int access_ttl_s;                     /* 900 */
-    int refresh_ttl_s;                    /* 1209600 (14 days) */
-    int jwt_leeway_s;                     /* 30 */
-    int argon2_memory_kib;                /* 19456 */
-    int argon2_iterations;                /* 2 */
-    int argon2_parallelism;               /* 1 */
-    bool refresh_cookie;                  /* also set the refresh token as a cookie */
-    int user_cache_ms;                    /* 1000: account state cached for token checks;
+    char jwt_alg[16];                   /* "ES256" | "HS256" */
+    char jwt_key_file[CONFIG_PATH_MAX]; /* ES256 private key PEM; created 0600 if missing */
+    char jwt_secret[CONFIG_STR_MAX];   /* HS256; env PORTCULLIS_JWT_SECRET overrides; >= 32 bytes */
+    char jwt_issuer[CONFIG_STR_MAX];   /* "portcullis" */
+    char jwt_audience[CONFIG_STR_MAX]; /* "portcullis-api" */
+    int access_ttl_s;                  /* 900 */
+    int refresh_ttl_s;                 /* 1209600 (14 days) */
+    int jwt_leeway_s;                  /* 30 */
+    int argon2_memory_kib;             /* 19456 */
+    int argon2_iterations;             /* 2 */
+    int argon2_parallelism;            /* 1 */
+    bool refresh_cookie;               /* also set the refresh token as a cookie */
+    int user_cache_ms;                 /* 1000: account state cached for token checks;
                                              changes by another process show within this; 0 = off */
 
     /* "rate_limits" */
-    int login_ip_per_minute;              /* 20 (bucket refill per minute, burst = same) */
-    int login_user_per_minute;            /* 10 */
-    int register_ip_per_minute;           /* 10 */
-    int lockout_threshold;                /* 5 failures */
-    int lockout_base_s;                   /* 30, doubling each further failure */
-    int lockout_max_s;                    /* 3600 */
+    int login_ip_per_minute;    /* 20 (bucket refill per minute, burst = same) */
+    int login_user_per_minute;  /* 10 */
+    int register_ip_per_minute; /* 10 */
+    int lockout_threshold;      /* 5 failures */
+    int lockout_base_s;         /* 30, doubling each further failure */
+    int lockout_max_s;          /* 3600 */
 
     /* "demo" */
-    int wire_capture_bytes;               /* 2048 first bytes per connection */
-    int wire_capture_connections;         /* 16 recent connections per listener */
+    int wire_capture_bytes;       /* 2048 first bytes per connection */
+    int wire_capture_connections; /* 16 recent connections per listener */
 };
 
 /* Fills *cfg with the compiled-in defaults. Cannot fail. */

@@ -32,7 +32,7 @@ static const struct config *conn_cfg(const struct conn *c) { return c->w->srv->c
 static void conn_set_timer(struct conn *c, int ms)
 {
     if (loop_timer_set(c->w->loop, &c->timer, (uint64_t)ms) != 0)
-        c->dead = true;   /* no timeout, no connection: conn_run closes it */
+        c->dead = true; /* no timeout, no connection: conn_run closes it */
 }
 
 static void conn_free_deferred(struct loop *l, void *arg)
@@ -125,7 +125,7 @@ void conn_accept(struct worker *w, int fd, int is_tls, const struct sockaddr_sto
         return;
     }
     struct wire_ring *ring = is_tls ? w->srv->wire_https : w->srv->wire_http;
-    if (ring != NULL) {   /* demo mode only: the wire view */
+    if (ring != NULL) { /* demo mode only: the wire view */
         wire_cap_open(&c->wire, ring, c->client_ip, c->client_port);
         if (c->tls)
             tls_conn_set_observer(c->tls, wire_cap_observe, &c->wire);
@@ -222,7 +222,7 @@ static void conn_plaintext_on_tls(struct conn *c)
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                      sizeof body - 1, body);
     ssize_t w = send(c->io.fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w > 0)   /* best effort: the client is confused anyway */
+    if (w > 0) /* best effort: the client is confused anyway */
         wire_cap_record(&c->wire, 'w', (const unsigned char *)msg, (size_t)w);
     log_info("tls: cleartext HTTP from %s on the HTTPS port, answered 400", c->client_ip);
     conn_close(c);
@@ -280,8 +280,8 @@ static int conn_step_write(struct conn *c)
     } else {
         /* More is buffered: the body after a 100 Continue, or the next
          * pipelined request, which gets a full header timeout of its own. */
-        conn_set_timer(c, c->head_len ? conn_cfg(c)->body_timeout_ms
-                                      : conn_cfg(c)->header_timeout_ms);
+        conn_set_timer(c,
+                       c->head_len ? conn_cfg(c)->body_timeout_ms : conn_cfg(c)->header_timeout_ms);
     }
     return 1;
 }
@@ -311,7 +311,7 @@ static int conn_step_read(struct conn *c)
         conn_fail(c, 413, "too_large", "request exceeds the configured limits");
         return 1;
     }
-    conn_close(c);   /* peer closed or error */
+    conn_close(c); /* peer closed or error */
     return -1;
 }
 
@@ -325,9 +325,12 @@ static void conn_run(struct conn *c)
         }
         switch (c->state) {
         case CONN_HANDSHAKE: go = conn_step_handshake(c); break;
-        case CONN_READ:      go = conn_step_read(c); break;
-        case CONN_WRITE:     go = conn_step_write(c); break;
-        case CONN_ASYNC:     c->want = 0; go = 0; break;
+        case CONN_READ: go = conn_step_read(c); break;
+        case CONN_WRITE: go = conn_step_write(c); break;
+        case CONN_ASYNC:
+            c->want = 0;
+            go = 0;
+            break;
         }
     }
     if (go == 0 && !c->closed && loop_io_set(c->w->loop, &c->io, c->want) != 0)
@@ -360,7 +363,8 @@ static void conn_on_timer(struct loop *l, struct loop_timer *t)
     if (c->closed || c->state == CONN_ASYNC)
         return;
     if (c->state == CONN_READ && !c->idle) {
-        log_info("timeout: %s did not send a complete request in time, answering 408", c->client_ip);
+        log_info("timeout: %s did not send a complete request in time, answering 408",
+                 c->client_ip);
         conn_fail(c, 408, "timeout", "the request did not arrive in time");
         c->state = CONN_WRITE;
         /* One short try to deliver the 408, then close whatever happens. */

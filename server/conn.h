@@ -17,46 +17,46 @@
 #include "tls/tls.h"
 
 enum conn_state {
-    CONN_HANDSHAKE,   /* TLS handshake in progress */
-    CONN_READ,        /* reading / parsing a request (or idle between requests) */
-    CONN_ASYNC,       /* a pool job is producing the response */
-    CONN_WRITE,       /* response queued in out, draining to the socket */
+    CONN_HANDSHAKE, /* TLS handshake in progress */
+    CONN_READ,      /* reading / parsing a request (or idle between requests) */
+    CONN_ASYNC,     /* a pool job is producing the response */
+    CONN_WRITE,     /* response queued in out, draining to the socket */
 };
 
 struct conn {
     struct loop_io io;
     struct loop_timer timer;
     struct worker *w;
-    struct conn *prev, *next;         /* worker's list of live connections */
-    struct tls_conn *tls;             /* NULL on the plain-HTTP listener */
+    struct conn *prev, *next; /* worker's list of live connections */
+    struct tls_conn *tls;     /* NULL on the plain-HTTP listener */
     enum conn_state state;
     bool is_tls;
-    bool idle;                        /* between requests, nothing buffered */
-    bool closed;                      /* conn_close ran; memory freed later */
-    bool dead;                        /* must close at the next chance */
-    bool job_pending;                 /* a pool job holds &ex */
+    bool idle;        /* between requests, nothing buffered */
+    bool closed;      /* conn_close ran; memory freed later */
+    bool dead;        /* must close at the next chance */
+    bool job_pending; /* a pool job holds &ex */
     bool close_after_write;
-    bool keep_alive;                  /* of the current request */
+    bool keep_alive; /* of the current request */
     bool sent_continue;
-    uint32_t want;                    /* epoll interest while waiting */
+    uint32_t want; /* epoll interest while waiting */
     char client_ip[INET6_ADDRSTRLEN];
     int client_port;
 
-    struct wire_cap wire;             /* demo mode's capture; inert otherwise */
+    struct wire_cap wire; /* demo mode's capture; inert otherwise */
 
     struct buf in, out;
-    size_t write_len;                 /* length of a TLS write to retry */
+    size_t write_len; /* length of a TLS write to retry */
 
     /* the request being read */
     struct http_request_head head;
-    struct http_header *hdrs;         /* max_headers entries, allocated lazily */
-    size_t last_len;                  /* bytes of head already scanned */
-    size_t head_len;                  /* 0 until the head is complete */
-    unsigned head_moves;              /* in.moves when head was parsed */
+    struct http_header *hdrs; /* max_headers entries, allocated lazily */
+    size_t last_len;          /* bytes of head already scanned */
+    size_t head_len;          /* 0 until the head is complete */
+    unsigned head_moves;      /* in.moves when head was parsed */
     struct http_framing fr;
     struct http_chunked chunked;
-    size_t body_len;                  /* body bytes at in[head_len..] */
-    uint64_t started_us;              /* monotonic, first byte of the request */
+    size_t body_len;     /* body bytes at in[head_len..] */
+    uint64_t started_us; /* monotonic, first byte of the request */
     int requests;
 
     struct http_exchange ex;

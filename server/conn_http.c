@@ -44,13 +44,17 @@ static void conn_log(const struct conn *c, int status, size_t bytes)
     const struct http_request *r = &c->ex.req;
     char client[INET6_ADDRSTRLEN + 8];
     if (log_get_level() > LOG_INFO)
-        return;             /* the access log is off: format nothing */
+        return; /* the access log is off: format nothing */
     snprintf(client, sizeof client, "%s:%d", c->client_ip, c->client_port);
     struct log_access a = {
-        .client = client, .scheme = c->is_tls ? "https" : "http",
-        .method = r->method.p ? r->method.p : "-", .method_len = r->method.p ? r->method.n : 1,
-        .path = r->path.p ? r->path.p : "-", .path_len = r->path.p ? r->path.n : 1,
-        .status = status, .bytes = bytes,
+        .client = client,
+        .scheme = c->is_tls ? "https" : "http",
+        .method = r->method.p ? r->method.p : "-",
+        .method_len = r->method.p ? r->method.n : 1,
+        .path = r->path.p ? r->path.p : "-",
+        .path_len = r->path.p ? r->path.n : 1,
+        .status = status,
+        .bytes = bytes,
         .duration_ms = c->started_us ? (double)(now_us() - c->started_us) / 1000.0 : 0.0,
     };
     log_access(&a);
@@ -68,8 +72,9 @@ void conn_finish_exchange(struct conn *c)
         http_resp_header(&ex->resp, "X-Portcullis-Warning",
                          "plaintext HTTP (demo mode): anyone on the path can read this");
     size_t before = c->out.len;
-    if (http_resp_write(&ex->resp, &o, ex->req.minor_version, keep, ex->req.is_head, &c->out) != 0) {
-        keep = false;   /* response too large to buffer: nothing sane to send */
+    if (http_resp_write(&ex->resp, &o, ex->req.minor_version, keep, ex->req.is_head, &c->out) !=
+        0) {
+        keep = false; /* response too large to buffer: nothing sane to send */
         c->out.len = before;
         struct http_response e = { 0 };
         buf_init(&e.headers, 0);
@@ -96,9 +101,9 @@ void conn_fail(struct conn *c, int status, const char *code, const char *detail)
     http_resp_error(&ex->resp, status, code, detail);
     ex->resp.close = 1;
     if (ex->req.minor_version == 0 && c->head_len == 0)
-        ex->req.minor_version = 1;   /* head never parsed: answer as 1.1 */
+        ex->req.minor_version = 1; /* head never parsed: answer as 1.1 */
     c->keep_alive = false;
-    c->in.len = 0;                   /* nothing after a framing error is trusted */
+    c->in.len = 0; /* nothing after a framing error is trusted */
     c->head_len = c->body_len = 0;
     conn_finish_exchange(c);
 }
@@ -120,8 +125,8 @@ static int conn_head(struct conn *c)
     c->head.num_headers = cfg->max_headers;
     int status = 400;
     const char *why = "malformed request";
-    int rc = http_parse_request(buf_head(&c->in), c->in.len, c->last_len, &c->head, &lim,
-                                &status, &why);
+    int rc = http_parse_request(buf_head(&c->in), c->in.len, c->last_len, &c->head, &lim, &status,
+                                &why);
     if (rc == HTTP_PARSE_PARTIAL) {
         c->last_len = c->in.len;
         return CONN_NEED_MORE;
@@ -210,9 +215,9 @@ int conn_parse_and_dispatch(struct conn *c)
     }
     int rc = conn_body(c);
     if (rc == CONN_CLOSED)
-        return CONN_PROGRESS;   /* conn_fail queued the error response */
+        return CONN_PROGRESS; /* conn_fail queued the error response */
     if (rc == CONN_NEED_MORE) {
-        if (c->out.len > 0) {    /* 100 Continue: send it before waiting */
+        if (c->out.len > 0) { /* 100 Continue: send it before waiting */
             c->state = CONN_WRITE;
             c->close_after_write = false;
             return CONN_PROGRESS;

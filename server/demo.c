@@ -30,18 +30,18 @@
 #include "server/wire.h"
 #include "tls/client.h"
 
-#define DEMO_TIMEOUT_MS 10000
-#define DEMO_RESP_MAX (256 * 1024)
+#define DEMO_TIMEOUT_MS    10000
+#define DEMO_RESP_MAX      (256 * 1024)
 #define DEMO_CAPTURE_BYTES 65536
 #define DEMO_POLL_SLICE_MS 50
 
 /* What one connection's observer counts. */
 struct demo_io {
-    struct wire_cap *cap;            /* NULL: not captured */
+    struct wire_cap *cap; /* NULL: not captured */
     size_t sent, received;
     int handshaking, round_trips;
-    char last;                       /* direction of the previous read/write */
-    int want_first;                  /* waiting for the first response byte */
+    char last;      /* direction of the previous read/write */
+    int want_first; /* waiting for the first response byte */
     uint64_t t_first;
 };
 
@@ -336,7 +336,7 @@ int demo_exchange_run(const struct demo_run *x, struct demo_exchange *e, char *e
     if (c.tls) {
         demo_tls_facts(&c, e);
         if (e->save != NULL && tls_client_session_save(c.tls, e->save) != 0)
-            *e->save = NULL;   /* no ticket: the resumed runs say so */
+            *e->save = NULL; /* no ticket: the resumed runs say so */
     }
     rc = 0;
 out:
@@ -367,8 +367,9 @@ int demo_run_setup(struct demo_run *x, const struct demo_opts *o, char *err, siz
     x->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEMO_TIMEOUT_MS;
     /* mbedTLS 2.28 matches DNS names only; the dev certificate carries
      * "localhost" next to its IP addresses. */
-    const char *sni = o->server_name ? o->server_name
-                      : demo_is_ip_literal(o->https_host) ? "localhost" : o->https_host;
+    const char *sni = o->server_name                      ? o->server_name
+                      : demo_is_ip_literal(o->https_host) ? "localhost"
+                                                          : o->https_host;
     snprintf(x->server_name, sizeof x->server_name, "%s", sni);
     if (tls_client_config_setup(&x->tls, o->ca_file, err, errlen) != 0)
         return -1;
@@ -394,7 +395,7 @@ void demo_random_user(char *out, size_t outlen)
     unsigned char r[6];
     char hex[13];
     if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-        memset(r, 0, sizeof r);   /* a fixed name still works, once */
+        memset(r, 0, sizeof r); /* a fixed name still works, once */
     wire_hex(hex, r, sizeof r);
     snprintf(out, outlen, "demo-%s", hex);
 }

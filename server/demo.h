@@ -20,25 +20,25 @@
 #include "server/router.h"
 #include "server/server.h"
 
-#define DEMO_RUNS_DEFAULT 5
-#define DEMO_RUNS_MAX 50
-#define DEMO_DEFAULT_USER "demo-eavesdrop"
+#define DEMO_RUNS_DEFAULT     5
+#define DEMO_RUNS_MAX         50
+#define DEMO_DEFAULT_USER     "demo-eavesdrop"
 #define DEMO_DEFAULT_PASSWORD "demo-password-visible-on-http"
 
 struct demo_opts {
-    const char *https_host;     /* IP literal or name */
+    const char *https_host; /* IP literal or name */
     int https_port;
-    const char *http_host;      /* NULL: no HTTP side */
+    const char *http_host; /* NULL: no HTTP side */
     int http_port;
-    const char *ca_file;        /* trust anchor; NULL or "": no verification */
-    const char *server_name;    /* name checked in the certificate; NULL: the
+    const char *ca_file;      /* trust anchor; NULL or "": no verification */
+    const char *server_name;  /* name checked in the certificate; NULL: the
                                    host when it is a name, else "localhost" */
-    const char *user;           /* NULL: DEMO_DEFAULT_USER, or a fresh random
+    const char *user;         /* NULL: DEMO_DEFAULT_USER, or a fresh random
                                    name if that one belongs to someone else */
-    const char *password;       /* NULL: DEMO_DEFAULT_PASSWORD */
-    int runs;                   /* timed runs per case, 1..DEMO_RUNS_MAX; 0: default */
-    int timeout_ms;             /* per connection; 0: 10000 */
-    const atomic_int *cancel;   /* may be NULL; non-zero: give up soon */
+    const char *password;     /* NULL: DEMO_DEFAULT_PASSWORD */
+    int runs;                 /* timed runs per case, 1..DEMO_RUNS_MAX; 0: default */
+    int timeout_ms;           /* per connection; 0: 10000 */
+    const atomic_int *cancel; /* may be NULL; non-zero: give up soon */
 };
 
 /* Runs the comparison (blocking: seconds at most, bounded by timeout_ms per
@@ -54,8 +54,7 @@ int demo_cli(const struct config *cfg, int argc, char **argv);
 
 /* Parses "scheme://host[:port][/]" (host may be [IPv6]); port defaults to
  * 443 for https, 80 for http. 0 or -1. */
-int demo_parse_url(const char *url, const char *scheme, char *host, size_t hostlen,
-                   int *port);
+int demo_parse_url(const char *url, const char *scheme, char *host, size_t hostlen, int *port);
 
 /* ---- routes ---- */
 

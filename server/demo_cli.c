@@ -13,7 +13,7 @@
 #include "server/log.h"
 
 #define DEMO_DEFAULT_HTTPS "https://127.0.0.1:8443"
-#define DEMO_DEFAULT_HTTP "http://127.0.0.1:8080"
+#define DEMO_DEFAULT_HTTP  "http://127.0.0.1:8080"
 
 struct demo_args {
     const char *https_url, *http_url, *ca_file, *user, *password;
@@ -22,12 +22,15 @@ struct demo_args {
 
 static void demo_usage(FILE *f)
 {
-    fputs("usage: portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT]\n"
-          "                  [--cacert FILE | --insecure] [--runs N] [--user NAME] [--password PW]\n"
-          "                  [--no-http] [--json] [--width COLUMNS]\n"
-          "Logs in over plain HTTP and over HTTPS and shows, side by side, what an\n"
-          "eavesdropper saw of each and what each cost. Defaults: " DEMO_DEFAULT_HTTPS
-          " and " DEMO_DEFAULT_HTTP ",\nthe dev CA from the config (tls.dev_cert_dir/ca.crt), 5 runs.\n", f);
+    fputs(
+        "usage: portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT]\n"
+        "                  [--cacert FILE | --insecure] [--runs N] [--user NAME] [--password PW]\n"
+        "                  [--no-http] [--json] [--width COLUMNS]\n"
+        "Logs in over plain HTTP and over HTTPS and shows, side by side, what an\n"
+        "eavesdropper saw of each and what each cost. Defaults: " DEMO_DEFAULT_HTTPS
+        " and " DEMO_DEFAULT_HTTP
+        ",\nthe dev CA from the config (tls.dev_cert_dir/ca.crt), 5 runs.\n",
+        f);
 }
 
 /* ---- arguments ---- */
@@ -81,19 +84,28 @@ static int demo_parse_args(struct demo_args *a, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         int rc = 0;
-        if (strcmp(s, "--http") == 0) rc = demo_take(argc, argv, &i, &a->http_url);
-        else if (strcmp(s, "--cacert") == 0) rc = demo_take(argc, argv, &i, &a->ca_file);
-        else if (strcmp(s, "--user") == 0) rc = demo_take(argc, argv, &i, &a->user);
-        else if (strcmp(s, "--password") == 0) rc = demo_take(argc, argv, &i, &a->password);
+        if (strcmp(s, "--http") == 0)
+            rc = demo_take(argc, argv, &i, &a->http_url);
+        else if (strcmp(s, "--cacert") == 0)
+            rc = demo_take(argc, argv, &i, &a->ca_file);
+        else if (strcmp(s, "--user") == 0)
+            rc = demo_take(argc, argv, &i, &a->user);
+        else if (strcmp(s, "--password") == 0)
+            rc = demo_take(argc, argv, &i, &a->password);
         else if (strcmp(s, "--runs") == 0 && (rc = demo_take(argc, argv, &i, &runs)) == 0)
             a->runs = atoi(runs);
         else if (strcmp(s, "--width") == 0 && (rc = demo_take(argc, argv, &i, &num)) == 0)
             a->width = atoi(num);
-        else if (strcmp(s, "--json") == 0) a->json = 1;
-        else if (strcmp(s, "--insecure") == 0) a->insecure = 1;
-        else if (strcmp(s, "--no-http") == 0) a->no_http = 1;
-        else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) return 1;
-        else if (a->https_url == NULL && strncmp(s, "https://", 8) == 0) a->https_url = s;
+        else if (strcmp(s, "--json") == 0)
+            a->json = 1;
+        else if (strcmp(s, "--insecure") == 0)
+            a->insecure = 1;
+        else if (strcmp(s, "--no-http") == 0)
+            a->no_http = 1;
+        else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
+            return 1;
+        else if (a->https_url == NULL && strncmp(s, "https://", 8) == 0)
+            a->https_url = s;
         else {
             fprintf(stderr, "portcullis demo: unknown argument '%s'\n", s);
             return -1;
@@ -219,11 +231,13 @@ static void demo_side_records(struct demo_col *c, const json_t *side)
     const json_t *r;
     size_t i;
     const char *last = "";
-    json_array_foreach(json_object_get(side, "records"), i, r) {
+    json_array_foreach(json_object_get(side, "records"), i, r)
+    {
         const char *dir = demo_str(r, "dir"), *hs = demo_str(r, "handshake");
         const char *type = demo_str(r, "type");
         if (strcmp(dir, last) != 0)
-            demo_col_add(c, strcmp(dir, "client") == 0 ? "> client -> server" : "< server -> client");
+            demo_col_add(c,
+                         strcmp(dir, "client") == 0 ? "> client -> server" : "< server -> client");
         last = dir;
         long long len = (long long)json_integer_value(json_object_get(r, "length"));
         if (hs[0])
@@ -233,7 +247,8 @@ static void demo_side_records(struct demo_col *c, const json_t *side)
         else
             demo_col_addf(c, "  %s (encrypted), %lld bytes", type, len);
     }
-    json_array_foreach(json_object_get(side, "segments"), i, r) {
+    json_array_foreach(json_object_get(side, "segments"), i, r)
+    {
         const char *hex = demo_str(r, "hex");
         if (strcmp(demo_str(r, "dir"), "client") != 0 || strncmp(hex, "1703", 4) != 0)
             continue;
@@ -347,7 +362,8 @@ static int demo_width(int asked)
     int cols = asked;
     if (cols <= 0)
         cols = isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0
-                   ? ws.ws_col : 120;
+                   ? ws.ws_col
+                   : 120;
     if (cols < 60)
         cols = 60;
     if (cols > 400)
@@ -391,8 +407,10 @@ int demo_cli(const struct config *cfg, int argc, char **argv)
     snprintf(ca, sizeof ca, "%s/ca.crt", cfg->dev_cert_dir);
     o.ca_file = a.insecure ? NULL : a.ca_file ? a.ca_file : ca;
     if (o.ca_file != NULL && stat(o.ca_file, &st) != 0) {
-        fprintf(stderr, "portcullis demo: no CA file %s: start the server once (it creates the "
-                        "dev CA), or pass --cacert FILE (or --insecure)\n", o.ca_file);
+        fprintf(stderr,
+                "portcullis demo: no CA file %s: start the server once (it creates the "
+                "dev CA), or pass --cacert FILE (or --insecure)\n",
+                o.ca_file);
         return 2;
     }
     o.user = a.user;
@@ -411,7 +429,9 @@ int demo_cli(const struct config *cfg, int argc, char **argv)
     }
     const json_t *http = json_object_get(doc, "http");
     rc = json_is_true(json_object_get(json_object_get(doc, "https"), "ok")) &&
-         (http == NULL || json_is_true(json_object_get(http, "ok"))) ? 0 : 1;
+                 (http == NULL || json_is_true(json_object_get(http, "ok")))
+             ? 0
+             : 1;
     json_decref(doc);
     return rc;
 }

@@ -15,8 +15,8 @@
 
 static json_t *demo_ms_json(const struct demo_probe *p)
 {
-    return json_pack("{s:f, s:f, s:f, s:f}", "connect", p->connect_ms, "handshake",
-                     p->handshake_ms, "ttfb", p->ttfb_ms, "total", p->total_ms);
+    return json_pack("{s:f, s:f, s:f, s:f}", "connect", p->connect_ms, "handshake", p->handshake_ms,
+                     "ttfb", p->ttfb_ms, "total", p->total_ms);
 }
 
 static json_t *demo_bytes_json(const struct demo_probe *p)
@@ -72,8 +72,8 @@ static void demo_median_probe(const struct demo_probe *ps, int n, struct demo_pr
 {
     static const size_t fields[] = {
         offsetof(struct demo_probe, connect_ms), offsetof(struct demo_probe, handshake_ms),
-        offsetof(struct demo_probe, ttfb_ms), offsetof(struct demo_probe, total_ms),
-        offsetof(struct demo_probe, sent), offsetof(struct demo_probe, received),
+        offsetof(struct demo_probe, ttfb_ms),    offsetof(struct demo_probe, total_ms),
+        offsetof(struct demo_probe, sent),       offsetof(struct demo_probe, received),
     };
     double v[DEMO_RUNS_MAX];
     memset(out, 0, sizeof *out);
@@ -98,8 +98,8 @@ static int demo_request(struct buf *b, const char *method, const char *path, con
                         int port, const char *body)
 {
     int v6 = strchr(host, ':') != NULL;
-    if (buf_printf(b, "%s %s HTTP/1.1\r\nHost: %s%s%s:%d\r\n", method, path, v6 ? "[" : "",
-                   host, v6 ? "]" : "", port) != 0 ||
+    if (buf_printf(b, "%s %s HTTP/1.1\r\nHost: %s%s%s:%d\r\n", method, path, v6 ? "[" : "", host,
+                   v6 ? "]" : "", port) != 0 ||
         buf_append_str(b, "User-Agent: portcullis-demo\r\nAccept: application/json\r\n"
                           "Connection: close\r\n") != 0)
         return -1;
@@ -120,14 +120,13 @@ static char *demo_credentials(const char *user, const char *password)
 /* POST path {username, password} on a fresh connection; e gets the result,
  * req (empty, initialised) the request. 0, or -1 with err. */
 static int demo_post_credentials(const struct demo_run *x, int tls, const char *path,
-                                 const char *user, const char *password,
-                                 struct demo_exchange *e, struct buf *req, char *err, size_t errlen)
+                                 const char *user, const char *password, struct demo_exchange *e,
+                                 struct buf *req, char *err, size_t errlen)
 {
     char *body = demo_credentials(user, password);
     int rc = -1;
-    if (body == NULL ||
-        demo_request(req, "POST", path, tls ? x->o->https_host : x->o->http_host,
-                     tls ? x->o->https_port : x->o->http_port, body) != 0) {
+    if (body == NULL || demo_request(req, "POST", path, tls ? x->o->https_host : x->o->http_host,
+                                     tls ? x->o->https_port : x->o->http_port, body) != 0) {
         snprintf(err, errlen, "out of memory");
     } else {
         e->tls = tls;
@@ -158,7 +157,8 @@ static void demo_side_capture(json_t *side, const struct wire_cap *cap, int tls,
     size_t i;
     buf_init(&text, DEMO_TEXT_MAX);
     buf_init(&hex, DEMO_TEXT_MAX);
-    json_array_foreach(json_object_get(cj, "segments"), i, seg) {
+    json_array_foreach(json_object_get(cj, "segments"), i, seg)
+    {
         const char *t = json_string_value(json_object_get(seg, "text"));
         const char *h = json_string_value(json_object_get(seg, "hex"));
         int client = strcmp(json_string_value(json_object_get(seg, "dir")), "client") == 0;
@@ -204,9 +204,9 @@ static void demo_side_login(json_t *side, const struct demo_exchange *e, const s
     json_object_set_new(side, "login_bytes", demo_bytes_json(&e->p));
     demo_side_capture(side, e->cap, e->tls, pw);
     if (e->tls)
-        json_object_set_new(side, "tls", json_pack("{s:s, s:s, s:b}", "version", e->version,
-                                                   "ciphersuite", e->suite, "verified",
-                                                   e->verified));
+        json_object_set_new(side, "tls",
+                            json_pack("{s:s, s:s, s:b}", "version", e->version, "ciphersuite",
+                                      e->suite, "verified", e->verified));
 }
 
 /* Register (201, or 409 when the name exists), then log in with a capture.
@@ -221,14 +221,16 @@ static int demo_login(const struct demo_run *x, json_t *side, int tls, const cha
     int rc = -1;
     buf_init(&req, DEMO_REQ_MAX);
     if (do_register) {
-        if (demo_post_credentials(x, 1, "/api/register", user, pw, &e, &req, err, sizeof err) != 0) {
+        if (demo_post_credentials(x, 1, "/api/register", user, pw, &e, &req, err, sizeof err) !=
+            0) {
             demo_fail(side, "register: %s", err);
             goto out;
         }
         buf_free(&req);
         if (e.p.status != 201 && e.p.status != 409) {
             if (e.p.status == 429)
-                demo_fail(side, "the server rate-limits registrations (429): try again in a minute");
+                demo_fail(side,
+                          "the server rate-limits registrations (429): try again in a minute");
             else
                 demo_fail(side, "register answered %d", e.p.status);
             goto out;
@@ -277,15 +279,17 @@ static int demo_time_one(const struct demo_run *x, int tls, const struct buf *re
                          struct demo_probe *full, struct demo_probe *res, char *err, size_t errlen)
 {
     struct tls_client_session *sess = NULL;
-    struct demo_exchange e = { .tls = tls, .save = tls ? &sess : NULL,
-                               .request = buf_head(req), .request_len = req->len };
+    struct demo_exchange e = {
+        .tls = tls, .save = tls ? &sess : NULL, .request = buf_head(req), .request_len = req->len
+    };
     if (demo_exchange_run(x, &e, err, errlen) != 0)
         return -1;
     *full = e.p;
     if (!tls)
         return 0;
-    struct demo_exchange r = { .tls = 1, .resume = sess, .request = buf_head(req),
-                               .request_len = req->len };
+    struct demo_exchange r = {
+        .tls = 1, .resume = sess, .request = buf_head(req), .request_len = req->len
+    };
     int rc = demo_exchange_run(x, &r, err, errlen);
     *res = r.p;
     tls_client_session_free(sess);

@@ -12,10 +12,10 @@
 /* The cost of one exchange; doubles so medians take every field alike. */
 struct demo_probe {
     double connect_ms, handshake_ms, ttfb_ms, total_ms;
-    double sent, received;          /* bytes on the wire up to the last response byte */
-    int round_trips;                /* TLS handshake round trips */
-    int status;                     /* HTTP status of the response */
-    int resumed;                    /* the TLS session was resumed */
+    double sent, received; /* bytes on the wire up to the last response byte */
+    int round_trips;       /* TLS handshake round trips */
+    int status;            /* HTTP status of the response */
+    int resumed;           /* the TLS session was resumed */
 };
 
 /* One comparison in progress. */
@@ -24,17 +24,17 @@ struct demo_run {
     int runs, timeout_ms;
     char server_name[256];
     struct tls_client_config *tls;
-    struct wire_ring *ring;         /* the transcripts' captures */
+    struct wire_ring *ring; /* the transcripts' captures */
 };
 
 /* One request on a fresh connection. */
 struct demo_exchange {
-    int tls;                                   /* HTTPS side, else plain HTTP */
-    const struct tls_client_session *resume;   /* offer this session; NULL: full */
-    struct tls_client_session **save;          /* NULL, or receives the session */
+    int tls;                                 /* HTTPS side, else plain HTTP */
+    const struct tls_client_session *resume; /* offer this session; NULL: full */
+    struct tls_client_session **save;        /* NULL, or receives the session */
     const char *request;
     size_t request_len;
-    struct wire_cap *cap;                      /* NULL, or captures the socket */
+    struct wire_cap *cap; /* NULL, or captures the socket */
     /* results */
     struct demo_probe p;
     char version[32], suite[96];

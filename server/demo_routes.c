@@ -19,11 +19,11 @@
 struct demo_ctx {
     const struct config *cfg;
     struct server *srv;
-    atomic_int busy;              /* a run is in progress */
-    atomic_int cancel;            /* shutting down: runs give up */
+    atomic_int busy;   /* a run is in progress */
+    atomic_int cancel; /* shutting down: runs give up */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int running;                  /* threads not yet finished (under mu) */
+    int running; /* threads not yet finished (under mu) */
 };
 
 struct demo_job {
@@ -55,10 +55,7 @@ int demo_setup(struct demo_ctx **out, const struct config *cfg, char *err, size_
     return 0;
 }
 
-void demo_attach(struct demo_ctx *d, struct server *srv)
-{
-    d->srv = srv;
-}
+void demo_attach(struct demo_ctx *d, struct server *srv) { d->srv = srv; }
 
 void demo_free(struct demo_ctx *d)
 {
@@ -128,7 +125,7 @@ static void demo_done(struct loop *l, void *arg)
     struct demo_job *j = arg;
     struct http_exchange *ex = j->ex;
     if (j->doc != NULL)
-        http_resp_json(&ex->resp, 200, j->doc);   /* steals doc */
+        http_resp_json(&ex->resp, 200, j->doc); /* steals doc */
     else
         http_resp_error(&ex->resp, 500, "internal", j->err);
     free(j);
@@ -144,7 +141,7 @@ static void *demo_thread(void *arg)
         log_warn("demo: run failed: %s", j->err);
     atomic_store(&d->busy, 0);
     if (loop_post(j->ex->loop, demo_done, j) != 0)
-        demo_done(j->ex->loop, j);   /* only when out of memory; as the pool does */
+        demo_done(j->ex->loop, j); /* only when out of memory; as the pool does */
     pthread_mutex_lock(&d->mu);
     d->running--;
     pthread_cond_broadcast(&d->cv);
@@ -196,7 +193,7 @@ static int demo_run(struct http_exchange *ex, void *arg)
         j->o.ca_file = server_dev_ca_file(d->srv);
         j->o.server_name = "localhost";
         j->o.cancel = &d->cancel;
-        j->o.timeout_ms = 5000;   /* per connection; a loopback exchange takes ms */
+        j->o.timeout_ms = 5000; /* per connection; a loopback exchange takes ms */
         if (demo_start(d, j) == 0)
             return 1;
         free(j);

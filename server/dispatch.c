@@ -34,8 +34,8 @@ static void conn_redirect(struct conn *c)
     char portbuf[16] = "";
     if (port != 443)
         snprintf(portbuf, sizeof portbuf, ":%d", port);
-    int n = snprintf(loc, sizeof loc, "https://%s%s%.*s", hostbuf, portbuf,
-                     (int)ex->req.target.n, ex->req.target.p);
+    int n = snprintf(loc, sizeof loc, "https://%s%s%.*s", hostbuf, portbuf, (int)ex->req.target.n,
+                     ex->req.target.p);
     if (n < 0 || (size_t)n >= sizeof loc) {
         conn_fail(c, 414, "uri_too_long", "the request target is too long");
         return;
@@ -67,8 +67,7 @@ static void conn_fill_request(struct conn *c)
 
 /* Answers with a static file's bytes (`data`, or read from f->fd when
  * NULL), or 304. */
-static void conn_static_file(struct conn *c, const struct static_file *f,
-                             const unsigned char *data)
+static void conn_static_file(struct conn *c, const struct static_file *f, const unsigned char *data)
 {
     struct http_exchange *ex = &c->ex;
     char date[32];
@@ -111,8 +110,8 @@ static int conn_try_static(struct conn *c)
         return 0;
     struct static_file f;
     const struct static_cache_entry *hit;
-    int rc = static_cache_lookup(&c->w->files, &srv->www, c->ex.req.path,
-                                 loop_now(c->w->loop), &hit, &f);
+    int rc = static_cache_lookup(&c->w->files, &srv->www, c->ex.req.path, loop_now(c->w->loop),
+                                 &hit, &f);
     if (rc == 400) {
         http_resp_error(&c->ex.resp, 400, "bad_request", "malformed percent-encoding in path");
         return 1;
@@ -162,8 +161,8 @@ static void conn_route(struct conn *c)
     struct http_exchange *ex = &c->ex;
     const struct route *rt = NULL;
     char allow[256] = "";
-    int rc = router_match(srv->router, ex->req.method, ex->req.path, &rt, &ex->req.params,
-                          allow, sizeof allow);
+    int rc = router_match(srv->router, ex->req.method, ex->req.path, &rt, &ex->req.params, allow,
+                          sizeof allow);
     int get = str_eq(ex->req.method, "GET") || ex->req.is_head;
     if (rc != 0 && str_eq(ex->req.method, "OPTIONS")) {
         conn_options(c, rc, allow);
@@ -171,7 +170,8 @@ static void conn_route(struct conn *c)
         if (!(get && conn_try_static(c)))
             http_resp_error(&ex->resp, 404, "not_found", "no such resource");
     } else if (rc == 405) {
-        http_resp_error(&ex->resp, 405, "method_not_allowed", "this resource does not accept that method");
+        http_resp_error(&ex->resp, 405, "method_not_allowed",
+                        "this resource does not accept that method");
         http_resp_header(&ex->resp, "Allow", allow);
     } else {
         if (rt->access != 0 && srv->hooks.access_check &&
@@ -199,7 +199,4 @@ void conn_dispatch(struct conn *c)
     conn_route(c);
 }
 
-void http_exchange_complete(struct http_exchange *ex)
-{
-    conn_resume(ex->conn);
-}
+void http_exchange_complete(struct http_exchange *ex) { conn_resume(ex->conn); }

@@ -13,14 +13,14 @@ static int is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c 
 /* ---- chunked decoder ----------------------------------------------------- */
 
 enum {
-    CH_SIZE = 0,        /* chunk-size digits */
-    CH_SIZE_WS,         /* BWS after the size: only ";" may follow */
-    CH_EXT,             /* chunk extensions up to CR */
+    CH_SIZE = 0, /* chunk-size digits */
+    CH_SIZE_WS,  /* BWS after the size: only ";" may follow */
+    CH_EXT,      /* chunk extensions up to CR */
     CH_SIZE_LF,
     CH_DATA,
     CH_DATA_CR,
     CH_DATA_LF,
-    CH_TRAILER_START,   /* start of a trailer field or of the final CRLF */
+    CH_TRAILER_START, /* start of a trailer field or of the final CRLF */
     CH_TRAILER,
     CH_TRAILER_LF,
     CH_FINAL_LF,
@@ -87,7 +87,7 @@ static int trailer_byte(struct http_chunked *d, unsigned char c)
         else if (!is_value_char(c))
             return -1;
         return 0;
-    default:    /* CH_TRAILER_LF */
+    default: /* CH_TRAILER_LF */
         if (c != '\n')
             return -1;
         d->state = CH_TRAILER_START;
@@ -101,8 +101,7 @@ static int chunk_byte(struct http_chunked *d, unsigned char c)
     switch (d->state) {
     case CH_SIZE:
     case CH_SIZE_WS:
-    case CH_EXT:
-        return size_line_byte(d, c);
+    case CH_EXT: return size_line_byte(d, c);
     case CH_SIZE_LF:
         if (c != '\n')
             return -1;
@@ -110,21 +109,13 @@ static int chunk_byte(struct http_chunked *d, unsigned char c)
         d->hex_count = 0;
         d->state = d->bytes_left_in_chunk > 0 ? CH_DATA : CH_TRAILER_START;
         return 0;
-    case CH_DATA_CR:
-        d->state = CH_DATA_LF;
-        return c == '\r' ? 0 : -1;
-    case CH_DATA_LF:
-        d->state = CH_SIZE;
-        return c == '\n' ? 0 : -1;
+    case CH_DATA_CR: d->state = CH_DATA_LF; return c == '\r' ? 0 : -1;
+    case CH_DATA_LF: d->state = CH_SIZE; return c == '\n' ? 0 : -1;
     case CH_TRAILER_START:
     case CH_TRAILER:
-    case CH_TRAILER_LF:
-        return trailer_byte(d, c);
-    case CH_FINAL_LF:
-        d->state = CH_DONE;
-        return c == '\n' ? 0 : -1;
-    default:
-        return -1;
+    case CH_TRAILER_LF: return trailer_byte(d, c);
+    case CH_FINAL_LF: d->state = CH_DONE; return c == '\n' ? 0 : -1;
+    default: return -1;
     }
 }
 

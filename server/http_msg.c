@@ -50,15 +50,12 @@ int http_resp_bytes(struct http_response *resp, int status, const char *content_
     return buf_append(&resp->body, p, n);
 }
 
-static int http_json_sink(const char *p, size_t n, void *arg)
-{
-    return buf_append(arg, p, n);
-}
+static int http_json_sink(const char *p, size_t n, void *arg) { return buf_append(arg, p, n); }
 
 int http_resp_json(struct http_response *resp, int status, json_t *body)
 {
-    int rc = http_resp_bytes(resp, status, "application/json; charset=utf-8",
-                             HTTP_CONTENT_JSON, NULL, 0);
+    int rc = http_resp_bytes(resp, status, "application/json; charset=utf-8", HTTP_CONTENT_JSON,
+                             NULL, 0);
     if (body != NULL) {
         if (rc == 0)
             rc = json_dump_callback(body, http_json_sink, &resp->body, JSON_COMPACT);
@@ -103,7 +100,7 @@ const char *http_status_text(int status)
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
-    default:  return "Unknown";
+    default: return "Unknown";
     }
 }
 
@@ -132,8 +129,8 @@ static int append_uint(struct buf *out, size_t v)
     return buf_append(out, d + i, sizeof d - i);
 }
 
-static int http_write_security(const struct http_response *resp,
-                               const struct http_writer_opts *o, struct buf *out)
+static int http_write_security(const struct http_response *resp, const struct http_writer_opts *o,
+                               struct buf *out)
 {
     int rc = 0;
     if (o->is_tls) {
@@ -147,8 +144,9 @@ static int http_write_security(const struct http_response *resp,
     if (resp->kind == HTTP_CONTENT_JSON)
         rc |= buf_append_str(out, "Cache-Control: no-store\r\n");
     if (resp->kind == HTTP_CONTENT_HTML)
-        rc |= buf_append_str(out, "Content-Security-Policy: default-src 'self'; "
-                                  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'\r\n");
+        rc |= buf_append_str(out,
+                             "Content-Security-Policy: default-src 'self'; "
+                             "frame-ancestors 'none'; base-uri 'none'; form-action 'self'\r\n");
     return rc;
 }
 
@@ -158,7 +156,7 @@ int http_resp_write(const struct http_response *resp, const struct http_writer_o
     int status = resp->status ? resp->status : 500;
     int rc = buf_append_str(out, minor_version ? "HTTP/1.1 " : "HTTP/1.0 ");
     if (status < 100 || status > 999)
-        status = 500;       /* a status is three digits on the wire */
+        status = 500; /* a status is three digits on the wire */
     rc |= append_uint(out, (size_t)status);
     rc |= buf_append(out, " ", 1);
     rc |= buf_append_str(out, http_status_text(status));

@@ -22,31 +22,31 @@ struct http_request {
     size_t num_headers;
     struct str body;
     struct route_params params;
-    const char *client_ip;        /* "127.0.0.1" or "::1", NUL-terminated */
-    int is_tls;                   /* arrived on the HTTPS listener */
-    int is_head;                  /* HEAD: the writer drops the body */
+    const char *client_ip; /* "127.0.0.1" or "::1", NUL-terminated */
+    int is_tls;            /* arrived on the HTTPS listener */
+    int is_head;           /* HEAD: the writer drops the body */
 };
 
 /* Kinds of content, which decide the extra security headers. */
 enum http_content { HTTP_CONTENT_NONE, HTTP_CONTENT_JSON, HTTP_CONTENT_HTML, HTTP_CONTENT_OTHER };
 
 struct http_response {
-    int status;                   /* 0 until a handler sets it */
-    const char *content_type;     /* static string or NULL */
+    int status;               /* 0 until a handler sets it */
+    const char *content_type; /* static string or NULL */
     enum http_content kind;
-    struct buf headers;           /* extra "Name: value\r\n" lines */
+    struct buf headers; /* extra "Name: value\r\n" lines */
     struct buf body;
-    int close;                    /* send Connection: close and close after */
+    int close; /* send Connection: close and close after */
 };
 
 struct http_exchange {
     struct http_request req;
     struct http_response resp;
-    void *loop_data;              /* per-loop data of the composition root */
-    struct loop *loop;            /* the owning loop */
-    void *principal;              /* set by the access check; freed with principal_free */
+    void *loop_data;   /* per-loop data of the composition root */
+    struct loop *loop; /* the owning loop */
+    void *principal;   /* set by the access check; freed with principal_free */
     void (*principal_free)(void *principal);
-    struct conn *conn;            /* opaque owner */
+    struct conn *conn; /* opaque owner */
 };
 
 /* Case-insensitive header lookup on the request; NULL slice p when absent. */

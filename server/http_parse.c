@@ -12,7 +12,7 @@ struct req_line {
     struct str method;
     struct str target;
     int minor;
-    size_t len;                 /* bytes including the CRLF */
+    size_t len; /* bytes including the CRLF */
 };
 
 static int fail(int *status, const char **why, int st, const char *w)
@@ -24,10 +24,7 @@ static int fail(int *status, const char **why, int st, const char *w)
 
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
-static int is_alpha(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
+static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 int http_hex_value(unsigned char c)
 {
@@ -72,8 +69,8 @@ int http_is_tchar(unsigned char c)
 /* Checks "HTTP/1.x" CRLF against the n bytes available. Each byte is judged
  * as soon as it is present, so a prefix that cannot become 1.0/1.1 fails at
  * once and a whole-buffer parse reaches the same verdict as a trickle. */
-static int check_version(const unsigned char *p, size_t n, int *minor,
-                         int *status, const char **why)
+static int check_version(const unsigned char *p, size_t n, int *minor, int *status,
+                         const char **why)
 {
     static const char name[] = "HTTP/";
 
@@ -103,8 +100,8 @@ static int check_version(const unsigned char *p, size_t n, int *minor,
 /* Request target: origin-form, or "*" for OPTIONS. Sets *end to the index
  * of the SP after it. */
 static int scan_target(const unsigned char *p, size_t n, size_t t, struct str method,
-                       const struct http_parse_limits *lim, size_t *end,
-                       int *status, const char **why)
+                       const struct http_parse_limits *lim, size_t *end, int *status,
+                       const char **why)
 {
     size_t i = t;
 
@@ -129,8 +126,7 @@ static int scan_target(const unsigned char *p, size_t n, size_t t, struct str me
 /* Parses the request line at p[0..n), which may be cut short: returns 0
  * (complete, *rl set), PARTIAL (valid so far) or ERROR. The work is bounded
  * by HTTP_METHOD_MAX + max_uri_bytes, whatever n is. */
-static int parse_request_line(const unsigned char *p, size_t n,
-                              const struct http_parse_limits *lim,
+static int parse_request_line(const unsigned char *p, size_t n, const struct http_parse_limits *lim,
                               struct req_line *rl, int *status, const char **why)
 {
     size_t i = 0, end = 0;
@@ -158,8 +154,8 @@ static int parse_request_line(const unsigned char *p, size_t n,
 
 /* ---- header block ------------------------------------------------------ */
 
-static int header_name_error(const unsigned char *p, size_t ns, size_t i,
-                             int *status, const char **why)
+static int header_name_error(const unsigned char *p, size_t ns, size_t i, int *status,
+                             const char **why)
 {
     if (i == ns && p[i] == ':')
         return fail(status, why, 400, "empty header name");
@@ -170,9 +166,8 @@ static int header_name_error(const unsigned char *p, size_t ns, size_t i,
 
 /* Parses the field lines of p[i..n), where p[0..n) is a whole head ending in
  * CRLF CRLF. Values are OWS-stripped. */
-static int parse_fields(const unsigned char *p, size_t n, size_t i,
-                        struct http_header *h, size_t cap, size_t *count,
-                        int *status, const char **why)
+static int parse_fields(const unsigned char *p, size_t n, size_t i, struct http_header *h,
+                        size_t cap, size_t *count, int *status, const char **why)
 {
     size_t k = 0;
 
@@ -223,8 +218,8 @@ static int parse_fields(const unsigned char *p, size_t n, size_t i,
  * bytes no head may hold (CTLs other than HTAB, DEL, bare CR, bare LF).
  * Returns 0 with *end = 0 when no end is there yet. Every index looked at
  * from s - 3 on lies inside p[0..n). */
-static int find_head_end(const unsigned char *p, size_t n, size_t skip, size_t s,
-                         size_t *end, int *status, const char **why)
+static int find_head_end(const unsigned char *p, size_t n, size_t skip, size_t s, size_t *end,
+                         int *status, const char **why)
 {
     for (size_t i = s; i < n; i++) {
         unsigned char c = p[i];
@@ -259,7 +254,7 @@ static int parse_head(const unsigned char *p, size_t n, struct http_request_head
     int rc;
 
     rc = parse_request_line(p, n, lim, &rl, status, why);
-    if (rc == HTTP_PARSE_PARTIAL)   /* cannot happen: the head has its CRLFs */
+    if (rc == HTTP_PARSE_PARTIAL) /* cannot happen: the head has its CRLFs */
         return fail(status, why, 400, "malformed request line");
     if (rc != 0)
         return rc;
@@ -281,10 +276,8 @@ static int parse_head(const unsigned char *p, size_t n, struct http_request_head
     return 0;
 }
 
-int http_parse_request(const char *buf, size_t len, size_t last_len,
-                       struct http_request_head *req,
-                       const struct http_parse_limits *lim,
-                       int *status, const char **why)
+int http_parse_request(const char *buf, size_t len, size_t last_len, struct http_request_head *req,
+                       const struct http_parse_limits *lim, int *status, const char **why)
 {
     const unsigned char *p = (const unsigned char *)buf;
     size_t max = lim->max_head_bytes < INT_MAX ? lim->max_head_bytes : INT_MAX;
@@ -302,9 +295,9 @@ int http_parse_request(const char *buf, size_t len, size_t last_len,
     *status = 0;
     *why = NULL;
     if (n == 0)
-        goto need_more;         /* buf may be NULL */
+        goto need_more; /* buf may be NULL */
     if (last_len > n)
-        last_len = 0;           /* not from a PARTIAL on this buffer: rescan */
+        last_len = 0; /* not from a PARTIAL on this buffer: rescan */
     if (n >= 2 && p[0] == '\r' && p[1] == '\n')
         skip = 2;
     else if (n == 1 && p[0] == '\r')
@@ -334,8 +327,7 @@ need_more:
     return HTTP_PARSE_PARTIAL;
 }
 
-const struct http_header *http_find_header(const struct http_request_head *req,
-                                           const char *name)
+const struct http_header *http_find_header(const struct http_request_head *req, const char *name)
 {
     for (size_t i = 0; i < req->num_headers; i++)
         if (ascii_ieq(req->headers[i].name, name))
@@ -460,8 +452,8 @@ static int framing_header(const struct http_header *h, struct framing_seen *fs,
     return 0;
 }
 
-int http_request_framing(const struct http_request_head *req,
-                         struct http_framing *out, int *status, const char **why)
+int http_request_framing(const struct http_request_head *req, struct http_framing *out, int *status,
+                         const char **why)
 {
     struct framing_seen fs;
     int st_local;

@@ -14,28 +14,28 @@
 
 #define HTTP_PARSE_ERROR   (-1)
 #define HTTP_PARSE_PARTIAL (-2)
-#define HTTP_METHOD_MAX    32   /* longer methods are rejected (400) */
+#define HTTP_METHOD_MAX    32 /* longer methods are rejected (400) */
 
 struct http_header {
     struct str name;
-    struct str value;   /* leading/trailing SP and HTAB stripped */
+    struct str value; /* leading/trailing SP and HTAB stripped */
 };
 
 /* Limits the parser enforces; each violation maps to a status (see below). */
 struct http_parse_limits {
-    size_t max_head_bytes;  /* request line + headers + final CRLF; over: 431 */
-    size_t max_uri_bytes;   /* request target; over: 414 */
-    size_t max_headers;     /* header count (also <= capacity passed in); over: 431 */
+    size_t max_head_bytes; /* request line + headers + final CRLF; over: 431 */
+    size_t max_uri_bytes;  /* request target; over: 414 */
+    size_t max_headers;    /* header count (also <= capacity passed in); over: 431 */
 };
 
 struct http_request_head {
-    struct str method;      /* a token (RFC 9110 tchar) */
-    struct str target;      /* whole request target as sent (never empty) */
-    struct str path;        /* target up to '?', origin-form only ("/..."), or "*" */
-    struct str query;       /* after '?', may be empty; p may be NULL when absent */
-    int minor_version;      /* 0 or 1 (HTTP/1.x); anything else -> 505 */
+    struct str method; /* a token (RFC 9110 tchar) */
+    struct str target; /* whole request target as sent (never empty) */
+    struct str path;   /* target up to '?', origin-form only ("/..."), or "*" */
+    struct str query;  /* after '?', may be empty; p may be NULL when absent */
+    int minor_version; /* 0 or 1 (HTTP/1.x); anything else -> 505 */
     struct http_header *headers;
-    size_t num_headers;     /* in: capacity of headers[]; out: count (written
+    size_t num_headers; /* in: capacity of headers[]; out: count (written
                                only on success, so the same struct can be
                                passed again after PARTIAL) */
 };
@@ -75,24 +75,21 @@ struct http_request_head {
  *   same status as one call with the whole input.
  * - lim must not be NULL; status and why may be NULL. On PARTIAL and ERROR
  *   *req is not updated (headers[] entries may have been written). */
-int http_parse_request(const char *buf, size_t len, size_t last_len,
-                       struct http_request_head *req,
-                       const struct http_parse_limits *lim,
-                       int *status, const char **why);
+int http_parse_request(const char *buf, size_t len, size_t last_len, struct http_request_head *req,
+                       const struct http_parse_limits *lim, int *status, const char **why);
 
 /* Case-insensitive lookup of the first header named `name`; NULL if absent. */
-const struct http_header *http_find_header(const struct http_request_head *req,
-                                           const char *name);
+const struct http_header *http_find_header(const struct http_request_head *req, const char *name);
 
 enum http_body_kind { HTTP_BODY_NONE, HTTP_BODY_LENGTH, HTTP_BODY_CHUNKED };
 
 /* What the head says about framing and connection handling. */
 struct http_framing {
     enum http_body_kind body;
-    uint64_t content_length;   /* valid when body == HTTP_BODY_LENGTH */
-    int keep_alive;            /* 1.1 default on unless "close"; 1.0 only with "keep-alive" */
-    int expect_continue;       /* "Expect: 100-continue" present (1.1 only) */
-    struct str host;           /* Host header value (may be empty for 1.0) */
+    uint64_t content_length; /* valid when body == HTTP_BODY_LENGTH */
+    int keep_alive;          /* 1.1 default on unless "close"; 1.0 only with "keep-alive" */
+    int expect_continue;     /* "Expect: 100-continue" present (1.1 only) */
+    struct str host;         /* Host header value (may be empty for 1.0) */
 };
 
 /* Applies RFC 9112 §6 framing rules and SECURITY-NOTES.md "HTTP" to a head
@@ -121,15 +118,15 @@ struct http_framing {
  *   (RFC 9110 §10.1.1: ignore it in 1.0). 400 checks take precedence.
  * Returns 0 on success (*status = 0, *why = NULL). *out is zeroed first and
  * meaningful only on success. status and why may be NULL. */
-int http_request_framing(const struct http_request_head *req,
-                         struct http_framing *out, int *status, const char **why);
+int http_request_framing(const struct http_request_head *req, struct http_framing *out, int *status,
+                         const char **why);
 
 /* Incremental, in-place chunked decoder (phr_decode_chunked's contract).
  * Zero-initialize with http_chunked_init() before first use. */
 struct http_chunked {
-    size_t max_line;          /* max bytes of a chunk-size line incl.
+    size_t max_line;    /* max bytes of a chunk-size line incl.
                                  extensions, excluding its CRLF */
-    size_t max_trailer;       /* max bytes of the trailer fields, each with
+    size_t max_trailer; /* max bytes of the trailer fields, each with
                                  its CRLF (not the final empty line) */
     /* private state */
     uint64_t bytes_left_in_chunk;

@@ -31,7 +31,7 @@ static void log_write_line(char *line, size_t n, size_t cap)
         n = cap - 2;
     line[n++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, n);
-    (void)w;   /* nowhere to report a failing stderr */
+    (void)w; /* nowhere to report a failing stderr */
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
@@ -60,14 +60,19 @@ char *log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
         unsigned char c = (unsigned char)src[i];
         size_t need = (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') ? 1 : 4;
         if (o + need + 4 > dstlen) {
-            if (o + 4 <= dstlen) { memcpy(dst + o, "...", 3); o += 3; }
+            if (o + 4 <= dstlen) {
+                memcpy(dst + o, "...", 3);
+                o += 3;
+            }
             break;
         }
         if (need == 1) {
             dst[o++] = (char)c;
         } else {
-            dst[o++] = '\\'; dst[o++] = 'x';
-            dst[o++] = hex[c >> 4]; dst[o++] = hex[c & 15];
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[c >> 4];
+            dst[o++] = hex[c & 15];
         }
     }
     dst[o] = '\0';
@@ -82,8 +87,8 @@ void log_access(const struct log_access *a)
     log_escape(method, sizeof method, a->method, a->method_len);
     log_escape(path, sizeof path, a->path, a->path_len);
     size_t n = log_stamp(line, sizeof line);
-    int m = snprintf(line + n, sizeof line - n, "access %s %s \"%s %s\" %d %llu %.3fms",
-                     a->client, a->scheme, method, path, a->status, a->bytes, a->duration_ms);
+    int m = snprintf(line + n, sizeof line - n, "access %s %s \"%s %s\" %d %llu %.3fms", a->client,
+                     a->scheme, method, path, a->status, a->bytes, a->duration_ms);
     n += m > 0 ? (size_t)m : 0;
     log_write_line(line, n, sizeof line);
 }

@@ -19,7 +19,11 @@ enum log_level log_get_level(void);
 
 void log_msg(enum log_level lvl, const char *fmt, ...) PC_PRINTF(2, 3);
 
-#define log_debug(...) do { if (log_get_level() <= LOG_DEBUG) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_debug(...)                       \
+    do {                                     \
+        if (log_get_level() <= LOG_DEBUG)    \
+            log_msg(LOG_DEBUG, __VA_ARGS__); \
+    } while (0)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
@@ -28,12 +32,14 @@ void log_msg(enum log_level lvl, const char *fmt, ...) PC_PRINTF(2, 3);
  * Method and path are printed with control and non-ASCII bytes escaped; the
  * query string is never printed (it could hold anything). */
 struct log_access {
-    const char *client;          /* "127.0.0.1:51234" */
-    const char *scheme;          /* "https" | "http" */
-    const char *method; size_t method_len;
-    const char *path; size_t path_len;
+    const char *client; /* "127.0.0.1:51234" */
+    const char *scheme; /* "https" | "http" */
+    const char *method;
+    size_t method_len;
+    const char *path;
+    size_t path_len;
     int status;
-    unsigned long long bytes;    /* response bytes including head */
+    unsigned long long bytes; /* response bytes including head */
     double duration_ms;
 };
 void log_access(const struct log_access *a);

@@ -24,7 +24,7 @@ struct loop_task {
 
 struct loop {
     int epfd;
-    struct loop_io wake;          /* eventfd: tasks were posted */
+    struct loop_io wake; /* eventfd: tasks were posted */
     uint64_t now;
     atomic_bool stop;
     void *data;
@@ -32,7 +32,7 @@ struct loop {
     struct loop_timer **heap;
     size_t nheap, capheap;
 
-    pthread_mutex_t lock;         /* guards posted */
+    pthread_mutex_t lock; /* guards posted */
     struct loop_task *posted, *posted_tail;
     struct loop_task *deferred, *deferred_tail;
 };
@@ -218,8 +218,8 @@ static void loop_run_timers(struct loop *l)
 
 /* ---- tasks ---- */
 
-static int loop_enqueue(struct loop_task **head, struct loop_task **tail,
-                        loop_task_fn fn, void *arg)
+static int loop_enqueue(struct loop_task **head, struct loop_task **tail, loop_task_fn fn,
+                        void *arg)
 {
     struct loop_task *t = malloc(sizeof *t);
     if (t == NULL)
@@ -243,7 +243,7 @@ int loop_post(struct loop *l, loop_task_fn fn, void *arg)
     if (rc == 0) {
         uint64_t one = 1;
         ssize_t w = write(l->wake.fd, &one, sizeof one);
-        (void)w;   /* EAGAIN: the counter is already non-zero, the loop will wake */
+        (void)w; /* EAGAIN: the counter is already non-zero, the loop will wake */
     }
     return rc;
 }
@@ -277,10 +277,7 @@ static void loop_on_wake(struct loop *l, void *data, uint32_t events)
     loop_run_list(l, t);
 }
 
-void loop_run_posted(struct loop *l)
-{
-    loop_on_wake(l, NULL, 0);
-}
+void loop_run_posted(struct loop *l) { loop_on_wake(l, NULL, 0); }
 
 static void loop_run_deferred(struct loop *l)
 {
@@ -300,7 +297,7 @@ static void loop_on_stop(struct loop *l, void *arg)
 void loop_stop(struct loop *l)
 {
     if (loop_post(l, loop_on_stop, NULL) != 0)
-        atomic_store(&l->stop, true);   /* wakes at the next timeout tick */
+        atomic_store(&l->stop, true); /* wakes at the next timeout tick */
 }
 
 int loop_run(struct loop *l)

@@ -19,7 +19,7 @@ typedef void (*loop_io_fn)(struct loop *l, void *data, uint32_t events);
 /* Embedded in its owner; the loop stores a pointer to it in epoll. */
 struct loop_io {
     int fd;
-    uint32_t events;        /* current interest */
+    uint32_t events; /* current interest */
     loop_io_fn fn;
     void *data;
 };
@@ -29,8 +29,8 @@ typedef void (*loop_timer_fn)(struct loop *l, struct loop_timer *t);
 
 /* Embedded in its owner; zero-initialize. */
 struct loop_timer {
-    uint64_t at_ms;         /* absolute, loop clock */
-    size_t idx;             /* heap slot + 1; 0 = not armed */
+    uint64_t at_ms; /* absolute, loop clock */
+    size_t idx;     /* heap slot + 1; 0 = not armed */
     loop_timer_fn fn;
 };
 
@@ -41,7 +41,7 @@ int loop_create(struct loop **out, char *err, size_t errlen);
 void loop_free(struct loop *l);
 
 int loop_io_add(struct loop *l, struct loop_io *io, uint32_t events);
-int loop_io_set(struct loop *l, struct loop_io *io, uint32_t events);  /* no-op if unchanged */
+int loop_io_set(struct loop *l, struct loop_io *io, uint32_t events); /* no-op if unchanged */
 void loop_io_del(struct loop *l, struct loop_io *io);
 
 /* Monotonic milliseconds, refreshed after each epoll wait and before timers run. */
@@ -65,7 +65,7 @@ void loop_run_posted(struct loop *l);
 
 /* Runs until loop_stop(); returns 0, or -1 if epoll failed. */
 int loop_run(struct loop *l);
-void loop_stop(struct loop *l);                     /* thread-safe */
+void loop_stop(struct loop *l); /* thread-safe */
 
 void loop_set_data(struct loop *l, void *data);
 void *loop_get_data(const struct loop *l);

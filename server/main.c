@@ -17,10 +17,10 @@
 
 struct cli {
     const char *config_path;
-    const char *command;      /* NULL = serve */
+    const char *command; /* NULL = serve */
     int demo;
     int check_config;
-    int sub_argc;             /* "user ..." / "demo ...": the words from there on */
+    int sub_argc; /* "user ..." / "demo ...": the words from there on */
     char **sub_argv;
 };
 
@@ -29,10 +29,13 @@ static void usage(FILE *f)
     fputs("usage: portcullis [--config FILE] [--demo]     run the server\n"
           "       portcullis --check-config [--config FILE] validate a config file\n"
           "       portcullis gen-cert [--config FILE]       create the dev CA and certificate\n"
-          "       portcullis [--config FILE] user add NAME [--admin] | list | disable NAME | enable NAME\n"
-          "       portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT] [--cacert FILE]\n"
+          "       portcullis [--config FILE] user add NAME [--admin] | list | disable NAME | "
+          "enable NAME\n"
+          "       portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT] "
+          "[--cacert FILE]\n"
           "                                       HTTP vs HTTPS side by side (demo --help)\n"
-          "       portcullis --version | --help\n", f);
+          "       portcullis --version | --help\n",
+          f);
 }
 
 /* Returns 0, 1 to exit successfully now, or -1 on a usage error. */
@@ -63,7 +66,7 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
             cli->command = a;
             cli->sub_argc = argc - i;
             cli->sub_argv = argv + i;
-            break;   /* the rest belongs to the subcommand */
+            break; /* the rest belongs to the subcommand */
         } else if (cli->check_config && cli->config_path == NULL && a[0] != '-') {
             cli->config_path = a;
         } else {

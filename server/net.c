@@ -29,8 +29,7 @@ static int net_parse_addr(const char *addr, int port, struct sockaddr_storage *s
     return -1;
 }
 
-int net_listen(const char *addr, int port, int backlog, int *bound_port,
-               char *err, size_t errlen)
+int net_listen(const char *addr, int port, int backlog, int *bound_port, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t sslen;

@@ -10,8 +10,7 @@
  * and port (0 = any), SO_REUSEADDR + SO_REUSEPORT so every worker can bind
  * its own socket to the same port. *bound_port receives the actual port.
  * Returns the fd, or -1 with err. */
-int net_listen(const char *addr, int port, int backlog, int *bound_port,
-               char *err, size_t errlen);
+int net_listen(const char *addr, int port, int backlog, int *bound_port, char *err, size_t errlen);
 
 /* accept4(NONBLOCK|CLOEXEC) + TCP_NODELAY. Returns the fd or -1 (errno set). */
 int net_accept(int lfd, struct sockaddr_storage *peer);

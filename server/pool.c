@@ -44,7 +44,7 @@ static void *pool_main(void *argp)
         while (p->head == NULL && !p->stopping)
             pthread_cond_wait(&p->cond, &p->lock);
         if (p->head == NULL)
-            break;                       /* stopping and drained */
+            break; /* stopping and drained */
         struct pool_job *j = p->head;
         p->head = j->next;
         if (p->head == NULL)
@@ -54,7 +54,7 @@ static void *pool_main(void *argp)
         pthread_mutex_unlock(&p->lock);
         j->work(ctx, j->arg);
         if (loop_post(j->owner, j->done, j->arg) != 0)
-            j->done(j->owner, j->arg);   /* cannot happen short of OOM; better late than lost */
+            j->done(j->owner, j->arg); /* cannot happen short of OOM; better late than lost */
         free(j);
         pthread_mutex_lock(&p->lock);
         p->running--;
@@ -122,8 +122,7 @@ fail:
     return -1;
 }
 
-int pool_submit(struct pool *p, struct loop *owner, pool_work_fn work,
-                loop_task_fn done, void *arg)
+int pool_submit(struct pool *p, struct loop *owner, pool_work_fn work, loop_task_fn done, void *arg)
 {
     struct pool_job *j = malloc(sizeof *j);
     if (j == NULL)

@@ -30,8 +30,8 @@ int pool_create(struct pool **out, int threads, int queue_max,
 
 /* Returns 0 (queued), or -1 when the queue is full, the pool is stopping, or
  * memory ran out; on -1 neither work nor done will run. */
-int pool_submit(struct pool *p, struct loop *owner, pool_work_fn work,
-                loop_task_fn done, void *arg);
+int pool_submit(struct pool *p, struct loop *owner, pool_work_fn work, loop_task_fn done,
+                void *arg);
 
 /* Jobs queued or running right now (for /healthz-style reporting and tests). */
 int pool_pending(struct pool *p);

@@ -53,19 +53,16 @@ static bool valid_method(const char *m)
     return true;
 }
 
-static bool is_param(struct str seg)
-{
-    return seg.n > 0 && seg.p[0] == ':';
-}
+static bool is_param(struct str seg) { return seg.n > 0 && seg.p[0] == ':'; }
 
 static bool valid_segment(struct str seg, bool last)
 {
     size_t i = is_param(seg) ? 1 : 0;
 
     if (seg.n == 0)
-        return last;            /* only a trailing slash may leave one empty */
+        return last; /* only a trailing slash may leave one empty */
     if (i == 1 && seg.n == 1)
-        return false;           /* ":" with no name */
+        return false; /* ":" with no name */
     for (; i < seg.n; i++) {
         unsigned char c = (unsigned char)seg.p[i];
         bool ok = is_param(seg) ? ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -94,7 +91,7 @@ static bool valid_pattern(const char *pattern)
             return false;
         for (int j = 0; j < i; j++)
             if (segs[j].n == segs[i].n && memcmp(segs[j].p, segs[i].p, segs[i].n) == 0)
-                return false;   /* the same parameter name twice */
+                return false; /* the same parameter name twice */
     }
     return true;
 }
@@ -183,8 +180,8 @@ static int grow(struct router *r)
     return 0;
 }
 
-int router_add(struct router *r, const char *method, const char *pattern,
-               route_handler handler, int access, void *arg)
+int router_add(struct router *r, const char *method, const char *pattern, route_handler handler,
+               int access, void *arg)
 {
     struct route rt = { NULL, NULL, handler, access, arg, 0 };
     struct str psegs[ROUTE_MAX_SEGMENTS];
@@ -192,8 +189,7 @@ int router_add(struct router *r, const char *method, const char *pattern,
     if (!valid_method(method) || !valid_pattern(pattern))
         return -1;
     for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->routes[i].method, method) == 0 &&
-            same_shape(r->routes[i].pattern, pattern))
+        if (strcmp(r->routes[i].method, method) == 0 && same_shape(r->routes[i].pattern, pattern))
             return -1;
     rt.nseg = split_path(str_make(pattern, strlen(pattern)), psegs);
     rt.method = strdup(method);
@@ -232,8 +228,8 @@ static const char *next_allowed(const struct router *r, const struct str *segs, 
 
 /* Writes the sorted, de-duplicated Allow list; a method that does not fit
  * whole is left out with all after it. */
-static void build_allow(const struct router *r, const struct str *segs, int nseg,
-                        char *allow, size_t allowlen)
+static void build_allow(const struct router *r, const struct str *segs, int nseg, char *allow,
+                        size_t allowlen)
 {
     size_t len = 0;
     const char *m = NULL;
@@ -253,8 +249,8 @@ static void build_allow(const struct router *r, const struct str *segs, int nseg
 }
 
 int router_match(const struct router *r, struct str method, struct str path,
-                 const struct route **out, struct route_params *params,
-                 char *allow, size_t allowlen)
+                 const struct route **out, struct route_params *params, char *allow,
+                 size_t allowlen)
 {
     struct str segs[ROUTE_MAX_SEGMENTS];
     int nseg = split_path(path, segs);

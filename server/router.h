@@ -13,7 +13,7 @@
 
 #include "server/str.h"
 
-#define ROUTE_MAX_PARAMS 4
+#define ROUTE_MAX_PARAMS   4
 #define ROUTE_MAX_SEGMENTS 16
 
 struct http_exchange;
@@ -22,19 +22,19 @@ struct http_exchange;
 typedef int (*route_handler)(struct http_exchange *ex, void *arg);
 
 struct route {
-    char *method;           /* owned copies */
+    char *method; /* owned copies */
     char *pattern;
     route_handler handler;
     int access;
     void *arg;
-    int nseg;               /* segments of pattern: most routes skip on this */
+    int nseg; /* segments of pattern: most routes skip on this */
 };
 
 struct route_params {
     size_t n;
     struct {
-        struct str name;    /* points into the route's pattern */
-        struct str value;   /* points into the request path (raw, not decoded) */
+        struct str name;  /* points into the route's pattern */
+        struct str value; /* points into the request path (raw, not decoded) */
     } p[ROUTE_MAX_PARAMS];
 };
 
@@ -47,8 +47,8 @@ void router_init(struct router *r);
 /* Returns 0, or -1 when the pattern is invalid (not starting with '/',
  * empty parameter name, too many parameters/segments), the method is not a
  * token, the same method+pattern is already present, or memory ran out. */
-int router_add(struct router *r, const char *method, const char *pattern,
-               route_handler handler, int access, void *arg);
+int router_add(struct router *r, const char *method, const char *pattern, route_handler handler,
+               int access, void *arg);
 void router_free(struct router *r);
 
 /* Finds the route for method + path.
@@ -57,8 +57,8 @@ void router_free(struct router *r);
  * 405, allow[] receives the methods the path does accept, comma-separated
  * ("GET, HEAD, POST"; HEAD listed whenever GET is; empty for 404). */
 int router_match(const struct router *r, struct str method, struct str path,
-                 const struct route **out, struct route_params *params,
-                 char *allow, size_t allowlen);
+                 const struct route **out, struct route_params *params, char *allow,
+                 size_t allowlen);
 
 /* Value of parameter `name`, or an empty slice with p == NULL. */
 struct str route_param(const struct route_params *params, const char *name);

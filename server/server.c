@@ -24,7 +24,7 @@
 #include "server/worker.h"
 #include "tls/certgen.h"
 
-#define SERVER_BACKLOG 1024
+#define SERVER_BACKLOG      1024
 #define SERVER_ACCEPT_BATCH 64
 
 /* ---- accepting ---- */
@@ -41,7 +41,7 @@
  * slot), or accept fails otherwise, the listener pauses for
  * SERVER_PAUSE_MS instead of spinning. The log says so at most once a
  * second per worker, with counts, so a flood cannot flood the log. */
-#define SERVER_PAUSE_MS 100
+#define SERVER_PAUSE_MS     100
 #define SERVER_LOG_EVERY_MS 1000
 
 static pthread_mutex_t server_fd_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -78,8 +78,8 @@ static void server_fault_log(struct loop *l, int err)
     if (err == EMFILE || err == ENFILE)
         log_warn("accept: out of file descriptors (%s limit): %u connection(s) shed, "
                  "accepting paused %u time(s) since the last report; raise `ulimit -n` or "
-                 "lower server.max_connections", err == EMFILE ? "process" : "system",
-                 f->shed, f->pauses);
+                 "lower server.max_connections",
+                 err == EMFILE ? "process" : "system", f->shed, f->pauses);
     else
         log_warn("accept: %s: accepting paused %u time(s)", strerror(err), f->pauses);
     f->logged_ms = now ? now : 1;
@@ -112,8 +112,7 @@ static void server_pause(struct loop *l, struct listener *ls, int err)
 
 /* accept while fds are short: the fd to keep, or -1 with errno (*shed set
  * when a connection was accepted and closed). */
-static int server_accept_short(struct worker *w, int lfd, struct sockaddr_storage *peer,
-                               int *shed)
+static int server_accept_short(struct worker *w, int lfd, struct sockaddr_storage *peer, int *shed)
 {
     pthread_mutex_lock(&server_fd_lock);
     if (w->reserve_fd < 0)
@@ -124,13 +123,13 @@ static int server_accept_short(struct worker *w, int lfd, struct sockaddr_storag
     int err = errno;
     w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd >= 0 && w->reserve_fd < 0) {
-        close(fd);   /* room for one of the two only: the spare wins */
+        close(fd); /* room for one of the two only: the spare wins */
         fd = -1;
         err = EMFILE;
         *shed = 1;
         w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     } else if (fd >= 0) {
-        atomic_store(&server_fd_short, false);   /* room for both: not short any more */
+        atomic_store(&server_fd_short, false); /* room for both: not short any more */
     }
     pthread_mutex_unlock(&server_fd_lock);
     errno = err;
@@ -158,13 +157,13 @@ void server_on_accept_io(struct loop *l, void *data, uint32_t events)
                 return;
             if ((err == EMFILE || err == ENFILE) && !was_short) {
                 atomic_store(&server_fd_short, true);
-                continue;   /* again, the careful way */
+                continue; /* again, the careful way */
             }
             server_pause(l, ls, err);
             return;
         }
         if (w->nconns >= w->max_conns) {
-            close(fd);   /* over max_connections: refuse at once, stay healthy */
+            close(fd); /* over max_connections: refuse at once, stay healthy */
             continue;
         }
         conn_accept(w, fd, ls->is_tls, &peer);
@@ -201,13 +200,13 @@ static int server_bind(struct server *s, char *err, size_t errlen)
         struct worker *w = &s->workers[i];
         /* Port 0: the first socket gets a port from the kernel, the others
          * join it through SO_REUSEPORT. */
-        w->https.io.fd = net_listen(cfg->https_address, https_port, SERVER_BACKLOG,
-                                    &https_port, err, errlen);
+        w->https.io.fd = net_listen(cfg->https_address, https_port, SERVER_BACKLOG, &https_port,
+                                    err, errlen);
         if (w->https.io.fd < 0)
             return -1;
         if (cfg->http_port >= 0) {
-            w->http.io.fd = net_listen(cfg->http_address, http_port, SERVER_BACKLOG,
-                                       &http_port, err, errlen);
+            w->http.io.fd = net_listen(cfg->http_address, http_port, SERVER_BACKLOG, &http_port,
+                                       err, errlen);
             if (w->http.io.fd < 0)
                 return -1;
         }

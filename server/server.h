@@ -34,7 +34,7 @@ int server_setup(struct server **out, const struct config *cfg, struct router *r
 
 /* Ports actually bound (useful when the config asked for port 0). */
 int server_https_port(const struct server *s);
-int server_http_port(const struct server *s);   /* -1 when disabled */
+int server_http_port(const struct server *s); /* -1 when disabled */
 /* The dev CA when the generated dev certificate is in use, else "". */
 const char *server_dev_ca_file(const struct server *s);
 
@@ -62,7 +62,7 @@ void server_block_signals(void);
  * per-loop data. server_free calls it too. */
 void server_stop_loops(struct server *s);
 
-void server_free(struct server *s);   /* NULL ok */
+void server_free(struct server *s); /* NULL ok */
 
 /* GET /healthz, public: {"status":"ok"}. */
 int server_healthz(struct http_exchange *ex, void *arg);

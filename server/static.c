@@ -16,23 +16,17 @@
 #include <linux/openat2.h>
 #endif
 
-#define REL_MAX 4096            /* decoded relative path, incl. "index.html" */
-#define INDEX "index.html"
+#define REL_MAX 4096 /* decoded relative path, incl. "index.html" */
+#define INDEX   "index.html"
 
-static atomic_int walk_only;    /* test hook */
-static atomic_int no_openat2;   /* set once the kernel (or seccomp) refused it */
+static atomic_int walk_only;  /* test hook */
+static atomic_int no_openat2; /* set once the kernel (or seccomp) refused it */
 
-void static_set_walk_only(int on)
-{
-    atomic_store(&walk_only, on != 0);
-}
+void static_set_walk_only(int on) { atomic_store(&walk_only, on != 0); }
 
 /* ---- root ---- */
 
-void static_root_init(struct static_root *r)
-{
-    r->dirfd = -1;
-}
+void static_root_init(struct static_root *r) { r->dirfd = -1; }
 
 int static_root_open(struct static_root *r, const char *dir, char *err, size_t errlen)
 {
@@ -73,8 +67,7 @@ static int hexval(char c)
 static bool percent_ok(struct str s)
 {
     for (size_t i = 0; i < s.n; i++)
-        if (s.p[i] == '%' &&
-            (i + 2 >= s.n || hexval(s.p[i + 1]) < 0 || hexval(s.p[i + 2]) < 0))
+        if (s.p[i] == '%' && (i + 2 >= s.n || hexval(s.p[i + 1]) < 0 || hexval(s.p[i + 2]) < 0))
             return false;
     return true;
 }
@@ -117,7 +110,7 @@ static int url_to_rel(struct str url, char rel[REL_MAX], bool *is_index)
         bool last = i == url.n;
         if (start == i) {
             if (!last)
-                return 404;             /* "//": refuse, do not collapse */
+                return 404; /* "//": refuse, do not collapse */
             *is_index = true;
             break;
         }
@@ -294,10 +287,7 @@ int static_lookup(const struct static_root *r, struct str url_path, struct stati
 
 /* ---- conditional requests ---- */
 
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
+static bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
 static struct str trim(struct str s)
 {
@@ -384,15 +374,15 @@ static int parse_imf_fixdate(struct str s, time_t *out)
     static const unsigned char mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     const char *p = s.p;
 
-    if (s.n != 29 || memcmp(p + 3, ", ", 2) != 0 || p[7] != ' ' || p[11] != ' ' ||
-        p[16] != ' ' || p[19] != ':' || p[22] != ':' || memcmp(p + 25, " GMT", 4) != 0 ||
+    if (s.n != 29 || memcmp(p + 3, ", ", 2) != 0 || p[7] != ' ' || p[11] != ' ' || p[16] != ' ' ||
+        p[19] != ':' || p[22] != ':' || memcmp(p + 25, " GMT", 4) != 0 ||
         name_index(wdays, 7, p) < 0)
         return -1;
     int day = digits(p + 5, 2), mon = name_index(months, 12, p + 8);
     int year = digits(p + 12, 4), hh = digits(p + 17, 2), mm = digits(p + 20, 2);
     int ss = digits(p + 23, 2);
-    if (day < 1 || mon < 0 || year < 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
-        ss < 0 || ss > 60 || day > mdays[mon])
+    if (day < 1 || mon < 0 || year < 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 ||
+        ss > 60 || day > mdays[mon])
         return -1;
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     if (mon == 1 && day == 29 && !leap)
@@ -409,8 +399,7 @@ int static_not_modified(const struct static_file *f, struct str if_none_match,
 
     if (if_none_match.p != NULL && trim(if_none_match).n > 0)
         return etag_list_matches(f->etag, if_none_match);
-    if (if_modified_since.p != NULL &&
-        parse_imf_fixdate(trim(if_modified_since), &since) == 0)
+    if (if_modified_since.p != NULL && parse_imf_fixdate(trim(if_modified_since), &since) == 0)
         return f->mtime <= since;
     return 0;
 }

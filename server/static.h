@@ -20,10 +20,10 @@
 #include "server/str.h"
 
 #define STATIC_ETAG_MAX 64
-#define STATIC_DATE_LEN 30      /* "Sun, 06 Nov 1994 08:49:37 GMT" + NUL */
+#define STATIC_DATE_LEN 30 /* "Sun, 06 Nov 1994 08:49:37 GMT" + NUL */
 
 struct static_root {
-    int dirfd;                  /* -1 when closed */
+    int dirfd; /* -1 when closed */
 };
 
 /* Sets dirfd to -1. Cannot fail. */
@@ -38,7 +38,7 @@ int static_root_open(struct static_root *r, const char *dir, char *err, size_t e
 void static_root_close(struct static_root *r);
 
 struct static_file {
-    int fd;                     /* O_RDONLY|O_CLOEXEC, owned; -1 when closed */
+    int fd; /* O_RDONLY|O_CLOEXEC, owned; -1 when closed */
     off_t size;
     time_t mtime;               /* seconds, for Last-Modified */
     char etag[STATIC_ETAG_MAX]; /* strong, quoted: "\"<ino>-<size>-<mtime ns>\"" */

@@ -110,7 +110,7 @@ int static_cache_lookup(struct static_cache *c, const struct static_root *r, str
         return rc != 0 ? rc : STATIC_CACHE_OPEN;
     }
     if (e != NULL && strcmp(e->meta.etag, f->etag) == 0) {
-        e->checked_ms = now_ms;   /* unchanged on disk: no need to read it */
+        e->checked_ms = now_ms; /* unchanged on disk: no need to read it */
     } else {
         if (e == NULL)
             e = cache_victim(c);

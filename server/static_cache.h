@@ -19,15 +19,15 @@
 #include "server/static.h"
 #include "server/str.h"
 
-#define STATIC_CACHE_ENTRIES 32
+#define STATIC_CACHE_ENTRIES  32
 #define STATIC_CACHE_FILE_MAX (64 * 1024)
-#define STATIC_CACHE_OPEN 1     /* see static_cache_lookup */
+#define STATIC_CACHE_OPEN     1 /* see static_cache_lookup */
 
 struct static_cache_entry {
-    char *path;                 /* raw URL path; NULL for a free slot */
+    char *path; /* raw URL path; NULL for a free slot */
     size_t path_len;
-    unsigned char *data;        /* meta.size bytes */
-    struct static_file meta;    /* fd is always -1 */
+    unsigned char *data;     /* meta.size bytes */
+    struct static_file meta; /* fd is always -1 */
     uint64_t checked_ms;
 };
 

@@ -14,30 +14,30 @@
 #define WIRE_MAX_SEGMENTS 256
 
 struct wire_seg {
-    char dir;               /* 'r' or 'w' */
-    uint64_t t_us;          /* since the connection started */
-    size_t size;            /* of the read/write */
-    size_t off;             /* captured part: offset in its direction's half */
+    char dir;      /* 'r' or 'w' */
+    uint64_t t_us; /* since the connection started */
+    size_t size;   /* of the read/write */
+    size_t off;    /* captured part: offset in its direction's half */
     size_t captured;
 };
 
 struct wire_slot {
-    uint64_t id;            /* 0: never used */
+    uint64_t id; /* 0: never used */
     char client[INET6_ADDRSTRLEN + 8];
-    struct timespec started;          /* wall clock, for people */
-    uint64_t start_us, end_us;        /* monotonic; end_us 0 while open */
-    size_t total[2];                  /* [0] read, [1] written */
-    size_t len[2];                    /* captured of each */
+    struct timespec started;   /* wall clock, for people */
+    uint64_t start_us, end_us; /* monotonic; end_us 0 while open */
+    size_t total[2];           /* [0] read, [1] written */
+    size_t len[2];             /* captured of each */
     size_t nsegs;
     int truncated;
-    unsigned char *buf;               /* 2 * ring->bytes: read half, write half */
-    struct wire_seg *segs;            /* WIRE_MAX_SEGMENTS; same allocation as buf */
+    unsigned char *buf;    /* 2 * ring->bytes: read half, write half */
+    struct wire_seg *segs; /* WIRE_MAX_SEGMENTS; same allocation as buf */
 };
 
 struct wire_ring {
     pthread_mutex_t mu;
     size_t conns, bytes;
-    uint64_t seq;           /* last id given */
+    uint64_t seq; /* last id given */
     struct wire_slot *slots;
 };
 
@@ -50,11 +50,11 @@ static uint64_t wire_now_us(void)
 
 /* ---- TLS record headers ------------------------------------------------ */
 
-size_t wire_tls_decode(const unsigned char *p, size_t n, struct wire_tls_record *out,
-                       size_t max, int *garbage)
+size_t wire_tls_decode(const unsigned char *p, size_t n, struct wire_tls_record *out, size_t max,
+                       int *garbage)
 {
     size_t off = 0, k = 0;
-    int encrypted = 0;   /* after change_cipher_spec, handshake bodies are ciphertext */
+    int encrypted = 0; /* after change_cipher_spec, handshake bodies are ciphertext */
 
     if (garbage != NULL)
         *garbage = 0;
@@ -108,13 +108,15 @@ const char *wire_tls_version_name(unsigned version)
 
 const char *wire_tls_handshake_name(int type)
 {
-    static const struct { int type; const char *name; } names[] = {
-        { 0, "hello_request" }, { 1, "client_hello" }, { 2, "server_hello" },
-        { 4, "new_session_ticket" }, { 5, "end_of_early_data" },
-        { 8, "encrypted_extensions" }, { 11, "certificate" },
-        { 12, "server_key_exchange" }, { 13, "certificate_request" },
-        { 14, "server_hello_done" }, { 15, "certificate_verify" },
-        { 16, "client_key_exchange" }, { 20, "finished" }, { 24, "key_update" },
+    static const struct {
+        int type;
+        const char *name;
+    } names[] = {
+        { 0, "hello_request" },      { 1, "client_hello" },         { 2, "server_hello" },
+        { 4, "new_session_ticket" }, { 5, "end_of_early_data" },    { 8, "encrypted_extensions" },
+        { 11, "certificate" },       { 12, "server_key_exchange" }, { 13, "certificate_request" },
+        { 14, "server_hello_done" }, { 15, "certificate_verify" },  { 16, "client_key_exchange" },
+        { 20, "finished" },          { 24, "key_update" },
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].type == type)
@@ -139,7 +141,7 @@ size_t wire_text(char *out, const unsigned char *p, size_t n)
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
-            continue;   /* the '\n' that follows becomes the newline */
+            continue; /* the '\n' that follows becomes the newline */
         out[k++] = p[i] == '\n' ? '\n' : (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '.';
     }
     out[k] = '\0';
@@ -207,7 +209,7 @@ void wire_cap_open(struct wire_cap *cap, struct wire_ring *r, const char *client
     if (buf == NULL)
         buf = malloc(need);
     pthread_mutex_lock(&r->mu);
-    if (s->buf != NULL) {       /* a newer connection took the slot meanwhile */
+    if (s->buf != NULL) { /* a newer connection took the slot meanwhile */
         pthread_mutex_unlock(&r->mu);
         free(buf);
         return;
@@ -352,12 +354,11 @@ static json_t *wire_json_segments(const struct wire_snap *sn, int client_side)
     for (size_t i = 0; a != NULL && i < sn->s.nsegs; i++) {
         const struct wire_seg *g = &sn->s.segs[i];
         const unsigned char *p = sn->s.buf + (g->dir == 'w' ? sn->bytes : 0) + g->off;
-        json_array_append_new(a, json_pack("{s:s, s:f, s:I, s:o*, s:o*}",
-                                           "dir", wire_dir_name(g->dir, client_side),
-                                           "t_ms", (double)g->t_us / 1000.0,
-                                           "size", (json_int_t)g->size,
-                                           "hex", wire_json_bytes(p, g->captured, 1),
-                                           "text", wire_json_bytes(p, g->captured, 0)));
+        json_array_append_new(a, json_pack("{s:s, s:f, s:I, s:o*, s:o*}", "dir",
+                                           wire_dir_name(g->dir, client_side), "t_ms",
+                                           (double)g->t_us / 1000.0, "size", (json_int_t)g->size,
+                                           "hex", wire_json_bytes(p, g->captured, 1), "text",
+                                           wire_json_bytes(p, g->captured, 0)));
     }
     return a;
 }
@@ -365,11 +366,10 @@ static json_t *wire_json_segments(const struct wire_snap *sn, int client_side)
 static json_t *wire_json_record(const struct wire_tls_record *r, char dir, double t_ms,
                                 int client_side)
 {
-    json_t *o = json_pack("{s:s, s:f, s:s, s:i, s:s, s:i, s:b}",
-                          "dir", wire_dir_name(dir, client_side), "t_ms", t_ms,
-                          "type", wire_tls_type_name(r->type), "content_type", (int)r->type,
-                          "version", wire_tls_version_name(r->version), "length", (int)r->length,
-                          "complete", r->complete);
+    json_t *o = json_pack(
+        "{s:s, s:f, s:s, s:i, s:s, s:i, s:b}", "dir", wire_dir_name(dir, client_side), "t_ms", t_ms,
+        "type", wire_tls_type_name(r->type), "content_type", (int)r->type, "version",
+        wire_tls_version_name(r->version), "length", (int)r->length, "complete", r->complete);
     if (o != NULL && r->handshake >= 0)
         json_object_set_new(o, "handshake", json_string(wire_tls_handshake_name(r->handshake)));
     return o;
@@ -416,23 +416,20 @@ static json_t *wire_snap_json(const struct wire_snap *sn, int tls, int client_si
     size_t k = strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(started + k, sizeof started - k, ".%03ldZ", s->started.tv_nsec / 1000000L);
     uint64_t end = s->end_us ? s->end_us : sn->now_us;
-    return json_pack("{s:I, s:s, s:s, s:b, s:f, s:I, s:I, s:I, s:I, s:b, s:o*, s:o*}",
-                     "id", (json_int_t)s->id, "client", s->client, "started", started,
-                     "open", s->end_us == 0, "duration_ms", (double)(end - s->start_us) / 1000.0,
-                     "bytes_read", (json_int_t)s->total[0],
-                     "bytes_written", (json_int_t)s->total[1],
-                     "captured_read", (json_int_t)s->len[0],
-                     "captured_written", (json_int_t)s->len[1],
-                     "truncated", s->truncated,
-                     "segments", wire_json_segments(sn, client_side),
-                     "records", tls ? wire_json_records(sn, client_side) : json_array());
+    return json_pack("{s:I, s:s, s:s, s:b, s:f, s:I, s:I, s:I, s:I, s:b, s:o*, s:o*}", "id",
+                     (json_int_t)s->id, "client", s->client, "started", started, "open",
+                     s->end_us == 0, "duration_ms", (double)(end - s->start_us) / 1000.0,
+                     "bytes_read", (json_int_t)s->total[0], "bytes_written",
+                     (json_int_t)s->total[1], "captured_read", (json_int_t)s->len[0],
+                     "captured_written", (json_int_t)s->len[1], "truncated", s->truncated,
+                     "segments", wire_json_segments(sn, client_side), "records",
+                     tls ? wire_json_records(sn, client_side) : json_array());
 }
 
 json_t *wire_cap_json(const struct wire_cap *cap, int tls, int client_side)
 {
     struct wire_snap sn;
-    if (cap == NULL || cap->ring == NULL ||
-        wire_snap_take(cap->ring, cap->slot, cap->id, &sn) != 0)
+    if (cap == NULL || cap->ring == NULL || wire_snap_take(cap->ring, cap->slot, cap->id, &sn) != 0)
         return NULL;
     json_t *j = wire_snap_json(&sn, tls, client_side);
     free(sn.s.buf);

@@ -21,16 +21,16 @@
 /* ---- TLS record headers ------------------------------------------------ */
 
 struct wire_tls_record {
-    size_t offset;          /* of the 5-byte header in the stream */
-    uint8_t type;           /* content type: 20..24 */
-    uint16_t version;       /* legacy record version, e.g. 0x0303 */
-    uint16_t length;        /* fragment length from the header */
-    int complete;           /* the whole fragment is within the bytes given */
-    int handshake;          /* first handshake message type when readable
+    size_t offset;    /* of the 5-byte header in the stream */
+    uint8_t type;     /* content type: 20..24 */
+    uint16_t version; /* legacy record version, e.g. 0x0303 */
+    uint16_t length;  /* fragment length from the header */
+    int complete;     /* the whole fragment is within the bytes given */
+    int handshake;    /* first handshake message type when readable
                                (before this direction's change_cipher_spec), else -1 */
 };
 
-#define WIRE_TLS_MAX_FRAGMENT (16384 + 2048)   /* TLSCiphertext limit */
+#define WIRE_TLS_MAX_FRAGMENT (16384 + 2048) /* TLSCiphertext limit */
 
 /* Decodes the records that start a stream of n bytes (one direction of a
  * connection), at most max of them into out. Decoding stops at a header
@@ -38,8 +38,8 @@ struct wire_tls_record {
  * length over WIRE_TLS_MAX_FRAGMENT): *garbage (may be NULL) is then set to
  * 1. A last record whose fragment is cut is returned with complete = 0; a
  * header cut short is not returned. Returns the number of records. */
-size_t wire_tls_decode(const unsigned char *p, size_t n, struct wire_tls_record *out,
-                       size_t max, int *garbage);
+size_t wire_tls_decode(const unsigned char *p, size_t n, struct wire_tls_record *out, size_t max,
+                       int *garbage);
 
 /* "handshake", "change_cipher_spec", "alert", "application_data",
  * "heartbeat", or "unknown". */
@@ -72,7 +72,7 @@ struct wire_cap {
 /* conns recent connections of up to `bytes` bytes per direction each.
  * conns == 0 gives *out = NULL (nothing is captured). Returns 0 or -1. */
 int wire_ring_create(struct wire_ring **out, size_t conns, size_t bytes);
-void wire_ring_free(struct wire_ring *r);   /* NULL ok */
+void wire_ring_free(struct wire_ring *r); /* NULL ok */
 
 /* Starts capturing a new connection in r (NULL: cap stays inert), evicting
  * the oldest. Thread-safe, like every call below. */

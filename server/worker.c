@@ -42,8 +42,8 @@ static void worker_drain(struct loop *l, void *arg)
     worker_close_listener(w, &w->http);
     conn_drain_all(w);
     w->drain_timer.fn = worker_on_drain_deadline;
-    if (w->nconns == 0 || loop_timer_set(l, &w->drain_timer,
-                                         (uint64_t)w->srv->cfg->shutdown_timeout_ms) != 0)
+    if (w->nconns == 0 ||
+        loop_timer_set(l, &w->drain_timer, (uint64_t)w->srv->cfg->shutdown_timeout_ms) != 0)
         worker_on_drain_deadline(l, &w->drain_timer);
 }
 

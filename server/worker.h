@@ -33,14 +33,14 @@ struct worker {
     struct loop *loop;
     pthread_t thread;
     struct listener https, http;
-    struct tls_loop *tls;          /* for new connections; replaced on reload */
-    struct conn *conns;            /* every live connection (for shutdown) */
+    struct tls_loop *tls; /* for new connections; replaced on reload */
+    struct conn *conns;   /* every live connection (for shutdown) */
     int nconns, max_conns;
-    int reserve_fd;                /* spare fd to shed connections at EMFILE */
+    int reserve_fd; /* spare fd to shed connections at EMFILE */
     bool draining;
     struct loop_timer drain_timer;
     void *loop_data;
-    struct static_cache files;     /* this loop's small static files */
+    struct static_cache files; /* this loop's small static files */
 };
 
 /* Read-only after server_setup(); shared by all workers. */
@@ -52,12 +52,12 @@ struct server {
     bool has_www;
     struct tls_server *tls;
     char cert_file[CONFIG_PATH_MAX], key_file[CONFIG_PATH_MAX];
-    char dev_ca_file[CONFIG_PATH_MAX];   /* "" unless the dev certificate is used */
+    char dev_ca_file[CONFIG_PATH_MAX]; /* "" unless the dev certificate is used */
     struct worker *workers;
     int nworkers;
     int https_port, http_port;
-    struct wire_ring *wire_https, *wire_http;   /* demo mode's wire view; NULL otherwise */
-    atomic_int failed;             /* a worker could not run: exit non-zero */
+    struct wire_ring *wire_https, *wire_http; /* demo mode's wire view; NULL otherwise */
+    atomic_int failed;                        /* a worker could not run: exit non-zero */
 };
 
 /* server.c: readiness of a listening socket. */

@@ -95,7 +95,7 @@ START_TEST(list_users_paged)
     for (size_t i = 0; i < json_array_size(users); i++) {
         json_t *u = json_array_get(users, i);
         json_int_t id = json_integer_value(json_object_get(u, "id"));
-        ck_assert_int_gt(id, prev);   /* ordered by id */
+        ck_assert_int_gt(id, prev); /* ordered by id */
         prev = id;
         ck_assert(json_is_integer(json_object_get(u, "failed_logins")));
         ck_assert_ptr_nonnull(json_object_get(u, "locked_until"));
@@ -118,12 +118,12 @@ START_TEST(list_users_paged)
     snprintf(path, sizeof path, "/api/admin/users?offset=%lld", total);
     ck_assert_int_eq(api_json(&g_srv, "GET", path, g_admin.access, &r, NULL), 200);
     ck_assert_uint_eq(json_array_size(json_object_get(r.json, "users")), 0);
-    static const char *const bad[] = { "limit=0", "limit=501", "limit=abc", "limit=",
+    static const char *const bad[] = { "limit=0",   "limit=501", "limit=abc", "limit=",
                                        "offset=-1", "offset=+1", "limit=1e2", "limit=%32" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(path, sizeof path, "/api/admin/users?%s", bad[i]);
         api_expect_error(&r, api_json(&g_srv, "GET", path, g_admin.access, &r, NULL), 400,
-                     "bad_query");
+                         "bad_query");
     }
     api_resp_free(&r);
 }
@@ -135,15 +135,16 @@ START_TEST(non_admin_forbidden)
     struct api_session u;
     ck_assert_int_eq(api_new_user(&g_srv, "plain.user", PW, &u), 0);
     api_expect_error(&r, api_json(&g_srv, "GET", "/api/admin/users", u.access, &r, NULL), 403,
-                 "forbidden");
+                     "forbidden");
     api_expect_error(&r, api_json(&g_srv, "GET", "/api/admin/audit", u.access, &r, NULL), 403,
-                 "forbidden");
-    api_expect_error(&r, api_json(&g_srv, "PATCH", user_path(u.id), u.access, &r, "{s:s}", "role",
-                              "admin"), 403, "forbidden");
+                     "forbidden");
+    api_expect_error(
+        &r, api_json(&g_srv, "PATCH", user_path(u.id), u.access, &r, "{s:s}", "role", "admin"), 403,
+        "forbidden");
     api_expect_error(&r, api_json(&g_srv, "DELETE", user_path(g_admin.id), u.access, &r, NULL), 403,
-                 "forbidden");
+                     "forbidden");
     api_expect_error(&r, api_json(&g_srv, "GET", "/api/admin/users", NULL, &r, NULL), 401,
-                 "unauthorized");
+                     "unauthorized");
     /* Nothing changed: still a plain user, the admin still there. */
     ck_assert_int_eq(api_json(&g_srv, "GET", "/api/me", u.access, &r, NULL), 200);
     ck_assert_str_eq(api_str(&r, "role"), "user");
@@ -160,18 +161,24 @@ START_TEST(disable_takes_effect_at_once)
     ck_assert_int_eq(api_new_user(&g_srv, "dis.user", PW, &u), 0);
     open_conn(&c);
     ck_assert_int_eq(me_on(&c, u.access), 200);
-    ck_assert_int_eq(api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:b}",
-                              "disabled", 1), 200);
+    ck_assert_int_eq(
+        api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:b}", "disabled", 1),
+        200);
     ck_assert(json_is_true(json_object_get(r.json, "disabled")));
     ck_assert_int_eq(api_int(&r, "id"), u.id);
     ck_assert_int_eq(me_on(&c, u.access), 401);
     api_close(&c);
-    api_expect_error(&r, api_json(&g_srv, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
-                              "dis.user", "password", PW), 401, "invalid_credentials");
-    api_expect_error(&r, api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:s}",
-                              "refresh_token", u.refresh), 401, "invalid_grant");
-    ck_assert_int_eq(api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:b}",
-                              "disabled", 0), 200);
+    api_expect_error(&r,
+                     api_json(&g_srv, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
+                              "dis.user", "password", PW),
+                     401, "invalid_credentials");
+    api_expect_error(&r,
+                     api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:s}",
+                              "refresh_token", u.refresh),
+                     401, "invalid_grant");
+    ck_assert_int_eq(
+        api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:b}", "disabled", 0),
+        200);
     ck_assert(json_is_false(json_object_get(r.json, "disabled")));
     ck_assert_int_eq(api_login(&g_srv, "dis.user", PW, &u), 200);
     ck_assert_int_eq(me(u.access), 200);
@@ -187,36 +194,43 @@ START_TEST(role_change_and_bad_patches)
     ck_assert_int_eq(api_new_user(&g_srv, "role.user", PW, &u), 0);
     open_conn(&c);
     ck_assert_int_eq(me_on(&c, u.access), 200);
-    ck_assert_int_eq(api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:s}",
-                              "role", "admin"), 200);
+    ck_assert_int_eq(
+        api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:s}", "role", "admin"),
+        200);
     ck_assert_str_eq(api_str(&r, "role"), "admin");
-    ck_assert_int_eq(me_on(&c, u.access), 401);   /* re-roled: old tokens die */
+    ck_assert_int_eq(me_on(&c, u.access), 401); /* re-roled: old tokens die */
     ck_assert_int_eq(api_login(&g_srv, "role.user", PW, &again), 200);
     struct api_req list = { .method = "GET", .path = "/api/admin/users", .bearer = again.access };
     ck_assert_int_eq(api_send(&c, &list, &r), 200);
-    ck_assert_int_eq(api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:s}",
-                              "role", "user"), 200);
+    ck_assert_int_eq(
+        api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:s}", "role", "user"),
+        200);
     api_expect_error(&r, api_send(&c, &list, &r), 401, "invalid_token");
     api_close(&c);
     static const char *const bodies[] = { "{\"role\":\"root\"}", "{\"role\":\"Admin\"}",
-                                          "{\"role\":5}", "{\"disabled\":\"yes\"}",
-                                          "{\"disabled\":1}", "{}", "{\"name\":\"x\"}" };
+                                          "{\"role\":5}",        "{\"disabled\":\"yes\"}",
+                                          "{\"disabled\":1}",    "{}",
+                                          "{\"name\":\"x\"}" };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-        struct api_req q = { .method = "PATCH", .path = user_path(u.id),
-                             .bearer = g_admin.access, .body = bodies[i] };
+        struct api_req q = {
+            .method = "PATCH", .path = user_path(u.id), .bearer = g_admin.access, .body = bodies[i]
+        };
         api_expect_error(&r, api_request(&g_srv, &q, &r), 422, "invalid_fields");
         ck_assert(json_array_size(json_object_get(r.json, "fields")) >= 1);
     }
-    api_expect_error(&r, api_json(&g_srv, "PATCH", "/api/admin/users/999999", g_admin.access, &r,
-                              "{s:b}", "disabled", 1), 404, "not_found");
+    api_expect_error(&r,
+                     api_json(&g_srv, "PATCH", "/api/admin/users/999999", g_admin.access, &r,
+                              "{s:b}", "disabled", 1),
+                     404, "not_found");
     static const char *const ids[] = { "abc", "0", "-1", "1e3", "99999999999999999999" };
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         char path[96];
         snprintf(path, sizeof path, "/api/admin/users/%s", ids[i]);
-        api_expect_error(&r, api_json(&g_srv, "PATCH", path, g_admin.access, &r, "{s:b}",
-                                  "disabled", 1), 404, "not_found");
+        api_expect_error(
+            &r, api_json(&g_srv, "PATCH", path, g_admin.access, &r, "{s:b}", "disabled", 1), 404,
+            "not_found");
     }
-    ck_assert_int_eq(api_login(&g_srv, "role.user", PW, &again), 200);   /* untouched */
+    ck_assert_int_eq(api_login(&g_srv, "role.user", PW, &again), 200); /* untouched */
     api_resp_free(&r);
 }
 END_TEST
@@ -231,12 +245,15 @@ START_TEST(delete_user)
     ck_assert_uint_eq(r.http.body_len, 0);
     ck_assert_int_eq(api_user_total(&g_srv, g_admin.access), before - 1);
     api_expect_error(&r, api_json(&g_srv, "DELETE", user_path(u.id), g_admin.access, &r, NULL), 404,
-                 "not_found");
-    api_expect_error(&r, api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:b}",
-                              "disabled", 0), 404, "not_found");
+                     "not_found");
+    api_expect_error(
+        &r, api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:b}", "disabled", 0),
+        404, "not_found");
     ck_assert_int_eq(me(u.access), 401);
-    api_expect_error(&r, api_json(&g_srv, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
-                              "del.user", "password", PW), 401, "invalid_credentials");
+    api_expect_error(&r,
+                     api_json(&g_srv, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
+                              "del.user", "password", PW),
+                     401, "invalid_credentials");
     /* The name is free again. */
     ck_assert_int_eq(api_register(&g_srv, "DEL.user", PW, NULL), 201);
     api_resp_free(&r);
@@ -248,14 +265,18 @@ START_TEST(admin_cannot_lock_self_out)
     struct api_resp r = { 0 };
     const char *self = user_path(g_admin.id);
     ck_assert_int_gt(g_admin.id, 0);
-    api_expect_error(&r, api_json(&g_srv, "PATCH", self, g_admin.access, &r, "{s:b}", "disabled", 1),
-                 409, "self_change");
-    api_expect_error(&r, api_json(&g_srv, "PATCH", self, g_admin.access, &r, "{s:s}", "role", "user"),
-                 409, "self_change");
-    api_expect_error(&r, api_json(&g_srv, "PATCH", self, g_admin.access, &r, "{s:s, s:b}", "role",
-                              "admin", "disabled", 1), 409, "self_change");
+    api_expect_error(&r,
+                     api_json(&g_srv, "PATCH", self, g_admin.access, &r, "{s:b}", "disabled", 1),
+                     409, "self_change");
+    api_expect_error(&r,
+                     api_json(&g_srv, "PATCH", self, g_admin.access, &r, "{s:s}", "role", "user"),
+                     409, "self_change");
+    api_expect_error(&r,
+                     api_json(&g_srv, "PATCH", self, g_admin.access, &r, "{s:s, s:b}", "role",
+                              "admin", "disabled", 1),
+                     409, "self_change");
     api_expect_error(&r, api_json(&g_srv, "DELETE", self, g_admin.access, &r, NULL), 409,
-                 "self_change");
+                     "self_change");
     ck_assert_int_eq(me(g_admin.access), 200);
     ck_assert_int_eq(api_json(&g_srv, "GET", "/api/me", g_admin.access, &r, NULL), 200);
     ck_assert_str_eq(api_str(&r, "role"), "admin");
@@ -282,20 +303,25 @@ START_TEST(audit_log_records_events)
     char rotated[128], path[96];
     ck_assert_int_eq(api_new_user(&g_srv, "audit.user", PW, &u), 0);
     ck_assert_int_eq(api_json(&g_srv, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
-                              "audit.user", "password", "wrong password"), 401);
+                              "audit.user", "password", "wrong password"),
+                     401);
     ck_assert_int_eq(api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:s}",
-                              "refresh_token", u.refresh), 200);
+                              "refresh_token", u.refresh),
+                     200);
     snprintf(rotated, sizeof rotated, "%s", u.refresh);
-    ck_assert_int_eq(api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:s}",
-                              "refresh_token", rotated), 401);
+    ck_assert_int_eq(
+        api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:s}", "refresh_token", rotated),
+        401);
     ck_assert_int_eq(api_json(&g_srv, "POST", "/api/password", u.access, &r, "{s:s, s:s}",
-                              "old_password", PW, "new_password", "the next password"), 204);
-    ck_assert_int_eq(api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:b}",
-                              "disabled", 1), 200);
+                              "old_password", PW, "new_password", "the next password"),
+                     204);
+    ck_assert_int_eq(
+        api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:b}", "disabled", 1),
+        200);
     snprintf(path, sizeof path, "/api/admin/audit?user_id=%lld", (long long)u.id);
     ck_assert_int_eq(api_json(&g_srv, "GET", path, g_admin.access, &r, NULL), 200);
     json_t *events = json_object_get(r.json, "events");
-    static const char *const want[] = { "register", "login_success", "login_failure",
+    static const char *const want[] = { "register",      "login_success",   "login_failure",
                                         "refresh_reuse", "password_change", "admin_update" };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         json_t *e = find_event(events, want[i]);
@@ -305,20 +331,21 @@ START_TEST(audit_log_records_events)
         ck_assert_uint_eq(strlen(json_string_value(json_object_get(e, "at"))), 20);
     }
     json_t *upd = find_event(events, "admin_update");
-    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(upd, "detail")),
-                                 "disabled=true"));
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(upd, "detail")), "disabled=true"));
     /* Only this user's events under the filter; secrets never logged. */
     for (size_t i = 0; i < json_array_size(events); i++)
-        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(events, i),
-                                                            "user_id")), u.id);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(events, i), "user_id")),
+                         u.id);
     ck_assert_ptr_null(strstr(r.http.body, PW));
     ck_assert_ptr_null(strstr(r.http.body, "the next password"));
     ck_assert_ptr_null(strstr(r.http.body, rotated));
     snprintf(path, sizeof path, "/api/admin/audit?user_id=%lld&limit=2", (long long)u.id);
     ck_assert_int_eq(api_json(&g_srv, "GET", path, g_admin.access, &r, NULL), 200);
     ck_assert_uint_eq(json_array_size(json_object_get(r.json, "events")), 2);
-    api_expect_error(&r, api_json(&g_srv, "GET", "/api/admin/audit?limit=1001", g_admin.access, &r,
-                              NULL), 400, "bad_query");
+    api_expect_error(
+        &r, api_json(&g_srv, "GET", "/api/admin/audit?limit=1001", g_admin.access, &r, NULL), 400,
+        "bad_query");
     api_resp_free(&r);
 }
 END_TEST
@@ -332,7 +359,7 @@ START_TEST(cli_user_commands)
     ck_assert_int_eq(api_cli(&g_srv, "user list", NULL, out, sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "boss"));
     ck_assert_ptr_nonnull(strstr(out, "cli.user"));
-    ck_assert_int_eq(me(u.access), 200);   /* the account state may now be cached */
+    ck_assert_int_eq(me(u.access), 200); /* the account state may now be cached */
     ck_assert_int_eq(api_cli(&g_srv, "user disable CLI.user", NULL, out, sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "disabled 'cli.user'"));
     /* Another process's change reaches the running server within
@@ -351,12 +378,11 @@ START_TEST(cli_user_commands)
     ck_assert_int_eq(api_cli(&g_srv, "user disable no.such.user", NULL, out, sizeof out), 1);
     /* The same username and password rules as the API. */
     long long before = api_user_total(&g_srv, g_admin.access);
-    ck_assert_int_eq(api_cli(&g_srv, "user add \"x'OR'1'='1\"", "a good password\n", out,
-                             sizeof out), 1);
+    ck_assert_int_eq(
+        api_cli(&g_srv, "user add \"x'OR'1'='1\"", "a good password\n", out, sizeof out), 1);
     ck_assert_ptr_nonnull(strstr(out, "3 to 64"));
     ck_assert_int_eq(api_cli(&g_srv, "user add cli.new", "short\n", out, sizeof out), 1);
-    ck_assert_int_eq(api_cli(&g_srv, "user add CLI.USER", "a good password\n", out, sizeof out),
-                     1);
+    ck_assert_int_eq(api_cli(&g_srv, "user add CLI.USER", "a good password\n", out, sizeof out), 1);
     ck_assert_ptr_nonnull(strstr(out, "already exists"));
     ck_assert_int_eq(api_user_total(&g_srv, g_admin.access), before);
     ck_assert_int_eq(api_cli(&g_srv, "user add cli.new", "a good password\n", out, sizeof out), 0);

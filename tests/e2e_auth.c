@@ -38,10 +38,7 @@ static void shared_teardown(void)
         g_teardown_failed = 1;
 }
 
-static long long total(void)
-{
-    return api_user_total(&g_srv, g_admin.access);
-}
+static long long total(void) { return api_user_total(&g_srv, g_admin.access); }
 
 static int post_raw(const char *path, const char *ctype, const char *body, struct api_resp *r)
 {
@@ -109,9 +106,21 @@ START_TEST(register_username_rules)
     memset(long64, 'm', 64);
     long64[64] = '\0';
     /* Injection-looking strings are simply outside the alphabet. */
-    const char *bad[] = { "", "ab", long65, "has space", "x'OR'1'='1", "x'_OR_1=1",
-                          "Robert');DROP TABLE users;--", "a/b", "a@b.c", "tab\there",
-                          "line\nbreak", "\xc3\xbcser", "semi;colon", "quote\"d", "%00abc" };
+    const char *bad[] = { "",
+                          "ab",
+                          long65,
+                          "has space",
+                          "x'OR'1'='1",
+                          "x'_OR_1=1",
+                          "Robert');DROP TABLE users;--",
+                          "a/b",
+                          "a@b.c",
+                          "tab\there",
+                          "line\nbreak",
+                          "\xc3\xbcser",
+                          "semi;colon",
+                          "quote\"d",
+                          "%00abc" };
     long long before = total();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         api_expect_error(&r, reg(bad[i], PW, &r), 422, "invalid_username");
@@ -156,7 +165,9 @@ END_TEST
 
 START_TEST(register_malformed_json)
 {
-    static const struct { const char *body, *where; } cases[] = {
+    static const struct {
+        const char *body, *where;
+    } cases[] = {
         { "{\"username\": \"mj.a\",", "line 1, column" },
         { "{\n  \"username\": \"mj.b\",\n  \"password\": oops\n}", "line 3, column" },
         { "", "line " },
@@ -169,7 +180,7 @@ START_TEST(register_malformed_json)
     long long before = total();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         api_expect_error(&r, post_raw("/api/register", NULL, cases[i].body, &r), 400,
-                     "malformed_json");
+                         "malformed_json");
         const char *detail = api_str(&r, "detail");
         ck_assert_msg(strstr(detail, cases[i].where) != NULL, "case %zu: detail '%s'", i, detail);
     }
@@ -188,13 +199,17 @@ END_TEST
 START_TEST(register_content_type)
 {
     static const char body[] = "{\"username\":\"ct.user\",\"password\":\"12345678\"}";
-    const char *bad[] = { "text/plain", "", "application/jsonp", "application/json-seq",
-                          "application/x-www-form-urlencoded", "multipart/form-data" };
+    const char *bad[] = { "text/plain",
+                          "",
+                          "application/jsonp",
+                          "application/json-seq",
+                          "application/x-www-form-urlencoded",
+                          "multipart/form-data" };
     struct api_resp r = { 0 };
     long long before = total();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         api_expect_error(&r, post_raw("/api/register", bad[i], body, &r), 415,
-                     "unsupported_media_type");
+                         "unsupported_media_type");
     ck_assert_int_eq(total(), before);
     ck_assert_int_eq(post_raw("/api/register", "Application/JSON; charset=utf-8", body, &r), 201);
     api_resp_free(&r);
@@ -203,7 +218,10 @@ END_TEST
 
 START_TEST(register_missing_and_mistyped_fields)
 {
-    static const struct { const char *body; const char *fields; } cases[] = {
+    static const struct {
+        const char *body;
+        const char *fields;
+    } cases[] = {
         { "{}", "[\"username\",\"password\"]" },
         { "{\"username\":\"mf.a\"}", "[\"password\"]" },
         { "{\"password\":\"12345678\"}", "[\"username\"]" },
@@ -216,7 +234,7 @@ START_TEST(register_missing_and_mistyped_fields)
     long long before = total();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         api_expect_error(&r, post_raw("/api/register", NULL, cases[i].body, &r), 422,
-                     "invalid_fields");
+                         "invalid_fields");
         json_t *want = json_loads(cases[i].fields, 0, NULL);
         ck_assert_msg(json_equal(json_object_get(r.json, "fields"), want), "case %zu: %s", i,
                       r.http.body);
@@ -224,9 +242,10 @@ START_TEST(register_missing_and_mistyped_fields)
     }
     ck_assert_int_eq(total(), before);
     /* Unknown members are ignored. */
-    ck_assert_int_eq(post_raw("/api/register", NULL,
-                              "{\"username\":\"mf.c\",\"password\":\"12345678\",\"role\":\"admin\"}",
-                              &r), 201);
+    ck_assert_int_eq(
+        post_raw("/api/register", NULL,
+                 "{\"username\":\"mf.c\",\"password\":\"12345678\",\"role\":\"admin\"}", &r),
+        201);
     ck_assert_int_eq(login("mf.c", "12345678", &r), 200);
     ck_assert_int_eq(me(api_str(&r, "access_token"), &r), 200);
     ck_assert_str_eq(api_str(&r, "role"), "user");
@@ -259,14 +278,15 @@ START_TEST(login_returns_tokens)
     char v[64];
     int64_t id = 0;
     ck_assert_int_eq(api_register(&g_srv, "tok.user", PW, &id), 201);
-    ck_assert_int_eq(login("TOK.user", PW, &r), 200);   /* names are case-insensitive */
+    ck_assert_int_eq(login("TOK.user", PW, &r), 200); /* names are case-insensitive */
     ck_assert_uint_eq(json_object_size(r.json), 4);
     ck_assert_str_eq(api_str(&r, "token_type"), "Bearer");
     ck_assert_int_eq(api_int(&r, "expires_in"), 900);
     const char *rt = api_str(&r, "refresh_token");
     ck_assert_uint_eq(strlen(rt), 43);
     ck_assert_uint_eq(strspn(rt, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                 "0123456789-_"), 43);
+                                 "0123456789-_"),
+                      43);
     ck_assert_int_eq(api_header(&r, "Cache-Control", v, sizeof v), 0);
     ck_assert_str_eq(v, "no-store");
     json_t *h = forge_token_part(api_str(&r, "access_token"), 0);
@@ -282,7 +302,8 @@ START_TEST(login_returns_tokens)
     snprintf(v, sizeof v, "%lld", (long long)id);
     ck_assert_str_eq(json_string_value(json_object_get(c, "sub")), v);
     ck_assert_int_eq(json_integer_value(json_object_get(c, "exp")) -
-                     json_integer_value(json_object_get(c, "iat")), 900);
+                         json_integer_value(json_object_get(c, "iat")),
+                     900);
     ck_assert(json_is_integer(json_object_get(c, "nbf")));
     ck_assert(json_is_string(json_object_get(c, "jti")));
     ck_assert_ptr_null(json_object_get(c, "password"));
@@ -294,11 +315,13 @@ END_TEST
 
 START_TEST(login_failures_identical)
 {
-    static const struct { const char *user, *pw; } cases[] = {
-        { "same.user", "wrong password" },   /* wrong password */
-        { "no.such.user", PW },              /* unknown user */
-        { "same.off", PW },                  /* disabled, right password */
-        { "bad name!", PW },                 /* not even a valid name */
+    static const struct {
+        const char *user, *pw;
+    } cases[] = {
+        { "same.user", "wrong password" }, /* wrong password */
+        { "no.such.user", PW },            /* unknown user */
+        { "same.off", PW },                /* disabled, right password */
+        { "bad name!", PW },               /* not even a valid name */
         { "SAME.USER", "wrong password 2" },
     };
     struct api_resp r = { 0 };
@@ -341,7 +364,7 @@ START_TEST(me_with_and_without_token)
     ck_assert_str_eq(api_str(&r, "username"), "me.user");
     ck_assert_str_eq(api_str(&r, "role"), "user");
     ck_assert(json_is_false(json_object_get(r.json, "disabled")));
-    ck_assert_uint_eq(strlen(api_str(&r, "created_at")), 20);   /* 2026-01-02T03:04:05Z */
+    ck_assert_uint_eq(strlen(api_str(&r, "created_at")), 20); /* 2026-01-02T03:04:05Z */
     ck_assert_ptr_null(json_object_get(r.json, "password_hash"));
     api_expect_error(&r, me(NULL, &r), 401, "unauthorized");
     ck_assert_int_eq(api_header(&r, "WWW-Authenticate", v, sizeof v), 0);

@@ -15,10 +15,10 @@
 #include "server/wire.h"
 #include "support/api.h"
 
-#define PW "Eavesdrop-Me-7f3a"
+#define PW       "Eavesdrop-Me-7f3a"
 #define BODY_MAX (32u * 1024 * 1024)
 
-static struct srv g_srv;   /* demo mode, shared by the "demo" tests */
+static struct srv g_srv; /* demo mode, shared by the "demo" tests */
 
 static void demo_setup_srv(void)
 {
@@ -29,16 +29,13 @@ static void demo_setup_srv(void)
     }
 }
 
-static void demo_teardown_srv(void)
-{
-    srv_stop(&g_srv, SIGTERM);
-}
+static void demo_teardown_srv(void) { srv_stop(&g_srv, SIGTERM); }
 
 /* ---- whole responses, however large (the wire view is) ---- */
 
 struct fetched {
     int status;
-    char *raw;          /* head + body, NUL-terminated */
+    char *raw; /* head + body, NUL-terminated */
     size_t len;
     const char *body;
     json_t *json;
@@ -78,10 +75,12 @@ static void fetch(const struct srv *s, int tls, const char *method, const char *
         struct tc_conn c;
         struct tc_opts o = { .ca_file = s->ca_file, .timeout_ms = 20000 };
         char err[256];
-        ck_assert_msg(tc_connect(&c, "127.0.0.1", s->https_port, &o, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(tc_connect(&c, "127.0.0.1", s->https_port, &o, err, sizeof err) == 0, "%s",
+                      err);
         ck_assert_int_eq(tc_write_all(&c, req, strlen(req), 20000), 0);
         ssize_t n;
-        while (f->len < BODY_MAX && (n = tc_read(&c, f->raw + f->len, BODY_MAX - f->len, 60000)) > 0)
+        while (f->len < BODY_MAX &&
+               (n = tc_read(&c, f->raw + f->len, BODY_MAX - f->len, 60000)) > 0)
             f->len += (size_t)n;
         tc_close(&c);
     } else {
@@ -89,7 +88,8 @@ static void fetch(const struct srv *s, int tls, const char *method, const char *
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(tcp_write_all(fd, req, strlen(req)), 0);
         ssize_t n;
-        while (f->len < BODY_MAX && (n = fd_read_timeout(&fd, f->raw + f->len, BODY_MAX - f->len, 60000)) > 0)
+        while (f->len < BODY_MAX &&
+               (n = fd_read_timeout(&fd, f->raw + f->len, BODY_MAX - f->len, 60000)) > 0)
             f->len += (size_t)n;
         close(fd);
     }
@@ -105,9 +105,9 @@ static char *conn_hex(const json_t *conn, const char *dir)
         total += strlen(json_string_value(json_object_get(seg, "hex")));
     char *out = calloc(1, total);
     ck_assert_ptr_nonnull(out);
-    json_array_foreach(json_object_get(conn, "segments"), i, seg)
-        if (strcmp(json_string_value(json_object_get(seg, "dir")), dir) == 0)
-            strcat(out, json_string_value(json_object_get(seg, "hex")));
+    json_array_foreach(json_object_get(conn, "segments"), i,
+                       seg) if (strcmp(json_string_value(json_object_get(seg, "dir")), dir) == 0)
+        strcat(out, json_string_value(json_object_get(seg, "hex")));
     return out;
 }
 
@@ -129,7 +129,8 @@ static int wire_count(const json_t *wire, const char *listener, const char *need
     int count = 0;
     size_t i;
     const json_t *conn;
-    json_array_foreach(json_object_get(json_object_get(wire, listener), "connections"), i, conn) {
+    json_array_foreach(json_object_get(json_object_get(wire, listener), "connections"), i, conn)
+    {
         char *c = conn_hex(conn, "client"), *s = conn_hex(conn, "server");
         count += hex_has(c, needle) || hex_has(s, needle);
         free(c);
@@ -152,7 +153,7 @@ START_TEST(http_login_capture_shows_password)
     ck_assert_int_eq(api_register(&g_srv, "wire-http", PW, NULL), 201);
     login_body(body, sizeof body, "wire-http");
     fetch(&g_srv, 0, "POST", "/api/login", body, &f);
-    ck_assert_int_eq(f.status, 200);   /* demo mode: served, not redirected */
+    ck_assert_int_eq(f.status, 200); /* demo mode: served, not redirected */
     ck_assert_ptr_nonnull(strstr(f.raw, "X-Portcullis-Warning: plaintext HTTP"));
     fetched_free(&f);
     fetch(&g_srv, 1, "GET", "/demo/wire", NULL, &f);
@@ -160,7 +161,7 @@ START_TEST(http_login_capture_shows_password)
     ck_assert_ptr_nonnull(f.json);
     ck_assert_int_ge(wire_count(f.json, "http", PW), 1);
     ck_assert_int_ge(wire_count(f.json, "http", "POST /api/login HTTP/1.1"), 1);
-    ck_assert_int_ge(wire_count(f.json, "http", "\"access_token\""), 1);   /* the answer too */
+    ck_assert_int_ge(wire_count(f.json, "http", "\"access_token\""), 1); /* the answer too */
     ck_assert_int_eq(wire_count(f.json, "https", PW), 0);
     fetched_free(&f);
 }
@@ -178,18 +179,20 @@ START_TEST(https_login_capture_shows_only_records)
     int hello = 0, appdata = 0;
     size_t i, k;
     const json_t *conn, *rec;
-    json_array_foreach(json_object_get(json_object_get(f.json, "https"), "connections"), i, conn) {
+    json_array_foreach(json_object_get(json_object_get(f.json, "https"), "connections"), i, conn)
+    {
         char *c = conn_hex(conn, "client");
         hello += strncmp(c, "160303", 6) == 0 || strncmp(c, "160301", 6) == 0;
         appdata += strstr(c, "170303") != NULL;
         free(c);
-        json_array_foreach(json_object_get(conn, "records"), k, rec) {
+        json_array_foreach(json_object_get(conn, "records"), k, rec)
+        {
             const char *hs = json_string_value(json_object_get(rec, "handshake"));
             if (k == 0)
                 ck_assert_msg(hs && strcmp(hs, "client_hello") == 0, "first record %s", hs);
         }
     }
-    ck_assert_int_ge(hello, 2);     /* the register and the login */
+    ck_assert_int_ge(hello, 2); /* the register and the login */
     ck_assert_int_ge(appdata, 2);
     fetched_free(&f);
 }
@@ -244,7 +247,8 @@ START_TEST(demo_run_compares_both_sides)
     ck_assert_int_eq(json_integer_value(json_object_get(f.json, "runs")), 5);
     ck_assert(json_is_true(json_object_get(http, "password_visible")));
     ck_assert(json_is_false(json_object_get(https, "password_visible")));
-    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(http, "eavesdropper_text")), pw));
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(http, "eavesdropper_text")), pw));
     ck_assert_ptr_null(strstr(json_string_value(json_object_get(https, "eavesdropper_text")), pw));
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(https, "request_text")), pw));
     ck_assert_int_eq(json_integer_value(json_object_get(http, "status")), 200);
@@ -260,10 +264,12 @@ START_TEST(demo_run_compares_both_sides)
     ck_assert_int_ge(json_integer_value(json_object_get(https, "resumed_runs")), 1);
     ck_assert_int_ge(res_rt, 1);
     ck_assert_int_ge(full_rt, res_rt);
-    ck_assert_int_lt(json_integer_value(json_object_get(json_object_get(https, "resumed_bytes"), "received")),
-                     json_integer_value(json_object_get(json_object_get(https, "bytes"), "received")));
+    ck_assert_int_lt(
+        json_integer_value(json_object_get(json_object_get(https, "resumed_bytes"), "received")),
+        json_integer_value(json_object_get(json_object_get(https, "bytes"), "received")));
     ck_assert_int_eq(json_integer_value(json_object_get(http, "handshake_round_trips")), 0);
-    ck_assert(json_number_value(json_object_get(json_object_get(https, "median_ms"), "handshake")) > 0);
+    ck_assert(json_number_value(json_object_get(json_object_get(https, "median_ms"), "handshake")) >
+              0);
     fetched_free(&f);
 }
 END_TEST
@@ -272,8 +278,10 @@ START_TEST(cli_side_by_side)
 {
     static char out[1 << 17];
     char args[256];
-    snprintf(args, sizeof args, "demo https://127.0.0.1:%d --http http://127.0.0.1:%d "
-             "--password %s --width 240 --runs 2", g_srv.https_port, g_srv.http_port, PW);
+    snprintf(args, sizeof args,
+             "demo https://127.0.0.1:%d --http http://127.0.0.1:%d "
+             "--password %s --width 240 --runs 2",
+             g_srv.https_port, g_srv.http_port, PW);
     /* No --cacert: the dev CA named by the config is the default. */
     ck_assert_msg(api_cli(&g_srv, args, NULL, out, sizeof out) == 0, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "HTTP  http://127.0.0.1:"));
@@ -297,8 +305,10 @@ START_TEST(cli_json_and_failures)
 {
     static char out[1 << 20];
     char args[600];
-    snprintf(args, sizeof args, "demo https://127.0.0.1:%d --http http://127.0.0.1:%d "
-             "--cacert %s --json --runs 1", g_srv.https_port, g_srv.http_port, g_srv.ca_file);
+    snprintf(args, sizeof args,
+             "demo https://127.0.0.1:%d --http http://127.0.0.1:%d "
+             "--cacert %s --json --runs 1",
+             g_srv.https_port, g_srv.http_port, g_srv.ca_file);
     ck_assert_msg(api_cli(&g_srv, args, NULL, out, sizeof out) == 0, "%s", out);
     json_t *doc = json_loads(out, 0, NULL);
     ck_assert_ptr_nonnull(doc);
@@ -306,13 +316,14 @@ START_TEST(cli_json_and_failures)
     ck_assert(json_is_false(json_object_get(side(doc, "https"), "password_visible")));
     json_decref(doc);
     /* Nobody listening: exit 1 and say why. */
-    ck_assert_int_eq(api_cli(&g_srv, "demo https://127.0.0.1:1 --no-http --runs 1", NULL, out,
-                             sizeof out), 1);
+    ck_assert_int_eq(
+        api_cli(&g_srv, "demo https://127.0.0.1:1 --no-http --runs 1", NULL, out, sizeof out), 1);
     ck_assert_ptr_nonnull(strstr(out, "FAILED"));
     ck_assert_int_eq(api_cli(&g_srv, "demo ftp://127.0.0.1", NULL, out, sizeof out), 2);
     ck_assert_int_eq(api_cli(&g_srv, "demo --runs 0", NULL, out, sizeof out), 2);
     ck_assert_int_eq(api_cli(&g_srv, "demo --bogus", NULL, out, sizeof out), 2);
-    ck_assert_int_eq(api_cli(&g_srv, "demo --cacert /nonexistent/ca.crt", NULL, out, sizeof out), 2);
+    ck_assert_int_eq(api_cli(&g_srv, "demo --cacert /nonexistent/ca.crt", NULL, out, sizeof out),
+                     2);
     ck_assert_ptr_nonnull(strstr(out, "/nonexistent/ca.crt"));
     ck_assert_int_eq(api_cli(&g_srv, "demo --help", NULL, out, sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: portcullis"));
@@ -344,8 +355,10 @@ START_TEST(no_demo_routes_and_redirects)
     fetched_free(&f);
     /* The client still shows the point: the redirect came after the
      * password had crossed the network in the clear. */
-    snprintf(args, sizeof args, "demo https://127.0.0.1:%d --http http://127.0.0.1:%d --json "
-             "--runs 1", s.https_port, s.http_port);
+    snprintf(args, sizeof args,
+             "demo https://127.0.0.1:%d --http http://127.0.0.1:%d --json "
+             "--runs 1",
+             s.https_port, s.http_port);
     ck_assert_msg(api_cli(&s, args, NULL, out, sizeof out) == 0, "%s", out);
     json_t *doc = json_loads(out, 0, NULL);
     ck_assert_ptr_nonnull(doc);
@@ -389,15 +402,18 @@ START_TEST(non_loopback_demo_refused)
     ck_assert_ptr_nonnull(strstr(out, "demo_allow_non_loopback"));
     /* --demo on the command line is checked the same way. */
     ck_assert_int_eq(run_with_config("{\"server\": {\"https_address\": \"0.0.0.0\","
-                                     " \"https_port\": 0, \"http_port\": 0}}", "--demo", out,
-                                     sizeof out), 2);
+                                     " \"https_port\": 0, \"http_port\": 0}}",
+                                     "--demo", out, sizeof out),
+                     2);
     ck_assert_ptr_nonnull(strstr(out, "demo_allow_non_loopback"));
-    ck_assert_int_eq(run_with_config("{\"server\": {\"demo\": true, \"http_port\": -1}}", "", out,
-                                     sizeof out), 2);
+    ck_assert_int_eq(
+        run_with_config("{\"server\": {\"demo\": true, \"http_port\": -1}}", "", out, sizeof out),
+        2);
     /* Forced: the configuration is accepted (checked without binding). */
     ck_assert_int_eq(run_with_config("{\"server\": {\"demo\": true, \"demo_allow_non_loopback\":"
-                                     " true, \"https_address\": \"0.0.0.0\"}}", "--check-config",
-                                     out, sizeof out), 0);
+                                     " true, \"https_address\": \"0.0.0.0\"}}",
+                                     "--check-config", out, sizeof out),
+                     0);
 }
 END_TEST
 

@@ -40,8 +40,8 @@ struct dur {
     char dir[64];
     char db_path[128];
     char cfg[512];
-    int users, tokens, rotations;     /* acknowledged, over all rounds */
-    char sample[ROUNDS][48];          /* one acknowledged user per round */
+    int users, tokens, rotations; /* acknowledged, over all rounds */
+    char sample[ROUNDS][48];      /* one acknowledged user per round */
 };
 
 /* One line "<tag> a[ b]\n" in one write(). */
@@ -131,8 +131,8 @@ static void dur_check_line(struct dur *d, struct db *db, int round, char *line)
         int64_t nid = token_row(db, b, &nw);
         ck_assert_msg(old.revoked_at != 0 && old.replaced_by == nid,
                       "rotation %.8s -> %.8s acknowledged, but the old token is live "
-                      "(revoked_at %lld, replaced_by %lld, new id %lld)", a, b,
-                      (long long)old.revoked_at, (long long)old.replaced_by, (long long)nid);
+                      "(revoked_at %lld, replaced_by %lld, new id %lld)",
+                      a, b, (long long)old.revoked_at, (long long)old.replaced_by, (long long)nid);
         ck_assert_str_eq(old.family, nw.family);
         d->rotations++;
     }
@@ -178,19 +178,26 @@ static void dur_check_invariants(const struct dur *d)
     dur_query(db, "PRAGMA foreign_key_check", v, sizeof v);
     ck_assert_msg(v[0] == '\0', "foreign_key_check: %s", v);
     /* Valid (neither revoked nor rotated) and rotated at once. */
-    dur_query(db, "SELECT count(*) FROM refresh_tokens WHERE replaced_by IS NOT NULL"
-                  " AND revoked_at IS NULL", v, sizeof v);
+    dur_query(db,
+              "SELECT count(*) FROM refresh_tokens WHERE replaced_by IS NOT NULL"
+              " AND revoked_at IS NULL",
+              v, sizeof v);
     ck_assert_str_eq(v, "0");
-    dur_query(db, "SELECT family FROM refresh_tokens WHERE revoked_at IS NULL AND"
-                  " replaced_by IS NULL GROUP BY family HAVING count(*) > 1", v, sizeof v);
+    dur_query(db,
+              "SELECT family FROM refresh_tokens WHERE revoked_at IS NULL AND"
+              " replaced_by IS NULL GROUP BY family HAVING count(*) > 1",
+              v, sizeof v);
     ck_assert_msg(v[0] == '\0', "family %s has two live refresh tokens", v);
-    dur_query(db, "SELECT count(*) FROM refresh_tokens a JOIN refresh_tokens b"
-                  " ON a.replaced_by = b.id WHERE a.family <> b.family", v,
-              sizeof v);
+    dur_query(db,
+              "SELECT count(*) FROM refresh_tokens a JOIN refresh_tokens b"
+              " ON a.replaced_by = b.id WHERE a.family <> b.family",
+              v, sizeof v);
     ck_assert_str_eq(v, "0");
     /* A token is replaced at most once. */
-    dur_query(db, "SELECT replaced_by FROM refresh_tokens WHERE replaced_by IS NOT NULL"
-                  " GROUP BY replaced_by HAVING count(*) > 1", v, sizeof v);
+    dur_query(db,
+              "SELECT replaced_by FROM refresh_tokens WHERE replaced_by IS NOT NULL"
+              " GROUP BY replaced_by HAVING count(*) > 1",
+              v, sizeof v);
     ck_assert_msg(v[0] == '\0', "token %s succeeds two tokens", v);
     sqlite3_close(db);
 }
@@ -254,13 +261,14 @@ static void dur_round(struct dur *d, int round, unsigned *seed)
         kill(kids[i], SIGKILL);
         waitpid(kids[i], NULL, 0);
     }
-    srv_stop(&s, SIGTERM);   /* only removes its temp dir now */
+    srv_stop(&s, SIGTERM); /* only removes its temp dir now */
     int before = d->users, rot = d->rotations;
     dur_check_acknowledged(d, round);
     dur_check_invariants(d);
-    fprintf(stderr, "e2e_durability: round %d killed %d ms after the first rotation: %d"
-            " registrations, %d rotations acknowledged, all present\n", round, delay_ms,
-            d->users - before, d->rotations - rot);
+    fprintf(stderr,
+            "e2e_durability: round %d killed %d ms after the first rotation: %d"
+            " registrations, %d rotations acknowledged, all present\n",
+            round, delay_ms, d->users - before, d->rotations - rot);
 }
 
 START_TEST(kill9_loses_nothing_acknowledged)
@@ -270,7 +278,8 @@ START_TEST(kill9_loses_nothing_acknowledged)
     snprintf(d.dir, sizeof d.dir, "/tmp/pc-dur-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(d.dir));
     snprintf(d.db_path, sizeof d.db_path, "%s/pc.db", d.dir);
-    snprintf(d.cfg, sizeof d.cfg, "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"jwt_key_file\":"
+    snprintf(d.cfg, sizeof d.cfg,
+             "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"jwt_key_file\":"
              " \"%s/jwt.pem\"}, \"pool\": {\"threads\": 2}}",
              d.db_path, d.dir);
     unsigned seed = dur_seed();
@@ -288,8 +297,10 @@ START_TEST(kill9_loses_nothing_acknowledged)
             ck_assert_int_eq(api_login(&s, d.sample[round], PASSWORD, &t), 200);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
     dur_check_invariants(&d);
-    fprintf(stderr, "e2e_durability: %d rounds: %d users, %d logins, %d rotations acknowledged"
-            " and found\n", ROUNDS, d.users, d.tokens, d.rotations);
+    fprintf(stderr,
+            "e2e_durability: %d rounds: %d users, %d logins, %d rotations acknowledged"
+            " and found\n",
+            ROUNDS, d.users, d.tokens, d.rotations);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", d.dir);
     ck_assert_int_eq(system(cmd), 0);

@@ -50,8 +50,8 @@ static long cpu_ms(pid_t pid)
     const char *p = strrchr(buf, ')');
     unsigned long ut = 0, st = 0;
     ck_assert_ptr_nonnull(p);
-    ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-                            &st), 2);
+    ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st),
+                     2);
     return (long)((ut + st) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
 }
 
@@ -88,7 +88,8 @@ static int healthz_new_within(const struct srv *s, int ms)
         struct tc_conn c;
         char err[128];
         status = tc_connect(&c, "127.0.0.1", s->https_port, &o, err, sizeof err) == 0
-                     ? healthz_on(&c) : -1;
+                     ? healthz_on(&c)
+                     : -1;
         tc_close(&c);
         if (status != 200)
             usleep(50000);
@@ -229,8 +230,8 @@ START_TEST(unusable_certificate_refuses_to_start)
     free(saved);
     /* Missing key. */
     snprintf(cfg, sizeof cfg,
-             "{\"tls\": {\"cert_file\": \"%s\", \"key_file\": \"%s/missing.key\"}}",
-             dev.cert_file, dir);
+             "{\"tls\": {\"cert_file\": \"%s\", \"key_file\": \"%s/missing.key\"}}", dev.cert_file,
+             dir);
     snprintf(path, sizeof path, "%s/missing.key", dir);
     refuses_to_start(cfg, path, "file");
     /* A key that is not PEM. */

@@ -29,12 +29,12 @@
 
 #include "support/https.h"
 
-#define FL_MAX          1400
-#define FL_TRICKLE_MS   300     /* one piece per slow client per period */
-#define FL_EARLY_MS     400     /* cut earlier than timeout - this: wrong timer */
-#define FL_LATE_MS      3000    /* cut later than timeout + this: timer missed */
-#define FL_INFLIGHT     64      /* handshakes in progress at once (ramp) */
-#define FL_OPEN_PER_S   400     /* new connections per second (ramp) */
+#define FL_MAX        1400
+#define FL_TRICKLE_MS 300  /* one piece per slow client per period */
+#define FL_EARLY_MS   400  /* cut earlier than timeout - this: wrong timer */
+#define FL_LATE_MS    3000 /* cut later than timeout + this: timer missed */
+#define FL_INFLIGHT   64   /* handshakes in progress at once (ramp) */
+#define FL_OPEN_PER_S 400  /* new connections per second (ramp) */
 
 /* The normal client's bound per /healthz: 1 s. Sanitizer builds run the
  * server several times slower (every ASan allocation is fresh, faulting
@@ -62,14 +62,14 @@ struct fl_client {
     enum fl_kind kind;
     enum fl_phase phase;
     int fd;
-    struct tc_conn *tc;          /* TLS kinds until done */
-    short want;                  /* poll events while handshaking */
-    long t_armed;                /* when the server's timer of interest started */
-    long t_next;                 /* next trickle */
+    struct tc_conn *tc; /* TLS kinds until done */
+    short want;         /* poll events while handshaking */
+    long t_armed;       /* when the server's timer of interest started */
+    long t_next;        /* next trickle */
     long t_closed;
     int pieces;
-    int failed;                  /* handshake or write failed before any cut */
-    char first[16];              /* first plaintext bytes of the answer */
+    int failed;     /* handshake or write failed before any cut */
+    char first[16]; /* first plaintext bytes of the answer */
     size_t first_len;
 };
 
@@ -91,8 +91,10 @@ static void probe_start(struct srv_probe *p, const struct srv *s)
 static void probe_finish(struct srv_probe *p)
 {
     srv_probe_stop(p);
-    fprintf(stderr, "e2e_flood: normal client: %d /healthz, %d failed, median %ld ms, worst %ld ms"
-            " (bound %d ms)\n", p->count, p->failures, p->median_ms, p->worst_ms, FL_PROBE_MAX_MS);
+    fprintf(stderr,
+            "e2e_flood: normal client: %d /healthz, %d failed, median %ld ms, worst %ld ms"
+            " (bound %d ms)\n",
+            p->count, p->failures, p->median_ms, p->worst_ms, FL_PROBE_MAX_MS);
     ck_assert_int_ge(p->count, 5);
     ck_assert_msg(p->failures == 0, "%d /healthz failed (last: %s)", p->failures, p->last_err);
     ck_assert_msg(p->worst_ms <= FL_PROBE_MAX_MS, "a /healthz took %ld ms", p->worst_ms);
@@ -156,8 +158,7 @@ static const char *fl_piece(const struct fl_client *c, char *buf, size_t cap)
     if (c->pieces == 0) {
         switch (c->kind) {
         case FL_SLOWLORIS:
-        case FL_PLAIN_SLOWLORIS:
-            return "GET /healthz HTTP/1.1\r\n";
+        case FL_PLAIN_SLOWLORIS: return "GET /healthz HTTP/1.1\r\n";
         case FL_SLOW_BODY:
             return "POST /api/register HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
                    "Content-Length: 1000\r\n\r\n{";
@@ -186,13 +187,13 @@ static void fl_trickle(struct fl_client *c, long now)
             w = TC_WANT_WRITE;
     }
     if (w == TC_WANT_READ || w == TC_WANT_WRITE)
-        return;   /* retried at the next tick with the same piece */
+        return; /* retried at the next tick with the same piece */
     if (w < 0) {
-        fl_closed(c);   /* the server is gone from this socket: a cut */
+        fl_closed(c); /* the server is gone from this socket: a cut */
         return;
     }
     if (c->pieces++ == 0)
-        c->t_armed = now;   /* first byte / complete head: the timer starts */
+        c->t_armed = now; /* first byte / complete head: the timer starts */
     c->t_next = now + FL_TRICKLE_MS;
 }
 
@@ -367,8 +368,8 @@ static void fl_check(struct fl_run *r, enum fl_kind k, int timeout_ms, const cha
                       "%s #%d: cut after %ld ms, timeout %d ms", name, i, dt, timeout_ms);
         got408 += strncmp(c->first, "HTTP/1.1 408", 12) == 0;
     }
-    fprintf(stderr, "e2e_flood: %d %s cut after %ld..%ld ms (timeout %d ms), %d saw 408\n", n,
-            name, lo, hi, timeout_ms, got408);
+    fprintf(stderr, "e2e_flood: %d %s cut after %ld..%ld ms (timeout %d ms), %d saw 408\n", n, name,
+            lo, hi, timeout_ms, got408);
     if (fl_is_tls(k) || k == FL_PLAIN_SLOWLORIS)
         ck_assert_int_eq(got408, n);
 }
@@ -427,7 +428,8 @@ START_TEST(slowloris_cut_by_header_timeout)
     static const int counts[] = { 1000, 200 }, timeouts[] = { 1500, 1500 };
     static const char *const names[] = { "TLS slowloris", "plain-HTTP slowloris" };
     fl_scenario("{\"timeouts\": {\"header_ms\": 1500, \"handshake_ms\": 10000,"
-                " \"keepalive_ms\": 20000}}", kinds, counts, timeouts, names, 2);
+                " \"keepalive_ms\": 20000}}",
+                kinds, counts, timeouts, names, 2);
 }
 END_TEST
 
@@ -437,7 +439,8 @@ START_TEST(slow_body_cut_by_body_timeout)
     static const int counts[] = { 100, 100 }, timeouts[] = { 2500, 2500 };
     static const char *const names[] = { "slow Content-Length bodies", "slow chunked bodies" };
     fl_scenario("{\"timeouts\": {\"header_ms\": 1000, \"body_ms\": 2500, \"keepalive_ms\": 20000},"
-                " \"server\": {\"http_port\": -1}}", kinds, counts, timeouts, names, 2);
+                " \"server\": {\"http_port\": -1}}",
+                kinds, counts, timeouts, names, 2);
 }
 END_TEST
 
@@ -448,7 +451,8 @@ START_TEST(half_open_handshakes_cut)
     static const char *const names[] = { "silent TCP connections", "ClientHello-only handshakes",
                                          "partial TLS records" };
     fl_scenario("{\"timeouts\": {\"handshake_ms\": 1500, \"header_ms\": 5000},"
-                " \"server\": {\"http_port\": -1}}", kinds, counts, timeouts, names, 3);
+                " \"server\": {\"http_port\": -1}}",
+                kinds, counts, timeouts, names, 3);
 }
 END_TEST
 
@@ -514,9 +518,11 @@ START_TEST(flood_past_max_connections_refused_then_recovers)
     enum { CAP = 200, FLOOD = 600, AGAIN = 120 };
     static int fds[FLOOD];
     struct srv s;
-    ck_assert_int_eq(srv_start(&s, "{\"server\": {\"max_connections\": 200, \"workers\": 2,"
-                                   " \"http_port\": -1}, \"timeouts\": {\"handshake_ms\": 30000}}",
-                               NULL), 0);
+    ck_assert_int_eq(srv_start(&s,
+                               "{\"server\": {\"max_connections\": 200, \"workers\": 2,"
+                               " \"http_port\": -1}, \"timeouts\": {\"handshake_ms\": 30000}}",
+                               NULL),
+                     0);
     for (int round = 0; round < 2; round++) {
         for (int i = 0; i < FLOOD; i++)
             ck_assert_int_ge(fds[i] = tcp_connect(s.https_port), 0);

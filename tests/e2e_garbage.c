@@ -23,8 +23,8 @@
 
 #define BATCHES    3
 #define PER_BATCH  200
-#define TIMEOUT_MS 1000     /* handshake, header and keep-alive timeouts */
-#define LATE_MS    3000     /* slack for a loaded machine */
+#define TIMEOUT_MS 1000 /* handshake, header and keep-alive timeouts */
+#define LATE_MS    3000 /* slack for a loaded machine */
 
 /* The normal client's bound per /healthz: 1 s. Sanitizer builds run the
  * server several times slower (every ASan allocation is fresh, faulting
@@ -65,8 +65,18 @@ static void rng_fill(unsigned char *p, size_t n)
 
 /* ---- kinds of garbage ---- */
 
-enum { G_RANDOM, G_RECORD_HEADER, G_HELLO_CUT, G_HELLO_TAIL, G_HELLO_FLIP, G_APP_GARBAGE,
-       G_APP_CUT, G_HTTP_RANDOM, G_EMPTY, G_KINDS };
+enum {
+    G_RANDOM,
+    G_RECORD_HEADER,
+    G_HELLO_CUT,
+    G_HELLO_TAIL,
+    G_HELLO_FLIP,
+    G_APP_GARBAGE,
+    G_APP_CUT,
+    G_HTTP_RANDOM,
+    G_EMPTY,
+    G_KINDS
+};
 
 /* A ticket from one full handshake, so later connections resume cheaply. */
 static void get_session(const struct srv *s, struct tc_session *sess)
@@ -100,30 +110,26 @@ static size_t garbage_make(int kind, unsigned char *b, size_t cap, const unsigne
     size_t n = 1 + rng_next() % cap;
     rng_fill(b, n);
     switch (kind) {
-    case G_RECORD_HEADER:       /* a handshake record of random length and body */
-    case G_APP_GARBAGE:         /* or an application record that fails its MAC */
+    case G_RECORD_HEADER: /* a handshake record of random length and body */
+    case G_APP_GARBAGE:   /* or an application record that fails its MAC */
         b[0] = kind == G_RECORD_HEADER ? 0x16 : 0x17;
         b[1] = 0x03;
         b[2] = (unsigned char)(rng_next() % 5);
         return n < 5 ? 5 : n;
-    case G_HELLO_CUT:
-        memcpy(b, hello, hello_len);
-        return 1 + rng_next() % (hello_len - 1);
-    case G_HELLO_TAIL:          /* a valid hello, then noise where the next record goes */
+    case G_HELLO_CUT: memcpy(b, hello, hello_len); return 1 + rng_next() % (hello_len - 1);
+    case G_HELLO_TAIL: /* a valid hello, then noise where the next record goes */
         memcpy(b, hello, hello_len);
         return hello_len + 1 + rng_next() % 512;
-    case G_HELLO_FLIP:          /* a hello with a few bytes changed */
+    case G_HELLO_FLIP: /* a hello with a few bytes changed */
         memcpy(b, hello, hello_len);
         for (unsigned k = 0, m = 1 + rng_next() % 8; k < m; k++)
             b[rng_next() % hello_len] = (unsigned char)rng_next();
         return hello_len;
-    case G_APP_CUT:             /* an application record announcing more than comes */
+    case G_APP_CUT: /* an application record announcing more than comes */
         memcpy(b, "\x17\x03\x03\x01\x00", 5);
         return 5 + rng_next() % 200;
-    case G_EMPTY:
-        return 0;
-    default:
-        return n;
+    case G_EMPTY: return 0;
+    default: return n;
     }
 }
 
@@ -132,12 +138,13 @@ static int garbage_send(const struct srv *s, const struct tc_session *sess, int 
                         const unsigned char *hello, size_t hello_len)
 {
     unsigned char b[4096];
-    int fd = kind == G_APP_GARBAGE || kind == G_APP_CUT ? resumed_fd(s, sess)
-             : tcp_connect(kind == G_HTTP_RANDOM ? s->http_port : s->https_port);
+    int fd = kind == G_APP_GARBAGE || kind == G_APP_CUT
+                 ? resumed_fd(s, sess)
+                 : tcp_connect(kind == G_HTTP_RANDOM ? s->http_port : s->https_port);
     ck_assert_int_ge(fd, 0);
     size_t n = garbage_make(kind, b, sizeof b, hello, hello_len);
     if (n > 0)
-        (void)tcp_write_all(fd, b, n);   /* the server may already have closed */
+        (void)tcp_write_all(fd, b, n); /* the server may already have closed */
     return fd;
 }
 
@@ -158,8 +165,11 @@ START_TEST(garbage_never_crashes_or_hangs)
     unsigned char hello[2048];
     int kept_total = 0;
     rng_seed();
-    ck_assert_int_eq(srv_start(&s, "{\"timeouts\": {\"handshake_ms\": 1000, \"header_ms\": 1000,"
-                                   " \"keepalive_ms\": 1000}}", NULL), 0);
+    ck_assert_int_eq(srv_start(&s,
+                               "{\"timeouts\": {\"handshake_ms\": 1000, \"header_ms\": 1000,"
+                               " \"keepalive_ms\": 1000}}",
+                               NULL),
+                     0);
     get_session(&s, &sess);
     size_t hello_len = tls_client_hello(hello, sizeof hello);
     ck_assert_uint_gt(hello_len, 5);
@@ -170,7 +180,7 @@ START_TEST(garbage_never_crashes_or_hangs)
             int fd = garbage_send(&s, &sess, (int)(rng_next() % G_KINDS), hello, hello_len);
             unsigned how = rng_next() % 3;
             if (how == 0) {
-                struct linger lg = { 1, 0 };   /* reset instead of FIN */
+                struct linger lg = { 1, 0 }; /* reset instead of FIN */
                 setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
             }
             if (how < 2)
@@ -187,7 +197,8 @@ START_TEST(garbage_never_crashes_or_hangs)
         ck_assert_int_eq(r.status, 200);
     }
     srv_probe_stop(&p);
-    fprintf(stderr, "e2e_garbage: %d garbage connections, %d waited for the server's close;"
+    fprintf(stderr,
+            "e2e_garbage: %d garbage connections, %d waited for the server's close;"
             " normal client: %d /healthz, %d failed, median %ld ms, worst %ld ms (bound %d ms)\n",
             BATCHES * PER_BATCH, kept_total, p.count, p.failures, p.median_ms, p.worst_ms,
             PROBE_MAX_MS);

@@ -12,21 +12,20 @@
 
 #include "support/https.h"
 
-static struct srv g_srv;   /* shared by every test of this file */
+static struct srv g_srv; /* shared by every test of this file */
 
 static void shared_setup(void)
 {
-    if (srv_start(&g_srv, "{\"limits\": {\"max_body_bytes\": 1024, \"max_uri_bytes\": 512,"
-                          " \"max_header_bytes\": 4096}}", NULL) != 0) {
+    if (srv_start(&g_srv,
+                  "{\"limits\": {\"max_body_bytes\": 1024, \"max_uri_bytes\": 512,"
+                  " \"max_header_bytes\": 4096}}",
+                  NULL) != 0) {
         fprintf(stderr, "e2e: server did not start\n");
         exit(1);
     }
 }
 
-static void shared_teardown(void)
-{
-    srv_stop(&g_srv, SIGTERM);
-}
+static void shared_teardown(void) { srv_stop(&g_srv, SIGTERM); }
 
 START_TEST(healthz_over_tls_with_security_headers)
 {
@@ -53,10 +52,13 @@ START_TEST(tls_policy_negotiated)
     /* _i == 0: the library's defaults (TLS 1.3 is chosen); 1: TLS 1.2 only. */
     struct tc_conn c;
     const char *alpn[] = { "http/1.1", NULL };
-    struct tc_opts o = { .ca_file = g_srv.ca_file, .alpn = alpn, .timeout_ms = 20000,
+    struct tc_opts o = { .ca_file = g_srv.ca_file,
+                         .alpn = alpn,
+                         .timeout_ms = 20000,
                          .max_version = _i ? TC_TLS1_2 : TC_VERSION_DEFAULT };
     char err[256];
-    ck_assert_msg(tc_connect(&c, "127.0.0.1", g_srv.https_port, &o, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(tc_connect(&c, "127.0.0.1", g_srv.https_port, &o, err, sizeof err) == 0, "%s",
+                  err);
     if (_i) {
         ck_assert_str_eq(tc_version(&c), "TLSv1.2");
         ck_assert_ptr_nonnull(strstr(tc_ciphersuite(&c), "ECDHE"));
@@ -64,7 +66,8 @@ START_TEST(tls_policy_negotiated)
         ck_assert_str_eq(tc_version(&c), "TLSv1.3");
         ck_assert_ptr_nonnull(strstr(tc_ciphersuite(&c), "TLS1-3-"));
     }
-    ck_assert_msg(strstr(tc_ciphersuite(&c), "GCM") || strstr(tc_ciphersuite(&c), "CHACHA20-POLY1305"),
+    ck_assert_msg(strstr(tc_ciphersuite(&c), "GCM") ||
+                      strstr(tc_ciphersuite(&c), "CHACHA20-POLY1305"),
                   "not an AEAD suite: %s", tc_ciphersuite(&c));
     ck_assert_ptr_nonnull(tc_alpn(&c));
     ck_assert_str_eq(tc_alpn(&c), "http/1.1");
@@ -75,8 +78,10 @@ END_TEST
 START_TEST(tls11_refused)
 {
     struct tc_conn c;
-    struct tc_opts o = { .ca_file = g_srv.ca_file, .min_version = TC_TLS1_1,
-                         .max_version = TC_TLS1_1, .timeout_ms = 20000 };
+    struct tc_opts o = { .ca_file = g_srv.ca_file,
+                         .min_version = TC_TLS1_1,
+                         .max_version = TC_TLS1_1,
+                         .timeout_ms = 20000 };
     char err[256];
     ck_assert_int_ne(tc_connect(&c, "127.0.0.1", g_srv.https_port, &o, err, sizeof err), 0);
     tc_close(&c);
@@ -144,8 +149,10 @@ START_TEST(errors_with_status)
     while (n < 4500)
         n += snprintf(big + n, sizeof big - (size_t)n, "X-%d: 1234567890\r\n", n);
     ck_assert_int_eq(https_raw_status(&g_srv, big, (size_t)n), 431);
-    https_request(&g_srv, "GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
-                          "Transfer-Encoding: chunked\r\n\r\n", &r);
+    https_request(&g_srv,
+                  "GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n",
+                  &r);
     ck_assert_int_eq(r.status, 400);
     ck_assert_ptr_nonnull(strstr(r.head, "Connection: close"));
     https_request(&g_srv, "GET /healthz HTTP/2.0\r\nHost: a\r\n\r\n", &r);
@@ -211,7 +218,8 @@ START_TEST(static_files_etag)
     ck_assert_str_eq(v, "text/html; charset=utf-8");
     ck_assert_int_eq(resp_header(&r, "Content-Security-Policy", v, sizeof v), 0);
     ck_assert_int_eq(resp_header(&r, "ETag", etag, sizeof etag), 0);
-    snprintf(req, sizeof req, "GET /index.html HTTP/1.1\r\nHost: a\r\nIf-None-Match: %s\r\n\r\n", etag);
+    snprintf(req, sizeof req, "GET /index.html HTTP/1.1\r\nHost: a\r\nIf-None-Match: %s\r\n\r\n",
+             etag);
     https_request(&g_srv, req, &r);
     ck_assert_int_eq(r.status, 304);
     ck_assert_uint_eq(r.body_len, 0);
@@ -253,7 +261,7 @@ START_TEST(plain_http_on_tls_port)
     ck_assert_int_eq(resp_read(fd_read_timeout, &fd, &r, 20000, carry, sizeof carry, &cl), 0);
     ck_assert_int_eq(r.status, 400);
     char b;
-    ck_assert_int_eq(fd_read_timeout(&fd, &b, 1, 20000), 0);   /* then closed */
+    ck_assert_int_eq(fd_read_timeout(&fd, &b, 1, 20000), 0); /* then closed */
     close(fd);
 }
 END_TEST
@@ -264,13 +272,13 @@ START_TEST(garbage_on_tls_port_closed)
     unsigned char junk[512];
     for (size_t i = 0; i < sizeof junk; i++)
         junk[i] = (unsigned char)(i * 131 + 7);
-    junk[0] = 0x16;   /* looks like a handshake record, then nonsense */
+    junk[0] = 0x16; /* looks like a handshake record, then nonsense */
     ck_assert_int_eq(tcp_write_all(fd, junk, sizeof junk), 0);
     char b[64];
     ssize_t n;
     while ((n = fd_read_timeout(&fd, b, sizeof b, 20000)) > 0)
-        ;   /* an alert may come first */
-    ck_assert_msg(n == 0 || n == -1, "not closed: %zd", n);   /* FIN or reset, no hang */
+        ;                                                   /* an alert may come first */
+    ck_assert_msg(n == 0 || n == -1, "not closed: %zd", n); /* FIN or reset, no hang */
     close(fd);
     struct http_resp r;
     https_request(&g_srv, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", &r);
@@ -300,7 +308,8 @@ START_TEST(secrets_never_logged)
     struct http_resp r;
     int n = snprintf(body, sizeof body, "{\"username\":\"logcheck\",\"password\":\"%s\"}", pw);
     for (int i = 0; i < 2; i++) {
-        snprintf(req, sizeof req, "POST /api/%s?token=QueryS3cret HTTP/1.1\r\nHost: a\r\n"
+        snprintf(req, sizeof req,
+                 "POST /api/%s?token=QueryS3cret HTTP/1.1\r\nHost: a\r\n"
                  "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
                  i == 0 ? "register" : "login", n, body);
         https_request(&g_srv, req, &r);
@@ -312,7 +321,8 @@ START_TEST(secrets_never_logged)
     ck_assert_int_eq(sscanf(tok + 16, "%1000[^\"]", token), 1);
     snprintf(sig, sizeof sig, "%.20s", strrchr(token, '.') + 1);
     char me[1200];
-    snprintf(me, sizeof me, "GET /api/me HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n\r\n", token);
+    snprintf(me, sizeof me, "GET /api/me HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n\r\n",
+             token);
     https_request(&g_srv, me, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert(srv_log_contains(&g_srv, "\"POST /api/login\" 200"));

@@ -18,8 +18,8 @@
 
 static int login(const struct srv *s, const char *user, const char *pw, struct api_resp *r)
 {
-    return api_json(s, "POST", "/api/login", NULL, r, "{s:s, s:s}", "username", user,
-                    "password", pw);
+    return api_json(s, "POST", "/api/login", NULL, r, "{s:s, s:s}", "username", user, "password",
+                    pw);
 }
 
 /* A 429 with error `code` and 1 <= Retry-After <= max_s; returns it. */
@@ -40,7 +40,8 @@ START_TEST(lockout_same_for_known_and_unknown_names)
     struct api_resp r = { 0 };
     char body[1024], names[1024], names2[1024];
     ck_assert_int_eq(api_start(&s, "{\"rate_limits\": {\"lockout_threshold\": 3,"
-                                   " \"lockout_base_s\": 2, \"lockout_max_s\": 8}}"), 0);
+                                   " \"lockout_base_s\": 2, \"lockout_max_s\": 8}}"),
+                     0);
     ck_assert_int_eq(api_register(&s, "victim", PW, NULL), 201);
     ck_assert_int_eq(api_register(&s, "bystander", PW, NULL), 201);
     for (int i = 0; i < 3; i++) {
@@ -86,9 +87,11 @@ START_TEST(database_lock_after_restart_reveals_nothing)
     struct srv s;
     struct api_resp r = { 0 };
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(cfg, sizeof cfg, "{\"db\": {\"path\": \"%s/pc.db\"}, \"auth\": {\"jwt_key_file\":"
+    snprintf(cfg, sizeof cfg,
+             "{\"db\": {\"path\": \"%s/pc.db\"}, \"auth\": {\"jwt_key_file\":"
              " \"%s/jwt.pem\"}, \"rate_limits\": {\"lockout_threshold\": 3,"
-             " \"lockout_base_s\": 60, \"lockout_max_s\": 120}}", dir, dir);
+             " \"lockout_base_s\": 60, \"lockout_max_s\": 120}}",
+             dir, dir);
     ck_assert_int_eq(api_start(&s, cfg), 0);
     ck_assert_int_eq(api_register(&s, "victim", PW, NULL), 201);
     for (int i = 0; i < 3; i++)
@@ -139,7 +142,7 @@ START_TEST(login_user_bucket)
     ck_assert_int_eq(login(&s, "nobody.b", PW, &r), 401);
     ck_assert_int_eq(login(&s, "nobody.b", PW, &r), 401);
     expect_429(&r, login(&s, "nobody.b", PW, &r), "rate_limited", 30);
-    ck_assert_int_eq(login(&s, "nobody.c", PW, &r), 401);   /* another name: its own bucket */
+    ck_assert_int_eq(login(&s, "nobody.c", PW, &r), 401); /* another name: its own bucket */
     api_resp_free(&r);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
 }
@@ -152,8 +155,10 @@ START_TEST(register_ip_bucket)
     ck_assert_int_eq(api_start(&s, "{\"rate_limits\": {\"register_ip_per_minute\": 2}}"), 0);
     ck_assert_int_eq(api_register(&s, "reg.one", PW, NULL), 201);
     ck_assert_int_eq(api_register(&s, "reg.two", PW, NULL), 201);
-    expect_429(&r, api_json(&s, "POST", "/api/register", NULL, &r, "{s:s, s:s}", "username",
-                            "reg.three", "password", PW), "rate_limited", 30);
+    expect_429(&r,
+               api_json(&s, "POST", "/api/register", NULL, &r, "{s:s, s:s}", "username",
+                        "reg.three", "password", PW),
+               "rate_limited", 30);
     /* Refused before anything was created. */
     ck_assert_int_eq(login(&s, "reg.three", PW, &r), 401);
     ck_assert_int_eq(login(&s, "reg.two", PW, &r), 200);
@@ -191,13 +196,14 @@ START_TEST(unknown_user_costs_like_wrong_password)
     static const char wrong[] = "{\"username\":\"timed.user\",\"password\":\"not " PW "\"}";
     /* The production hashing cost, so a skipped hash would stand out. */
     ck_assert_int_eq(api_start(&s, "{\"auth\": {\"argon2_memory_kib\": 19456,"
-                                   " \"argon2_iterations\": 2}}"), 0);
+                                   " \"argon2_iterations\": 2}}"),
+                     0);
     ck_assert_int_eq(api_register(&s, "timed.user", PW, NULL), 201);
     ck_assert_int_eq(api_open(&c, &s, err, sizeof err), 0);
-    timed_login(&c, unknown, &r);   /* warm-up: caches, lazily allocated memory */
+    timed_login(&c, unknown, &r); /* warm-up: caches, lazily allocated memory */
     timed_login(&c, wrong, &r);
     double t_unknown = 0, t_wrong = 0;
-    for (int i = 0; i < TRIES; i++) {   /* interleaved: drift hits both alike */
+    for (int i = 0; i < TRIES; i++) { /* interleaved: drift hits both alike */
         t_unknown += timed_login(&c, unknown, &r);
         t_wrong += timed_login(&c, wrong, &r);
     }

@@ -16,8 +16,8 @@
 START_TEST(slow_client_cut_by_header_timeout)
 {
     struct srv s;
-    ck_assert_int_eq(srv_start(&s, "{\"timeouts\": {\"header_ms\": 300, \"keepalive_ms\": 300}}",
-                               NULL), 0);
+    ck_assert_int_eq(
+        srv_start(&s, "{\"timeouts\": {\"header_ms\": 300, \"keepalive_ms\": 300}}", NULL), 0);
     struct tc_conn c;
     struct http_resp r;
     char carry[1];
@@ -39,9 +39,9 @@ END_TEST
 START_TEST(idle_connection_closed)
 {
     struct srv s;
-    ck_assert_int_eq(srv_start(&s, "{\"timeouts\": {\"keepalive_ms\": 200, \"handshake_ms\": 200}}",
-                               NULL), 0);
-    int fd = tcp_connect(s.https_port);   /* never says hello */
+    ck_assert_int_eq(
+        srv_start(&s, "{\"timeouts\": {\"keepalive_ms\": 200, \"handshake_ms\": 200}}", NULL), 0);
+    int fd = tcp_connect(s.https_port); /* never says hello */
     char b[16];
     ck_assert_int_eq(fd_read_timeout(&fd, b, sizeof b, 20000), 0);
     close(fd);
@@ -76,7 +76,8 @@ END_TEST
 START_TEST(max_connections_refused_then_recovers)
 {
     struct srv s;
-    ck_assert_int_eq(srv_start(&s, "{\"server\": {\"max_connections\": 4, \"workers\": 1}}", NULL), 0);
+    ck_assert_int_eq(srv_start(&s, "{\"server\": {\"max_connections\": 4, \"workers\": 1}}", NULL),
+                     0);
     int fds[8];
     for (int i = 0; i < 8; i++)
         fds[i] = tcp_connect(s.https_port);
@@ -103,7 +104,7 @@ END_TEST
 START_TEST(drops_privileges)
 {
     if (geteuid() != 0)
-        return;   /* nothing to drop */
+        return; /* nothing to drop */
     struct srv s;
     ck_assert_int_eq(srv_start(&s, "{\"server\": {\"user\": \"nobody\"}}", NULL), 0);
     char path[64], line[256];
@@ -117,8 +118,10 @@ START_TEST(drops_privileges)
     fclose(f);
     ck_assert_int_eq(uid, 65534);
     struct http_resp r;
-    https_request(&s, "POST /api/register HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
-                      "Content-Length: 44\r\n\r\n{\"username\":\"nobody1\",\"password\":\"12345678\"}", &r);
+    https_request(&s,
+                  "POST /api/register HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                  "Content-Length: 44\r\n\r\n{\"username\":\"nobody1\",\"password\":\"12345678\"}",
+                  &r);
     ck_assert_int_eq(r.status, 201);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
 }
@@ -162,8 +165,9 @@ START_TEST(check_config_names_the_key)
     write_text(path, "{\"server\": {\n \"workers\": 2,,}}");
     ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "line 2") != NULL, "%s", out);
-    ck_assert_int_eq(run_cli("--check-config --config " PC_SOURCE_DIR "/config.example.json",
-                             out, sizeof out), 0);
+    ck_assert_int_eq(
+        run_cli("--check-config --config " PC_SOURCE_DIR "/config.example.json", out, sizeof out),
+        0);
     unlink(path);
     rmdir(dir);
 }
@@ -208,9 +212,13 @@ START_TEST(full_job_queue_answers_503)
 {
     enum { N = 8 };
     struct srv s;
-    ck_assert_int_eq(srv_start(&s, "{\"pool\": {\"threads\": 1, \"queue\": 1},"
-                                   " \"auth\": {\"argon2_memory_kib\": 65536, \"argon2_iterations\": 3},"
-                                   " \"rate_limits\": {\"register_ip_per_minute\": 1000}}", NULL), 0);
+    ck_assert_int_eq(
+        srv_start(&s,
+                  "{\"pool\": {\"threads\": 1, \"queue\": 1},"
+                  " \"auth\": {\"argon2_memory_kib\": 65536, \"argon2_iterations\": 3},"
+                  " \"rate_limits\": {\"register_ip_per_minute\": 1000}}",
+                  NULL),
+        0);
     struct tc_conn c[N];
     char req[512], carry[1], v[16];
     int created = 0, busy = 0;
@@ -218,9 +226,12 @@ START_TEST(full_job_queue_answers_503)
         tls_open(&c[i], &s);
     for (int i = 0; i < N; i++) {
         char body[96];
-        int n = snprintf(body, sizeof body, "{\"username\":\"pool%d\",\"password\":\"password%d\"}", i, i);
-        snprintf(req, sizeof req, "POST /api/register HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
-                 "Content-Length: %d\r\n\r\n%s", n, body);
+        int n = snprintf(body, sizeof body, "{\"username\":\"pool%d\",\"password\":\"password%d\"}",
+                         i, i);
+        snprintf(req, sizeof req,
+                 "POST /api/register HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %d\r\n\r\n%s",
+                 n, body);
         ck_assert_int_eq(tc_write_all(&c[i], req, strlen(req), 5000), 0);
     }
     for (int i = 0; i < N; i++) {
@@ -250,8 +261,10 @@ static void post_json(const struct srv *s, const char *path, const char *json, i
 {
     char req[1024];
     struct http_resp r;
-    snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
-             "Content-Length: %zu\r\n\r\n%s", path, strlen(json), json);
+    snprintf(req, sizeof req,
+             "POST %s HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             path, strlen(json), json);
     https_request(s, req, &r);
     ck_assert_msg(r.status == want, "%s: %d %s", path, r.status, r.body);
 }
@@ -276,16 +289,20 @@ START_TEST(login_rehashes_with_new_parameters)
     snprintf(db_path, sizeof db_path, "%s/pc.db", dir);
     const char *cred = "{\"username\":\"rehash\",\"password\":\"rehash-password\"}";
     struct srv s;
-    snprintf(cfg, sizeof cfg, "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"argon2_memory_kib\": 8192,"
-             " \"argon2_iterations\": 1}}", db_path);
+    snprintf(cfg, sizeof cfg,
+             "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"argon2_memory_kib\": 8192,"
+             " \"argon2_iterations\": 1}}",
+             db_path);
     ck_assert_int_eq(srv_start(&s, cfg, NULL), 0);
     post_json(&s, "/api/register", cred, 201);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
     stored_hash(db_path, "rehash", hash, sizeof hash);
     ck_assert_msg(strstr(hash, "m=8192,t=1,p=1") != NULL, "%s", hash);
 
-    snprintf(cfg, sizeof cfg, "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"argon2_memory_kib\": 9216,"
-             " \"argon2_iterations\": 2}}", db_path);
+    snprintf(cfg, sizeof cfg,
+             "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"argon2_memory_kib\": 9216,"
+             " \"argon2_iterations\": 2}}",
+             db_path);
     ck_assert_int_eq(srv_start(&s, cfg, NULL), 0);
     post_json(&s, "/api/login", cred, 200);
     stored_hash(db_path, "rehash", hash, sizeof hash);

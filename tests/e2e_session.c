@@ -64,8 +64,7 @@ static void open_conn(struct api_conn *c)
 
 static int refresh(const char *token, struct api_resp *r)
 {
-    return api_json(&g_srv, "POST", "/api/token/refresh", NULL, r, "{s:s}", "refresh_token",
-                    token);
+    return api_json(&g_srv, "POST", "/api/token/refresh", NULL, r, "{s:s}", "refresh_token", token);
 }
 
 START_TEST(refresh_rotates_and_reuse_revokes_family)
@@ -103,9 +102,10 @@ START_TEST(refresh_bad_input)
     api_expect_error(&r, refresh("short", &r), 401, "invalid_grant");
     api_expect_error(&r, refresh("", &r), 401, "invalid_grant");
     api_expect_error(&r, api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{}"), 422,
-                 "invalid_fields");
-    api_expect_error(&r, api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:i}",
-                              "refresh_token", 7), 422, "invalid_fields");
+                     "invalid_fields");
+    api_expect_error(
+        &r, api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:i}", "refresh_token", 7),
+        422, "invalid_fields");
     api_expect_error(&r, post_raw("/api/token/refresh", "{", &r), 400, "malformed_json");
     api_resp_free(&r);
 }
@@ -118,14 +118,17 @@ START_TEST(logout_revokes_one_family)
     ck_assert_int_eq(api_new_user(&g_srv, "out.user", PW, &s), 0);
     ck_assert_int_eq(api_login(&g_srv, "out.user", PW, &other), 200);
     ck_assert_int_eq(api_new_user(&g_srv, "out.stranger", PW, &stranger), 0);
-    api_expect_error(&r, api_json(&g_srv, "POST", "/api/logout", NULL, &r, "{s:s}", "refresh_token",
-                              s.refresh), 401, "unauthorized");
+    api_expect_error(
+        &r, api_json(&g_srv, "POST", "/api/logout", NULL, &r, "{s:s}", "refresh_token", s.refresh),
+        401, "unauthorized");
     /* Someone else's refresh token is ignored, not revoked. */
-    ck_assert_int_eq(api_json(&g_srv, "POST", "/api/logout", s.access, &r, "{s:s}",
-                              "refresh_token", stranger.refresh), 204);
+    ck_assert_int_eq(api_json(&g_srv, "POST", "/api/logout", s.access, &r, "{s:s}", "refresh_token",
+                              stranger.refresh),
+                     204);
     ck_assert_int_eq(refresh(stranger.refresh, &r), 200);
-    ck_assert_int_eq(api_json(&g_srv, "POST", "/api/logout", s.access, &r, "{s:s}",
-                              "refresh_token", s.refresh), 204);
+    ck_assert_int_eq(
+        api_json(&g_srv, "POST", "/api/logout", s.access, &r, "{s:s}", "refresh_token", s.refresh),
+        204);
     ck_assert_uint_eq(r.http.body_len, 0);
     api_expect_error(&r, refresh(s.refresh, &r), 401, "invalid_grant");
     ck_assert_int_eq(refresh(other.refresh, &r), 200);
@@ -163,20 +166,26 @@ START_TEST(password_change_revokes_old_tokens)
     ck_assert_int_eq(api_new_user(&g_srv, "pwc.user", PW, &s), 0);
     ck_assert_int_eq(api_login(&g_srv, "pwc.user", PW, &s2), 200);
     open_conn(&c);
-    api_expect_error(&r, api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s, s:s}",
+    api_expect_error(&r,
+                     api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s, s:s}",
                               "old_password", "not the password", "new_password", next),
-                 403, "wrong_password");
-    api_expect_error(&r, api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s, s:s}",
+                     403, "wrong_password");
+    api_expect_error(&r,
+                     api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s, s:s}",
                               "old_password", PW, "new_password", "short"),
-                 422, "invalid_password");
-    api_expect_error(&r, api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s}",
-                              "old_password", PW), 422, "invalid_fields");
-    api_expect_error(&r, api_json(&g_srv, "POST", "/api/password", NULL, &r, "{s:s, s:s}",
-                              "old_password", PW, "new_password", next), 401, "unauthorized");
+                     422, "invalid_password");
+    api_expect_error(
+        &r, api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s}", "old_password", PW),
+        422, "invalid_fields");
+    api_expect_error(&r,
+                     api_json(&g_srv, "POST", "/api/password", NULL, &r, "{s:s, s:s}",
+                              "old_password", PW, "new_password", next),
+                     401, "unauthorized");
     /* None of the refusals changed anything. */
     ck_assert_int_eq(me_on(&c, s.access, &r), 200);
     ck_assert_int_eq(api_json(&g_srv, "POST", "/api/password", s.access, &r, "{s:s, s:s}",
-                              "old_password", PW, "new_password", next), 204);
+                              "old_password", PW, "new_password", next),
+                     204);
     api_expect_error(&r, me_on(&c, s.access, &r), 401, "invalid_token");
     api_expect_error(&r, me_on(&c, s2.access, &r), 401, "invalid_token");
     api_expect_error(&r, refresh(s.refresh, &r), 401, "invalid_grant");
@@ -273,7 +282,8 @@ START_TEST(refresh_cookie_mode)
     ck_assert_int_eq(api_start(&s, "{\"auth\": {\"refresh_cookie\": true}}"), 0);
     ck_assert_int_eq(api_register(&s, "cookie.user", PW, NULL), 201);
     ck_assert_int_eq(api_json(&s, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
-                              "cookie.user", "password", PW), 200);
+                              "cookie.user", "password", PW),
+                     200);
     cookie_value(&r, tok, sizeof tok);
     ck_assert_str_eq(tok, api_str(&r, "refresh_token"));
     /* A browser sends only the cookie, no body. */
@@ -283,16 +293,18 @@ START_TEST(refresh_cookie_mode)
     snprintf(access, sizeof access, "%s", api_str(&r, "access_token"));
     cookie_value(&r, tok, sizeof tok);
     ck_assert_str_eq(tok, api_str(&r, "refresh_token"));
-    ck_assert_int_eq(api_request(&s, &q, &r), 401);   /* the old cookie: reuse */
+    ck_assert_int_eq(api_request(&s, &q, &r), 401); /* the old cookie: reuse */
     ck_assert_int_eq(api_json(&s, "GET", "/api/me", access, &r, NULL), 200);
     /* Log out by cookie on the path the cookie is sent to; it is cleared. */
     ck_assert_int_eq(api_json(&s, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
-                              "cookie.user", "password", PW), 200);
+                              "cookie.user", "password", PW),
+                     200);
     cookie_value(&r, tok, sizeof tok);
     snprintf(access, sizeof access, "%s", api_str(&r, "access_token"));
     snprintf(hdr, sizeof hdr, "Cookie: pc_refresh=%s\r\n", tok);
-    struct api_req out = { .method = "POST", .path = "/api/token/revoke", .headers = hdr,
-                           .bearer = access };
+    struct api_req out = {
+        .method = "POST", .path = "/api/token/revoke", .headers = hdr, .bearer = access
+    };
     ck_assert_int_eq(api_request(&s, &out, &r), 204);
     cookie_value(&r, tok, sizeof tok);
     ck_assert_str_eq(tok, "");

@@ -24,7 +24,7 @@
 
 static struct srv g_srv;
 static struct api_session g_admin;
-static mbedtls_pk_context g_key;   /* the server's ES256 private key */
+static mbedtls_pk_context g_key; /* the server's ES256 private key */
 static int g_teardown_failed;
 
 static void shared_setup(void)
@@ -103,27 +103,54 @@ static void e_expired(json_t *c, json_int_t now)
 }
 static void e_nbf_future(json_t *c, json_int_t now) { set_int(c, "nbf", now + 3600); }
 static void e_iat_future(json_t *c, json_int_t now) { set_int(c, "iat", now + 3600); }
-static void e_iss(json_t *c, json_int_t now) { (void)now; json_object_set_new(c, "iss", json_string("evil")); }
-static void e_aud(json_t *c, json_int_t now) { (void)now; json_object_set_new(c, "aud", json_string("other-api")); }
+static void e_iss(json_t *c, json_int_t now)
+{
+    (void)now;
+    json_object_set_new(c, "iss", json_string("evil"));
+}
+static void e_aud(json_t *c, json_int_t now)
+{
+    (void)now;
+    json_object_set_new(c, "aud", json_string("other-api"));
+}
 static void e_aud_list(json_t *c, json_int_t now)
 {
     (void)now;
     json_object_set_new(c, "aud", json_pack("[s,s]", "portcullis-api", "other-api"));
 }
-static void e_no_exp(json_t *c, json_int_t now) { (void)now; json_object_del(c, "exp"); }
-static void e_no_user(json_t *c, json_int_t now) { (void)now; json_object_set_new(c, "sub", json_string("999999")); }
+static void e_no_exp(json_t *c, json_int_t now)
+{
+    (void)now;
+    json_object_del(c, "exp");
+}
+static void e_no_user(json_t *c, json_int_t now)
+{
+    (void)now;
+    json_object_set_new(c, "sub", json_string("999999"));
+}
 static void e_epoch(json_t *c, json_int_t now)
 {
     (void)now;
     set_int(c, "ep", json_integer_value(json_object_get(c, "ep")) + 1);
 }
-static void e_admin(json_t *c, json_int_t now) { (void)now; json_object_set_new(c, "role", json_string("admin")); }
+static void e_admin(json_t *c, json_int_t now)
+{
+    (void)now;
+    json_object_set_new(c, "role", json_string("admin"));
+}
 
-static const struct { const char *name; claims_edit edit; } claim_cases[] = {
-    { "expired", e_expired },        { "nbf in the future", e_nbf_future },
-    { "iat in the future", e_iat_future }, { "wrong iss", e_iss },
-    { "wrong aud", e_aud },          { "aud list", e_aud_list },
-    { "no exp", e_no_exp },          { "no such user", e_no_user },
+static const struct {
+    const char *name;
+    claims_edit edit;
+} claim_cases[] = {
+    { "expired", e_expired },
+    { "nbf in the future", e_nbf_future },
+    { "iat in the future", e_iat_future },
+    { "wrong iss", e_iss },
+    { "wrong aud", e_aud },
+    { "aud list", e_aud_list },
+    { "no exp", e_no_exp },
+    { "no such user", e_no_user },
     { "other epoch", e_epoch },
 };
 
@@ -193,8 +220,8 @@ START_TEST(forged_tokens_refused)
     mbedtls_pk_context other;
     mbedtls_pk_init(&other);
     ck_assert_int_eq(mbedtls_pk_setup(&other, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
-    ck_assert_int_eq(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(other),
-                                         forge_rng, NULL), 0);
+    ck_assert_int_eq(
+        mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(other), forge_rng, NULL), 0);
     struct signer theirs = { FORGE_ES256, &other, NULL, 0 };
     tok[n++] = resign(t, NULL, NULL, &theirs);
     mbedtls_pk_free(&other);
@@ -211,7 +238,7 @@ START_TEST(edited_and_broken_tokens_refused)
     struct api_session s;
     ck_assert_int_eq(api_new_user(&g_srv, "broken.user", PW, &s), 0);
     const char *t = s.access;
-    ck_assert_int_eq(me_status(&g_srv, t), 200);   /* a verdict the server may remember */
+    ck_assert_int_eq(me_status(&g_srv, t), 200); /* a verdict the server may remember */
     /* Payload changed (role admin, signature kept), signature changed,
      * truncations, garbage, oversize. */
     char buf[API_TOKEN_MAX + 1024];
@@ -231,7 +258,7 @@ START_TEST(edited_and_broken_tokens_refused)
     ck_assert_int_eq(me_status(&g_srv, buf), 401);
     snprintf(buf, sizeof buf, "%.*s", (int)strlen(t) - 2, t);
     ck_assert_int_eq(me_status(&g_srv, buf), 401);
-    snprintf(buf, sizeof buf, "%.*s", (int)(d2 - t), t);   /* "h.p" */
+    snprintf(buf, sizeof buf, "%.*s", (int)(d2 - t), t); /* "h.p" */
     ck_assert_int_eq(me_status(&g_srv, buf), 401);
     static const char *const junk[] = { "garbage", "a.b.c", "...", "eyJ.eyJ.eyJ", "\"x\"" };
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)
@@ -291,16 +318,16 @@ START_TEST(alg_confusion_hs256_with_public_key)
     struct api_session s;
     ck_assert_int_eq(api_new_user(&g_srv, "confused.user", PW, &s), 0);
     char *pem = jwks_pem(&r);
-    json_t *kid = json_incref(json_object_get(json_array_get(json_object_get(r.json, "keys"), 0),
-                                              "kid"));
+    json_t *kid = json_incref(
+        json_object_get(json_array_get(json_object_get(r.json, "keys"), 0), "kid"));
     /* libjwt keys: the PEM without its NUL (what the server loads), and
      * with it; with the server's kid and without any. */
     for (int with_nul = 0; with_nul < 2; with_nul++) {
         struct signer sg = { FORGE_HMAC, NULL, pem, strlen(pem) + (size_t)with_nul };
-        char *a = resign(s.access, json_pack("{s:s,s:s,s:O}", "alg", "HS256", "typ", "JWT",
-                                             "kid", kid), NULL, &sg);
-        char *b = resign(s.access, json_pack("{s:s,s:s}", "alg", "HS256", "typ", "JWT"), NULL,
+        char *a = resign(s.access,
+                         json_pack("{s:s,s:s,s:O}", "alg", "HS256", "typ", "JWT", "kid", kid), NULL,
                          &sg);
+        char *b = resign(s.access, json_pack("{s:s,s:s}", "alg", "HS256", "typ", "JWT"), NULL, &sg);
         ck_assert_int_eq(me_status(&g_srv, a), 401);
         ck_assert_int_eq(me_status(&g_srv, b), 401);
         free(a);
@@ -324,7 +351,8 @@ START_TEST(tokens_of_deleted_and_disabled_users)
     ck_assert_int_eq(api_json(&g_srv, "DELETE", path, g_admin.access, &r, NULL), 204);
     ck_assert_int_eq(me_status(&g_srv, gone.access), 401);
     ck_assert_int_eq(api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:s}",
-                              "refresh_token", gone.refresh), 401);
+                              "refresh_token", gone.refresh),
+                     401);
     /* Even re-signed with the server's key: the account is gone. */
     struct signer sg = { FORGE_ES256, &g_key, NULL, 0 };
     char *tok = resign(gone.access, NULL, NULL, &sg);
@@ -334,7 +362,7 @@ START_TEST(tokens_of_deleted_and_disabled_users)
     ck_assert_int_eq(api_json(&g_srv, "PATCH", path, g_admin.access, &r, "{s:b}", "disabled", 1),
                      200);
     ck_assert_int_eq(me_status(&g_srv, off.access), 401);
-    tok = resign(off.access, NULL, e_epoch, &sg);   /* the epoch the disable moved to */
+    tok = resign(off.access, NULL, e_epoch, &sg); /* the epoch the disable moved to */
     ck_assert_int_eq(me_status(&g_srv, tok), 401);
     free(tok);
     /* Re-enabled: the old token stays dead, a new login works. */
@@ -381,8 +409,8 @@ static void hs256_server_checks(const struct srv *s, const char *secret, const c
 START_TEST(hs256_server_from_config)
 {
     struct srv s;
-    ck_assert_int_eq(api_start(&s, "{\"auth\": {\"jwt_alg\": \"HS256\", \"jwt_secret\": \""
-                                   SECRET "\"}}"), 0);
+    ck_assert_int_eq(
+        api_start(&s, "{\"auth\": {\"jwt_alg\": \"HS256\", \"jwt_secret\": \"" SECRET "\"}}"), 0);
     hs256_server_checks(&s, SECRET, SECRET2);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
 }

@@ -35,10 +35,7 @@ static void tmp_setup(void)
     ck_assert_ptr_nonnull(mkdtemp(g_tmp));
 }
 
-static void tmp_teardown(void)
-{
-    nftw(g_tmp, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
+static void tmp_teardown(void) { nftw(g_tmp, rm_entry, 8, FTW_DEPTH | FTW_PHYS); }
 
 static void gen(const char *dir, struct tls_dev_paths *p)
 {
@@ -47,10 +44,7 @@ static void gen(const char *dir, struct tls_dev_paths *p)
     ck_assert_msg(tls_certgen_dev(dir, p, err, sizeof err) == 0, "certgen: %s", err);
 }
 
-static void sub(char *out, size_t n, const char *rel)
-{
-    snprintf(out, n, "%s/%s", g_tmp, rel);
-}
+static void sub(char *out, size_t n, const char *rel) { snprintf(out, n, "%s/%s", g_tmp, rel); }
 
 static unsigned mode_of(const char *path)
 {
@@ -146,9 +140,11 @@ START_TEST(leaf_verifies_against_ca)
     gen(g_tmp, &p);
     crt_load(&ca, p.ca_file);
     crt_load(&chain, p.cert_file);
-    ck_assert_int_eq(mbedtls_x509_crt_verify(&chain, &ca, NULL, "localhost", &flags, NULL, NULL), 0);
+    ck_assert_int_eq(mbedtls_x509_crt_verify(&chain, &ca, NULL, "localhost", &flags, NULL, NULL),
+                     0);
     ck_assert_uint_eq(flags, 0);
-    ck_assert_int_ne(mbedtls_x509_crt_verify(&chain, &ca, NULL, "example.com", &flags, NULL, NULL), 0);
+    ck_assert_int_ne(mbedtls_x509_crt_verify(&chain, &ca, NULL, "example.com", &flags, NULL, NULL),
+                     0);
     ck_assert(flags & MBEDTLS_X509_BADCERT_CN_MISMATCH);
     /* server.crt is the leaf followed by the CA. */
     ck_assert_ptr_nonnull(chain.next);
@@ -179,9 +175,11 @@ START_TEST(leaf_profile)
     ck_assert_int_eq(mbedtls_x509_crt_check_key_usage(&leaf, MBEDTLS_X509_KU_DIGITAL_SIGNATURE), 0);
     ck_assert_int_ne(mbedtls_x509_crt_check_key_usage(&leaf, MBEDTLS_X509_KU_KEY_CERT_SIGN), 0);
     ck_assert_int_eq(mbedtls_x509_crt_check_extended_key_usage(
-                         &leaf, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)), 0);
+                         &leaf, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)),
+                     0);
     ck_assert_int_ne(mbedtls_x509_crt_check_extended_key_usage(
-                         &leaf, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)), 0);
+                         &leaf, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)),
+                     0);
     ck_assert(crt_info_has(&leaf, "CA=false"));
     ck_assert(crt_info_has(&leaf, "ECDSA with SHA256"));
     ck_assert_int_eq(mbedtls_pk_get_type(&leaf.pk), MBEDTLS_PK_ECKEY);
@@ -207,7 +205,8 @@ START_TEST(ca_profile)
     ck_assert_ptr_nonnull(strstr(dn, "CN=Portcullis Dev CA"));
     ck_assert(crt_info_has(&ca, "CA=true, max_pathlen=0"));
     ck_assert_int_eq(mbedtls_x509_crt_check_key_usage(&ca, MBEDTLS_X509_KU_KEY_CERT_SIGN |
-                                                               MBEDTLS_X509_KU_CRL_SIGN), 0);
+                                                               MBEDTLS_X509_KU_CRL_SIGN),
+                     0);
     ck_assert_int_ne(mbedtls_x509_crt_check_key_usage(&ca, MBEDTLS_X509_KU_DIGITAL_SIGNATURE), 0);
     ck_assert_int_eq(mbedtls_x509_crt_verify(&ca, &ca, NULL, NULL, &flags, NULL, NULL), 0);
     ck_assert_int_eq(ca.valid_to.year - ca.valid_from.year, 10);
@@ -305,18 +304,10 @@ static void damage(const struct tls_dev_paths *p, enum damage d)
             fputs("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", f);
         fclose(f);
         break;
-    case DROP_KEY:
-        ck_assert_int_eq(unlink(p->key_file), 0);
-        break;
-    case FOREIGN_KEY:
-        copy_file(other.key_file, p->key_file);
-        break;
-    case DROP_CA:
-        ck_assert_int_eq(unlink(p->ca_file), 0);
-        break;
-    case FOREIGN_CA:
-        copy_file(other.ca_file, p->ca_file);
-        break;
+    case DROP_KEY: ck_assert_int_eq(unlink(p->key_file), 0); break;
+    case FOREIGN_KEY: copy_file(other.key_file, p->key_file); break;
+    case DROP_CA: ck_assert_int_eq(unlink(p->ca_file), 0); break;
+    case FOREIGN_CA: copy_file(other.ca_file, p->ca_file); break;
     }
 }
 
@@ -332,7 +323,8 @@ START_TEST(broken_set_is_regenerated)
     ck_assert_int_eq(again.generated, 1);
     crt_load(&ca, again.ca_file);
     crt_load(&chain, again.cert_file);
-    ck_assert_int_eq(mbedtls_x509_crt_verify(&chain, &ca, NULL, "localhost", &flags, NULL, NULL), 0);
+    ck_assert_int_eq(mbedtls_x509_crt_verify(&chain, &ca, NULL, "localhost", &flags, NULL, NULL),
+                     0);
     ck_assert(key_matches(again.key_file, &chain));
     ck_assert_uint_eq(mode_of(again.key_file), 0600);
     mbedtls_x509_crt_free(&chain);

@@ -9,12 +9,13 @@
 #include "server/config.h"
 
 #define SECRET "S3cr3t-Value-Do-Not-Print-0123456789"
-#define ENV "PORTCULLIS_JWT_SECRET"
+#define ENV    "PORTCULLIS_JWT_SECRET"
 
 static char err[512];
 
 /* Every field of struct config: a field missing here is a field the
  * "example equals defaults" test cannot see. */
+/* clang-format off */
 #define CONFIG_FIELDS(X) \
     X(https_address) X(https_port) X(http_address) X(http_port) X(workers) \
     X(max_connections) X(user) X(www_root) X(static_cache_ms) X(log_level) X(demo) \
@@ -31,12 +32,15 @@ static char err[512];
     X(login_user_per_minute) X(register_ip_per_minute) X(lockout_threshold) \
     X(lockout_base_s) X(lockout_max_s) X(wire_capture_bytes) \
     X(wire_capture_connections)
+/* clang-format on */
 
 /* Byte comparison per field (padding ignored); returns the first differing
  * field name or NULL. */
 static const char *config_diff(const struct config *a, const struct config *b)
 {
-#define CMP(f) if (memcmp(&a->f, &b->f, sizeof(a->f)) != 0) return #f;
+#define CMP(f)                                   \
+    if (memcmp(&a->f, &b->f, sizeof(a->f)) != 0) \
+        return #f;
     CONFIG_FIELDS(CMP)
 #undef CMP
     return NULL;
@@ -56,10 +60,7 @@ static void setup(void)
     err[0] = '\0';
 }
 
-static void teardown(void)
-{
-    unsetenv(ENV);
-}
+static void teardown(void) { unsetenv(ENV); }
 
 START_TEST(test_defaults)
 {
@@ -139,8 +140,9 @@ START_TEST(test_example_equals_defaults)
     config_defaults(&def);
     for (size_t i = 0; i < 2; i++) {
         memset(&c, poison[i], sizeof(c));
-        ck_assert_msg(config_load_file(&c, PC_SOURCE_DIR "/config.example.json",
-                                       err, sizeof(err)) == 0, "%s", err);
+        ck_assert_msg(
+            config_load_file(&c, PC_SOURCE_DIR "/config.example.json", err, sizeof(err)) == 0, "%s",
+            err);
         const char *f = config_diff(&def, &c);
         ck_assert_msg(f == NULL, "config.example.json differs from defaults at %s", f);
     }
@@ -151,13 +153,16 @@ START_TEST(test_overrides_each_type)
 {
     struct config c;
     config_defaults(&c);
-    ck_assert_msg(config_load_string(&c,
-        "{\"server\": {\"workers\": 4, \"http_port\": -1, \"demo\": true,"
-        "  \"log_level\": \"debug\", \"www_root\": \"\", \"user\": \"nobody\"},"
-        " \"limits\": {\"max_body_bytes\": 1073741824},"
-        " \"tls\": {\"session_tickets\": false, \"cert_file\": \"c.pem\"},"
-        " \"auth\": {\"jwt_alg\": \"HS256\", \"issuer\": \"me\"},"
-        " \"timeouts\": {}}", err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(
+        config_load_string(&c,
+                           "{\"server\": {\"workers\": 4, \"http_port\": -1, \"demo\": true,"
+                           "  \"log_level\": \"debug\", \"www_root\": \"\", \"user\": \"nobody\"},"
+                           " \"limits\": {\"max_body_bytes\": 1073741824},"
+                           " \"tls\": {\"session_tickets\": false, \"cert_file\": \"c.pem\"},"
+                           " \"auth\": {\"jwt_alg\": \"HS256\", \"issuer\": \"me\"},"
+                           " \"timeouts\": {}}",
+                           err, sizeof(err)) == 0,
+        "%s", err);
     ck_assert_int_eq(c.workers, 4);
     ck_assert_int_eq(c.http_port, -1);
     ck_assert(c.demo);
@@ -210,15 +215,16 @@ START_TEST(test_syntax_line_column)
 {
     struct config c;
     config_defaults(&c);
-    ck_assert_int_eq(config_load_string(&c, "{\n  \"server\": {\n    \"workers\": 4 x\n  }\n}",
-                                        err, sizeof(err)), -1);
+    ck_assert_int_eq(config_load_string(&c, "{\n  \"server\": {\n    \"workers\": 4 x\n  }\n}", err,
+                                        sizeof(err)),
+                     -1);
     ck_assert_msg(strstr(err, "line 3, column") != NULL, "%s", err);
 }
 END_TEST
 
 static const struct {
     const char *json;
-    const char *want;   /* substring of the message */
+    const char *want; /* substring of the message */
 } bad[] = {
     { "{\"server\": {\"foo\": 1}}", "config: unknown key 'server.foo'" },
     { "{\"tls\": {\"port\": 1}}", "unknown key 'tls.port'" },
@@ -232,18 +238,26 @@ static const struct {
     { "{\"server\": {\"workers\": -1}}", "'server.workers' must be between 0 and 256" },
     { "{\"server\": {\"https_port\": 65536}}", "'server.https_port' must be between 0 and 65535" },
     { "{\"server\": {\"http_port\": -2}}", "'server.http_port' must be between -1 and 65535" },
-    { "{\"server\": {\"max_connections\": 0}}", "'server.max_connections' must be between 1 and 1000000" },
+    { "{\"server\": {\"max_connections\": 0}}",
+      "'server.max_connections' must be between 1 and 1000000" },
     { "{\"server\": {\"workers\": 4294967300}}", "'server.workers' must be between" },
-    { "{\"limits\": {\"max_body_bytes\": -1}}", "'limits.max_body_bytes' must be between 0 and 1073741824" },
-    { "{\"limits\": {\"max_header_bytes\": 1023}}", "'limits.max_header_bytes' must be between 1024 and 1048576" },
-    { "{\"timeouts\": {\"header_ms\": 99}}", "'timeouts.header_ms' must be between 100 and 3600000" },
-    { "{\"auth\": {\"argon2_memory_kib\": 4096}}", "'auth.argon2_memory_kib' must be between 8192 and 4194304" },
-    { "{\"auth\": {\"argon2_iterations\": 11}}", "'auth.argon2_iterations' must be between 1 and 10" },
-    { "{\"auth\": {\"argon2_parallelism\": 0}}", "'auth.argon2_parallelism' must be between 1 and 16" },
+    { "{\"limits\": {\"max_body_bytes\": -1}}",
+      "'limits.max_body_bytes' must be between 0 and 1073741824" },
+    { "{\"limits\": {\"max_header_bytes\": 1023}}",
+      "'limits.max_header_bytes' must be between 1024 and 1048576" },
+    { "{\"timeouts\": {\"header_ms\": 99}}",
+      "'timeouts.header_ms' must be between 100 and 3600000" },
+    { "{\"auth\": {\"argon2_memory_kib\": 4096}}",
+      "'auth.argon2_memory_kib' must be between 8192 and 4194304" },
+    { "{\"auth\": {\"argon2_iterations\": 11}}",
+      "'auth.argon2_iterations' must be between 1 and 10" },
+    { "{\"auth\": {\"argon2_parallelism\": 0}}",
+      "'auth.argon2_parallelism' must be between 1 and 16" },
     { "{\"server\": {\"workers\": 99999999999999999999}}", "line 1, column" },
     { "{\"server\": {\"demo\": 1}}", "'server.demo' must be true or false" },
     { "{\"server\": {\"demo\": \"true\"}}", "'server.demo' must be true or false" },
-    { "{\"server\": {\"log_level\": \"verbose\"}}", "'server.log_level' must be one of \"debug\", \"info\", \"warn\", \"error\"" },
+    { "{\"server\": {\"log_level\": \"verbose\"}}",
+      "'server.log_level' must be one of \"debug\", \"info\", \"warn\", \"error\"" },
     { "{\"server\": {\"log_level\": \"INFO\"}}", "'server.log_level' must be one of" },
     { "{\"server\": {\"log_level\": 1}}", "'server.log_level' must be one of" },
     { "{\"auth\": {\"jwt_alg\": \"none\"}}", "'auth.jwt_alg' must be one of \"ES256\", \"HS256\"" },
@@ -269,8 +283,8 @@ START_TEST(test_errors)
     config_defaults(&c);
     before = c;
     err[0] = '\0';
-    ck_assert_msg(config_load_string(&c, bad[_i].json, err, sizeof(err)) == -1,
-                  "accepted: %s", bad[_i].json);
+    ck_assert_msg(config_load_string(&c, bad[_i].json, err, sizeof(err)) == -1, "accepted: %s",
+                  bad[_i].json);
     ck_assert_msg(strstr(err, bad[_i].want) != NULL, "input %s: got \"%s\", want \"%s\"",
                   bad[_i].json, err, bad[_i].want);
     ck_assert_msg(strncmp(err, "config: ", 8) == 0, "%s", err);
@@ -306,7 +320,8 @@ START_TEST(test_string_too_long)
     ck_assert_ptr_nonnull(strstr(err, "'tls.cert_file' is too long (at most 1023 bytes)"));
 
     ck_assert_int_eq(config_load_string(&c, "{\"auth\": {\"jwt_alg\": \"ES256ES256ES256ES256\"}}",
-                                        err, sizeof(err)), -1);
+                                        err, sizeof(err)),
+                     -1);
     ck_assert_ptr_nonnull(strstr(err, "'auth.jwt_alg' is too long"));
 }
 END_TEST
@@ -317,9 +332,11 @@ START_TEST(test_env_override)
 
     config_defaults(&c);
     ck_assert_int_eq(setenv(ENV, SECRET, 1), 0);
-    ck_assert_int_eq(config_load_string(&c,
-        "{\"auth\": {\"jwt_secret\": \"from-the-file-from-the-file-0123456\"}}",
-        err, sizeof(err)), 0);
+    ck_assert_int_eq(
+        config_load_string(&c,
+                           "{\"auth\": {\"jwt_secret\": \"from-the-file-from-the-file-0123456\"}}",
+                           err, sizeof(err)),
+        0);
     ck_assert_str_eq(c.jwt_secret, SECRET);
 
     /* without a file */
@@ -330,8 +347,8 @@ START_TEST(test_env_override)
     /* empty variable = unset: the file's value stays */
     ck_assert_int_eq(setenv(ENV, "", 1), 0);
     config_defaults(&c);
-    ck_assert_int_eq(config_load_string(&c, "{\"auth\": {\"jwt_secret\": \"file\"}}",
-                                        err, sizeof(err)), 0);
+    ck_assert_int_eq(
+        config_load_string(&c, "{\"auth\": {\"jwt_secret\": \"file\"}}", err, sizeof(err)), 0);
     ck_assert_str_eq(c.jwt_secret, "file");
 }
 END_TEST
@@ -353,7 +370,7 @@ START_TEST(test_env_too_long)
 
     config_defaults(&c);
     config_apply_env(&c);
-    ck_assert_str_eq(c.jwt_secret, "");        /* never truncated */
+    ck_assert_str_eq(c.jwt_secret, ""); /* never truncated */
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, ENV));
     ck_assert_ptr_null(strstr(err, "S3cr3t"));
@@ -363,14 +380,22 @@ END_TEST
 /* Each case edits a default config; want NULL means it must validate. */
 static void v_cert_only(struct config *c) { strcpy(c->cert_file, "c.pem"); }
 static void v_key_only(struct config *c) { strcpy(c->key_file, "k.pem"); }
-static void v_cert_key(struct config *c) { v_cert_only(c); v_key_only(c); }
+static void v_cert_key(struct config *c)
+{
+    v_cert_only(c);
+    v_key_only(c);
+}
 static void v_hs_nosecret(struct config *c) { strcpy(c->jwt_alg, "HS256"); }
 static void v_hs_31(struct config *c)
 {
     strcpy(c->jwt_alg, "HS256");
     memset(c->jwt_secret, 's', 31);
 }
-static void v_hs_32(struct config *c) { v_hs_31(c); c->jwt_secret[31] = 's'; }
+static void v_hs_32(struct config *c)
+{
+    v_hs_31(c);
+    c->jwt_secret[31] = 's';
+}
 static void v_es_secret(struct config *c) { strcpy(c->jwt_secret, "short"); }
 static void v_bad_alg(struct config *c) { strcpy(c->jwt_alg, "none"); }
 static void v_demo(struct config *c) { c->demo = true; }
@@ -380,16 +405,36 @@ static void v_demo_v6(struct config *c)
     strcpy(c->https_address, "::1");
     strcpy(c->http_address, "127.0.0.2");
 }
-static void v_demo_public(struct config *c) { c->demo = true; strcpy(c->http_address, "0.0.0.0"); }
-static void v_demo_public6(struct config *c) { c->demo = true; strcpy(c->https_address, "::"); }
-static void v_demo_forced(struct config *c) { v_demo_public(c); c->demo_allow_non_loopback = true; }
-static void v_demo_nohttp(struct config *c) { c->demo = true; c->http_port = -1; }
+static void v_demo_public(struct config *c)
+{
+    c->demo = true;
+    strcpy(c->http_address, "0.0.0.0");
+}
+static void v_demo_public6(struct config *c)
+{
+    c->demo = true;
+    strcpy(c->https_address, "::");
+}
+static void v_demo_forced(struct config *c)
+{
+    v_demo_public(c);
+    c->demo_allow_non_loopback = true;
+}
+static void v_demo_nohttp(struct config *c)
+{
+    c->demo = true;
+    c->http_port = -1;
+}
 static void v_public(struct config *c) { strcpy(c->https_address, "0.0.0.0"); }
 static void v_hostname(struct config *c) { strcpy(c->https_address, "localhost"); }
 static void v_www_off(struct config *c) { c->www_root[0] = '\0'; }
 static void v_uri_gt_head(struct config *c) { c->max_uri_bytes = 16384; }
 static void v_lockout(struct config *c) { c->lockout_base_s = 7200; }
-static void v_ttls(struct config *c) { c->access_ttl_s = 3600; c->refresh_ttl_s = 3600; }
+static void v_ttls(struct config *c)
+{
+    c->access_ttl_s = 3600;
+    c->refresh_ttl_s = 3600;
+}
 static void v_range(struct config *c) { c->workers = 1000; }
 static void v_size_range(struct config *c) { c->max_body_bytes = (size_t)-1; }
 static void v_level(struct config *c) { c->log_level = (enum log_level)9; }
@@ -451,8 +496,7 @@ static const char *const secret_inputs[] = {
     "{\"auth\": {\"jwt_secret\": \"" SECRET "\"}, \"server\": {\"workers\": -5}}",
     "{\"auth\": {\"jwt_alg\": \"" SECRET "\"}}",
     "{\"auth\": {\"jwt_secret\": [\"" SECRET "\"]}}",
-    "{\"auth\": {\"jwt_secret\": \"" SECRET SECRET SECRET SECRET SECRET SECRET SECRET
-        SECRET "\"}}",
+    "{\"auth\": {\"jwt_secret\": \"" SECRET SECRET SECRET SECRET SECRET SECRET SECRET SECRET "\"}}",
     "{\"server\": {\"log_level\": \"" SECRET "\"}}",
     "{\"auth\": {\"jwt_secret\": \"" SECRET "\x01\"}}",
 };
@@ -472,9 +516,11 @@ START_TEST(test_secret_not_in_validate)
 {
     struct config c;
     config_defaults(&c);
-    ck_assert_int_eq(config_load_string(&c,
-        "{\"auth\": {\"jwt_alg\": \"HS256\", \"jwt_secret\": \"S3cr3t-short\"}}",
-        err, sizeof(err)), 0);
+    ck_assert_int_eq(
+        config_load_string(&c,
+                           "{\"auth\": {\"jwt_alg\": \"HS256\", \"jwt_secret\": \"S3cr3t-short\"}}",
+                           err, sizeof(err)),
+        0);
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
     ck_assert_ptr_null(strstr(err, "S3cr3t"));
 }
@@ -485,7 +531,8 @@ START_TEST(test_small_err_buffer)
     struct config c;
     char small[8];
     config_defaults(&c);
-    ck_assert_int_eq(config_load_string(&c, "{\"server\": {\"foo\": 1}}", small, sizeof(small)), -1);
+    ck_assert_int_eq(config_load_string(&c, "{\"server\": {\"foo\": 1}}", small, sizeof(small)),
+                     -1);
     ck_assert_uint_eq(strlen(small), sizeof(small) - 1);
     ck_assert_int_eq(config_load_string(&c, "{\"server\": {\"foo\": 1}}", NULL, 0), -1);
 }

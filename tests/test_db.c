@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "db/audit.h"
-#include "db/db_internal.h"   /* white box: the pragmas are per connection */
+#include "db/db_internal.h" /* white box: the pragmas are per connection */
 #include "db/tokens.h"
 #include "db/users.h"
 #include "test_db_fixture.h"
@@ -32,10 +32,7 @@ static sqlite3 *raw_open(void)
     return h;
 }
 
-static int64_t count_rows(sqlite3 *h, const char *sql)
-{
-    return pragma_on(h, sql);
-}
+static int64_t count_rows(sqlite3 *h, const char *sql) { return pragma_on(h, sql); }
 
 START_TEST(test_open_creates_schema)
 {
@@ -61,7 +58,8 @@ START_TEST(test_pragmas_in_effect)
     ck_assert_int_eq(pragma_on(fx_db->sql, "PRAGMA foreign_keys"), 1);
     ck_assert_int_eq(pragma_on(fx_db->sql, "PRAGMA synchronous"), 2);
     ck_assert_int_eq(pragma_on(fx_db->sql, "PRAGMA busy_timeout"), 5000);
-    ck_assert_int_eq(sqlite3_prepare_v2(fx_db->sql, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(fx_db->sql, "PRAGMA journal_mode", -1, &st, NULL),
+                     SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
     ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
@@ -154,7 +152,7 @@ END_TEST
 START_TEST(test_open_errors)
 {
     char path[PATH_MAX + 16], err[256] = "";
-    struct db *db = fx_db;   /* must be reset to NULL */
+    struct db *db = fx_db; /* must be reset to NULL */
     FILE *f;
 
     ck_assert_int_eq(db_open(&db, ":memory:", 1000, err, sizeof err), DB_ERROR);
@@ -200,11 +198,11 @@ END_TEST
 START_TEST(test_tx_commit_and_nesting)
 {
     ck_assert_int_eq(db_begin(fx_db), 0);
-    ck_assert_int_eq(db_begin(fx_db), DB_ERROR);   /* no silent nesting */
+    ck_assert_int_eq(db_begin(fx_db), DB_ERROR); /* no silent nesting */
     ck_assert_int_eq(db_user_create(fx_db, "alice", "h1", "user", 1, NULL), 0);
     ck_assert_int_eq(db_commit(fx_db), 0);
     ck_assert_int_eq(user_count(fx_db), 1);
-    ck_assert_int_eq(db_commit(fx_db), DB_ERROR);  /* nothing to commit */
+    ck_assert_int_eq(db_commit(fx_db), DB_ERROR); /* nothing to commit */
 }
 END_TEST
 
@@ -258,7 +256,8 @@ static void *writer_main(void *arg)
     char err[256], name[32];
     struct db *db = NULL;
 
-    if (db_open(&db, fx_path, 10000, err, sizeof err) != 0 || db_migrate(db, err, sizeof err) != 0) {
+    if (db_open(&db, fx_path, 10000, err, sizeof err) != 0 ||
+        db_migrate(db, err, sizeof err) != 0) {
         w->failures = -1;
         db_close(db);
         return NULL;
@@ -270,7 +269,8 @@ static void *writer_main(void *arg)
             if (db_user_create(db, name, "h", "user", i, NULL) != 0)
                 w->failures++;
         } else if (db_begin(db) != 0 || db_user_create(db, name, "h", "user", i, NULL) != 0 ||
-                   db_audit_add(db, "register", 0, name, NULL, NULL, i) != 0 || db_commit(db) != 0) {
+                   db_audit_add(db, "register", 0, name, NULL, NULL, i) != 0 ||
+                   db_commit(db) != 0) {
             db_rollback(db);
             w->failures++;
         }
@@ -317,7 +317,4 @@ static Suite *db_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return fx_run(db_suite());
-}
+int main(void) { return fx_run(db_suite()); }

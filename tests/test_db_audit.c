@@ -87,7 +87,8 @@ START_TEST(test_filter_and_paging)
 
     for (int i = 0; i < 12; i++) {
         snprintf(ev, sizeof ev, "ev%02d", i);
-        ck_assert_int_eq(db_audit_add(fx_db, ev, i % 3 == 0 ? 5 : 6, NULL, NULL, NULL, 1000 + i), 0);
+        ck_assert_int_eq(db_audit_add(fx_db, ev, i % 3 == 0 ? 5 : 6, NULL, NULL, NULL, 1000 + i),
+                         0);
     }
     s = list(0, 100, 5);
     ck_assert_int_eq(s->n, 4);
@@ -169,7 +170,4 @@ static Suite *audit_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return fx_run(audit_suite());
-}
+int main(void) { return fx_run(audit_suite()); }

@@ -66,7 +66,7 @@ START_TEST(test_insert_errors)
     insert(1, "f", 5000);
     ck_assert_int_eq(db_refresh_insert(fx_db, uid, "g", hash_of(1), 5000, 100, NULL), DB_CONFLICT);
     ck_assert_int_eq(db_refresh_insert(fx_db, uid + 99, "f", hash_of(2), 5000, 100, NULL),
-                     DB_NOTFOUND);   /* foreign key */
+                     DB_NOTFOUND); /* foreign key */
     ck_assert_int_eq(db_refresh_insert(fx_db, uid, "", hash_of(2), 5000, 100, NULL), DB_ERROR);
     ck_assert_int_eq(db_refresh_insert(fx_db, uid, NULL, hash_of(2), 5000, 100, NULL), DB_ERROR);
     ck_assert_int_eq(db_refresh_insert(fx_db, uid, longfam, hash_of(2), 5000, 100, NULL), DB_ERROR);
@@ -125,9 +125,11 @@ START_TEST(test_rotate_not_live)
     struct db_refresh r;
 
     ck_assert_int_eq(db_refresh_revoke_family(fx_db, "f1", 120), 0);
-    ck_assert_int_eq(db_refresh_rotate(fx_db, logged_out, hash_of(3), 6000, 200, NULL), DB_CONFLICT);
+    ck_assert_int_eq(db_refresh_rotate(fx_db, logged_out, hash_of(3), 6000, 200, NULL),
+                     DB_CONFLICT);
     ck_assert_int_eq(db_refresh_rotate(fx_db, expired, hash_of(3), 6000, 150, NULL), DB_NOTFOUND);
-    ck_assert_int_eq(db_refresh_rotate(fx_db, expired + 50, hash_of(3), 6000, 100, NULL), DB_NOTFOUND);
+    ck_assert_int_eq(db_refresh_rotate(fx_db, expired + 50, hash_of(3), 6000, 100, NULL),
+                     DB_NOTFOUND);
     ck_assert_int_eq(db_refresh_find(fx_db, hash_of(3), &r), DB_NOTFOUND);
     ck_assert_int_eq(find(2).revoked_at, 0);
 }
@@ -210,7 +212,7 @@ START_TEST(test_revoke_family)
     insert(3, "f2", 5000);
     ck_assert_int_eq(db_refresh_rotate(fx_db, a, hash_of(2), 6000, 200, NULL), 0);
     ck_assert_int_eq(db_refresh_revoke_family(fx_db, "f1", 300), 0);
-    ck_assert_int_eq(find(1).revoked_at, 200);   /* earlier revocation kept */
+    ck_assert_int_eq(find(1).revoked_at, 200); /* earlier revocation kept */
     ck_assert_int_eq(find(2).revoked_at, 300);
     ck_assert_int_eq(find(3).revoked_at, 0);
     ck_assert_int_eq(db_refresh_revoke_family(fx_db, "f1' OR '1'='1", 400), 0);
@@ -250,8 +252,8 @@ START_TEST(test_purge)
     ck_assert_int_eq(find(2).revoked_at, 0);
     ck_assert_int_eq(find(5).revoked_at, 0);
     r = find(3);
-    ck_assert_int_eq(r.replaced_by, 0);      /* successor purged */
-    ck_assert_int_eq(r.revoked_at, 500);     /* still recognised as used */
+    ck_assert_int_eq(r.replaced_by, 0);  /* successor purged */
+    ck_assert_int_eq(r.revoked_at, 500); /* still recognised as used */
     ck_assert_int_eq(db_refresh_rotate(fx_db, c, hash_of(6), 9000, 2500, NULL), DB_CONFLICT);
 }
 END_TEST
@@ -276,7 +278,4 @@ static Suite *tokens_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return fx_run(tokens_suite());
-}
+int main(void) { return fx_run(tokens_suite()); }

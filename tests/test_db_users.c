@@ -30,7 +30,7 @@ START_TEST(test_create_and_lookup)
     ck_assert_int_eq(db_user_create(fx_db, "Alice", "hash-a", "admin", 1000, &id), 0);
     ck_assert_int_eq(db_user_by_name(fx_db, "alice", &u), 0);
     ck_assert_int_eq(u.id, id);
-    ck_assert_str_eq(u.username, "Alice");   /* stored as given */
+    ck_assert_str_eq(u.username, "Alice"); /* stored as given */
     ck_assert_str_eq(u.password_hash, "hash-a");
     ck_assert_str_eq(u.role, "admin");
     ck_assert_int_eq(u.disabled, 0);
@@ -230,7 +230,7 @@ START_TEST(test_role_change_bumps_epoch)
     ck_assert_int_eq(get(id).token_epoch, 1);
     ck_assert_int_eq(db_user_set_role(fx_db, id, "admin", 2001), 0);
     ck_assert_int_eq(get(id).token_epoch, 1);
-    ck_assert_int_eq(db_user_set_role(fx_db, id, "user", 2002), 0);   /* demotion */
+    ck_assert_int_eq(db_user_set_role(fx_db, id, "user", 2002), 0); /* demotion */
     ck_assert_int_eq(db_user_auth_state(fx_db, id, &e, &disabled, role), 0);
     ck_assert_int_eq(e, 2);
     ck_assert_int_eq(disabled, 0);
@@ -265,7 +265,7 @@ static const struct {
     int failures;
     int64_t locked_until;
 } backoff[] = {
-    { 1, 0 }, { 2, 0 }, { 3, 10060 }, { 4, 10120 }, { 5, 10240 },
+    { 1, 0 },     { 2, 0 },     { 3, 10060 }, { 4, 10120 },   { 5, 10240 },
     { 6, 10480 }, { 7, 10600 }, { 8, 10600 }, { 100, 10600 },
 };
 
@@ -277,8 +277,8 @@ START_TEST(test_lockout_backoff)
     for (size_t i = 0; i < sizeof backoff / sizeof backoff[0]; i++) {
         for (; done < backoff[i].failures; done++)
             ck_assert_int_eq(db_user_login_failed(fx_db, id, 10000, 3, 60, 600, &until), 0);
-        ck_assert_msg(until == backoff[i].locked_until, "after %d failures: %lld, want %lld",
-                      done, (long long)until, (long long)backoff[i].locked_until);
+        ck_assert_msg(until == backoff[i].locked_until, "after %d failures: %lld, want %lld", done,
+                      (long long)until, (long long)backoff[i].locked_until);
         ck_assert_int_eq(get(id).failed_logins, done);
         ck_assert_int_eq(get(id).locked_until, until);
     }
@@ -296,7 +296,8 @@ START_TEST(test_lockout_keeps_longer_lock)
     ck_assert_int_eq(db_user_login_failed(fx_db, id, 10001, 3, 60, 120, &until), 0);
     ck_assert_int_eq(until, 10600);
     /* Huge parameters do not overflow. */
-    ck_assert_int_eq(db_user_login_failed(fx_db, id, 10002, 1, INT64_MAX / 2, INT64_MAX, &until), 0);
+    ck_assert_int_eq(db_user_login_failed(fx_db, id, 10002, 1, INT64_MAX / 2, INT64_MAX, &until),
+                     0);
     ck_assert_int_eq(until, INT64_MAX);
 }
 END_TEST
@@ -397,7 +398,4 @@ static Suite *users_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return fx_run(users_suite());
-}
+int main(void) { return fx_run(users_suite()); }

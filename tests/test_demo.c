@@ -8,7 +8,7 @@
 
 static const struct {
     const char *url, *scheme, *host;
-    int port;   /* -1: refused */
+    int port; /* -1: refused */
 } urls[] = {
     { "https://127.0.0.1:8443", "https", "127.0.0.1", 8443 },
     { "https://127.0.0.1:8443/", "https", "127.0.0.1", 8443 },
@@ -17,7 +17,7 @@ static const struct {
     { "http://127.0.0.1:8080", "http", "127.0.0.1", 8080 },
     { "https://[::1]:8443", "https", "::1", 8443 },
     { "https://[::1]", "https", "::1", 443 },
-    { "http://127.0.0.1:8080", "https", NULL, -1 },      /* wrong scheme */
+    { "http://127.0.0.1:8080", "https", NULL, -1 }, /* wrong scheme */
     { "https://127.0.0.1:0", "https", NULL, -1 },
     { "https://127.0.0.1:65536", "https", NULL, -1 },
     { "https://127.0.0.1:", "https", NULL, -1 },
@@ -58,10 +58,20 @@ static const struct {
     const char *ip;
     int loopback;
 } ips[] = {
-    { "127.0.0.1", 1 }, { "127.255.0.9", 1 }, { "::1", 1 }, { "::ffff:127.0.0.1", 1 },
-    { "128.0.0.1", 0 }, { "10.0.0.1", 0 }, { "0.0.0.0", 0 }, { "::", 0 },
-    { "::ffff:10.0.0.1", 0 }, { "fe80::1", 0 }, { "::2", 0 }, { "localhost", 0 },
-    { "", 0 }, { "127.0.0.1 ", 0 },
+    { "127.0.0.1", 1 },
+    { "127.255.0.9", 1 },
+    { "::1", 1 },
+    { "::ffff:127.0.0.1", 1 },
+    { "128.0.0.1", 0 },
+    { "10.0.0.1", 0 },
+    { "0.0.0.0", 0 },
+    { "::", 0 },
+    { "::ffff:10.0.0.1", 0 },
+    { "fe80::1", 0 },
+    { "::2", 0 },
+    { "localhost", 0 },
+    { "", 0 },
+    { "127.0.0.1 ", 0 },
 };
 
 START_TEST(loopback_only)
@@ -70,10 +80,7 @@ START_TEST(loopback_only)
 }
 END_TEST
 
-START_TEST(loopback_null)
-{
-    ck_assert_int_eq(demo_is_loopback(NULL), 0);
-}
+START_TEST(loopback_null) { ck_assert_int_eq(demo_is_loopback(NULL), 0); }
 END_TEST
 
 static Suite *demo_suite(void)

@@ -10,7 +10,7 @@
 #include "server/http_parse.h"
 #include "support/guard.h"
 
-#define S(x) x, (sizeof(x) - 1)
+#define S(x)         x, (sizeof(x) - 1)
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- chunked ----------------------------------------------------------- */
@@ -25,8 +25,8 @@ struct feed_result {
 
 /* Feeds in[0..n) in pieces split at cuts[] (ascending), each piece in its own
  * guarded buffer, collecting the decoded body and the bytes left over. */
-static void chunk_feed(struct http_chunked *d, const char *in, size_t n,
-                       const size_t *cuts, size_t ncuts, struct feed_result *fr)
+static void chunk_feed(struct http_chunked *d, const char *in, size_t n, const size_t *cuts,
+                       size_t ncuts, struct feed_result *fr)
 {
     struct guard g;
     size_t from = 0;
@@ -67,8 +67,7 @@ static const struct {
 } chunk_ok[] = {
     { S("5\r\nhello\r\n0\r\n\r\n"), S("hello"), "", 64, 64 },
     { S("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), S("hello world"), "", 64, 64 },
-    { S("A\r\n0123456789\r\na\r\nabcdefghij\r\n0\r\n\r\n"), S("0123456789abcdefghij"), "",
-      64, 64 },
+    { S("A\r\n0123456789\r\na\r\nabcdefghij\r\n0\r\n\r\n"), S("0123456789abcdefghij"), "", 64, 64 },
     { S("005\r\nhello\r\n000\r\n\r\n"), S("hello"), "", 64, 64 },
     { S("0\r\n\r\n"), S(""), "", 64, 64 },
     { S("4\r\n\r\n\r\n\r\n0\r\n\r\n"), S("\r\n\r\n"), "", 64, 64 },
@@ -78,8 +77,8 @@ static const struct {
     { S("5;abcdefghijklmn\r\nhello\r\n0\r\n\r\n"), S("hello"), "", 16, 64 },
     { S("5\r\nhello\r\n0\r\nX-Trailer: v\r\nY: w\r\n\r\n"), S("hello"), "", 64, 64 },
     { S("0\r\nX: 0123456789a\r\n\r\n"), S(""), "", 64, 16 },
-    { S("5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n"), S("hello"),
-      "GET / HTTP/1.1\r\n\r\n", 64, 64 },
+    { S("5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n"), S("hello"), "GET / HTTP/1.1\r\n\r\n", 64,
+      64 },
     { S("0\r\nT: 1\r\n\r\nX"), S(""), "X", 64, 64 },
 };
 
@@ -110,7 +109,7 @@ START_TEST(test_chunked_ok)
             check_chunk_ok(t, &k, 1);
         for (size_t k = 1; k < n; k++)
             cuts[k - 1] = k;
-        check_chunk_ok(t, cuts, n - 1);    /* one byte per call */
+        check_chunk_ok(t, cuts, n - 1); /* one byte per call */
     }
 }
 END_TEST

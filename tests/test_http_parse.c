@@ -11,8 +11,8 @@
 #include "server/http_parse.h"
 #include "support/guard.h"
 
-#define S(x) x, (sizeof(x) - 1)
-#define NHDR 16
+#define S(x)         x, (sizeof(x) - 1)
+#define NHDR         16
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct http_parse_limits LIM = { 8192, 2048, 64 };
@@ -32,8 +32,7 @@ static int parse_at(struct parsed *r, const char *buf, size_t len, size_t last_l
     memset(r, 0, sizeof *r);
     r->req.headers = r->hdrs;
     r->req.num_headers = NHDR;
-    r->rc = http_parse_request(buf, len, last_len, &r->req, lim ? lim : &LIM,
-                               &r->status, &r->why);
+    r->rc = http_parse_request(buf, len, last_len, &r->req, lim ? lim : &LIM, &r->status, &r->why);
     if (r->rc == HTTP_PARSE_ERROR)
         ck_assert_ptr_nonnull(r->why);
     return r->rc;
@@ -55,8 +54,8 @@ static int parse_guarded(struct parsed *r, const char *data, size_t n,
 
 /* Feeds one more byte per call with last_len; returns the first result that
  * is not PARTIAL (or PARTIAL), *stop = input length at that call. */
-static int trickle(const char *data, size_t n, const struct http_parse_limits *lim,
-                   int *status, size_t *stop)
+static int trickle(const char *data, size_t n, const struct http_parse_limits *lim, int *status,
+                   size_t *stop)
 {
     struct guard g;
     struct parsed r;
@@ -71,7 +70,7 @@ static int trickle(const char *data, size_t n, const struct http_parse_limits *l
             *stop = k;
             break;
         }
-        ck_assert_uint_eq(r.req.num_headers, NHDR);   /* untouched while partial */
+        ck_assert_uint_eq(r.req.num_headers, NHDR); /* untouched while partial */
         last = k;
     }
     guard_unmap(&g);
@@ -231,10 +230,8 @@ START_TEST(test_optional_out_params)
     ck_assert_int_eq(http_parse_request(S("GET / HTTP/1.1\r\n\r\n"), 0, &req, &LIM, NULL, NULL),
                      18);
     req.num_headers = 4;
-    ck_assert_int_eq(http_parse_request(S("GET\x01"), 0, &req, &LIM, NULL, NULL),
-                     HTTP_PARSE_ERROR);
-    ck_assert_int_eq(http_parse_request(NULL, 0, 0, &req, &LIM, NULL, NULL),
-                     HTTP_PARSE_PARTIAL);
+    ck_assert_int_eq(http_parse_request(S("GET\x01"), 0, &req, &LIM, NULL, NULL), HTTP_PARSE_ERROR);
+    ck_assert_int_eq(http_parse_request(NULL, 0, 0, &req, &LIM, NULL, NULL), HTTP_PARSE_PARTIAL);
     ck_assert_uint_eq(req.num_headers, 4);
 }
 END_TEST
@@ -320,8 +317,7 @@ START_TEST(test_reject_table)
             continue;
         }
         ck_assert_msg(rc == HTTP_PARSE_ERROR && r.status == bad_reqs[t].status,
-                      "case %zu: rc %d status %d, want %d", t, rc, r.status,
-                      bad_reqs[t].status);
+                      "case %zu: rc %d status %d, want %d", t, rc, r.status, bad_reqs[t].status);
         rc = trickle(bad_reqs[t].in, bad_reqs[t].n, bad_reqs[t].lim, &status, &stop);
         ck_assert_msg(rc == HTTP_PARSE_ERROR && status == bad_reqs[t].status,
                       "case %zu trickled: rc %d status %d", t, rc, status);
@@ -374,8 +370,8 @@ START_TEST(test_early_reject)
                       "case %zu: rc %d status %d", t, rc, r.status);
         rc = trickle(early_reqs[t].in, early_reqs[t].n, early_reqs[t].lim, &status, &stop);
         ck_assert_msg(rc == HTTP_PARSE_ERROR && status == early_reqs[t].status &&
-                      stop == early_reqs[t].n, "case %zu trickled: rc %d status %d at %zu",
-                      t, rc, status, stop);
+                          stop == early_reqs[t].n,
+                      "case %zu trickled: rc %d status %d at %zu", t, rc, status, stop);
     }
 }
 END_TEST
@@ -420,8 +416,8 @@ START_TEST(test_every_byte)
             ck_assert_msg(rc == HTTP_PARSE_ERROR && r.status == 400,
                           "byte 0x%02x place %zu: rc %d status %d", c, k, rc, r.status);
             rc = trickle(in, n, NULL, &status, &stop);
-            ck_assert_msg(rc == HTTP_PARSE_ERROR && status == 400,
-                          "byte 0x%02x place %zu trickled", c, k);
+            ck_assert_msg(rc == HTTP_PARSE_ERROR && status == 400, "byte 0x%02x place %zu trickled",
+                          c, k);
         }
     }
 }
@@ -449,10 +445,12 @@ START_TEST(test_header_capacity)
     int status = 0;
 
     ck_assert_int_eq(http_parse_request(S("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"), 0,
-                                        &req, &LIM, &status, NULL), HTTP_PARSE_ERROR);
+                                        &req, &LIM, &status, NULL),
+                     HTTP_PARSE_ERROR);
     ck_assert_int_eq(status, 431);
-    ck_assert_int_eq(http_parse_request(S("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n"), 0,
-                                        &req, &LIM, &status, NULL), 30);
+    ck_assert_int_eq(http_parse_request(S("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n"), 0, &req, &LIM,
+                                        &status, NULL),
+                     30);
     ck_assert_uint_eq(req.num_headers, 2);
 }
 END_TEST
@@ -461,8 +459,11 @@ START_TEST(test_find_header)
 {
     struct parsed r;
 
-    ck_assert_int_gt(parse_guarded(&r, S("GET / HTTP/1.1\r\nHOST: a\r\nx-Thing: 1\r\n"
-                                         "X-THING: 2\r\n\r\n"), NULL), 0);
+    ck_assert_int_gt(parse_guarded(&r,
+                                   S("GET / HTTP/1.1\r\nHOST: a\r\nx-Thing: 1\r\n"
+                                     "X-THING: 2\r\n\r\n"),
+                                   NULL),
+                     0);
     ck_assert_ptr_eq(http_find_header(&r.req, "host"), &r.hdrs[0]);
     ck_assert_ptr_eq(http_find_header(&r.req, "X-Thing"), &r.hdrs[1]);
     ck_assert_ptr_null(http_find_header(&r.req, "X-Thin"));
@@ -476,8 +477,8 @@ START_TEST(test_tchar)
     const char *extra = "!#$%&'*+-.^_`|~";
 
     for (int c = 0; c < 256; c++) {
-        int want = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                   (c >= 'A' && c <= 'Z') || (c != 0 && strchr(extra, c) != NULL);
+        int want = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                   (c != 0 && strchr(extra, c) != NULL);
 
         ck_assert_msg(http_is_tchar((unsigned char)c) == want, "byte 0x%02x", c);
     }
@@ -601,10 +602,9 @@ START_TEST(test_framing)
                           "case %zu: rc %d status %d", t, rc, status);
             continue;
         }
-        ck_assert_msg(rc == 0 && status == 0, "case %zu: rc %d status %d (%s)", t, rc,
-                      status, why);
+        ck_assert_msg(rc == 0 && status == 0, "case %zu: rc %d status %d (%s)", t, rc, status, why);
         ck_assert_msg(f.body == framing[t].body && f.content_length == framing[t].cl &&
-                      f.keep_alive == framing[t].keep && f.expect_continue == framing[t].expect,
+                          f.keep_alive == framing[t].keep && f.expect_continue == framing[t].expect,
                       "case %zu: body %d cl %llu keep %d expect %d", t, (int)f.body,
                       (unsigned long long)f.content_length, f.keep_alive, f.expect_continue);
     }
@@ -616,8 +616,8 @@ START_TEST(test_framing_host)
     struct parsed r;
     struct http_framing f;
 
-    ck_assert_int_gt(parse_guarded(&r, S("GET / HTTP/1.1\r\nHost:  example.com:8443 \r\n\r\n"),
-                                   NULL), 0);
+    ck_assert_int_gt(
+        parse_guarded(&r, S("GET / HTTP/1.1\r\nHost:  example.com:8443 \r\n\r\n"), NULL), 0);
     ck_assert_int_eq(http_request_framing(&r.req, &f, NULL, NULL), 0);
     assert_str(f.host, "example.com:8443");
     ck_assert_int_gt(parse_guarded(&r, S("GET / HTTP/1.0\r\n\r\n"), NULL), 0);

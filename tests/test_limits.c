@@ -24,7 +24,7 @@ static int take(struct auth_limiter *lim, const char *key, int64_t now, int *ret
 
 START_TEST(test_burst_then_limited)
 {
-    struct auth_limiter *lim = mk(10, 3, 1000);   /* a token every 6 s */
+    struct auth_limiter *lim = mk(10, 3, 1000); /* a token every 6 s */
     int retry = -1, i;
 
     for (i = 0; i < 3; i++)
@@ -41,7 +41,7 @@ END_TEST
 
 START_TEST(test_refill_over_time)
 {
-    struct auth_limiter *lim = mk(20, 2, 1000);   /* a token every 3 s */
+    struct auth_limiter *lim = mk(20, 2, 1000); /* a token every 3 s */
     int retry = 0;
 
     ck_assert_int_eq(take(lim, "k", 0, &retry), 0);
@@ -49,9 +49,9 @@ START_TEST(test_refill_over_time)
     ck_assert_int_eq(take(lim, "k", 0, &retry), AUTH_LIMITED);
     ck_assert_int_eq(retry, 3);
     ck_assert_int_eq(take(lim, "k", 1500, &retry), AUTH_LIMITED);
-    ck_assert_int_eq(retry, 2);                       /* 1.5 s rounds up */
+    ck_assert_int_eq(retry, 2); /* 1.5 s rounds up */
     ck_assert_int_eq(take(lim, "k", 2999, &retry), AUTH_LIMITED);
-    ck_assert_int_eq(retry, 1);                       /* never 0 */
+    ck_assert_int_eq(retry, 1); /* never 0 */
     ck_assert_int_eq(take(lim, "k", 3000, &retry), 0);
     ck_assert_int_eq(take(lim, "k", 3000, &retry), AUTH_LIMITED);
     ck_assert_int_eq(retry, 3);
@@ -76,7 +76,7 @@ START_TEST(test_sustained_rate)
 
     for (t = 0; t < 600000; t += 100)
         allowed += take(lim, "alice", t, NULL) == 0;
-    ck_assert_int_eq(allowed, 5 + 200 - 1);   /* the 200th refill lands at t = 600000 */
+    ck_assert_int_eq(allowed, 5 + 200 - 1); /* the 200th refill lands at t = 600000 */
     auth_limiter_free(lim);
 }
 END_TEST
@@ -122,14 +122,14 @@ START_TEST(test_table_full_evicts_and_keeps_hot_key)
     for (i = 0; i < 200 * (int)cap; i++) {
         snprintf(key, sizeof(key), "203.0.113.%d", i);
         ck_assert_int_eq(take(lim, key, 1000 + i / 1000, &retry), 0);
-        if (i % 5000 == 0)   /* the victim keeps trying and stays limited */
+        if (i % 5000 == 0) /* the victim keeps trying and stays limited */
             limited += take(lim, "victim", 1000 + i / 1000, &retry) == AUTH_LIMITED;
     }
-    ck_assert_uint_eq(auth_limiter_capacity(lim), cap);   /* nothing grew */
+    ck_assert_uint_eq(auth_limiter_capacity(lim), cap); /* nothing grew */
     ck_assert_int_eq(limited, (200 * (int)cap + 4999) / 5000);
     ck_assert_int_eq(take(lim, "victim", 59000, &retry), AUTH_LIMITED);
     ck_assert_int_eq(retry, 1);
-    ck_assert_int_eq(take(lim, "victim", 60000, &retry), 0);   /* one minute: one token */
+    ck_assert_int_eq(take(lim, "victim", 60000, &retry), 0); /* one minute: one token */
     /* The key just inserted is tracked: its bucket drains. */
     ck_assert_int_eq(take(lim, key, 60000, &retry), 0);
     ck_assert_int_eq(take(lim, key, 60000, &retry), 0);
@@ -170,7 +170,7 @@ END_TEST
 
 #define THREADS 4
 #define TAKES   20000
-#define BURST   (THREADS * TAKES / 2)   /* contended for the whole first half */
+#define BURST   (THREADS * TAKES / 2) /* contended for the whole first half */
 
 struct worker_arg {
     struct auth_limiter *lim;

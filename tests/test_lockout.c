@@ -9,7 +9,7 @@
 
 #include "auth/lockout.h"
 
-#define T0 1700000000LL   /* a plausible Unix time */
+#define T0 1700000000LL /* a plausible Unix time */
 
 static struct auth_lockout *mk(int threshold, int base_s, int max_s, size_t entries)
 {
@@ -36,7 +36,7 @@ START_TEST(test_below_threshold_not_locked)
     struct auth_lockout *lo = mk(5, 30, 3600, 1000);
     int i;
 
-    ck_assert_int_eq(lo_check(lo, "alice", T0), 0);   /* never seen */
+    ck_assert_int_eq(lo_check(lo, "alice", T0), 0); /* never seen */
     for (i = 0; i < 4; i++) {
         ck_assert_int_eq(lo_fail(lo, "alice", T0 + i), 0);
         ck_assert_int_eq(lo_check(lo, "alice", T0 + i), 0);
@@ -51,7 +51,7 @@ START_TEST(test_threshold_locks_base)
 
     ck_assert_int_eq(lo_fail(lo, "alice", T0), 0);
     ck_assert_int_eq(lo_fail(lo, "alice", T0), 0);
-    ck_assert_int_eq(lo_fail(lo, "alice", T0 + 5), 30);      /* 30 s from the failure */
+    ck_assert_int_eq(lo_fail(lo, "alice", T0 + 5), 30); /* 30 s from the failure */
     ck_assert_int_eq(lo_check(lo, "alice", T0 + 5), 30);
     auth_lockout_free(lo);
 }
@@ -68,7 +68,7 @@ START_TEST(test_backoff_doubles_and_caps)
     for (i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
         ck_assert_int_eq(lo_fail(lo, "bob", now), expect[i]);
         ck_assert_int_eq(lo_check(lo, "bob", now), expect[i]);
-        now += expect[i];   /* the next attempt comes as the lock ends */
+        now += expect[i]; /* the next attempt comes as the lock ends */
         ck_assert_int_eq(lo_check(lo, "bob", now), 0);
     }
     /* Hundreds more failures stay at the cap (no overflow in the doubling). */
@@ -98,7 +98,7 @@ START_TEST(test_remaining_counts_down)
     lo_fail(lo, "carol", T0);
     ck_assert_int_eq(lo_fail(lo, "carol", T0), 30);
     ck_assert_int_eq(lo_check(lo, "carol", T0 + 1), 29);
-    ck_assert_int_eq(lo_check(lo, "carol", T0 + 29), 1);     /* never 0 while locked */
+    ck_assert_int_eq(lo_check(lo, "carol", T0 + 29), 1); /* never 0 while locked */
     ck_assert_int_eq(lo_check(lo, "carol", T0 + 30), 0);
     ck_assert_int_eq(lo_check(lo, "carol", T0 + 1000), 0);
     /* A clock behind the failure (another thread's, a stepped clock) never
@@ -123,7 +123,7 @@ START_TEST(test_clear_resets)
     /* Counting starts from zero again: one failure does not lock. */
     ck_assert_int_eq(lo_fail(lo, "dave", T0 + 1), 0);
     ck_assert_int_eq(lo_fail(lo, "dave", T0 + 1), 30);
-    auth_lockout_clear(lo, "nobody", 6);                  /* unknown key: no-op */
+    auth_lockout_clear(lo, "nobody", 6); /* unknown key: no-op */
     ck_assert_int_eq(lo_check(lo, "dave", T0 + 1), 30);
     auth_lockout_free(lo);
 }
@@ -135,7 +135,7 @@ START_TEST(test_keys_independent)
 
     ck_assert_int_eq(lo_fail(lo, "erin", T0), 30);
     ck_assert_int_eq(lo_check(lo, "erin", T0), 30);
-    ck_assert_int_eq(lo_check(lo, "Erin", T0), 0);          /* callers lower-case */
+    ck_assert_int_eq(lo_check(lo, "Erin", T0), 0); /* callers lower-case */
     ck_assert_int_eq(lo_check(lo, "erin ", T0), 0);
     ck_assert_int_eq(lo_check(lo, "eri", T0), 0);
     /* Binary keys with NULs, and the empty key, are keys like any other. */
@@ -159,9 +159,9 @@ START_TEST(test_decay_after_quiet)
     /* Below the threshold: failures older than max_s are forgotten. */
     lo_fail(lo, "frank", T0);
     lo_fail(lo, "frank", T0 + 1);
-    ck_assert_int_eq(lo_fail(lo, "frank", T0 + 1 + 101), 0);   /* quiet > max_s: count 1 */
-    ck_assert_int_eq(lo_fail(lo, "frank", T0 + 103), 0);       /* 2 */
-    ck_assert_int_eq(lo_fail(lo, "frank", T0 + 104), 10);      /* 3 */
+    ck_assert_int_eq(lo_fail(lo, "frank", T0 + 1 + 101), 0); /* quiet > max_s: count 1 */
+    ck_assert_int_eq(lo_fail(lo, "frank", T0 + 103), 0);     /* 2 */
+    ck_assert_int_eq(lo_fail(lo, "frank", T0 + 104), 10);    /* 3 */
     /* Exactly max_s of quiet still counts: the backoff continues. */
     ck_assert_int_eq(lo_fail(lo, "frank", T0 + 204), 20);
     /* After a lock at the cap, more than max_s of quiet starts afresh. */
@@ -199,7 +199,7 @@ START_TEST(test_flood_of_unlocked_keys_keeps_lock)
     }
     ck_assert_int_eq(lo_check(lo, "victim", T0 + 1), 59);
     /* The table still works for new keys: the last one was tracked. */
-    ck_assert_int_eq(lo_fail(lo, key, T0 + 1), 60);   /* key 99999 failed 4 times before */
+    ck_assert_int_eq(lo_fail(lo, key, T0 + 1), 60); /* key 99999 failed 4 times before */
     auth_lockout_free(lo);
 }
 END_TEST
@@ -258,8 +258,8 @@ END_TEST
 START_TEST(test_bad_params)
 {
     static const int bad[][3] = {
-        { 0, 30, 3600 }, { -1, 30, 3600 }, { 5, 0, 3600 }, { 5, -30, 3600 },
-        { 5, 30, 29 }, { 5, 30, 0 },
+        { 0, 30, 3600 },  { -1, 30, 3600 }, { 5, 0, 3600 },
+        { 5, -30, 3600 }, { 5, 30, 29 },    { 5, 30, 0 },
     };
     struct auth_lockout *lo = (struct auth_lockout *)&lo;
     char err[128];
@@ -267,8 +267,8 @@ START_TEST(test_bad_params)
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
-        ck_assert_int_eq(auth_lockout_new(&lo, bad[i][0], bad[i][1], bad[i][2], 100,
-                                          err, sizeof(err)), -1);
+        ck_assert_int_eq(
+            auth_lockout_new(&lo, bad[i][0], bad[i][1], bad[i][2], 100, err, sizeof(err)), -1);
         ck_assert_ptr_null(lo);
         ck_assert_msg(strstr(err, "lockout") != NULL, "case %zu: '%s'", i, err);
     }
@@ -297,8 +297,8 @@ struct worker_arg {
     struct auth_lockout *lo;
     pthread_barrier_t *start;
     int id;
-    int locked_returns;   /* fails on "shared" that returned > 0 */
-    int own_ok;           /* fails and checks on the thread's own key that said 0 */
+    int locked_returns; /* fails on "shared" that returned > 0 */
+    int own_ok;         /* fails and checks on the thread's own key that said 0 */
 };
 
 static void *worker(void *p)

@@ -36,7 +36,7 @@ START_TEST(test_salt_is_random)
         const char *s = strchr(strchr(strchr(strchr(a + 1, '$') + 1, '$') + 1, '$'), '$');
         const char *e = strchr(s + 1, '$');
         ck_assert_int_eq((int)(e - s - 1), 22);
-        ck_assert_uint_eq(strlen(e + 1), 43);   /* 32-byte tag */
+        ck_assert_uint_eq(strlen(e + 1), 43); /* 32-byte tag */
     }
 }
 END_TEST
@@ -66,8 +66,8 @@ START_TEST(test_any_bytes_no_truncation)
     pw[3] = '\0';
     ck_assert_int_eq(auth_pw_hash(&fast, pw, sizeof(pw), h, sizeof(h)), 0);
     ck_assert_int_eq(auth_pw_verify(h, pw, sizeof(pw)), 0);
-    ck_assert_int_eq(auth_pw_verify(h, pw, 3), AUTH_PW_MISMATCH);   /* not C-string cut */
-    pw[sizeof(pw) - 1] = 'b';                                       /* last byte counts */
+    ck_assert_int_eq(auth_pw_verify(h, pw, 3), AUTH_PW_MISMATCH); /* not C-string cut */
+    pw[sizeof(pw) - 1] = 'b';                                     /* last byte counts */
     ck_assert_int_eq(auth_pw_verify(h, pw, sizeof(pw)), AUTH_PW_MISMATCH);
 }
 END_TEST
@@ -98,8 +98,12 @@ END_TEST
 START_TEST(test_bad_params_and_buffer)
 {
     static const struct auth_pw_params bad[] = {
-        { 1024, 0, 1 }, { 1024, 1, 0 }, { 7, 1, 1 }, { 15, 1, 2 },
-        { AUTH_PW_MAX_M_KIB + 1, 1, 1 }, { 1024, AUTH_PW_MAX_T + 1, 1 },
+        { 1024, 0, 1 },
+        { 1024, 1, 0 },
+        { 7, 1, 1 },
+        { 15, 1, 2 },
+        { AUTH_PW_MAX_M_KIB + 1, 1, 1 },
+        { 1024, AUTH_PW_MAX_T + 1, 1 },
         { 1024, 1, AUTH_PW_MAX_P + 1 },
     };
     char h[AUTH_PW_HASH_MAX], err[200];
@@ -130,17 +134,20 @@ START_TEST(test_needs_rehash)
     p.p = 2;
     ck_assert_int_eq(auth_pw_needs_rehash(h, &p), 1);
     /* An older argon2 version with the same costs still needs a rehash. */
-    ck_assert_int_eq(auth_pw_needs_rehash(
-        "$argon2id$v=16$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$"
-        "Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm8", &fast), 1);
+    ck_assert_int_eq(auth_pw_needs_rehash("$argon2id$v=16$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$"
+                                          "Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm8",
+                                          &fast),
+                     1);
     ck_assert_int_eq(auth_pw_needs_rehash("garbage", &fast), AUTH_PW_ERROR);
     /* Our own parser is strict too (strtoul alone would take these). */
-    ck_assert_int_eq(auth_pw_needs_rehash(
-        "$argon2id$v=19$m=01024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$"
-        "Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm8", &fast), AUTH_PW_ERROR);
-    ck_assert_int_eq(auth_pw_needs_rehash(
-        "$argon2id$v=19$m=+1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$"
-        "Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm8", &fast), AUTH_PW_ERROR);
+    ck_assert_int_eq(auth_pw_needs_rehash("$argon2id$v=19$m=01024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$"
+                                          "Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm8",
+                                          &fast),
+                     AUTH_PW_ERROR);
+    ck_assert_int_eq(auth_pw_needs_rehash("$argon2id$v=19$m=+1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$"
+                                          "Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm8",
+                                          &fast),
+                     AUTH_PW_ERROR);
     ck_assert_int_eq(auth_pw_needs_rehash(h, NULL), AUTH_PW_ERROR);
 }
 END_TEST
@@ -148,7 +155,10 @@ END_TEST
 START_TEST(test_malformed_hashes)
 {
     static const char *const bad[] = {
-        "", "$", "$argon2id$", "garbage",
+        "",
+        "$",
+        "$argon2id$",
+        "garbage",
         "$argon2i$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
         "$argon2d$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
         "$argon2id$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
@@ -170,14 +180,16 @@ START_TEST(test_malformed_hashes)
         "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA$",
         "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA=",
         "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNh*HRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
-        "$argon2id$v=19$m=1024,t=1,p=1$c2Fs$aGFzaGhhc2hoYXNoaGFzaA",   /* salt < 8 bytes */
+        "$argon2id$v=19$m=1024,t=1,p=1$c2Fs$aGFzaGhhc2hoYXNoaGFzaA", /* salt < 8 bytes */
         " $argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
     };
     size_t i;
 
     /* The well-formed template of the cases below is only a mismatch. */
     ck_assert_int_eq(auth_pw_verify("$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$"
-                                    "aGFzaGhhc2hoYXNoaGFzaA", "password", 8), AUTH_PW_MISMATCH);
+                                    "aGFzaGhhc2hoYXNoaGFzaA",
+                                    "password", 8),
+                     AUTH_PW_MISMATCH);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_assert_msg(auth_pw_verify(bad[i], "password", 8) == AUTH_PW_ERROR,
                       "hash %zu accepted: %s", i, bad[i]);
@@ -247,8 +259,8 @@ START_TEST(test_dummy_threads_and_param_change)
     int i;
 
     for (i = 0; i < 4; i++)
-        ck_assert_int_eq(pthread_create(&th[i], NULL, dummy_thread,
-                                        (void *)(i % 2 ? &fast : &p2)), 0);
+        ck_assert_int_eq(pthread_create(&th[i], NULL, dummy_thread, (void *)(i % 2 ? &fast : &p2)),
+                         0);
     for (i = 0; i < 4; i++) {
         ck_assert_int_eq(pthread_join(th[i], &bad), 0);
         ck_assert_ptr_null(bad);

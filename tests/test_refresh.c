@@ -11,10 +11,7 @@
 
 #define MINTS 2000
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
+static int cmp_str(const void *a, const void *b) { return strcmp(a, b); }
 
 static int b64url_only(const char *s)
 {
@@ -32,7 +29,8 @@ START_TEST(test_mint_shape_and_hash)
     ck_assert(b64url_only(tok));
     /* The stored hash is SHA-256 of the token string, and stable. */
     ck_assert_int_eq(mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256),
-                                (const unsigned char *)tok, 43, want), 0);
+                                (const unsigned char *)tok, 43, want),
+                     0);
     ck_assert_mem_eq(hash, want, 32);
     ck_assert_int_eq(auth_refresh_hash(tok, 43, again), 0);
     ck_assert_mem_eq(hash, again, 32);
@@ -47,7 +45,7 @@ END_TEST
 
 START_TEST(test_mint_unique)
 {
-    char (*toks)[AUTH_REFRESH_TOKEN_LEN + 1] = calloc(MINTS, sizeof(*toks));
+    char(*toks)[AUTH_REFRESH_TOKEN_LEN + 1] = calloc(MINTS, sizeof(*toks));
     unsigned char hash[AUTH_REFRESH_HASH_LEN];
     int i;
 
@@ -71,7 +69,7 @@ START_TEST(test_mint_covers_alphabet)
 
     for (i = 0; i < 200; i++) {
         ck_assert_int_eq(auth_refresh_mint(tok, hash), 0);
-        for (j = 0; j < 42; j++)   /* the last char carries only 4 bits */
+        for (j = 0; j < 42; j++) /* the last char carries only 4 bits */
             seen[(unsigned char)tok[j]]++;
     }
     for (i = 0; i < 256; i++)
@@ -86,10 +84,10 @@ START_TEST(test_hash_rejects_malformed)
 {
     static const char *const bad[] = {
         "",
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",      /* 42 */
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",    /* 44 */
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",     /* padding */
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+",     /* std alphabet */
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",   /* 42 */
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* 44 */
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",  /* padding */
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+",  /* std alphabet */
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/",
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ",
         " AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
@@ -128,9 +126,16 @@ END_TEST
 START_TEST(test_b64url_vectors)
 {
     /* RFC 4648 §10 vectors, in the URL-safe alphabet without padding. */
-    static const struct { const char *in, *out; } v[] = {
-        { "", "" }, { "f", "Zg" }, { "fo", "Zm8" }, { "foo", "Zm9v" },
-        { "foob", "Zm9vYg" }, { "fooba", "Zm9vYmE" }, { "foobar", "Zm9vYmFy" },
+    static const struct {
+        const char *in, *out;
+    } v[] = {
+        { "", "" },
+        { "f", "Zg" },
+        { "fo", "Zm8" },
+        { "foo", "Zm9v" },
+        { "foob", "Zm9vYg" },
+        { "fooba", "Zm9vYmE" },
+        { "foobar", "Zm9vYmFy" },
         { "\xfb\xff\xbf", "-_-_" },
     };
     char enc[32];
@@ -147,21 +152,21 @@ START_TEST(test_b64url_vectors)
             ck_assert_mem_eq(dec, v[i].in, n);
         }
     }
-    ck_assert_int_eq(auth_b64url_encode(enc, 4, "foo", 3), -1);   /* no room for NUL */
+    ck_assert_int_eq(auth_b64url_encode(enc, 4, "foo", 3), -1); /* no room for NUL */
 }
 END_TEST
 
 START_TEST(test_b64url_decode_rejects)
 {
-    static const char *const bad[] = { "", "Z", "Zm9vY", "Zg==", "Zm8=", "Zm+v", "Zm/v",
-                                       "Zm 9v", "Zm9v\n", "Zm.v" };
+    static const char *const bad[] = { "",     "Z",    "Zm9vY", "Zg==",   "Zm8=",
+                                       "Zm+v", "Zm/v", "Zm 9v", "Zm9v\n", "Zm.v" };
     unsigned char dec[32];
     size_t i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_assert_msg(auth_b64url_decode(dec, sizeof(dec), bad[i], strlen(bad[i])) == -1,
                       "'%s' decoded", bad[i]);
-    ck_assert_int_eq(auth_b64url_decode(dec, 2, "Zm9v", 4), -1);   /* too small */
+    ck_assert_int_eq(auth_b64url_decode(dec, 2, "Zm9v", 4), -1); /* too small */
     ck_assert_int_eq(auth_b64url_valid("abc-_", 5), 1);
     ck_assert_int_eq(auth_b64url_valid("abc=", 4), 0);
     ck_assert_int_eq(auth_b64url_valid("", 0), 0);
@@ -170,7 +175,7 @@ END_TEST
 
 START_TEST(test_rand_bytes)
 {
-    unsigned char a[600], b[600];   /* > 256: getrandom may return short */
+    unsigned char a[600], b[600]; /* > 256: getrandom may return short */
 
     memset(a, 0, sizeof(a));
     memset(b, 0, sizeof(b));

@@ -24,10 +24,7 @@ static void setup(void)
     allow[1] = '\0';
 }
 
-static void teardown(void)
-{
-    router_free(&r);
-}
+static void teardown(void) { router_free(&r); }
 
 static void add(const char *m, const char *p, int access)
 {
@@ -38,8 +35,8 @@ static void add(const char *m, const char *p, int access)
 static int match(const char *m, const char *path, const struct route **rt,
                  struct route_params *params)
 {
-    return router_match(&r, str_make(m, strlen(m)), str_make(path, strlen(path)), rt,
-                        params, allow, sizeof(allow));
+    return router_match(&r, str_make(m, strlen(m)), str_make(path, strlen(path)), rt, params, allow,
+                        sizeof(allow));
 }
 
 START_TEST(test_literal)
@@ -66,7 +63,7 @@ START_TEST(test_literal)
     ck_assert_int_eq(match("GET", "/api/login/x", &rt, &ps), 404);
     ck_assert_int_eq(match("GET", "/healthzz", &rt, &ps), 404);
     ck_assert_int_eq(match("GET", "/HEALTHZ", &rt, &ps), 404);
-    ck_assert_int_eq(match("get", "/healthz", &rt, &ps), 405);   /* methods are case-sensitive */
+    ck_assert_int_eq(match("get", "/healthz", &rt, &ps), 405); /* methods are case-sensitive */
     ck_assert_int_eq(match("GET", "", &rt, &ps), 404);
     ck_assert_int_eq(match("OPTIONS", "*", &rt, &ps), 404);
     ck_assert_int_eq(match("GET", "healthz", &rt, &ps), 404);
@@ -84,8 +81,8 @@ START_TEST(test_params)
     ck_assert_uint_eq(ps.n, 1);
     struct str id = route_param(&ps, "id");
     ck_assert_uint_eq(id.n, 2);
-    ck_assert_ptr_eq(id.p, path + 17);      /* points into the path, not a copy */
-    ck_assert_ptr_eq(ps.p[0].name.p, rt->pattern + 18);   /* name points into the pattern */
+    ck_assert_ptr_eq(id.p, path + 17);                  /* points into the path, not a copy */
+    ck_assert_ptr_eq(ps.p[0].name.p, rt->pattern + 18); /* name points into the pattern */
     ck_assert_uint_eq(ps.p[0].name.n, 2);
     ck_assert_ptr_null(route_param(&ps, "nope").p);
     ck_assert_uint_eq(route_param(&ps, "nope").n, 0);
@@ -173,8 +170,8 @@ START_TEST(test_404_vs_405)
     ck_assert_str_eq(allow, "DELETE, GET, HEAD, PATCH");
 
     /* allow may be NULL */
-    ck_assert_int_eq(router_match(&r, STR_LIT("PUT"), STR_LIT("/api/login"), &rt, &ps,
-                                  NULL, 0), 405);
+    ck_assert_int_eq(router_match(&r, STR_LIT("PUT"), STR_LIT("/api/login"), &rt, &ps, NULL, 0),
+                     405);
 }
 END_TEST
 
@@ -186,11 +183,10 @@ START_TEST(test_allow_truncated)
     add("POST", "/x", 0);
     add("GET", "/x", 0);
     add("DELETE", "/x", 0);
-    ck_assert_int_eq(router_match(&r, STR_LIT("PUT"), STR_LIT("/x"), &rt, NULL,
-                                  small, sizeof(small)), 405);
-    ck_assert_str_eq(small, "DELETE, GET");   /* whole methods only */
-    ck_assert_int_eq(router_match(&r, STR_LIT("PUT"), STR_LIT("/x"), &rt, NULL,
-                                  small, 3), 405);
+    ck_assert_int_eq(
+        router_match(&r, STR_LIT("PUT"), STR_LIT("/x"), &rt, NULL, small, sizeof(small)), 405);
+    ck_assert_str_eq(small, "DELETE, GET"); /* whole methods only */
+    ck_assert_int_eq(router_match(&r, STR_LIT("PUT"), STR_LIT("/x"), &rt, NULL, small, 3), 405);
     ck_assert_str_eq(small, "");
 }
 END_TEST
@@ -284,9 +280,9 @@ static const struct {
 
 START_TEST(test_bad_patterns)
 {
-    ck_assert_msg(router_add(&r, bad_routes[_i].method, bad_routes[_i].pattern, h_any, 0,
-                             NULL) == -1, "accepted '%s' '%s'", bad_routes[_i].method,
-                  bad_routes[_i].pattern);
+    ck_assert_msg(router_add(&r, bad_routes[_i].method, bad_routes[_i].pattern, h_any, 0, NULL) ==
+                      -1,
+                  "accepted '%s' '%s'", bad_routes[_i].method, bad_routes[_i].pattern);
     ck_assert_uint_eq(r.n, 0);
 }
 END_TEST
@@ -328,7 +324,7 @@ START_TEST(test_many_routes_and_free)
     ck_assert_int_eq(match("GET", "/r57/v", &rt, &ps), 0);
     ck_assert_int_eq(rt->access, 57);
     router_free(&r);
-    router_free(&r);        /* idempotent */
+    router_free(&r); /* idempotent */
     router_free(NULL);
     ck_assert_uint_eq(r.n, 0);
     ck_assert_int_eq(match("GET", "/r57/v", &rt, &ps), 404);

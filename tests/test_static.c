@@ -125,7 +125,7 @@ static int lookup(const char *path, struct static_file *f)
 static const struct {
     const char *path;
     int status;
-    const char *body;   /* expected content when status is 0 */
+    const char *body; /* expected content when status is 0 */
     const char *mime;
 } cases[] = {
     { "/", 0, "<h1>home</h1>", "text/html; charset=utf-8" },
@@ -210,8 +210,8 @@ START_TEST(test_lookup_cases)
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         struct static_file f;
         int rc = lookup(cases[k].path, &f);
-        ck_assert_msg(rc == cases[k].status, "mode %d: %s: got %d want %d", _i,
-                      cases[k].path, rc, cases[k].status);
+        ck_assert_msg(rc == cases[k].status, "mode %d: %s: got %d want %d", _i, cases[k].path, rc,
+                      cases[k].status);
         if (rc != 0) {
             ck_assert_int_eq(f.fd, -1);
             continue;
@@ -219,7 +219,8 @@ START_TEST(test_lookup_cases)
         char buf[64];
         ssize_t n = read(f.fd, buf, sizeof(buf));
         ck_assert_int_ge(n, 0);
-        ck_assert_msg((size_t)n == strlen(cases[k].body) && memcmp(buf, cases[k].body, (size_t)n) == 0,
+        ck_assert_msg((size_t)n == strlen(cases[k].body) &&
+                          memcmp(buf, cases[k].body, (size_t)n) == 0,
                       "%s: wrong content", cases[k].path);
         ck_assert_int_eq(f.size, (off_t)strlen(cases[k].body));
         ck_assert_str_eq(f.mime, cases[k].mime);
@@ -230,7 +231,7 @@ START_TEST(test_lookup_cases)
         ck_assert_int_eq(f.fd, -1);
         static_file_close(&f);
     }
-    ck_assert_int_eq(count_fds(), fds);     /* nothing leaked, success or not */
+    ck_assert_int_eq(count_fds(), fds); /* nothing leaked, success or not */
 }
 END_TEST
 
@@ -242,7 +243,7 @@ START_TEST(test_long_paths)
 
     memset(name, 'n', 256);
     name[256] = '\0';
-    snprintf(path, sizeof(path), "/%s", name);      /* one segment > NAME_MAX */
+    snprintf(path, sizeof(path), "/%s", name); /* one segment > NAME_MAX */
     ck_assert_int_eq(lookup(path, &f), 404);
 
     size_t o = 0;
@@ -300,7 +301,7 @@ START_TEST(test_etag_changes)
     get_etag("/a.txt", e1, &mt);
     ck_assert_int_eq(mt, 1000000000);
     get_etag("/a.txt", e2, NULL);
-    ck_assert_str_eq(e1, e2);                   /* stable while unchanged */
+    ck_assert_str_eq(e1, e2); /* stable while unchanged */
 
     /* same size, same second, different nanoseconds */
     put("www/a.txt", "HELLO");
@@ -351,7 +352,7 @@ static const struct {
     /* If-None-Match wins over If-Modified-Since, either way */
     { "\"nope\"", "Sun, 06 Nov 2094 08:49:37 GMT", 0 },
     { "\"abc\"", "Sun, 06 Nov 1994 08:49:37 GMT", 1 },
-    { "", "Sun, 09 Sep 2001 01:46:40 GMT", 1 },     /* empty = absent */
+    { "", "Sun, 09 Sep 2001 01:46:40 GMT", 1 }, /* empty = absent */
     /* If-Modified-Since (file mtime is 1000000000 = Sun, 09 Sep 2001 01:46:40 GMT) */
     { NULL, "Sun, 09 Sep 2001 01:46:40 GMT", 1 },
     { NULL, "Sun, 09 Sep 2001 01:46:41 GMT", 1 },
@@ -359,15 +360,15 @@ static const struct {
     { NULL, " Sun, 09 Sep 2001 01:46:40 GMT ", 1 },
     { NULL, "Sun, 09 Sep 2001 01:46:39 GMT", 0 },
     { NULL, "Sun, 06 Nov 1994 08:49:37 GMT", 0 },
-    { NULL, "Sunday, 09-Sep-01 01:46:40 GMT", 0 },   /* rfc850: ignored */
-    { NULL, "Sun Sep  9 01:46:40 2001", 0 },         /* asctime: ignored */
+    { NULL, "Sunday, 09-Sep-01 01:46:40 GMT", 0 }, /* rfc850: ignored */
+    { NULL, "Sun Sep  9 01:46:40 2001", 0 },       /* asctime: ignored */
     { NULL, "Sun, 09 Sep 2001 01:46:40 gmt", 0 },
     { NULL, "Sun, 09 Sep 2001 01:46:40 UTC", 0 },
     { NULL, "Xyz, 09 Sep 2001 01:46:40 GMT", 0 },
     { NULL, "Sun, 09 Sex 2031 01:46:40 GMT", 0 },
     { NULL, "Sun, 32 Sep 2031 01:46:40 GMT", 0 },
     { NULL, "Sun, 31 Sep 2031 01:46:40 GMT", 0 },
-    { NULL, "Sun, 29 Feb 2031 01:46:40 GMT", 0 },    /* not a leap year */
+    { NULL, "Sun, 29 Feb 2031 01:46:40 GMT", 0 }, /* not a leap year */
     { NULL, "Sun, 29 Feb 2032 01:46:40 GMT", 1 },
     { NULL, "Sun, 09 Sep 2031 24:00:00 GMT", 0 },
     { NULL, "Sun, 09 Sep 2031 01:60:00 GMT", 0 },
@@ -390,8 +391,9 @@ START_TEST(test_not_modified)
     strcpy(f.etag, "\"abc\"");
     f.mtime = 1000000000;
     ck_assert_msg(static_not_modified(&f, opt(nm_cases[_i].inm), opt(nm_cases[_i].ims)) ==
-                  nm_cases[_i].want, "case %d: inm=%s ims=%s", _i,
-                  nm_cases[_i].inm ? nm_cases[_i].inm : "-", nm_cases[_i].ims ? nm_cases[_i].ims : "-");
+                      nm_cases[_i].want,
+                  "case %d: inm=%s ims=%s", _i, nm_cases[_i].inm ? nm_cases[_i].inm : "-",
+                  nm_cases[_i].ims ? nm_cases[_i].ims : "-");
 }
 END_TEST
 
@@ -426,7 +428,7 @@ START_TEST(test_http_date)
     ck_assert_str_eq(d, "Thu, 31 Dec 2099 23:59:59 GMT");
     static_http_date(-1, d);
     ck_assert_str_eq(d, "Wed, 31 Dec 1969 23:59:59 GMT");
-    static_http_date(253402300800, d);                  /* year 10000 */
+    static_http_date(253402300800, d); /* year 10000 */
     ck_assert_str_eq(d, "Thu, 01 Jan 1970 00:00:00 GMT");
     ck_assert_uint_eq(strlen(d), STATIC_DATE_LEN - 1);
 
@@ -473,10 +475,7 @@ static const struct {
     { "", "application/octet-stream" },
 };
 
-START_TEST(test_mime)
-{
-    ck_assert_str_eq(static_mime_type(mimes[_i].name), mimes[_i].type);
-}
+START_TEST(test_mime) { ck_assert_str_eq(static_mime_type(mimes[_i].name), mimes[_i].type); }
 END_TEST
 
 static Suite *static_suite(void)

@@ -24,10 +24,7 @@ static void put(const char *rel, const char *text, size_t n)
     ck_assert_int_eq(fclose(f), 0);
 }
 
-static void put_str(const char *rel, const char *text)
-{
-    put(rel, text, strlen(text));
-}
+static void put_str(const char *rel, const char *text) { put(rel, text, strlen(text)); }
 
 static void setup(void)
 {
@@ -96,7 +93,7 @@ START_TEST(removed_file_disappears_after_ttl)
     ck_assert_str_eq(get("/a.json", 200, &rc), "{\"a\":1}");
     get("/a.json", 1100, &rc);
     ck_assert_int_eq(rc, 404);
-    put_str("a.json", "{\"b\":2}");   /* back again: not a stale entry */
+    put_str("a.json", "{\"b\":2}"); /* back again: not a stale entry */
     ck_assert_str_eq(get("/a.json", 1101, &rc), "{\"b\":2}");
 }
 END_TEST

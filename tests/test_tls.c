@@ -114,7 +114,7 @@ START_TEST(observer_sees_wire_bytes)
     ck_assert_int_eq(tls_conn_read(sd.conn, buf, sizeof buf), 4);
     ck_assert_uint_eq(sd.wire.r, c.wire_out);
     ck_assert_uint_eq(sd.wire.w, c.wire_in);
-    ck_assert_uint_gt(sd.wire.w, 500);   /* the certificate chain went out */
+    ck_assert_uint_gt(sd.wire.w, 500); /* the certificate chain went out */
     tc_close(&c);
     side_close(&sd);
 }
@@ -228,9 +228,9 @@ START_TEST(plaintext_detected_not_consumed)
     for (int i = 0; i < MAX_STEPS && (i == 0 || srv_want(r)); i++)
         r = tls_conn_handshake(sd.conn);
     ck_assert_int_eq(r, TLS_PLAINTEXT);
-    ck_assert_int_eq(tls_conn_handshake(sd.conn), TLS_PLAINTEXT);   /* sticky */
+    ck_assert_int_eq(tls_conn_handshake(sd.conn), TLS_PLAINTEXT); /* sticky */
     ck_assert_uint_eq(sd.wire.r, 0);
-    ck_assert_uint_eq(sd.wire.w, 0);                                 /* no alert sent */
+    ck_assert_uint_eq(sd.wire.w, 0); /* no alert sent */
     /* Nothing was consumed: the caller can still read the request. */
     ck_assert_int_eq(recv(sd.sfd, buf, sizeof buf, 0), (ssize_t)n);
     ck_assert_mem_eq(buf, req, n);
@@ -244,17 +244,19 @@ static const struct {
     int expect;
 } garbage_cases[] = {
     { "\x00\x01\x02\x03\x04\x05\x06\x07", 8, TLS_ERROR },
-    { "get / http/1.1\r\n\r\n", 18, TLS_ERROR },                     /* lower case */
-    { "\x16\x03\x01\xff\xff\x01\x00", 7, TLS_ERROR },                /* oversized record */
+    { "get / http/1.1\r\n\r\n", 18, TLS_ERROR },      /* lower case */
+    { "\x16\x03\x01\xff\xff\x01\x00", 7, TLS_ERROR }, /* oversized record */
     /* A handshake message longer than its record: since 3.6.3 mbedTLS waits
      * for the rest in later records, so EOF ends it. */
     { "\x16\x03\x01\x00\x05\xff\xff\xff\xff\xff", 10, TLS_CLOSED },
-    { "\x16\x03\x01\x00\x04\xff\x00\x00\x00", 9, TLS_ERROR },       /* unknown message type */
-    { "\x17\x03\x03\x00\x04" "abcd", 9, TLS_ERROR },                /* data before handshake */
-    { "\x15\x03\x03\x00\x02\x02\x28", 7, TLS_ERROR },                /* fatal alert */
-    { "\x80\x2e\x01\x03\x01\x00\x15", 7, TLS_ERROR },                /* SSLv2 hello */
-    { "\x16\x03\x01\x00\x40\x01\x00", 7, TLS_CLOSED },               /* truncated, then EOF */
-    { "", 0, TLS_CLOSED },                                           /* EOF at once */
+    { "\x16\x03\x01\x00\x04\xff\x00\x00\x00", 9, TLS_ERROR }, /* unknown message type */
+    { "\x17\x03\x03\x00\x04"
+      "abcd",
+      9, TLS_ERROR },                                  /* data before handshake */
+    { "\x15\x03\x03\x00\x02\x02\x28", 7, TLS_ERROR },  /* fatal alert */
+    { "\x80\x2e\x01\x03\x01\x00\x15", 7, TLS_ERROR },  /* SSLv2 hello */
+    { "\x16\x03\x01\x00\x40\x01\x00", 7, TLS_CLOSED }, /* truncated, then EOF */
+    { "", 0, TLS_CLOSED },                             /* EOF at once */
 };
 
 START_TEST(garbage_fails_fast)
@@ -288,7 +290,7 @@ START_TEST(peer_closes_mid_handshake)
     tls_server_release(sd.srv);
     client_attach(&c, sd.cfd, &o);
     ck_assert_int_eq(tc_handshake_step(&c), TC_WANT_READ);        /* ClientHello sent */
-    ck_assert_int_eq(tls_conn_handshake(sd.conn), TLS_WANT_READ);  /* server flight sent */
+    ck_assert_int_eq(tls_conn_handshake(sd.conn), TLS_WANT_READ); /* server flight sent */
     tc_close(&c);
     close(sd.cfd);
     sd.cfd = -1;
@@ -330,7 +332,7 @@ START_TEST(server_close_notify)
     client_attach(&c, sd.cfd, &o);
     handshake_ok(&sd, &c);
     tls_conn_close_notify(sd.conn);
-    tls_conn_close_notify(sd.conn);                /* once only */
+    tls_conn_close_notify(sd.conn); /* once only */
     ck_assert_int_eq(tc_read(&c, buf, sizeof buf, 1000), TC_CLOSED);
     tc_close(&c);
     side_close(&sd);
@@ -359,16 +361,16 @@ END_TEST
 /* ---- loading --------------------------------------------------------------- */
 
 static const struct {
-    const char *cert, *key;   /* relative to g_dir */
+    const char *cert, *key; /* relative to g_dir */
     int tickets, lifetime;
-    const char *in_err;       /* must appear in the message */
+    const char *in_err; /* must appear in the message */
 } load_cases[] = {
     { "missing.crt", "server.key", 0, 0, "missing.crt" },
     { "server.crt", "missing.key", 0, 0, "missing.key" },
     { "garbage.pem", "server.key", 0, 0, "garbage.pem" },
     { "server.crt", "garbage.pem", 0, 0, "garbage.pem" },
     { "empty.pem", "server.key", 0, 0, "empty.pem" },
-    { "server.crt", "other/server.key", 0, 0, "other/server.key" },   /* not the pair */
+    { "server.crt", "other/server.key", 0, 0, "other/server.key" }, /* not the pair */
     { "server.key", "server.key", 0, 0, "server.key" },
     { "server.crt", "server.crt", 0, 0, "server.crt" },
     { "server.crt", "server.key", 1, 0, "lifetime" },
@@ -379,7 +381,7 @@ START_TEST(load_errors_name_the_file)
 {
     char cert[512], key[512], err[512] = "";
     struct tls_server_opts o = { cert, key, load_cases[_i].tickets, load_cases[_i].lifetime };
-    struct tls_server *s = (struct tls_server *)&o;   /* must be reset to NULL */
+    struct tls_server *s = (struct tls_server *)&o; /* must be reset to NULL */
 
     snprintf(cert, sizeof cert, "%s/%s", g_dir, load_cases[_i].cert);
     snprintf(key, sizeof key, "%s/%s", g_dir, load_cases[_i].key);
@@ -409,7 +411,7 @@ START_TEST(release_order_is_free)
     ck_assert_int_eq(tc_write_all(&c, "hi", 2, 1000), 0);
     ck_assert_int_eq(tls_conn_read(sd.conn, buf, sizeof buf), 2);
     tc_close(&c);
-    side_close(&sd);      /* frees the conn, then the loop, then the server */
+    side_close(&sd); /* frees the conn, then the loop, then the server */
     tls_conn_free(NULL);
     tls_loop_release(NULL);
     tls_server_release(NULL);
@@ -428,7 +430,7 @@ START_TEST(retain_release_balance)
     ck_assert_ptr_eq(tls_loop_retain(l), l);
     tls_loop_release(l);
     tls_server_release(srv);
-    tls_loop_release(l);   /* last reference: loop, then server (ASan/LSan) */
+    tls_loop_release(l); /* last reference: loop, then server (ASan/LSan) */
 }
 END_TEST
 
@@ -445,19 +447,18 @@ static Suite *tls_suite(void)
     tcase_add_test(tc, no_tickets_no_resumption);
     tcase_add_loop_test(tc, plaintext_detected_not_consumed, 0,
                         (int)(sizeof plaintext_cases / sizeof plaintext_cases[0]));
-    tcase_add_loop_test(tc, garbage_fails_fast, 0, (int)(sizeof garbage_cases / sizeof garbage_cases[0]));
+    tcase_add_loop_test(tc, garbage_fails_fast, 0,
+                        (int)(sizeof garbage_cases / sizeof garbage_cases[0]));
     tcase_add_test(tc, peer_closes_mid_handshake);
     tcase_add_test(tc, client_close_notify);
     tcase_add_test(tc, server_close_notify);
     tcase_add_test(tc, eof_without_close_notify);
-    tcase_add_loop_test(tc, load_errors_name_the_file, 0, (int)(sizeof load_cases / sizeof load_cases[0]));
+    tcase_add_loop_test(tc, load_errors_name_the_file, 0,
+                        (int)(sizeof load_cases / sizeof load_cases[0]));
     tcase_add_test(tc, release_order_is_free);
     tcase_add_test(tc, retain_release_balance);
     suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    return tls_fixture_main(tls_suite);
-}
+int main(void) { return tls_fixture_main(tls_suite); }

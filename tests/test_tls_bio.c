@@ -17,7 +17,7 @@
 
 #include "tls/bio.h"
 
-static int sv[2];               /* sv[0]: the bio's side, sv[1]: the peer */
+static int sv[2]; /* sv[0]: the bio's side, sv[1]: the peer */
 static struct tls_bio bio;
 static unsigned char scratch[4096];
 
@@ -56,7 +56,7 @@ START_TEST(one_recv_serves_header_then_body)
     peer_write("HEAD5the body of the first record|second");
     ck_assert_int_eq(tls_bio_recv(&bio, scratch, sizeof scratch, buf, 5), 5);
     ck_assert_mem_eq(buf, "HEAD5", 5);
-    ck_assert_int_eq(unread(sv[0]), 0);              /* all of it read ahead */
+    ck_assert_int_eq(unread(sv[0]), 0); /* all of it read ahead */
     ck_assert_uint_eq(tls_bio_stashed(&bio), 35);
     ck_assert_int_eq(tls_bio_recv(&bio, scratch, sizeof scratch, buf, 28), 28);
     ck_assert_mem_eq(buf, "the body of the first record", 28);
@@ -65,7 +65,7 @@ START_TEST(one_recv_serves_header_then_body)
     ck_assert_int_eq(tls_bio_recv(&bio, scratch, sizeof scratch, buf, sizeof buf), 7);
     ck_assert_mem_eq(buf, "|second", 7);
     ck_assert_uint_eq(tls_bio_stashed(&bio), 0);
-    ck_assert_ptr_null(bio.stash);                   /* freed once consumed */
+    ck_assert_ptr_null(bio.stash); /* freed once consumed */
     ck_assert_int_eq(tls_bio_recv(&bio, scratch, sizeof scratch, buf, 5),
                      MBEDTLS_ERR_SSL_WANT_READ);
 }
@@ -101,8 +101,8 @@ START_TEST(eof_and_errors)
     close(sv[1]);
     sv[1] = -1;
     ck_assert_int_eq(tls_bio_recv(&bio, scratch, sizeof scratch, buf, 1), 1);
-    ck_assert_int_eq(tls_bio_recv(&bio, scratch, sizeof scratch, buf, 8), 1);  /* stash */
-    ck_assert_int_eq(tls_bio_recv(&bio, scratch, sizeof scratch, buf, 8), 0);  /* EOF */
+    ck_assert_int_eq(tls_bio_recv(&bio, scratch, sizeof scratch, buf, 8), 1); /* stash */
+    ck_assert_int_eq(tls_bio_recv(&bio, scratch, sizeof scratch, buf, 8), 0); /* EOF */
     int r = tls_bio_send(&bio, (const unsigned char *)"x", 1);
     ck_assert(r == MBEDTLS_ERR_NET_CONN_RESET || r == MBEDTLS_ERR_NET_SEND_FAILED);
     ck_assert_int_ne(bio.sys_errno, 0);
@@ -117,7 +117,7 @@ START_TEST(batched_flight_leaves_at_flush)
     ck_assert_int_eq(tls_bio_send(&bio, (const unsigned char *)"hello|", 6), 6);
     ck_assert_int_eq(tls_bio_send(&bio, (const unsigned char *)"cert|", 5), 5);
     ck_assert_int_eq(tls_bio_send(&bio, (const unsigned char *)"done", 4), 4);
-    ck_assert_int_eq(unread(sv[1]), 0);              /* nothing sent yet */
+    ck_assert_int_eq(unread(sv[1]), 0); /* nothing sent yet */
     bio.batching = 0;
     ck_assert_int_eq(tls_bio_flush(&bio), 0);
     ck_assert_int_eq(unread(sv[1]), 15);

@@ -6,8 +6,10 @@
 /* ---- negotiation ------------------------------------------------------- */
 
 static const int six_suites[] = {
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
     MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 };
@@ -86,12 +88,12 @@ END_TEST
 
 /* Each offered alone: none is among the six. */
 static const int refused_suites[] = {
-    MBEDTLS_TLS_RSA_WITH_AES_128_GCM_SHA256,           /* no forward secrecy */
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,   /* CBC */
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,      /* CBC, SHA-1 */
-    MBEDTLS_TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256,    /* static ECDH */
-    MBEDTLS_TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,       /* finite-field DHE */
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CCM,          /* not in the list */
+    MBEDTLS_TLS_RSA_WITH_AES_128_GCM_SHA256,         /* no forward secrecy */
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, /* CBC */
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,    /* CBC, SHA-1 */
+    MBEDTLS_TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256,  /* static ECDH */
+    MBEDTLS_TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,     /* finite-field DHE */
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CCM,        /* not in the list */
 };
 
 START_TEST(suite_refused)
@@ -164,14 +166,14 @@ static void expect_group(const char **groups, int iana)
 START_TEST(server_prefers_x25519)
 {
     const char *groups[] = { "secp521r1", "secp384r1", "secp256r1", "x25519", NULL };
-    expect_group(groups, 0x001d);   /* x25519 */
+    expect_group(groups, 0x001d); /* x25519 */
 }
 END_TEST
 
 START_TEST(server_prefers_p256_without_x25519)
 {
     const char *groups[] = { "secp521r1", "secp384r1", "secp256r1", NULL };
-    expect_group(groups, 0x0017);   /* secp256r1 */
+    expect_group(groups, 0x0017); /* secp256r1 */
 }
 END_TEST
 
@@ -186,25 +188,25 @@ static void put(unsigned char *b, size_t *n, const void *p, size_t len)
 
 static size_t client_hello(unsigned char *b, int scsv, unsigned sigalg)
 {
-    static const unsigned char head[] = { 0x16, 0x03, 0x01, 0, 0,   /* record, length */
-                                          0x01, 0, 0, 0,            /* ClientHello, length */
-                                          0x03, 0x03 };             /* TLS 1.2 */
+    static const unsigned char head[] = { 0x16, 0x03, 0x01, 0, 0, /* record, length */
+                                          0x01, 0,    0,    0,    /* ClientHello, length */
+                                          0x03, 0x03 };           /* TLS 1.2 */
     static const unsigned char suites[] = { 0x00, 0x04, 0xc0, 0x2b, 0x00, 0xff };
     static const unsigned char tail[] = {
-        0x01, 0x00,                                       /* null compression */
-        0x00, 0x16,                                       /* extensions length */
-        0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17,   /* supported_groups */
-        0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,               /* ec_point_formats */
-        0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03,   /* signature_algorithms */
+        0x01, 0x00,                                     /* null compression */
+        0x00, 0x16,                                     /* extensions length */
+        0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17, /* supported_groups */
+        0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,             /* ec_point_formats */
+        0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03, /* signature_algorithms */
     };
-    unsigned char random_and_sid[33] = { 0 };             /* + empty session id */
+    unsigned char random_and_sid[33] = { 0 }; /* + empty session id */
     size_t n = 0;
 
     put(b, &n, head, sizeof head);
     put(b, &n, random_and_sid, sizeof random_and_sid);
     put(b, &n, suites, scsv ? 6 : 4);
     if (!scsv)
-        b[n - 3] = 0x02;                                  /* one suite only */
+        b[n - 3] = 0x02; /* one suite only */
     put(b, &n, tail, sizeof tail);
     b[n - 2] = (unsigned char)(sigalg >> 8);
     b[n - 1] = (unsigned char)sigalg;
@@ -218,7 +220,7 @@ static size_t client_hello(unsigned char *b, int scsv, unsigned sigalg)
 START_TEST(renegotiation_info_required)
 {
     unsigned char hello[128];
-    size_t n = client_hello(hello, _i, 0x0403);   /* ecdsa_secp256r1_sha256 */
+    size_t n = client_hello(hello, _i, 0x0403); /* ecdsa_secp256r1_sha256 */
     struct side sd;
     int r;
 
@@ -226,10 +228,10 @@ START_TEST(renegotiation_info_required)
     tls_server_release(sd.srv);
     ck_assert_int_eq(write(sd.cfd, hello, n), (ssize_t)n);
     r = tls_conn_handshake(sd.conn);
-    if (_i) {   /* signalled: the server answers and waits for the client */
+    if (_i) { /* signalled: the server answers and waits for the client */
         ck_assert_msg(r == TLS_WANT_READ, "%d: %s", r, tls_conn_last_error(sd.conn));
         ck_assert_int_eq(ske_curve(&sd.wire), 0x0017);
-    } else {    /* legacy peer: refused */
+    } else { /* legacy peer: refused */
         ck_assert_int_eq(r, TLS_ERROR);
     }
     side_close(&sd);
@@ -240,8 +242,8 @@ static const struct {
     unsigned sigalg;
     int ok;
 } sigalg_cases[] = {
-    { 0x0403, 1 }, { 0x0503, 1 }, { 0x0603, 1 },   /* ECDSA with SHA-256/384/512 */
-    { 0x0303, 0 }, { 0x0203, 0 },                   /* SHA-224, SHA-1 */
+    { 0x0403, 1 }, { 0x0503, 1 }, { 0x0603, 1 }, /* ECDSA with SHA-256/384/512 */
+    { 0x0303, 0 }, { 0x0203, 0 },                /* SHA-224, SHA-1 */
 };
 
 START_TEST(sha2_signatures_only)
@@ -270,17 +272,16 @@ static Suite *tls_policy_suite(void)
 #if !PC_MBEDTLS3
     tcase_add_test(tc, tls11_refused);
 #endif
-    tcase_add_loop_test(tc, suite_refused, 0, (int)(sizeof refused_suites / sizeof refused_suites[0]));
+    tcase_add_loop_test(tc, suite_refused, 0,
+                        (int)(sizeof refused_suites / sizeof refused_suites[0]));
     tcase_add_loop_test(tc, curve_policy, 0, (int)(sizeof curve_cases / sizeof curve_cases[0]));
     tcase_add_test(tc, server_prefers_x25519);
     tcase_add_test(tc, server_prefers_p256_without_x25519);
     tcase_add_loop_test(tc, renegotiation_info_required, 0, 2);
-    tcase_add_loop_test(tc, sha2_signatures_only, 0, (int)(sizeof sigalg_cases / sizeof sigalg_cases[0]));
+    tcase_add_loop_test(tc, sha2_signatures_only, 0,
+                        (int)(sizeof sigalg_cases / sizeof sigalg_cases[0]));
     suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    return tls_fixture_main(tls_policy_suite);
-}
+int main(void) { return tls_fixture_main(tls_policy_suite); }

@@ -22,7 +22,7 @@ static void roundtrip(struct auth_tokens *t)
     /* Still valid just before exp + leeway, not at it. */
     ck_assert_int_eq(auth_token_verify(t, tok, NOW + TTL + LEEWAY - 1, &c), 0);
     ck_assert_int_eq(auth_token_verify(t, tok, NOW + TTL + LEEWAY, &c), AUTH_TOKEN_EXPIRED);
-    ck_assert_int_eq(c.user_id, 0);   /* zeroed on failure */
+    ck_assert_int_eq(c.user_id, 0); /* zeroed on failure */
     free(tok);
 }
 
@@ -87,15 +87,15 @@ START_TEST(test_alg_none)
     char *tok = forge(json_incref(h), claims_ok(), SIG_NONE, NULL, 0);
     jwt_t *j = NULL;
 
-    ck_assert_int_eq(verify_es(tok), AUTH_TOKEN_MALFORMED);   /* "h.p" */
+    ck_assert_int_eq(verify_es(tok), AUTH_TOKEN_MALFORMED); /* "h.p" */
     free(tok);
-    tok = forge(json_incref(h), claims_ok(), SIG_EMPTY, NULL, 0);   /* "h.p." */
+    tok = forge(json_incref(h), claims_ok(), SIG_EMPTY, NULL, 0); /* "h.p." */
     ck_assert_int_eq(verify_es(tok), AUTH_TOKEN_MALFORMED);
     /* What the guards prevent: libjwt without a key accepts it. */
     ck_assert_int_eq(jwt_decode(&j, tok, NULL, 0), 0);
     jwt_free(j);
     free(tok);
-    tok = forge(json_incref(h), claims_ok(), SIG_HMAC, "x", 1);   /* "h.p.sig" */
+    tok = forge(json_incref(h), claims_ok(), SIG_HMAC, "x", 1); /* "h.p.sig" */
     ck_assert_int_eq(verify_es(tok), AUTH_TOKEN_ALG);
     free(tok);
     json_object_set_new(h, "alg", json_string("None"));
@@ -108,8 +108,8 @@ END_TEST
 START_TEST(test_alg_confusion_hs256_with_public_key)
 {
     char *pem = pem_from_jwks(), *tok;
-    json_t *h = json_pack("{s:s,s:s,s:s}", "alg", "HS256", "typ", "JWT",
-                          "kid", auth_tokens_kid(es));
+    json_t *h = json_pack("{s:s,s:s,s:s}", "alg", "HS256", "typ", "JWT", "kid",
+                          auth_tokens_kid(es));
     jwt_t *j = NULL;
 
     tok = forge(h, claims_ok(), SIG_HMAC, pem, strlen(pem));
@@ -120,8 +120,8 @@ START_TEST(test_alg_confusion_hs256_with_public_key)
     ck_assert_int_eq(verify_es(tok), AUTH_TOKEN_ALG);
     free(tok);
     /* Same with the PEM's terminating NUL counted, and without kid. */
-    tok = forge(json_pack("{s:s,s:s}", "alg", "HS256", "typ", "JWT"), claims_ok(), SIG_HMAC,
-                pem, strlen(pem) + 1);
+    tok = forge(json_pack("{s:s,s:s}", "alg", "HS256", "typ", "JWT"), claims_ok(), SIG_HMAC, pem,
+                strlen(pem) + 1);
     ck_assert_int_eq(verify_es(tok), AUTH_TOKEN_ALG);
     free(tok);
     free(pem);
@@ -136,8 +136,8 @@ START_TEST(test_es256_token_when_hs256_configured)
     ck_assert_int_eq(auth_token_issue(es, 42, "user", 0, NOW, &tok), 0);
     ck_assert_int_eq(auth_token_verify(hs, tok, NOW, &c), AUTH_TOKEN_ALG);
     free(tok);
-    tok = forge(json_pack("{s:s,s:s}", "alg", "ES256", "typ", "JWT"), claims_ok(), SIG_OURS,
-                NULL, 0);
+    tok = forge(json_pack("{s:s,s:s}", "alg", "ES256", "typ", "JWT"), claims_ok(), SIG_OURS, NULL,
+                0);
     ck_assert_int_eq(auth_token_verify(hs, tok, NOW, &c), AUTH_TOKEN_ALG);
     free(tok);
 }
@@ -145,22 +145,23 @@ END_TEST
 
 START_TEST(test_alg_case_and_family)
 {
-    static const char *const algs[] = { "es256", "Es256", "ES384", "ES512", "RS256", "HS512",
-                                        "ES256 ", "" };
+    static const char *const algs[] = { "es256", "Es256", "ES384",  "ES512",
+                                        "RS256", "HS512", "ES256 ", "" };
     size_t i;
 
     for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-        json_t *h = json_pack("{s:s,s:s,s:s}", "alg", algs[i], "typ", "JWT",
-                              "kid", auth_tokens_kid(es));
+        json_t *h = json_pack("{s:s,s:s,s:s}", "alg", algs[i], "typ", "JWT", "kid",
+                              auth_tokens_kid(es));
         ck_assert_msg(verify_es_free(forge(h, claims_ok(), SIG_OURS, NULL, 0)) == AUTH_TOKEN_ALG,
                       "alg '%s' accepted", algs[i]);
     }
     /* alg missing or not a string */
-    ck_assert_int_eq(verify_es_free(forge(json_pack("{s:s,s:s}", "typ", "JWT", "kid",
+    ck_assert_int_eq(
+        verify_es_free(forge(json_pack("{s:s,s:s}", "typ", "JWT", "kid", auth_tokens_kid(es)),
+                             claims_ok(), SIG_OURS, NULL, 0)),
+        AUTH_TOKEN_ALG);
+    ck_assert_int_eq(verify_es_free(forge(json_pack("{s:i,s:s,s:s}", "alg", 7, "typ", "JWT", "kid",
                                                     auth_tokens_kid(es)),
-                                          claims_ok(), SIG_OURS, NULL, 0)), AUTH_TOKEN_ALG);
-    ck_assert_int_eq(verify_es_free(forge(json_pack("{s:i,s:s,s:s}", "alg", 7, "typ", "JWT",
-                                                    "kid", auth_tokens_kid(es)),
                                           claims_ok(), SIG_OURS, NULL, 0)),
                      AUTH_TOKEN_MALFORMED);
 }
@@ -177,7 +178,8 @@ START_TEST(test_header_forbidden_members)
         json_t *h = es_header();
         json_object_set_new(h, names[i], json_string("https://evil.example/k"));
         ck_assert_msg(verify_es_free(forge(h, claims_ok(), SIG_OURS, NULL, 0)) ==
-                      AUTH_TOKEN_MALFORMED, "header member %s accepted", names[i]);
+                          AUTH_TOKEN_MALFORMED,
+                      "header member %s accepted", names[i]);
     }
     {
         json_t *h = es_header();
@@ -194,10 +196,12 @@ START_TEST(test_header_typ_and_kid)
 
     h = es_header();
     json_object_set_new(h, "typ", json_string("at+jwt"));
-    ck_assert_int_eq(verify_es_free(forge(h, claims_ok(), SIG_OURS, NULL, 0)), AUTH_TOKEN_MALFORMED);
+    ck_assert_int_eq(verify_es_free(forge(h, claims_ok(), SIG_OURS, NULL, 0)),
+                     AUTH_TOKEN_MALFORMED);
     h = es_header();
     json_object_del(h, "typ");
-    ck_assert_int_eq(verify_es_free(forge(h, claims_ok(), SIG_OURS, NULL, 0)), AUTH_TOKEN_MALFORMED);
+    ck_assert_int_eq(verify_es_free(forge(h, claims_ok(), SIG_OURS, NULL, 0)),
+                     AUTH_TOKEN_MALFORMED);
     h = es_header();
     json_object_set_new(h, "kid", json_string("someone-elses-key"));
     ck_assert_int_eq(verify_es_free(forge(h, claims_ok(), SIG_OURS, NULL, 0)), AUTH_TOKEN_KEY);
@@ -271,12 +275,12 @@ START_TEST(test_hs256_wrong_secret)
     struct auth_claims c;
     char *tok;
 
-    tok = forge(json_pack("{s:s,s:s}", "alg", "HS256", "typ", "JWT"), claims_ok(), SIG_HMAC,
-                wrong, strlen(wrong));
+    tok = forge(json_pack("{s:s,s:s}", "alg", "HS256", "typ", "JWT"), claims_ok(), SIG_HMAC, wrong,
+                strlen(wrong));
     ck_assert_int_eq(auth_token_verify(hs, tok, NOW, &c), AUTH_TOKEN_SIGNATURE);
     free(tok);
-    tok = forge(json_pack("{s:s,s:s}", "alg", "HS256", "typ", "JWT"), claims_ok(), SIG_HMAC,
-                SECRET, strlen(SECRET));
+    tok = forge(json_pack("{s:s,s:s}", "alg", "HS256", "typ", "JWT"), claims_ok(), SIG_HMAC, SECRET,
+                strlen(SECRET));
     ck_assert_int_eq(auth_token_verify(hs, tok, NOW, &c), 0);
     free(tok);
 }
@@ -305,23 +309,25 @@ static char *expand(const char *tpl, const char *h, const char *p, const char *s
 
 START_TEST(test_malformed_structure)
 {
-    static const struct { const char *tpl; int expect; } cases[] = {
-        { "", AUTH_TOKEN_MALFORMED },          { ".", AUTH_TOKEN_MALFORMED },
-        { "..", AUTH_TOKEN_MALFORMED },        { "...", AUTH_TOKEN_MALFORMED },
-        { "H", AUTH_TOKEN_MALFORMED },         { "H.P", AUTH_TOKEN_MALFORMED },
-        { "H.P.S.S", AUTH_TOKEN_MALFORMED },   { "H.P.S.", AUTH_TOKEN_MALFORMED },
-        { ".P.S", AUTH_TOKEN_MALFORMED },      { "H..S", AUTH_TOKEN_MALFORMED },
-        { "H.P.", AUTH_TOKEN_MALFORMED },      { "H.P.S ", AUTH_TOKEN_MALFORMED },
-        { " H.P.S", AUTH_TOKEN_MALFORMED },    { "H.P.S\n", AUTH_TOKEN_MALFORMED },
-        { "H.P+.S", AUTH_TOKEN_MALFORMED },    { "H.P/.S", AUTH_TOKEN_MALFORMED },
-        { "H.P.S=", AUTH_TOKEN_MALFORMED },    { "H=.P.S", AUTH_TOKEN_MALFORMED },
-        { "H.P.S%", AUTH_TOKEN_MALFORMED },    { "H.P.\x01S", AUTH_TOKEN_MALFORMED },
-        { "H\t.P.S", AUTH_TOKEN_MALFORMED },   { "H.P.S.S.S", AUTH_TOKEN_MALFORMED },
-        { "H.P..S", AUTH_TOKEN_MALFORMED },    { "HS.P.S", AUTH_TOKEN_MALFORMED },
-        { "P.P.S", AUTH_TOKEN_MALFORMED },     /* claims object as header */
-        { "H.HP.S", AUTH_TOKEN_SIGNATURE },    /* well-formed, wrong payload */
-        { "H.P.P", AUTH_TOKEN_SIGNATURE },
-        { "H.P.S", 0 },                        /* the untouched token */
+    static const struct {
+        const char *tpl;
+        int expect;
+    } cases[] = {
+        { "", AUTH_TOKEN_MALFORMED },        { ".", AUTH_TOKEN_MALFORMED },
+        { "..", AUTH_TOKEN_MALFORMED },      { "...", AUTH_TOKEN_MALFORMED },
+        { "H", AUTH_TOKEN_MALFORMED },       { "H.P", AUTH_TOKEN_MALFORMED },
+        { "H.P.S.S", AUTH_TOKEN_MALFORMED }, { "H.P.S.", AUTH_TOKEN_MALFORMED },
+        { ".P.S", AUTH_TOKEN_MALFORMED },    { "H..S", AUTH_TOKEN_MALFORMED },
+        { "H.P.", AUTH_TOKEN_MALFORMED },    { "H.P.S ", AUTH_TOKEN_MALFORMED },
+        { " H.P.S", AUTH_TOKEN_MALFORMED },  { "H.P.S\n", AUTH_TOKEN_MALFORMED },
+        { "H.P+.S", AUTH_TOKEN_MALFORMED },  { "H.P/.S", AUTH_TOKEN_MALFORMED },
+        { "H.P.S=", AUTH_TOKEN_MALFORMED },  { "H=.P.S", AUTH_TOKEN_MALFORMED },
+        { "H.P.S%", AUTH_TOKEN_MALFORMED },  { "H.P.\x01S", AUTH_TOKEN_MALFORMED },
+        { "H\t.P.S", AUTH_TOKEN_MALFORMED }, { "H.P.S.S.S", AUTH_TOKEN_MALFORMED },
+        { "H.P..S", AUTH_TOKEN_MALFORMED },  { "HS.P.S", AUTH_TOKEN_MALFORMED },
+        { "P.P.S", AUTH_TOKEN_MALFORMED },                   /* claims object as header */
+        { "H.HP.S", AUTH_TOKEN_SIGNATURE },                  /* well-formed, wrong payload */
+        { "H.P.P", AUTH_TOKEN_SIGNATURE },   { "H.P.S", 0 }, /* the untouched token */
     };
     char *tok = NULL, *h, *p, *s, *d1, *d2;
     size_t i;
@@ -335,8 +341,8 @@ START_TEST(test_malformed_structure)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *bad = expand(cases[i].tpl, h, p, s);
         int rc = verify_es(bad);
-        ck_assert_msg(rc == cases[i].expect, "case %zu '%s': got %d, want %d", i,
-                      cases[i].tpl, rc, cases[i].expect);
+        ck_assert_msg(rc == cases[i].expect, "case %zu '%s': got %d, want %d", i, cases[i].tpl, rc,
+                      cases[i].expect);
         free(bad);
     }
     free(h);

@@ -64,9 +64,9 @@ START_TEST(altered_token_is_verified_afresh)
     ck_assert_int_eq(auth_token_issue(t, 5, "user", 0, 1000, &tok), 0);
     ck_assert_int_eq(auth_token_cache_verify(c, t, tok, 1000, 30, &cl), 0);
     size_t n = strlen(tok);
-    tok[n - 2] = tok[n - 2] == 'A' ? 'B' : 'A';   /* signature changed */
+    tok[n - 2] = tok[n - 2] == 'A' ? 'B' : 'A'; /* signature changed */
     ck_assert_int_ne(auth_token_cache_verify(c, t, tok, 1000, 30, &cl), 0);
-    ck_assert_int_ne(auth_token_cache_verify(c, t, tok, 1000, 30, &cl), 0);   /* not cached */
+    ck_assert_int_ne(auth_token_cache_verify(c, t, tok, 1000, 30, &cl), 0); /* not cached */
     ck_assert_int_ne(auth_token_cache_verify(c, t, "garbage", 1000, 30, &cl), 0);
     free(tok);
     /* Same signature (same slot), different payload byte: not a hit. */

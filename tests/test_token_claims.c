@@ -9,16 +9,21 @@ START_TEST(test_time_claims)
 {
     /* expired: beyond the leeway refused, within it accepted */
     ck_assert_int_eq(verify_es_free(forge(es_header(), claims_at(NOW - TTL - 100, NOW - LEEWAY - 1),
-                                          SIG_OURS, NULL, 0)), AUTH_TOKEN_EXPIRED);
+                                          SIG_OURS, NULL, 0)),
+                     AUTH_TOKEN_EXPIRED);
     ck_assert_int_eq(verify_es_free(forge(es_header(), claims_at(NOW - TTL - 100, NOW - LEEWAY),
-                                          SIG_OURS, NULL, 0)), AUTH_TOKEN_EXPIRED);
+                                          SIG_OURS, NULL, 0)),
+                     AUTH_TOKEN_EXPIRED);
     ck_assert_int_eq(verify_es_free(forge(es_header(), claims_at(NOW - TTL, NOW - LEEWAY + 1),
-                                          SIG_OURS, NULL, 0)), 0);
+                                          SIG_OURS, NULL, 0)),
+                     0);
     /* issued in the future: beyond the leeway refused, within accepted */
     ck_assert_int_eq(verify_es_free(forge(es_header(), claims_at(NOW + LEEWAY + 1, NOW + TTL),
-                                          SIG_OURS, NULL, 0)), AUTH_TOKEN_NOT_YET_VALID);
-    ck_assert_int_eq(verify_es_free(forge(es_header(), claims_at(NOW + LEEWAY, NOW + TTL),
-                                          SIG_OURS, NULL, 0)), 0);
+                                          SIG_OURS, NULL, 0)),
+                     AUTH_TOKEN_NOT_YET_VALID);
+    ck_assert_int_eq(
+        verify_es_free(forge(es_header(), claims_at(NOW + LEEWAY, NOW + TTL), SIG_OURS, NULL, 0)),
+        0);
 }
 END_TEST
 
@@ -38,7 +43,7 @@ END_TEST
 
 struct claim_case {
     const char *name;
-    json_t *(*value)(void);   /* NULL = remove the claim */
+    json_t *(*value)(void); /* NULL = remove the claim */
     int expect;
 };
 
@@ -60,21 +65,35 @@ static json_t *v_true(void) { return json_true(); }
 START_TEST(test_bad_claims)
 {
     static const struct claim_case cases[] = {
-        { "exp", NULL, AUTH_TOKEN_CLAIMS },          { "exp", v_str_exp, AUTH_TOKEN_CLAIMS },
-        { "exp", v_real, AUTH_TOKEN_CLAIMS },         { "exp", v_neg, AUTH_TOKEN_CLAIMS },
-        { "exp", v_true, AUTH_TOKEN_CLAIMS },         { "nbf", NULL, AUTH_TOKEN_CLAIMS },
-        { "iat", NULL, AUTH_TOKEN_CLAIMS },           { "iat", v_str_exp, AUTH_TOKEN_CLAIMS },
-        { "iss", NULL, AUTH_TOKEN_ISSUER },           { "iss", v_evil, AUTH_TOKEN_ISSUER },
-        { "aud", NULL, AUTH_TOKEN_AUDIENCE },         { "aud", v_evil, AUTH_TOKEN_AUDIENCE },
-        { "aud", v_aud_arr, AUTH_TOKEN_AUDIENCE },    { "sub", NULL, AUTH_TOKEN_CLAIMS },
-        { "sub", v_empty, AUTH_TOKEN_CLAIMS },        { "sub", v_evil, AUTH_TOKEN_CLAIMS },
-        { "sub", v_zero_lead, AUTH_TOKEN_CLAIMS },    { "sub", v_sub_neg, AUTH_TOKEN_CLAIMS },
-        { "sub", v_sub_int, AUTH_TOKEN_CLAIMS },      { "sub", v_sub_long, AUTH_TOKEN_CLAIMS },
-        { "role", NULL, AUTH_TOKEN_CLAIMS },          { "role", v_root, AUTH_TOKEN_CLAIMS },
-        { "role", v_admin_case, AUTH_TOKEN_CLAIMS },  { "ep", NULL, AUTH_TOKEN_CLAIMS },
-        { "ep", v_neg, AUTH_TOKEN_CLAIMS },           { "ep", v_str_exp, AUTH_TOKEN_CLAIMS },
-        { "jti", NULL, AUTH_TOKEN_CLAIMS },           { "jti", v_empty, AUTH_TOKEN_CLAIMS },
-        { "exp", v_huge, 0 },   /* far future is only as good as the key; no overflow */
+        { "exp", NULL, AUTH_TOKEN_CLAIMS },
+        { "exp", v_str_exp, AUTH_TOKEN_CLAIMS },
+        { "exp", v_real, AUTH_TOKEN_CLAIMS },
+        { "exp", v_neg, AUTH_TOKEN_CLAIMS },
+        { "exp", v_true, AUTH_TOKEN_CLAIMS },
+        { "nbf", NULL, AUTH_TOKEN_CLAIMS },
+        { "iat", NULL, AUTH_TOKEN_CLAIMS },
+        { "iat", v_str_exp, AUTH_TOKEN_CLAIMS },
+        { "iss", NULL, AUTH_TOKEN_ISSUER },
+        { "iss", v_evil, AUTH_TOKEN_ISSUER },
+        { "aud", NULL, AUTH_TOKEN_AUDIENCE },
+        { "aud", v_evil, AUTH_TOKEN_AUDIENCE },
+        { "aud", v_aud_arr, AUTH_TOKEN_AUDIENCE },
+        { "sub", NULL, AUTH_TOKEN_CLAIMS },
+        { "sub", v_empty, AUTH_TOKEN_CLAIMS },
+        { "sub", v_evil, AUTH_TOKEN_CLAIMS },
+        { "sub", v_zero_lead, AUTH_TOKEN_CLAIMS },
+        { "sub", v_sub_neg, AUTH_TOKEN_CLAIMS },
+        { "sub", v_sub_int, AUTH_TOKEN_CLAIMS },
+        { "sub", v_sub_long, AUTH_TOKEN_CLAIMS },
+        { "role", NULL, AUTH_TOKEN_CLAIMS },
+        { "role", v_root, AUTH_TOKEN_CLAIMS },
+        { "role", v_admin_case, AUTH_TOKEN_CLAIMS },
+        { "ep", NULL, AUTH_TOKEN_CLAIMS },
+        { "ep", v_neg, AUTH_TOKEN_CLAIMS },
+        { "ep", v_str_exp, AUTH_TOKEN_CLAIMS },
+        { "jti", NULL, AUTH_TOKEN_CLAIMS },
+        { "jti", v_empty, AUTH_TOKEN_CLAIMS },
+        { "exp", v_huge, 0 }, /* far future is only as good as the key; no overflow */
     };
     size_t i;
 
@@ -87,8 +106,8 @@ START_TEST(test_bad_claims)
         else
             json_object_set_new(c, cases[i].name, cases[i].value());
         rc = verify_es_free(forge(es_header(), c, SIG_OURS, NULL, 0));
-        ck_assert_msg(rc == cases[i].expect, "case %zu (%s): got %d, want %d", i, cases[i].name,
-                      rc, cases[i].expect);
+        ck_assert_msg(rc == cases[i].expect, "case %zu (%s): got %d, want %d", i, cases[i].name, rc,
+                      cases[i].expect);
     }
 }
 END_TEST
@@ -187,7 +206,7 @@ START_TEST(test_jwks_rebuilds_public_key)
     ck_assert_str_eq(json_string_value(json_object_get(k, "alg")), "ES256");
     ck_assert_str_eq(json_string_value(json_object_get(k, "use")), "sig");
     ck_assert_str_eq(json_string_value(json_object_get(k, "kid")), auth_tokens_kid(es));
-    ck_assert_ptr_null(json_object_get(k, "d"));   /* never the private part */
+    ck_assert_ptr_null(json_object_get(k, "d")); /* never the private part */
     x = json_string_value(json_object_get(k, "x"));
     y = json_string_value(json_object_get(k, "y"));
     pt[0] = 0x04;
@@ -247,14 +266,15 @@ START_TEST(test_hs256_secret_rules_and_jwks)
     char err[256], *jwks;
     struct auth_token_opts bad = opts;
 
-    ck_assert_int_eq(auth_tokens_load_hs256(&t, &opts, "0123456789abcdef0123456789abcde", 31,
-                                            err, sizeof(err)), -1);
+    ck_assert_int_eq(
+        auth_tokens_load_hs256(&t, &opts, "0123456789abcdef0123456789abcde", 31, err, sizeof(err)),
+        -1);
     ck_assert_ptr_null(t);
     ck_assert_int_eq(auth_tokens_load_hs256(&t, &opts, "", 0, err, sizeof(err)), -1);
     ck_assert_int_eq(auth_tokens_load_hs256(&t, &opts, NULL, 32, err, sizeof(err)), -1);
     bad.issuer = "";
-    ck_assert_int_eq(auth_tokens_load_hs256(&t, &bad, SECRET, strlen(SECRET), err,
-                                            sizeof(err)), -1);
+    ck_assert_int_eq(auth_tokens_load_hs256(&t, &bad, SECRET, strlen(SECRET), err, sizeof(err)),
+                     -1);
     jwks = auth_tokens_jwks_json(hs);
     ck_assert_str_eq(jwks, "{\"keys\":[]}");
     ck_assert_str_eq(auth_tokens_kid(hs), "");

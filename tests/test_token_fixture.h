@@ -24,19 +24,19 @@
 #include "support/jwt_forge.h"
 #include "tls/compat.h"
 
-#define NOW      1700000000LL
-#define TTL      900
-#define LEEWAY   30
-#define SECRET   "0123456789abcdef0123456789abcdef-hs256"
+#define NOW    1700000000LL
+#define TTL    900
+#define LEEWAY 30
+#define SECRET "0123456789abcdef0123456789abcdef-hs256"
 
 static const struct auth_token_opts opts = { "portcullis", "portcullis-api", TTL, LEEWAY };
 
 static char tmpdir[64];
 static char key_path[128];
-static struct auth_tokens *es;        /* ES256, key in key_path */
-static struct auth_tokens *hs;        /* HS256 with SECRET */
-static mbedtls_pk_context our_pk;     /* the same private key, for forging */
-static mbedtls_pk_context other_pk;   /* an unrelated P-256 key */
+static struct auth_tokens *es;      /* ES256, key in key_path */
+static struct auth_tokens *hs;      /* HS256 with SECRET */
+static mbedtls_pk_context our_pk;   /* the same private key, for forging */
+static mbedtls_pk_context other_pk; /* an unrelated P-256 key */
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -54,8 +54,8 @@ static inline void gen_key(mbedtls_pk_context *pk)
 {
     mbedtls_pk_init(pk);
     ck_assert_int_eq(mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
-    ck_assert_int_eq(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*pk),
-                                         test_rng, NULL), 0);
+    ck_assert_int_eq(
+        mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*pk), test_rng, NULL), 0);
 }
 
 static inline void load_key(mbedtls_pk_context *pk, const char *path)
@@ -87,8 +87,8 @@ static inline char *forge(json_t *hdr, json_t *claims, enum sig how, const void 
 {
     static const enum forge_sig map[] = { FORGE_ES256, FORGE_ES256, FORGE_HMAC, FORGE_NONE,
                                           FORGE_EMPTY };
-    char *tok = forge_token(hdr, claims, map[how], how == SIG_OTHER ? &other_pk : &our_pk,
-                            key, keylen);
+    char *tok = forge_token(hdr, claims, map[how], how == SIG_OTHER ? &other_pk : &our_pk, key,
+                            keylen);
 
     ck_assert_ptr_nonnull(tok);
     return tok;
@@ -96,22 +96,18 @@ static inline char *forge(json_t *hdr, json_t *claims, enum sig how, const void 
 
 static inline json_t *es_header(void)
 {
-    return json_pack("{s:s,s:s,s:s}", "alg", "ES256", "typ", "JWT",
-                     "kid", auth_tokens_kid(es));
+    return json_pack("{s:s,s:s,s:s}", "alg", "ES256", "typ", "JWT", "kid", auth_tokens_kid(es));
 }
 
 static inline json_t *claims_at(long long iat, long long exp)
 {
-    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:I}", "iss", "portcullis",
-                     "aud", "portcullis-api", "sub", "42", "iat", (json_int_t)iat,
-                     "nbf", (json_int_t)iat, "exp", (json_int_t)exp, "jti", "abcdefghijklmnopqrstuv",
-                     "role", "user", "ep", (json_int_t)3);
+    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:I}", "iss", "portcullis", "aud",
+                     "portcullis-api", "sub", "42", "iat", (json_int_t)iat, "nbf", (json_int_t)iat,
+                     "exp", (json_int_t)exp, "jti", "abcdefghijklmnopqrstuv", "role", "user", "ep",
+                     (json_int_t)3);
 }
 
-static inline json_t *claims_ok(void)
-{
-    return claims_at(NOW, NOW + TTL);
-}
+static inline json_t *claims_ok(void) { return claims_at(NOW, NOW + TTL); }
 
 static inline int verify_es(const char *tok)
 {
@@ -174,8 +170,8 @@ static inline void setup(void)
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
     snprintf(key_path, sizeof(key_path), "%s/keys/jwt.pem", tmpdir);
     ck_assert_msg(auth_tokens_load_es256(&es, &opts, key_path, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_int_eq(auth_tokens_load_hs256(&hs, &opts, SECRET, strlen(SECRET), err,
-                                            sizeof(err)), 0);
+    ck_assert_int_eq(auth_tokens_load_hs256(&hs, &opts, SECRET, strlen(SECRET), err, sizeof(err)),
+                     0);
     load_key(&our_pk, key_path);
     gen_key(&other_pk);
 }

@@ -65,8 +65,8 @@ START_TEST(racing_put_is_dropped)
     struct auth_user_view old = view(7, 3), out;
     uint64_t gen;
     ck_assert_int_eq(auth_userstate_get(us, 7, 100, &out, &gen), -1);
-    auth_userstate_forget(us, 7);            /* writer commits meanwhile */
-    auth_userstate_put(us, &old, 100, gen);  /* stale read arrives */
+    auth_userstate_forget(us, 7);           /* writer commits meanwhile */
+    auth_userstate_put(us, &old, 100, gen); /* stale read arrives */
     ck_assert_int_eq(auth_userstate_get(us, 7, 101, &out, &gen), -1);
     auth_userstate_free(us);
 }

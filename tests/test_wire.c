@@ -14,10 +14,9 @@
 /* ClientHello (record version TLS 1.0, as clients send it), then a TLS 1.2
  * ChangeCipherSpec, an encrypted Finished, application data. */
 static const unsigned char flight[] = {
-    0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00,
-    0x14, 0x03, 0x03, 0x00, 0x01, 0x01,
-    0x16, 0x03, 0x03, 0x00, 0x04, 0x14, 0xaa, 0xbb, 0xcc,
-    0x17, 0x03, 0x03, 0x00, 0x03, 0xde, 0xad, 0x00,
+    0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00, 0x14,
+    0x03, 0x03, 0x00, 0x01, 0x01, 0x16, 0x03, 0x03, 0x00, 0x04, 0x14,
+    0xaa, 0xbb, 0xcc, 0x17, 0x03, 0x03, 0x00, 0x03, 0xde, 0xad, 0x00,
 };
 
 START_TEST(decode_flight)
@@ -27,9 +26,14 @@ START_TEST(decode_flight)
     size_t n = wire_tls_decode(flight, sizeof flight, r, 8, &garbage);
     ck_assert_uint_eq(n, 4);
     ck_assert_int_eq(garbage, 0);
-    static const struct { size_t off; unsigned type, version, length; int hs; } want[] = {
-        { 0, 22, 0x0301, 5, 1 }, { 10, 20, 0x0303, 1, -1 },
-        { 16, 22, 0x0303, 4, -1 },   /* after change_cipher_spec: ciphertext */
+    static const struct {
+        size_t off;
+        unsigned type, version, length;
+        int hs;
+    } want[] = {
+        { 0, 22, 0x0301, 5, 1 },
+        { 10, 20, 0x0303, 1, -1 },
+        { 16, 22, 0x0303, 4, -1 }, /* after change_cipher_spec: ciphertext */
         { 25, 23, 0x0303, 3, -1 },
     };
     for (size_t i = 0; i < 4; i++) {
@@ -83,8 +87,8 @@ START_TEST(decode_handshake_type_needs_a_byte)
 {
     /* A handshake header whose first fragment byte was not captured. */
     struct wire_tls_record r[1];
-    ck_assert_uint_eq(wire_tls_decode((const unsigned char *)"\x16\x03\x03\x00\x20", 5, r, 1,
-                                      NULL), 1);
+    ck_assert_uint_eq(wire_tls_decode((const unsigned char *)"\x16\x03\x03\x00\x20", 5, r, 1, NULL),
+                      1);
     ck_assert_int_eq(r[0].handshake, -1);
     ck_assert_int_eq(r[0].complete, 0);
 }
@@ -163,9 +167,9 @@ START_TEST(ring_limits_per_direction)
     wire_cap_record(&a, 'w', (const unsigned char *)"xyz", 3);
     ck_assert_int_eq(wire_cap_contains(&a, "hello", 5), 1);
     ck_assert_int_eq(wire_cap_contains(&a, "4567", 4), 1);
-    ck_assert_int_eq(wire_cap_contains(&a, "89", 2), 0);    /* past the limit */
+    ck_assert_int_eq(wire_cap_contains(&a, "89", 2), 0); /* past the limit */
     ck_assert_int_eq(wire_cap_contains(&a, "xyz", 3), 0);
-    ck_assert_int_eq(wire_cap_contains(&a, "lo01", 4), 0);  /* directions never join */
+    ck_assert_int_eq(wire_cap_contains(&a, "lo01", 4), 0); /* directions never join */
     json_t *j = wire_cap_json(&a, 0, 0);
     ck_assert_ptr_nonnull(j);
     ck_assert_str_eq(sget(j, "client"), "127.0.0.1:4242");
@@ -181,7 +185,7 @@ START_TEST(ring_limits_per_direction)
     ck_assert_str_eq(sget(seg(j, 1), "dir"), "server");
     ck_assert_int_eq(iget(seg(j, 1), "size"), 10);
     ck_assert_str_eq(sget(seg(j, 1), "hex"), "3031323334353637");
-    ck_assert_str_eq(sget(seg(j, 2), "hex"), "");            /* nothing left to keep */
+    ck_assert_str_eq(sget(seg(j, 2), "hex"), ""); /* nothing left to keep */
     ck_assert_uint_eq(json_array_size(json_object_get(j, "records")), 0);
     ck_assert_ptr_nonnull(strstr(sget(j, "started"), "Z"));
     json_decref(j);
@@ -201,17 +205,17 @@ START_TEST(ring_evicts_oldest)
     wire_cap_open(&a, r, "10.0.0.1", 1);
     wire_cap_record(&a, 'r', (const unsigned char *)"AAAA", 4);
     wire_cap_open(&b, r, "10.0.0.2", 2);
-    wire_cap_open(&c, r, "10.0.0.3", 3);    /* takes a's slot */
+    wire_cap_open(&c, r, "10.0.0.3", 3); /* takes a's slot */
     wire_cap_record(&a, 'r', (const unsigned char *)"late", 4);
     wire_cap_record(&c, 'r', (const unsigned char *)"CCCC", 4);
     ck_assert_int_eq(wire_cap_contains(&a, "AAAA", 4), 0);
     ck_assert_int_eq(wire_cap_contains(&c, "late", 4), 0);
     ck_assert_int_eq(wire_cap_contains(&c, "CCCC", 4), 1);
     ck_assert_ptr_null(wire_cap_json(&a, 0, 0));
-    wire_cap_close(&a);                     /* harmless on an evicted capture */
+    wire_cap_close(&a); /* harmless on an evicted capture */
     json_t *all = wire_ring_json(r, 0);
     ck_assert_uint_eq(json_array_size(all), 2);
-    ck_assert_str_eq(sget(json_array_get(all, 0), "client"), "10.0.0.3:3");   /* newest first */
+    ck_assert_str_eq(sget(json_array_get(all, 0), "client"), "10.0.0.3:3"); /* newest first */
     ck_assert_str_eq(sget(json_array_get(all, 1), "client"), "10.0.0.2:2");
     ck_assert_int_gt(iget(json_array_get(all, 0), "id"), iget(json_array_get(all, 1), "id"));
     json_decref(all);
@@ -273,7 +277,7 @@ START_TEST(ring_tls_records_in_wire_order)
     ck_assert_uint_eq(json_array_size(recs), 5);
     static const char *want[][3] = {
         { "client", "handshake", "client_hello" }, { "server", "handshake", "server_hello" },
-        { "client", "change_cipher_spec", NULL }, { "client", "handshake", NULL },
+        { "client", "change_cipher_spec", NULL },  { "client", "handshake", NULL },
         { "client", "application_data", NULL },
     };
     for (size_t i = 0; i < 5; i++) {

@@ -47,7 +47,7 @@ static int bio_recv(struct tls_bio *b, unsigned char *scratch, size_t scratch_le
 {
     if (b->stash != NULL)
         return bio_from_stash(b, buf, len);
-    if (len >= scratch_len)    /* a big read gains nothing from the copy */
+    if (len >= scratch_len) /* a big read gains nothing from the copy */
         return tls_sock_recv(b->fd, buf, len, &b->sys_errno);
     int n = tls_sock_recv(b->fd, scratch, scratch_len, &b->sys_errno);
     if (n <= 0)
@@ -59,8 +59,8 @@ static int bio_recv(struct tls_bio *b, unsigned char *scratch, size_t scratch_le
     return (int)give;
 }
 
-int tls_bio_recv(struct tls_bio *b, unsigned char *scratch, size_t scratch_len,
-                 unsigned char *buf, size_t len)
+int tls_bio_recv(struct tls_bio *b, unsigned char *scratch, size_t scratch_len, unsigned char *buf,
+                 size_t len)
 {
     int n = bio_recv(b, scratch, scratch_len, buf, len);
 
@@ -93,8 +93,8 @@ int tls_bio_send(struct tls_bio *b, const unsigned char *buf, size_t len)
     int n;
 
     if (len > INT_MAX)
-        len = INT_MAX;         /* keeps the int return exact */
-    if (b->batching || b->queue_len > 0)   /* never overtake queued bytes */
+        len = INT_MAX;                   /* keeps the int return exact */
+    if (b->batching || b->queue_len > 0) /* never overtake queued bytes */
         n = bio_enqueue(b, buf, len);
     else
         n = tls_sock_send(b->fd, buf, len, &b->sys_errno);
@@ -127,10 +127,7 @@ int tls_bio_flush(struct tls_bio *b)
     return ret;
 }
 
-size_t tls_bio_stashed(const struct tls_bio *b)
-{
-    return b->stash_len - b->stash_off;
-}
+size_t tls_bio_stashed(const struct tls_bio *b) { return b->stash_len - b->stash_off; }
 
 void tls_bio_free(struct tls_bio *b)
 {

@@ -22,19 +22,19 @@ typedef void (*tls_bio_observer)(void *arg, char dir, const unsigned char *p, si
 struct tls_bio {
     int fd;
     int sys_errno;
-    unsigned char *stash;      /* read ahead, not yet given to mbedTLS */
+    unsigned char *stash; /* read ahead, not yet given to mbedTLS */
     size_t stash_off, stash_len;
-    unsigned char *queue;      /* accepted from mbedTLS, not yet sent */
+    unsigned char *queue; /* accepted from mbedTLS, not yet sent */
     size_t queue_len, queue_cap;
     unsigned batching : 1;
-    tls_bio_observer obs;      /* sees every byte in and out (wire view) */
+    tls_bio_observer obs; /* sees every byte in and out (wire view) */
     void *obs_arg;
 };
 
 /* `scratch` belongs to the calling thread's loop and is only used during the
  * call. */
-int tls_bio_recv(struct tls_bio *b, unsigned char *scratch, size_t scratch_len,
-                 unsigned char *buf, size_t len);
+int tls_bio_recv(struct tls_bio *b, unsigned char *scratch, size_t scratch_len, unsigned char *buf,
+                 size_t len);
 int tls_bio_send(struct tls_bio *b, const unsigned char *buf, size_t len);
 /* Sends the queue: 0 when empty, WANT_WRITE when the socket is full, or an
  * error. */

@@ -21,11 +21,11 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/platform_util.h>
 
-#define CERTGEN_CA_NAME    "CN=Portcullis Dev CA,O=Portcullis"
-#define CERTGEN_LEAF_NAME  "CN=localhost,O=Portcullis"
-#define CERTGEN_PEM_MAX    4096
-#define CERTGEN_SKEW_S     3600            /* not-before one hour ago */
-#define CERTGEN_RENEW_S    (7 * 86400)     /* re-make when closer to expiry */
+#define CERTGEN_CA_NAME   "CN=Portcullis Dev CA,O=Portcullis"
+#define CERTGEN_LEAF_NAME "CN=localhost,O=Portcullis"
+#define CERTGEN_PEM_MAX   4096
+#define CERTGEN_SKEW_S    3600        /* not-before one hour ago */
+#define CERTGEN_RENEW_S   (7 * 86400) /* re-make when closer to expiry */
 
 struct certgen {
     const char *dir;
@@ -77,9 +77,18 @@ static int x509_time_before(const mbedtls_x509_time *t, time_t when)
     int a[6], b[6];
 
     gmtime_r(&when, &tm);
-    a[0] = t->year; a[1] = t->mon; a[2] = t->day; a[3] = t->hour; a[4] = t->min; a[5] = t->sec;
-    b[0] = tm.tm_year + 1900; b[1] = tm.tm_mon + 1; b[2] = tm.tm_mday;
-    b[3] = tm.tm_hour; b[4] = tm.tm_min; b[5] = tm.tm_sec;
+    a[0] = t->year;
+    a[1] = t->mon;
+    a[2] = t->day;
+    a[3] = t->hour;
+    a[4] = t->min;
+    a[5] = t->sec;
+    b[0] = tm.tm_year + 1900;
+    b[1] = tm.tm_mon + 1;
+    b[2] = tm.tm_mday;
+    b[3] = tm.tm_hour;
+    b[4] = tm.tm_min;
+    b[5] = tm.tm_sec;
     for (int i = 0; i < 6; i++)
         if (a[i] != b[i])
             return a[i] < b[i];
@@ -145,8 +154,8 @@ static int asn1_sequence(unsigned char **p, unsigned char *start, size_t *len)
     int ret;
 
     if ((ret = asn1_acc(len, mbedtls_asn1_write_len(p, start, *len))) != 0 ||
-        (ret = asn1_acc(len, mbedtls_asn1_write_tag(p, start,
-                                                    MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))) != 0)
+        (ret = asn1_acc(len, mbedtls_asn1_write_tag(
+                                 p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))) != 0)
         return ret;
     return 0;
 }
@@ -157,34 +166,40 @@ static int certgen_set_san(mbedtls_x509write_cert *crt)
     static const unsigned char dns[] = "localhost";
     static const unsigned char ip4[4] = { 127, 0, 0, 1 };
     static const unsigned char ip6[16] = { [15] = 1 };
-    unsigned char buf[128] = { 0 };   /* gcc cannot see that only the tail is read */
+    unsigned char buf[128] = { 0 }; /* gcc cannot see that only the tail is read */
     unsigned char *p = buf + sizeof buf;
     size_t len = 0;
     int ret;
 
-    if ((ret = asn1_tagged(&p, buf, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7, ip6, sizeof ip6, &len)) != 0 ||
-        (ret = asn1_tagged(&p, buf, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7, ip4, sizeof ip4, &len)) != 0 ||
-        (ret = asn1_tagged(&p, buf, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2, dns, sizeof dns - 1, &len)) != 0 ||
+    if ((ret = asn1_tagged(&p, buf, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7, ip6, sizeof ip6, &len)) !=
+            0 ||
+        (ret = asn1_tagged(&p, buf, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7, ip4, sizeof ip4, &len)) !=
+            0 ||
+        (ret = asn1_tagged(&p, buf, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2, dns, sizeof dns - 1,
+                           &len)) != 0 ||
         (ret = asn1_sequence(&p, buf, &len)) != 0)
         return ret;
     return mbedtls_x509write_crt_set_extension(crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
-                                               MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0, p, len);
+                                               MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0, p,
+                                               len);
 }
 
 /* ExtKeyUsageSyntax ::= SEQUENCE OF KeyPurposeId: serverAuth only. */
 static int certgen_set_eku(mbedtls_x509write_cert *crt)
 {
-    unsigned char buf[32] = { 0 };   /* as above */
+    unsigned char buf[32] = { 0 }; /* as above */
     unsigned char *p = buf + sizeof buf;
     size_t len = 0;
     int ret;
 
     if ((ret = asn1_acc(&len, mbedtls_asn1_write_oid(&p, buf, MBEDTLS_OID_SERVER_AUTH,
-                                                     MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)))) != 0 ||
+                                                     MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)))) !=
+            0 ||
         (ret = asn1_sequence(&p, buf, &len)) != 0)
         return ret;
     return mbedtls_x509write_crt_set_extension(crt, MBEDTLS_OID_EXTENDED_KEY_USAGE,
-                                               MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0, p, len);
+                                               MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0,
+                                               p, len);
 }
 
 /* ---- issuing ----------------------------------------------------------- */
@@ -241,7 +256,7 @@ static int certgen_set_profile(mbedtls_x509write_cert *crt, int is_ca)
         if ((ret = mbedtls_x509write_crt_set_basic_constraints(crt, 1, 0)) != 0)
             return ret;
         return mbedtls_x509write_crt_set_key_usage(crt, MBEDTLS_X509_KU_KEY_CERT_SIGN |
-                                                        MBEDTLS_X509_KU_CRL_SIGN);
+                                                            MBEDTLS_X509_KU_CRL_SIGN);
     }
     if ((ret = mbedtls_x509write_crt_set_basic_constraints(crt, 0, -1)) != 0 ||
         (ret = mbedtls_x509write_crt_set_key_usage(crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE)) != 0 ||
@@ -293,7 +308,8 @@ static int certgen_make(struct certgen *g)
     n = strlen((const char *)g->chain_pem);
     memcpy(g->chain_pem + n, g->ca_pem, strlen((const char *)g->ca_pem) + 1);
     if ((ret = mbedtls_pk_write_key_pem(&g->ca_key, g->ca_key_pem, sizeof g->ca_key_pem)) != 0 ||
-        (ret = mbedtls_pk_write_key_pem(&g->leaf_key, g->leaf_key_pem, sizeof g->leaf_key_pem)) != 0)
+        (ret = mbedtls_pk_write_key_pem(&g->leaf_key, g->leaf_key_pem, sizeof g->leaf_key_pem)) !=
+            0)
         return certgen_fail(g, "encoding a private key", ret);
     return 0;
 }
@@ -374,7 +390,7 @@ static int certgen_write(struct certgen *g)
         return -1;
     dfd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
-        (void)fsync(dfd);   /* the renames survive a crash */
+        (void)fsync(dfd); /* the renames survive a crash */
         close(dfd);
     }
     return 0;
@@ -385,7 +401,8 @@ static int certgen_write(struct certgen *g)
 static int certgen_paths(const char *dir, struct tls_dev_paths *out)
 {
     memset(out, 0, sizeof *out);
-    if ((size_t)snprintf(out->ca_file, sizeof out->ca_file, "%s/ca.crt", dir) >= sizeof out->ca_file ||
+    if ((size_t)snprintf(out->ca_file, sizeof out->ca_file, "%s/ca.crt", dir) >=
+            sizeof out->ca_file ||
         (size_t)snprintf(out->cert_file, sizeof out->cert_file, "%s/server.crt", dir) >=
             sizeof out->cert_file ||
         (size_t)snprintf(out->key_file, sizeof out->key_file, "%s/server.key", dir) >=
@@ -416,7 +433,7 @@ int tls_certgen_dev(const char *dir, struct tls_dev_paths *out, char *err, size_
             snprintf(err, errlen, "%s: certificate directory path too long", dir ? dir : "(null)");
         return -1;
     }
-    g = calloc(1, sizeof *g);   /* ~20 KiB of PEM buffers: not on the stack */
+    g = calloc(1, sizeof *g); /* ~20 KiB of PEM buffers: not on the stack */
     if (g == NULL) {
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "%s: out of memory", dir);

@@ -22,10 +22,10 @@
 #define TLS_DEV_PATH_MAX 1024
 
 struct tls_dev_paths {
-    char ca_file[TLS_DEV_PATH_MAX];     /* dir/ca.crt */
-    char cert_file[TLS_DEV_PATH_MAX];   /* dir/server.crt */
-    char key_file[TLS_DEV_PATH_MAX];    /* dir/server.key */
-    int generated;                      /* 1: made now; 0: reused */
+    char ca_file[TLS_DEV_PATH_MAX];   /* dir/ca.crt */
+    char cert_file[TLS_DEV_PATH_MAX]; /* dir/server.crt */
+    char key_file[TLS_DEV_PATH_MAX];  /* dir/server.key */
+    int generated;                    /* 1: made now; 0: reused */
 };
 
 /* Reuses dir/ca.crt, dir/server.crt and dir/server.key when all three exist,

@@ -32,7 +32,7 @@ struct tls_client {
     int fd;
     tls_io_observer obs;
     void *obs_arg;
-    unsigned full_hs : 1;      /* the client reached the server's Certificate */
+    unsigned full_hs : 1; /* the client reached the server's Certificate */
     unsigned hs_done : 1;
     unsigned failed : 1;
     unsigned notified : 1;
@@ -86,8 +86,8 @@ static int client_conf(struct tls_client_config *cfg, const char *ca_file, char 
     return 0;
 }
 
-int tls_client_config_setup(struct tls_client_config **out, const char *ca_file,
-                            char *err, size_t errlen)
+int tls_client_config_setup(struct tls_client_config **out, const char *ca_file, char *err,
+                            size_t errlen)
 {
     static const unsigned char pers[] = "portcullis tls client";
     struct tls_client_config *cfg = calloc(1, sizeof *cfg);
@@ -153,8 +153,8 @@ static int client_recv(void *ctx, unsigned char *buf, size_t len)
 /* ---- sessions ---------------------------------------------------------- */
 
 int tls_client_setup(struct tls_client **out, struct tls_client_config *cfg, int fd,
-                     const char *server_name, const struct tls_client_session *resume,
-                     char *err, size_t errlen)
+                     const char *server_name, const struct tls_client_session *resume, char *err,
+                     size_t errlen)
 {
     struct tls_client *c = calloc(1, sizeof *c);
     int ret;
@@ -196,17 +196,13 @@ void tls_client_free(struct tls_client *c)
 static int client_map(struct tls_client *c, int ret, const char *what)
 {
     switch (ret) {
-    case MBEDTLS_ERR_SSL_WANT_READ:
-        return TLS_WANT_READ;
+    case MBEDTLS_ERR_SSL_WANT_READ: return TLS_WANT_READ;
     case MBEDTLS_ERR_SSL_WANT_WRITE:
     case MBEDTLS_ERR_SSL_ASYNC_IN_PROGRESS:
-    case MBEDTLS_ERR_SSL_CRYPTO_IN_PROGRESS:
-        return TLS_WANT_WRITE;
+    case MBEDTLS_ERR_SSL_CRYPTO_IN_PROGRESS: return TLS_WANT_WRITE;
     case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
-    case MBEDTLS_ERR_SSL_CONN_EOF:
-        return TLS_CLOSED;
-    default:
-        break;
+    case MBEDTLS_ERR_SSL_CONN_EOF: return TLS_CLOSED;
+    default: break;
     }
     c->failed = 1;
     client_errf(c->err, sizeof c->err, what, ret);
@@ -258,7 +254,7 @@ ssize_t tls_client_read(struct tls_client *c, void *buf, size_t len)
             return TLS_CLOSED;
 #if PC_MBEDTLS3 && defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-            continue;   /* TLS 1.3 ticket taken in; no data */
+            continue; /* TLS 1.3 ticket taken in; no data */
 #endif
         return client_map(c, ret, "tls client: read");
     }
@@ -281,7 +277,7 @@ void tls_client_close_notify(struct tls_client *c)
     if (c == NULL || c->notified || c->failed || !c->hs_done)
         return;
     c->notified = 1;
-    (void)mbedtls_ssl_close_notify(&c->ssl);   /* WANT_*: best effort, dropped */
+    (void)mbedtls_ssl_close_notify(&c->ssl); /* WANT_*: best effort, dropped */
 }
 
 int tls_client_session_save(struct tls_client *c, struct tls_client_session **out)
@@ -306,16 +302,13 @@ void tls_client_session_free(struct tls_client_session *s)
 {
     if (s == NULL)
         return;
-    mbedtls_ssl_session_free(&s->s);   /* zeroizes the master secret */
+    mbedtls_ssl_session_free(&s->s); /* zeroizes the master secret */
     free(s);
 }
 
 /* ---- accessors --------------------------------------------------------- */
 
-int tls_client_resumed(const struct tls_client *c)
-{
-    return c->hs_done && !c->full_hs;
-}
+int tls_client_resumed(const struct tls_client *c) { return c->hs_done && !c->full_hs; }
 
 int tls_client_verified(const struct tls_client *c)
 {
@@ -332,7 +325,4 @@ const char *tls_client_ciphersuite(const struct tls_client *c)
     return mbedtls_ssl_get_ciphersuite(&c->ssl);
 }
 
-const char *tls_client_last_error(const struct tls_client *c)
-{
-    return c->err;
-}
+const char *tls_client_last_error(const struct tls_client *c) { return c->err; }

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "tls/tls.h"   /* TLS_* return codes, tls_io_observer */
+#include "tls/tls.h" /* TLS_* return codes, tls_io_observer */
 
 struct tls_client_config;
 struct tls_client;
@@ -27,9 +27,9 @@ struct tls_client_session;
 /* ca_file: PEM trust anchors; NULL or "" = no verification (the connection
  * is then encrypted but not authenticated: tls_client_verified() says 0).
  * Returns 0 or -1 with err naming the file. */
-int tls_client_config_setup(struct tls_client_config **out, const char *ca_file,
-                            char *err, size_t errlen);
-void tls_client_config_free(struct tls_client_config *cfg);   /* NULL ok */
+int tls_client_config_setup(struct tls_client_config **out, const char *ca_file, char *err,
+                            size_t errlen);
+void tls_client_config_free(struct tls_client_config *cfg); /* NULL ok */
 
 /* New session on connected non-blocking socket fd (not owned: the caller
  * closes it after tls_client_free). server_name: SNI and the name the
@@ -38,11 +38,11 @@ void tls_client_config_free(struct tls_client_config *cfg);   /* NULL ok */
  * connection to offer (its ticket), or NULL. cfg must outlive the client.
  * Returns 0 or -1 with err. */
 int tls_client_setup(struct tls_client **out, struct tls_client_config *cfg, int fd,
-                     const char *server_name, const struct tls_client_session *resume,
-                     char *err, size_t errlen);
+                     const char *server_name, const struct tls_client_session *resume, char *err,
+                     size_t errlen);
 /* Sees every byte read from ('r') and written to ('w') the socket. */
 void tls_client_set_observer(struct tls_client *c, tls_io_observer fn, void *arg);
-void tls_client_free(struct tls_client *c);   /* NULL ok */
+void tls_client_free(struct tls_client *c); /* NULL ok */
 
 /* 0 when the handshake is complete, else TLS_WANT_*, TLS_CLOSED, TLS_ERROR. */
 int tls_client_handshake(struct tls_client *c);
@@ -58,14 +58,14 @@ void tls_client_close_notify(struct tls_client *c);
  * TLS 1.3 the ticket arrives after the handshake: save after a read returned
  * data. Returns 0 or -1. */
 int tls_client_session_save(struct tls_client *c, struct tls_client_session **out);
-void tls_client_session_free(struct tls_client_session *s);   /* NULL ok */
+void tls_client_session_free(struct tls_client_session *s); /* NULL ok */
 
 /* 1 when the completed handshake resumed the offered session (the server
  * sent no certificate), 0 for a full handshake or before completion. */
 int tls_client_resumed(const struct tls_client *c);
 /* 1 when the server's certificate chain was verified against the CA file. */
 int tls_client_verified(const struct tls_client *c);
-const char *tls_client_version(const struct tls_client *c);       /* "TLSv1.2" */
+const char *tls_client_version(const struct tls_client *c); /* "TLSv1.2" */
 const char *tls_client_ciphersuite(const struct tls_client *c);
 /* Text of the last error ("" if none). */
 const char *tls_client_last_error(const struct tls_client *c);

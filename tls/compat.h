@@ -39,8 +39,8 @@
 typedef int (*pc_rng_fn)(void *, unsigned char *, size_t);
 
 /* 3.x takes an RNG for blinding while parsing and checking private keys. */
-static inline int pc_pk_parse_keyfile(mbedtls_pk_context *pk, const char *path,
-                                      pc_rng_fn f_rng, void *p_rng)
+static inline int pc_pk_parse_keyfile(mbedtls_pk_context *pk, const char *path, pc_rng_fn f_rng,
+                                      void *p_rng)
 {
 #if PC_MBEDTLS3
     return mbedtls_pk_parse_keyfile(pk, path, NULL, f_rng, p_rng);
@@ -64,8 +64,8 @@ static inline int pc_pk_check_pair(const mbedtls_pk_context *pub, const mbedtls_
 }
 
 /* 3.x deprecates the MPI setter in favour of raw big-endian bytes. */
-static inline int pc_x509write_crt_set_serial(mbedtls_x509write_cert *crt,
-                                              unsigned char *serial, size_t len)
+static inline int pc_x509write_crt_set_serial(mbedtls_x509write_cert *crt, unsigned char *serial,
+                                              size_t len)
 {
 #if PC_MBEDTLS3
     return mbedtls_x509write_crt_set_serial_raw(crt, serial, len);

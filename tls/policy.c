@@ -48,7 +48,10 @@ static const mbedtls_ecp_group_id policy_curves[] = {
 /* No SHA-1 (or SHA-224) in ServerKeyExchange signatures. 3.x defaults are
  * already SHA-2 only. */
 static const int policy_sig_hashes[] = {
-    MBEDTLS_MD_SHA512, MBEDTLS_MD_SHA384, MBEDTLS_MD_SHA256, MBEDTLS_MD_NONE,
+    MBEDTLS_MD_SHA512,
+    MBEDTLS_MD_SHA384,
+    MBEDTLS_MD_SHA256,
+    MBEDTLS_MD_NONE,
 };
 #endif
 
@@ -126,7 +129,8 @@ int tls_sock_send(int fd, const unsigned char *buf, size_t len, int *sys_errno)
         n = send(fd, buf, len > INT_MAX ? INT_MAX : len, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
     if (n < 0)
-        return sock_error(errno, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_NET_SEND_FAILED, sys_errno);
+        return sock_error(errno, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_NET_SEND_FAILED,
+                          sys_errno);
     return (int)n;
 }
 

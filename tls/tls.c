@@ -66,12 +66,12 @@ struct tls_conn {
     mbedtls_ssl_context ssl;
     struct tls_loop *loop;
     struct tls_bio bio;
-    unsigned sniffed : 1;      /* first byte of the connection inspected */
-    unsigned plaintext : 1;    /* it was cleartext HTTP */
-    unsigned full_hs : 1;      /* the server reached its Certificate message */
+    unsigned sniffed : 1;   /* first byte of the connection inspected */
+    unsigned plaintext : 1; /* it was cleartext HTTP */
+    unsigned full_hs : 1;   /* the server reached its Certificate message */
     unsigned hs_done : 1;
-    unsigned failed : 1;       /* fatal error: the context must not be used */
-    unsigned notified : 1;     /* close_notify attempted */
+    unsigned failed : 1;   /* fatal error: the context must not be used */
+    unsigned notified : 1; /* close_notify attempted */
     char err[112];
 };
 
@@ -125,7 +125,7 @@ static void server_destroy(struct tls_server *s)
     if (s == NULL)
         return;
     mbedtls_ssl_ticket_free(&s->ticket);
-    mbedtls_pk_free(&s->key);          /* zeroizes the private key */
+    mbedtls_pk_free(&s->key); /* zeroizes the private key */
     mbedtls_x509_crt_free(&s->chain);
     mbedtls_ctr_drbg_free(&s->drbg);
     mbedtls_entropy_free(&s->entropy);
@@ -203,13 +203,13 @@ static int server_prepare_signing_key(struct tls_server *s, char *err, size_t er
         return -1;
     }
     mbedtls_pk_free(&s->key);
-    s->key = k;                /* a pk context is two pointers: moving it is fine */
+    s->key = k; /* a pk context is two pointers: moving it is fine */
     return 0;
 #endif
 }
 
-static int server_load_files(struct tls_server *s, const struct tls_server_opts *o,
-                             char *err, size_t errlen)
+static int server_load_files(struct tls_server *s, const struct tls_server_opts *o, char *err,
+                             size_t errlen)
 {
     if (check_regular_file("tls.cert_file", o->cert_file, err, errlen) != 0 ||
         check_regular_file("tls.key_file", o->key_file, err, errlen) != 0)
@@ -240,8 +240,8 @@ static int server_load_files(struct tls_server *s, const struct tls_server_opts 
     return server_prepare_signing_key(s, err, errlen);
 }
 
-int tls_server_load(struct tls_server **out, const struct tls_server_opts *opts,
-                    char *err, size_t errlen)
+int tls_server_load(struct tls_server **out, const struct tls_server_opts *opts, char *err,
+                    size_t errlen)
 {
     static const unsigned char pers[] = "portcullis tls_server";
     struct tls_server *s;
@@ -385,7 +385,7 @@ static int conn_sniff(struct tls_conn *c)
     int n = tls_sock_peek(c->bio.fd, &b, 1, &c->bio.sys_errno);
 
     if (n <= 0)
-        return n;   /* EOF, WANT_READ or an error, as tls_sock_recv */
+        return n; /* EOF, WANT_READ or an error, as tls_sock_recv */
     c->sniffed = 1;
     if (b != TLS_HANDSHAKE_RECORD && b >= 'A' && b <= 'Z') {
         c->plaintext = 1;
@@ -421,9 +421,9 @@ static void conn_set_error(struct tls_conn *c, int ret)
     char msg[80];
 
     mbedtls_strerror(ret, msg, sizeof msg);
-    if (c->bio.sys_errno != 0 && (ret == MBEDTLS_ERR_NET_RECV_FAILED ||
-                              ret == MBEDTLS_ERR_NET_SEND_FAILED ||
-                              ret == MBEDTLS_ERR_NET_CONN_RESET)) {
+    if (c->bio.sys_errno != 0 &&
+        (ret == MBEDTLS_ERR_NET_RECV_FAILED || ret == MBEDTLS_ERR_NET_SEND_FAILED ||
+         ret == MBEDTLS_ERR_NET_CONN_RESET)) {
         char sys[64];
         snprintf(c->err, sizeof c->err, "%s: %s", msg,
                  strerror_r(c->bio.sys_errno, sys, sizeof sys));
@@ -435,20 +435,15 @@ static void conn_set_error(struct tls_conn *c, int ret)
 static int conn_map(struct tls_conn *c, int ret)
 {
     switch (ret) {
-    case MBEDTLS_ERR_SSL_WANT_READ:
-        return TLS_WANT_READ;
-    case MBEDTLS_ERR_SSL_WANT_WRITE:
-        return TLS_WANT_WRITE;
+    case MBEDTLS_ERR_SSL_WANT_READ: return TLS_WANT_READ;
+    case MBEDTLS_ERR_SSL_WANT_WRITE: return TLS_WANT_WRITE;
     /* Only with async private keys or restartable ECC, neither configured;
      * "call again soon", which a writable socket delivers. */
     case MBEDTLS_ERR_SSL_ASYNC_IN_PROGRESS:
-    case MBEDTLS_ERR_SSL_CRYPTO_IN_PROGRESS:
-        return TLS_WANT_WRITE;
+    case MBEDTLS_ERR_SSL_CRYPTO_IN_PROGRESS: return TLS_WANT_WRITE;
     case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
-    case MBEDTLS_ERR_SSL_CONN_EOF:
-        return TLS_CLOSED;
-    default:
-        break;
+    case MBEDTLS_ERR_SSL_CONN_EOF: return TLS_CLOSED;
+    default: break;
     }
     c->failed = 1;
     if (c->plaintext)
@@ -516,7 +511,7 @@ int tls_conn_handshake(struct tls_conn *c)
             break;
     }
     c->bio.batching = 0;
-    sent = tls_bio_flush(&c->bio);   /* an alert on failure: best effort */
+    sent = tls_bio_flush(&c->bio); /* an alert on failure: best effort */
     if (ret == 0 || ret == MBEDTLS_ERR_SSL_WANT_READ)
         ret = sent != 0 ? sent : ret;
     if (ret != 0)
@@ -542,10 +537,10 @@ ssize_t tls_conn_read(struct tls_conn *c, void *buf, size_t len)
         if (ret > 0)
             return ret;
         if (ret == 0)
-            return TLS_CLOSED;   /* transport EOF without close_notify */
+            return TLS_CLOSED; /* transport EOF without close_notify */
 #if PC_MBEDTLS3 && defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-            continue;            /* client-side signal; never data */
+            continue; /* client-side signal; never data */
 #endif
         return conn_map(c, ret);
     }
@@ -586,13 +581,10 @@ void tls_conn_close_notify(struct tls_conn *c)
     if (c == NULL || c->notified || c->failed || !c->hs_done)
         return;
     c->notified = 1;
-    (void)mbedtls_ssl_close_notify(&c->ssl);   /* WANT_*: best effort, dropped */
+    (void)mbedtls_ssl_close_notify(&c->ssl); /* WANT_*: best effort, dropped */
 }
 
-const char *tls_conn_version(const struct tls_conn *c)
-{
-    return mbedtls_ssl_get_version(&c->ssl);
-}
+const char *tls_conn_version(const struct tls_conn *c) { return mbedtls_ssl_get_version(&c->ssl); }
 
 const char *tls_conn_ciphersuite(const struct tls_conn *c)
 {
@@ -609,12 +601,6 @@ const char *tls_conn_alpn(const struct tls_conn *c)
 #endif
 }
 
-int tls_conn_resumed(const struct tls_conn *c)
-{
-    return c->hs_done && !c->full_hs;
-}
+int tls_conn_resumed(const struct tls_conn *c) { return c->hs_done && !c->full_hs; }
 
-const char *tls_conn_last_error(const struct tls_conn *c)
-{
-    return c->err;
-}
+const char *tls_conn_last_error(const struct tls_conn *c) { return c->err; }

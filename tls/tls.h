@@ -21,17 +21,17 @@
 #include <sys/types.h>
 
 /* Return codes of the tls_conn_* calls (all negative; 0/positive = success). */
-#define TLS_WANT_READ   (-2)   /* wait until the socket is readable, call again */
-#define TLS_WANT_WRITE  (-3)   /* wait until the socket is writable, call again */
-#define TLS_CLOSED      (-4)   /* peer closed (close_notify or EOF) */
-#define TLS_PLAINTEXT   (-5)   /* handshake saw cleartext HTTP, not a TLS record */
-#define TLS_ERROR       (-1)   /* fatal; details via tls_conn_last_error() */
+#define TLS_WANT_READ  (-2) /* wait until the socket is readable, call again */
+#define TLS_WANT_WRITE (-3) /* wait until the socket is writable, call again */
+#define TLS_CLOSED     (-4) /* peer closed (close_notify or EOF) */
+#define TLS_PLAINTEXT  (-5) /* handshake saw cleartext HTTP, not a TLS record */
+#define TLS_ERROR      (-1) /* fatal; details via tls_conn_last_error() */
 
 struct tls_server_opts {
-    const char *cert_file;     /* PEM chain, leaf first */
-    const char *key_file;      /* PEM private key */
-    int session_tickets;       /* non-zero: enable tickets */
-    int ticket_lifetime_s;     /* ticket key rotation period and ticket lifetime,
+    const char *cert_file; /* PEM chain, leaf first */
+    const char *key_file;  /* PEM private key */
+    int session_tickets;   /* non-zero: enable tickets */
+    int ticket_lifetime_s; /* ticket key rotation period and ticket lifetime,
                                   1..TLS_TICKET_LIFETIME_MAX_S when tickets are on */
 };
 
@@ -47,15 +47,15 @@ int tls_global_init(char *err, size_t errlen);
 
 /* Loads and checks the certificate chain and key (key must match the leaf).
  * Returns 0 with a server of refcount 1, or -1 with err naming the file. */
-int tls_server_load(struct tls_server **out, const struct tls_server_opts *opts,
-                    char *err, size_t errlen);
+int tls_server_load(struct tls_server **out, const struct tls_server_opts *opts, char *err,
+                    size_t errlen);
 struct tls_server *tls_server_retain(struct tls_server *s);
-void tls_server_release(struct tls_server *s);   /* NULL ok */
+void tls_server_release(struct tls_server *s); /* NULL ok */
 
 /* Per-loop config over `srv` (takes its own reference on srv). Refcount 1. */
 int tls_loop_setup(struct tls_loop **out, struct tls_server *srv, char *err, size_t errlen);
 struct tls_loop *tls_loop_retain(struct tls_loop *l);
-void tls_loop_release(struct tls_loop *l);        /* NULL ok */
+void tls_loop_release(struct tls_loop *l); /* NULL ok */
 
 /* Optional observer of raw socket bytes (the demo's wire view):
  * dir is 'r' for bytes read from the socket, 'w' for bytes written. */
@@ -65,7 +65,7 @@ typedef void (*tls_io_observer)(void *arg, char dir, const unsigned char *p, siz
  * the caller closes fd after tls_conn_free). Holds a reference on l. */
 int tls_conn_setup(struct tls_conn **out, struct tls_loop *l, int fd);
 void tls_conn_set_observer(struct tls_conn *c, tls_io_observer fn, void *arg);
-void tls_conn_free(struct tls_conn *c);           /* NULL ok */
+void tls_conn_free(struct tls_conn *c); /* NULL ok */
 
 /* 0 when the handshake is complete, else a TLS_* code. */
 int tls_conn_handshake(struct tls_conn *c);
@@ -79,9 +79,9 @@ size_t tls_conn_pending(const struct tls_conn *c);
 /* Best-effort close_notify; never blocks. */
 void tls_conn_close_notify(struct tls_conn *c);
 
-const char *tls_conn_version(const struct tls_conn *c);      /* "TLSv1.2" */
+const char *tls_conn_version(const struct tls_conn *c); /* "TLSv1.2" */
 const char *tls_conn_ciphersuite(const struct tls_conn *c);
-const char *tls_conn_alpn(const struct tls_conn *c);         /* NULL if none */
+const char *tls_conn_alpn(const struct tls_conn *c); /* NULL if none */
 /* 1 when the completed handshake resumed a session (from a ticket): the
  * server sent no certificate. 0 for a full handshake or before completion. */
 int tls_conn_resumed(const struct tls_conn *c);

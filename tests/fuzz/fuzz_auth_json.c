@@ -41,23 +41,27 @@ static size_t table(enum endpoint ep, struct fields *v, struct auth_field f[2])
     memset(f, 0, 2 * sizeof *f);
     switch (ep) {
     case EP_CREDENTIALS:
-        f[0] = (struct auth_field){ "username", AUTH_F_STRING, 1, &v->s[0], &v->len[0], NULL, NULL };
-        f[1] = (struct auth_field){ "password", AUTH_F_STRING, 1, &v->s[1], &v->len[1], NULL, NULL };
+        f[0] = (struct auth_field){
+            "username", AUTH_F_STRING, 1, &v->s[0], &v->len[0], NULL, NULL
+        };
+        f[1] = (struct auth_field){
+            "password", AUTH_F_STRING, 1, &v->s[1], &v->len[1], NULL, NULL
+        };
         return 2;
     case EP_REFRESH:
-        f[0] = (struct auth_field){ "refresh_token", AUTH_F_STRING, 0, &v->s[0], &v->len[0],
-                                    NULL, &v->present[0] };
+        f[0] = (struct auth_field){ "refresh_token", AUTH_F_STRING, 0, &v->s[0], &v->len[0], NULL,
+                                    &v->present[0] };
         return 1;
     case EP_PASSWORD:
-        f[0] = (struct auth_field){ "old_password", AUTH_F_STRING, 1, &v->s[0], &v->len[0],
-                                    NULL, NULL };
-        f[1] = (struct auth_field){ "new_password", AUTH_F_STRING, 1, &v->s[1], &v->len[1],
-                                    NULL, NULL };
+        f[0] = (struct auth_field){ "old_password", AUTH_F_STRING, 1,   &v->s[0],
+                                    &v->len[0],     NULL,          NULL };
+        f[1] = (struct auth_field){ "new_password", AUTH_F_STRING, 1,   &v->s[1],
+                                    &v->len[1],     NULL,          NULL };
         return 2;
     default:
         f[0] = (struct auth_field){ "disabled", AUTH_F_BOOL, 0, NULL, NULL, &v->b, &v->present[0] };
-        f[1] = (struct auth_field){ "role", AUTH_F_STRING, 0, &v->s[1], &v->len[1], NULL,
-                                    &v->present[1] };
+        f[1] = (struct auth_field){ "role", AUTH_F_STRING, 0, &v->s[1], &v->len[1],
+                                    NULL,   &v->present[1] };
         return 2;
     }
 }
@@ -130,7 +134,10 @@ done:
 
 static void query_ints(struct http_exchange *ex)
 {
-    static const struct { const char *name; long def, min, max; } q[] = {
+    static const struct {
+        const char *name;
+        long def, min, max;
+    } q[] = {
         { "offset", 0, 0, 1L << 40 },
         { "limit", 50, 1, 500 },
         { "user_id", 0, 0, 1L << 53 },
@@ -159,7 +166,7 @@ static void cookies(const struct http_exchange *ex, size_t outlen)
         FUZZ_CHECK(strchr(out, ';') == NULL);
     }
     for (size_t i = outlen; i < sizeof out; i++)
-        FUZZ_CHECK(out[i] == 'x');   /* nothing written past outlen */
+        FUZZ_CHECK(out[i] == 'x'); /* nothing written past outlen */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -16,10 +16,10 @@
 #include "server/http_parse.h"
 
 struct result {
-    ssize_t rc;                  /* ERROR, PARTIAL or bytes left over */
-    unsigned char *body;         /* decoded bytes (capacity: input size) */
+    ssize_t rc;          /* ERROR, PARTIAL or bytes left over */
+    unsigned char *body; /* decoded bytes (capacity: input size) */
     size_t body_n;
-    unsigned char *rest;         /* left over after the body (when rc >= 0) */
+    unsigned char *rest; /* left over after the body (when rc >= 0) */
     size_t rest_n;
 };
 
@@ -58,8 +58,7 @@ static ssize_t feed(struct http_chunked *d, const unsigned char *p, size_t n, st
     return rc;
 }
 
-static void check_sticky(struct http_chunked *d, ssize_t verdict, const unsigned char *p,
-                         size_t n)
+static void check_sticky(struct http_chunked *d, ssize_t verdict, const unsigned char *p, size_t n)
 {
     unsigned char *buf = fuzz_dup(p, n);
     size_t sz = n;

@@ -24,22 +24,21 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-#define FUZZ_CHECK(cond)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                       \
-            abort();                                                              \
-        }                                                                         \
+#define FUZZ_CHECK(cond)                                                                   \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
+            abort();                                                                       \
+        }                                                                                  \
     } while (0)
 
 /* Setup failures in LLVMFuzzerInitialize: not a finding, just stop. */
-#define FUZZ_SETUP(cond, what)                                       \
-    do {                                                             \
-        if (!(cond)) {                                               \
-            fprintf(stderr, "fuzz setup failed: %s\n", (what));      \
-            exit(2);                                                 \
-        }                                                            \
+#define FUZZ_SETUP(cond, what)                                  \
+    do {                                                        \
+        if (!(cond)) {                                          \
+            fprintf(stderr, "fuzz setup failed: %s\n", (what)); \
+            exit(2);                                            \
+        }                                                       \
     } while (0)
 
 struct fuzz_rng {

@@ -55,8 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             /* Only cross-field rules may fail: the loader must never accept
              * a single value that validation's per-field pass refuses. */
             static const char *const per_field[] = {
-                "must be between", "is too long", "must not be empty", "must be one of",
-                "must not contain NUL",
+                "must be between", "is too long",          "must not be empty",
+                "must be one of",  "must not contain NUL",
             };
 
             check_err(err, sizeof err);

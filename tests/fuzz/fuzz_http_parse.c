@@ -25,7 +25,7 @@
 #define MAX_SPLITS    32
 
 struct slice_at {
-    size_t off;          /* from the buffer start; SIZE_MAX for a NULL slice */
+    size_t off; /* from the buffer start; SIZE_MAX for a NULL slice */
     size_t n;
 };
 
@@ -48,10 +48,7 @@ static struct slice_at at(const char *base, struct str s)
     return a;
 }
 
-static int slice_eq(struct slice_at a, struct slice_at b)
-{
-    return a.off == b.off && a.n == b.n;
-}
+static int slice_eq(struct slice_at a, struct slice_at b) { return a.off == b.off && a.n == b.n; }
 
 static void slice_inside(const char *base, struct str s, size_t len)
 {
@@ -93,7 +90,7 @@ static void check_head(const char *buf, size_t consumed, const struct http_reque
         }
         for (size_t k = 0; k < f->value.n; k++)
             FUZZ_CHECK(f->value.p[k] != '\r' && f->value.p[k] != '\n' && f->value.p[k] != '\0');
-        if (f->name.n < 64) {   /* lookup finds this field or an earlier namesake */
+        if (f->name.n < 64) { /* lookup finds this field or an earlier namesake */
             char name[64];
             const struct http_header *g;
 
@@ -131,8 +128,7 @@ static int parse(const char *buf, size_t len, size_t last_len, struct http_heade
         }
     } else if (o->rc == HTTP_PARSE_ERROR) {
         FUZZ_CHECK(why != NULL);
-        FUZZ_CHECK(o->status == 400 || o->status == 414 || o->status == 431 ||
-                   o->status == 505);
+        FUZZ_CHECK(o->status == 400 || o->status == 414 || o->status == 431 || o->status == 505);
     } else {
         FUZZ_CHECK(o->rc == HTTP_PARSE_PARTIAL && o->status == 0);
     }
@@ -237,7 +233,7 @@ static void pipeline(const char *buf, size_t n, const struct http_parse_limits *
             return;
         check_framing(&h, &fr, &ok);
         if (!ok)
-            return;     /* the server answers and closes */
+            return; /* the server answers and closes */
         off = skip_body(buf, n, off + (size_t)o.rc, &fr);
         if (off == SIZE_MAX)
             return;

@@ -64,8 +64,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     f = fd >= 0 ? fdopen(fd, "w") : NULL;
     FUZZ_SETUP(f != NULL && fputs(es_key_pem, f) >= 0 && fclose(f) == 0, "write key");
     FUZZ_SETUP(auth_tokens_load_es256(&es, &o, path, err, sizeof err) == 0, err);
-    FUZZ_SETUP(auth_tokens_load_hs256(&hs, &o, hs_secret, strlen(hs_secret), err,
-                                      sizeof err) == 0, err);
+    FUZZ_SETUP(auth_tokens_load_hs256(&hs, &o, hs_secret, strlen(hs_secret), err, sizeof err) == 0,
+               err);
     atexit(free_keys);
     return 0;
 }
@@ -78,7 +78,7 @@ static void check_refused(const struct auth_tokens *t, const char *tok)
 
     memset(&c, 0x5a, sizeof c);
     rc = auth_token_verify(t, tok, NOW, &c);
-    FUZZ_CHECK(rc < 0 && rc >= AUTH_TOKEN_INTERNAL);   /* a forgery never passes */
+    FUZZ_CHECK(rc < 0 && rc >= AUTH_TOKEN_INTERNAL); /* a forgery never passes */
     FUZZ_CHECK(memcmp(&c, &zero, sizeof c) == 0);
     FUZZ_CHECK(auth_token_strerror(rc) != NULL);
 }
@@ -144,8 +144,7 @@ static char *resign(const char *tok)
                                (const unsigned char *)tok, hp, mac) == 0);
     memcpy(out, tok, hp);
     out[hp] = '.';
-    FUZZ_CHECK(auth_b64url_encode(out + hp + 1, AUTH_B64URL_BUF(sizeof mac), mac,
-                                  sizeof mac) > 0);
+    FUZZ_CHECK(auth_b64url_encode(out + hp + 1, AUTH_B64URL_BUF(sizeof mac), mac, sizeof mac) > 0);
     return out;
 }
 
@@ -168,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(rc <= 0 && rc >= AUTH_TOKEN_INTERNAL);
         if (rc == 0)
             check_accepted(signed_tok, &c);
-        check_refused(es, signed_tok);   /* right HMAC, wrong algorithm */
+        check_refused(es, signed_tok); /* right HMAC, wrong algorithm */
         free(signed_tok);
     }
     free(tok);

@@ -29,13 +29,12 @@
  * libFuzzer feature: bytes in this section count as coverage) tell it how
  * far into the handshake an input got: which mbedTLS error ended it, how
  * many bytes the server consumed and wrote (log2 buckets), the verdict. */
-#define XC_ERR     0      /* 256 buckets: hash of the error text (has the code) */
-#define XC_READ    256    /* 32: log2 of bytes the server read */
-#define XC_WRITTEN 288    /* 32: log2 of bytes the server wrote */
-#define XC_VERDICT 320    /* 8: -rc of the final verdict */
+#define XC_ERR     0   /* 256 buckets: hash of the error text (has the code) */
+#define XC_READ    256 /* 32: log2 of bytes the server read */
+#define XC_WRITTEN 288 /* 32: log2 of bytes the server wrote */
+#define XC_VERDICT 320 /* 8: -rc of the final verdict */
 #define XC_SIZE    328
-__attribute__((used, section("__libfuzzer_extra_counters")))
-static uint8_t extra_counters[XC_SIZE];
+__attribute__((used, section("__libfuzzer_extra_counters"))) static uint8_t extra_counters[XC_SIZE];
 
 struct io_seen {
     size_t read, written;
@@ -55,7 +54,7 @@ static unsigned log2_bucket(size_t n)
 static void count_verdict(const struct tls_conn *c, const struct io_seen *io, ssize_t rc)
 {
     const char *e = tls_conn_last_error(c);
-    uint32_t h = 2166136261u;   /* FNV-1a */
+    uint32_t h = 2166136261u; /* FNV-1a */
 
     for (; *e != '\0'; e++)
         h = (h ^ (unsigned char)*e) * 16777619u;
@@ -136,8 +135,8 @@ static int step(struct tls_conn *c, int *hs_done, ssize_t *verdict)
         if (rc > 0)
             return 1;
     }
-    FUZZ_CHECK(rc == TLS_WANT_READ || rc == TLS_WANT_WRITE || rc == TLS_CLOSED ||
-               rc == TLS_ERROR || rc == TLS_PLAINTEXT);
+    FUZZ_CHECK(rc == TLS_WANT_READ || rc == TLS_WANT_WRITE || rc == TLS_CLOSED || rc == TLS_ERROR ||
+               rc == TLS_PLAINTEXT);
     *verdict = rc;
     return rc == TLS_WANT_READ || rc == TLS_WANT_WRITE;
 }
@@ -166,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         w = send(sv[1], data + off, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
         FUZZ_CHECK(w > 0 || errno == EAGAIN || errno == EPIPE || errno == ECONNRESET);
         if (w <= 0 && errno != EAGAIN)
-            break;      /* the server closed its end */
+            break; /* the server closed its end */
         if (w > 0)
             off += (size_t)w;
         drain(sv[1]);

@@ -106,7 +106,7 @@ static char *build_request(const struct api_req *q, size_t *len)
         n += snprintf(buf + n, cap - (size_t)n, "Authorization: Bearer %s\r\n", q->bearer);
     if (q->body) {
         const char *ct = q->content_type ? q->content_type : "application/json";
-        if (ct[0])   /* "" sends no Content-Type at all */
+        if (ct[0]) /* "" sends no Content-Type at all */
             n += snprintf(buf + n, cap - (size_t)n, "Content-Type: %s\r\n", ct);
         n += snprintf(buf + n, cap - (size_t)n, "Content-Length: %zu\r\n", blen);
     }
@@ -201,10 +201,7 @@ long long api_int(const struct api_resp *r, const char *key)
     return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
 }
 
-const char *api_error(const struct api_resp *r)
-{
-    return api_str(r, "error");
-}
+const char *api_error(const struct api_resp *r) { return api_str(r, "error"); }
 
 int api_header(const struct api_resp *r, const char *name, char *out, size_t outlen)
 {
@@ -261,8 +258,8 @@ int api_register(const struct srv *s, const char *user, const char *pw, int64_t 
 int api_login(const struct srv *s, const char *user, const char *pw, struct api_session *t)
 {
     struct api_resp r = { 0 };
-    int st = api_json(s, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username", user,
-                      "password", pw);
+    int st = api_json(s, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username", user, "password",
+                      pw);
     if (st == 200) {
         snprintf(t->access, sizeof t->access, "%s", api_str(&r, "access_token"));
         snprintf(t->refresh, sizeof t->refresh, "%s", api_str(&r, "refresh_token"));
@@ -289,8 +286,7 @@ long long api_user_total(const struct srv *s, const char *admin_token)
     return total;
 }
 
-int api_cli(const struct srv *s, const char *args, const char *stdin_text, char *out,
-            size_t outlen)
+int api_cli(const struct srv *s, const char *args, const char *stdin_text, char *out, size_t outlen)
 {
     char outfile[400], cmd[1200];
     snprintf(outfile, sizeof outfile, "%s/cli-%d.out", s->dir, (int)getpid());
@@ -320,8 +316,7 @@ int api_cli(const struct srv *s, const char *args, const char *stdin_text, char 
     return st;
 }
 
-int api_make_admin(const struct srv *s, const char *name, const char *pw,
-                   struct api_session *t)
+int api_make_admin(const struct srv *s, const char *name, const char *pw, struct api_session *t)
 {
     char args[128], input[256], out[1024];
     memset(t, 0, sizeof *t);

@@ -22,25 +22,25 @@
 /* A response. Zero-initialise before first use ({0}); every call replaces
  * the previous content; api_resp_free drops the parsed body. */
 struct api_resp {
-    struct http_resp http;   /* status, raw head and body */
-    json_t *json;            /* the body parsed, NULL if empty or not JSON */
+    struct http_resp http; /* status, raw head and body */
+    json_t *json;          /* the body parsed, NULL if empty or not JSON */
 };
 
 struct api_req {
     const char *method;
     const char *path;
-    const char *bearer;         /* "Authorization: Bearer <bearer>"; NULL: none */
-    const char *content_type;   /* NULL: application/json when there is a body;
+    const char *bearer;       /* "Authorization: Bearer <bearer>"; NULL: none */
+    const char *content_type; /* NULL: application/json when there is a body;
                                    "": no Content-Type header */
-    const char *body;           /* NULL: no body */
-    size_t body_len;            /* 0: strlen(body) */
-    const char *headers;        /* extra "Name: value\r\n" lines; NULL: none */
+    const char *body;         /* NULL: no body */
+    size_t body_len;          /* 0: strlen(body) */
+    const char *headers;      /* extra "Name: value\r\n" lines; NULL: none */
 };
 
 /* A kept-alive connection. */
 struct api_conn {
-    int fd;                  /* owned: closed by api_close */
-    int attached;            /* tc set up: freed by api_close */
+    int fd;       /* owned: closed by api_close */
+    int attached; /* tc set up: freed by api_close */
     struct tc_conn tc;
     char carry[16384];
     size_t carry_len;
@@ -48,7 +48,7 @@ struct api_conn {
 
 /* What a successful login returns. */
 struct api_session {
-    int64_t id;                          /* user id (api_new_user, api_make_admin) */
+    int64_t id; /* user id (api_new_user, api_make_admin) */
     char access[API_TOKEN_MAX + 1];
     char refresh[128];
 };
@@ -110,7 +110,6 @@ int api_cli(const struct srv *s, const char *args, const char *stdin_text, char 
             size_t outlen);
 /* `user add NAME --admin` with pw on stdin, then a login (t->id set from
  * the CLI's "(id N)"): 0 or -1. */
-int api_make_admin(const struct srv *s, const char *name, const char *pw,
-                   struct api_session *t);
+int api_make_admin(const struct srv *s, const char *name, const char *pw, struct api_session *t);
 
 #endif

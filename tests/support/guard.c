@@ -6,7 +6,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-
 void guard_map(struct guard *g, size_t room)
 {
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);

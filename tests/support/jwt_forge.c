@@ -80,8 +80,7 @@ long forge_b64url_decode(const char *s, size_t len, unsigned char *out, size_t c
     return rc == 0 ? (long)olen : -1;
 }
 
-int forge_es256_sign(mbedtls_pk_context *pk, const char *input, size_t len,
-                     unsigned char raw[64])
+int forge_es256_sign(mbedtls_pk_context *pk, const char *input, size_t len, unsigned char raw[64])
 {
     unsigned char hash[32], der[MBEDTLS_ECDSA_MAX_LEN], *p = der;
     size_t dlen = 0, slen;
@@ -90,12 +89,12 @@ int forge_es256_sign(mbedtls_pk_context *pk, const char *input, size_t len,
 
     mbedtls_mpi_init(&r);
     mbedtls_mpi_init(&s);
-    if (mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), (const unsigned char *)input,
-                   len, hash) != 0)
+    if (mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), (const unsigned char *)input, len,
+                   hash) != 0)
         goto out;
 #if PC_MBEDTLS3
-    if (mbedtls_pk_sign(pk, MBEDTLS_MD_SHA256, hash, 32, der, sizeof der, &dlen, forge_rng,
-                        NULL) != 0)
+    if (mbedtls_pk_sign(pk, MBEDTLS_MD_SHA256, hash, 32, der, sizeof der, &dlen, forge_rng, NULL) !=
+        0)
         goto out;
 #else
     if (mbedtls_pk_sign(pk, MBEDTLS_MD_SHA256, hash, 32, der, &dlen, forge_rng, NULL) != 0)
@@ -186,9 +185,9 @@ char *forge_pem_from_xy(const char *x, const char *y)
 {
     /* DER SubjectPublicKeyInfo for id-ecPublicKey / prime256v1, then the
      * uncompressed point 04 || x || y. */
-    static const unsigned char prefix[] = {
-        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
-        0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04 };
+    static const unsigned char prefix[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                            0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                            0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04 };
     unsigned char der[sizeof prefix + 64];
     mbedtls_pk_context pk;
     char *pem = malloc(PEM_CAP);

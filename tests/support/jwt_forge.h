@@ -15,10 +15,10 @@
 #include <mbedtls/pk.h>
 
 enum forge_sig {
-    FORGE_ES256,   /* "h.p.sig", ECDSA P-256 with pk */
-    FORGE_HMAC,    /* "h.p.sig", HMAC-SHA-256 with key/keylen */
-    FORGE_NONE,    /* "h.p": no signature segment */
-    FORGE_EMPTY,   /* "h.p.": empty signature segment */
+    FORGE_ES256, /* "h.p.sig", ECDSA P-256 with pk */
+    FORGE_HMAC,  /* "h.p.sig", HMAC-SHA-256 with key/keylen */
+    FORGE_NONE,  /* "h.p": no signature segment */
+    FORGE_EMPTY, /* "h.p.": empty signature segment */
 };
 
 /* mbedTLS RNG callback over getrandom(2); ctx unused. */
@@ -32,8 +32,7 @@ char *forge_b64url_json(const json_t *j);
 long forge_b64url_decode(const char *s, size_t len, unsigned char *out, size_t cap);
 
 /* ECDSA P-256 / SHA-256 over input[0..len) as the 64-byte r||s. 0 or -1. */
-int forge_es256_sign(mbedtls_pk_context *pk, const char *input, size_t len,
-                     unsigned char raw[64]);
+int forge_es256_sign(mbedtls_pk_context *pk, const char *input, size_t len, unsigned char raw[64]);
 
 /* header.payload[.signature] signed as `how` says (pk for FORGE_ES256,
  * key/keylen for FORGE_HMAC). Takes ownership of hdr and claims (both

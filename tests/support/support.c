@@ -31,14 +31,13 @@ static long now_ms(void)
 static int write_config(struct srv *s, const char *extra_json)
 {
     json_error_t je;
-    json_t *cfg = json_pack(
-        "{s:{s:s, s:i, s:s, s:i, s:i, s:s, s:s}, s:{s:s}, s:{s:s},"
-        " s:{s:s, s:i, s:i, s:i}}",
-        "server", "https_address", "127.0.0.1", "https_port", 0, "http_address", "127.0.0.1",
-        "http_port", 0, "workers", 2, "www_root", PC_SOURCE_DIR "/www", "log_level", "info",
-        "tls", "dev_cert_dir", "",
-        "db", "path", "",
-        "auth", "jwt_key_file", "", "argon2_memory_kib", 8192, "argon2_iterations", 1, "argon2_parallelism", 1);
+    json_t *cfg = json_pack("{s:{s:s, s:i, s:s, s:i, s:i, s:s, s:s}, s:{s:s}, s:{s:s},"
+                            " s:{s:s, s:i, s:i, s:i}}",
+                            "server", "https_address", "127.0.0.1", "https_port", 0, "http_address",
+                            "127.0.0.1", "http_port", 0, "workers", 2, "www_root",
+                            PC_SOURCE_DIR "/www", "log_level", "info", "tls", "dev_cert_dir", "",
+                            "db", "path", "", "auth", "jwt_key_file", "", "argon2_memory_kib", 8192,
+                            "argon2_iterations", 1, "argon2_parallelism", 1);
     if (cfg == NULL)
         return -1;
     char path[400];
@@ -100,7 +99,7 @@ static int read_file(const char *path, char *buf, size_t cap)
 static int wait_listening(struct srv *s, int want_http)
 {
     static char text[1 << 16];
-    long deadline = now_ms() + 60000;   /* sanitizer builds start slowly */
+    long deadline = now_ms() + 60000; /* sanitizer builds start slowly */
     while (now_ms() < deadline) {
         if (read_file(s->log, text, sizeof text) == 0) {
             s->https_port = parse_port(text, "https");
@@ -213,7 +212,9 @@ int srv_run_to_exit(struct srv *s, const char *extra_json, int timeout_ms)
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
-    (void)sb; (void)flag; (void)ftw;
+    (void)sb;
+    (void)flag;
+    (void)ftw;
     return remove(path);
 }
 
@@ -309,14 +310,14 @@ static size_t resp_take(char *dst, size_t want, char *carry, size_t *carry_len)
     return n;
 }
 
-int resp_read(resp_read_fn fn, void *ctx, struct http_resp *r, int timeout_ms,
-              char *carry, size_t carry_cap, size_t *carry_len)
+int resp_read(resp_read_fn fn, void *ctx, struct http_resp *r, int timeout_ms, char *carry,
+              size_t carry_cap, size_t *carry_len)
 {
     return resp_read_ex(fn, ctx, r, timeout_ms, carry, carry_cap, carry_len, 0);
 }
 
-int resp_read_ex(resp_read_fn fn, void *ctx, struct http_resp *r, int timeout_ms,
-                 char *carry, size_t carry_cap, size_t *carry_len, int head_only)
+int resp_read_ex(resp_read_fn fn, void *ctx, struct http_resp *r, int timeout_ms, char *carry,
+                 size_t carry_cap, size_t *carry_len, int head_only)
 {
     static char acc[sizeof r->head + sizeof r->body];
     size_t n = resp_take(acc, sizeof acc, carry, carry_len);
@@ -411,8 +412,8 @@ static void *probe_main(void *arg)
                  tc_write_all(&c, req, sizeof req - 1, 5000) == 0 && probe_status(&c) == 200;
         long dt = now_ms() - t0;
         if (!ok && c.live)
-            snprintf(p->last_err, sizeof p->last_err, "%s", tc_error(&c)[0] ? tc_error(&c)
-                                                                            : "no 200 answer");
+            snprintf(p->last_err, sizeof p->last_err, "%s",
+                     tc_error(&c)[0] ? tc_error(&c) : "no 200 answer");
         tc_close(&c);
         if (p->count < SRV_PROBE_KEEP)
             p->ms[p->count] = dt;

@@ -14,10 +14,10 @@ struct srv {
     pid_t pid;
     int https_port;
     int http_port;
-    char dir[256];          /* temp dir: config, certs, db, log */
+    char dir[256]; /* temp dir: config, certs, db, log */
     char config[320];
     char log[320];
-    char ca_file[320];      /* dev CA of this server */
+    char ca_file[320]; /* dev CA of this server */
 };
 
 /* Starts the server with a config made of test defaults (ports 0, 2 workers,
@@ -51,9 +51,9 @@ struct srv_probe {
     const struct srv *s;
     pthread_t thread;
     atomic_bool stop;
-    int count, failures;            /* failures: no 200 within 5 s */
-    long median_ms, worst_ms;       /* set by srv_probe_stop */
-    long ms[SRV_PROBE_KEEP];        /* the first SRV_PROBE_KEEP timings */
+    int count, failures;      /* failures: no 200 within 5 s */
+    long median_ms, worst_ms; /* set by srv_probe_stop */
+    long ms[SRV_PROBE_KEEP];  /* the first SRV_PROBE_KEEP timings */
     char last_err[256];
 };
 /* 0 or -1 (no thread). */
@@ -81,22 +81,22 @@ typedef ssize_t (*resp_read_fn)(void *ctx, void *p, size_t n, int timeout_ms);
 
 struct http_resp {
     int status;
-    char head[8192];        /* status line + headers, NUL-terminated */
-    char body[65536];       /* NUL-terminated (bodies in tests are text) */
+    char head[8192];  /* status line + headers, NUL-terminated */
+    char body[65536]; /* NUL-terminated (bodies in tests are text) */
     size_t body_len;
-    size_t raw_len;         /* bytes of the whole response */
+    size_t raw_len; /* bytes of the whole response */
 };
 
 /* Returns 0, or -1 on EOF/timeout before a whole response. Bytes read past
  * the response (pipelining) are kept in *carry (caller-owned buffer of
  * carry_cap, *carry_len in/out) and used first on the next call. */
-int resp_read(resp_read_fn fn, void *ctx, struct http_resp *r, int timeout_ms,
-              char *carry, size_t carry_cap, size_t *carry_len);
+int resp_read(resp_read_fn fn, void *ctx, struct http_resp *r, int timeout_ms, char *carry,
+              size_t carry_cap, size_t *carry_len);
 
 /* Same; head_only: the response to a HEAD request (no body whatever
  * Content-Length says). */
-int resp_read_ex(resp_read_fn fn, void *ctx, struct http_resp *r, int timeout_ms,
-                 char *carry, size_t carry_cap, size_t *carry_len, int head_only);
+int resp_read_ex(resp_read_fn fn, void *ctx, struct http_resp *r, int timeout_ms, char *carry,
+                 size_t carry_cap, size_t *carry_len, int head_only);
 
 /* Value of a response header (case-insensitive) copied into out; 0 or -1. */
 int resp_header(const struct http_resp *r, const char *name, char *out, size_t outlen);

@@ -58,7 +58,7 @@ static int tc_send(void *ctx, const unsigned char *buf, size_t len)
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return MBEDTLS_ERR_SSL_WANT_WRITE;
         return (errno == EPIPE || errno == ECONNRESET) ? MBEDTLS_ERR_NET_CONN_RESET
-                                                      : MBEDTLS_ERR_NET_SEND_FAILED;
+                                                       : MBEDTLS_ERR_NET_SEND_FAILED;
     }
     c->wire_out += (size_t)n;
     return (int)n;
@@ -212,7 +212,8 @@ static int tc_setup(struct tc_conn *c, int fd, const struct tc_opts *o)
     if (tc_conf(c, o) != 0)
         return TC_ERROR;
     if ((ret = mbedtls_ssl_setup(&c->ssl, &c->conf)) != 0 ||
-        (ret = mbedtls_ssl_set_hostname(&c->ssl, o->server_name ? o->server_name : "localhost")) != 0 ||
+        (ret = mbedtls_ssl_set_hostname(&c->ssl, o->server_name ? o->server_name : "localhost")) !=
+            0 ||
         (o->session != NULL && o->session->valid &&
          (ret = mbedtls_ssl_set_session(&c->ssl, &o->session->s)) != 0)) {
         tc_set_err(c, "tc: ssl setup", ret);
@@ -237,16 +238,11 @@ int tc_attach(struct tc_conn *c, int fd, const struct tc_opts *o, char *err, siz
 static int tc_map(struct tc_conn *c, int ret, const char *what)
 {
     switch (ret) {
-    case MBEDTLS_ERR_SSL_WANT_READ:
-        return TC_WANT_READ;
-    case MBEDTLS_ERR_SSL_WANT_WRITE:
-        return TC_WANT_WRITE;
+    case MBEDTLS_ERR_SSL_WANT_READ: return TC_WANT_READ;
+    case MBEDTLS_ERR_SSL_WANT_WRITE: return TC_WANT_WRITE;
     case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
-    case MBEDTLS_ERR_SSL_CONN_EOF:
-        return TC_CLOSED;
-    default:
-        tc_set_err(c, what, ret);
-        return TC_ERROR;
+    case MBEDTLS_ERR_SSL_CONN_EOF: return TC_CLOSED;
+    default: tc_set_err(c, what, ret); return TC_ERROR;
     }
 }
 
@@ -392,8 +388,8 @@ static int tc_tcp_connect(const char *host, int port, long long deadline, char *
     return fd;
 }
 
-int tc_connect(struct tc_conn *c, const char *host, int port, const struct tc_opts *o,
-               char *err, size_t errlen)
+int tc_connect(struct tc_conn *c, const char *host, int port, const struct tc_opts *o, char *err,
+               size_t errlen)
 {
     long long deadline = tc_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : TC_DEFAULT_TIMEOUT_MS);
     int fd, ret;
@@ -474,22 +470,10 @@ void tc_close(struct tc_conn *c)
     c->live = 0;
 }
 
-const char *tc_version(const struct tc_conn *c)
-{
-    return mbedtls_ssl_get_version(&c->ssl);
-}
+const char *tc_version(const struct tc_conn *c) { return mbedtls_ssl_get_version(&c->ssl); }
 
-const char *tc_ciphersuite(const struct tc_conn *c)
-{
-    return mbedtls_ssl_get_ciphersuite(&c->ssl);
-}
+const char *tc_ciphersuite(const struct tc_conn *c) { return mbedtls_ssl_get_ciphersuite(&c->ssl); }
 
-const char *tc_alpn(const struct tc_conn *c)
-{
-    return mbedtls_ssl_get_alpn_protocol(&c->ssl);
-}
+const char *tc_alpn(const struct tc_conn *c) { return mbedtls_ssl_get_alpn_protocol(&c->ssl); }
 
-const char *tc_error(const struct tc_conn *c)
-{
-    return c->err;
-}
+const char *tc_error(const struct tc_conn *c) { return c->err; }

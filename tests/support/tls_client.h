@@ -25,11 +25,11 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
-#define TC_ERROR      (-1)   /* fatal; text in tc_error() */
-#define TC_WANT_READ  (-2)   /* non-blocking step: wait for readable */
-#define TC_WANT_WRITE (-3)   /* non-blocking step: wait for writable */
-#define TC_CLOSED     (-4)   /* peer sent close_notify or closed the socket */
-#define TC_TIMEOUT    (-5)   /* the timeout passed first */
+#define TC_ERROR      (-1) /* fatal; text in tc_error() */
+#define TC_WANT_READ  (-2) /* non-blocking step: wait for readable */
+#define TC_WANT_WRITE (-3) /* non-blocking step: wait for writable */
+#define TC_CLOSED     (-4) /* peer sent close_notify or closed the socket */
+#define TC_TIMEOUT    (-5) /* the timeout passed first */
 
 enum tc_version { TC_VERSION_DEFAULT = 0, TC_TLS1_0, TC_TLS1_1, TC_TLS1_2, TC_TLS1_3 };
 
@@ -40,22 +40,22 @@ struct tc_session {
 };
 
 struct tc_opts {
-    const char *ca_file;          /* PEM trust anchor; NULL = no verification */
-    const char *server_name;      /* SNI and the name checked; NULL = "localhost"
+    const char *ca_file;     /* PEM trust anchor; NULL = no verification */
+    const char *server_name; /* SNI and the name checked; NULL = "localhost"
                                      (mbedTLS 2.28 cannot match IP addresses) */
-    int min_version;              /* enum tc_version; TC_VERSION_DEFAULT = library's */
+    int min_version;         /* enum tc_version; TC_VERSION_DEFAULT = library's */
     int max_version;
-    const int *ciphersuites;      /* 0-terminated MBEDTLS_TLS_* ids (max 31); NULL = default */
-    const char *const *groups;    /* NULL-terminated curve names: "secp256r1",
+    const int *ciphersuites;          /* 0-terminated MBEDTLS_TLS_* ids (max 31); NULL = default */
+    const char *const *groups;        /* NULL-terminated curve names: "secp256r1",
                                      "x25519", "secp384r1", "secp521r1"...; NULL = default */
-    const char **alpn;            /* NULL-terminated; kept by pointer; NULL = none */
-    const struct tc_session *session;  /* offer this session; NULL = full handshake */
-    int timeout_ms;               /* tc_connect: connect + handshake; <= 0 = 5000 */
+    const char **alpn;                /* NULL-terminated; kept by pointer; NULL = none */
+    const struct tc_session *session; /* offer this session; NULL = full handshake */
+    int timeout_ms;                   /* tc_connect: connect + handshake; <= 0 = 5000 */
 };
 
 struct tc_conn {
     int fd;
-    int own_fd;                   /* tc_connect's socket: closed by tc_close */
+    int own_fd; /* tc_connect's socket: closed by tc_close */
     int live;
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
@@ -64,12 +64,12 @@ struct tc_conn {
     mbedtls_ssl_context ssl;
     int suites[32];
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
-    uint16_t groups[16];          /* IANA group ids, 0-terminated */
+    uint16_t groups[16]; /* IANA group ids, 0-terminated */
 #else
     mbedtls_ecp_group_id groups[16];
 #endif
-    size_t wire_in;               /* raw bytes read from the socket */
-    size_t wire_out;              /* raw bytes written to the socket */
+    size_t wire_in;  /* raw bytes read from the socket */
+    size_t wire_out; /* raw bytes written to the socket */
     char err[192];
 };
 
@@ -81,8 +81,8 @@ int tc_handshake_step(struct tc_conn *c);
 /* Connects to host:port (IPv4 or IPv6 literal or name) and completes the
  * handshake within o->timeout_ms. 0, or TC_ERROR/TC_TIMEOUT with err set
  * (c is then closed: tc_close is still allowed). */
-int tc_connect(struct tc_conn *c, const char *host, int port, const struct tc_opts *o,
-               char *err, size_t errlen);
+int tc_connect(struct tc_conn *c, const char *host, int port, const struct tc_opts *o, char *err,
+               size_t errlen);
 
 /* One non-blocking write: bytes accepted (> 0), TC_WANT_* or TC_ERROR. After
  * TC_WANT_*, repeat with the same buffer and length. */
@@ -98,7 +98,7 @@ ssize_t tc_read(struct tc_conn *c, void *buf, size_t len, int timeout_ms);
  * the ticket arrives after the handshake: call after a tc_read returned data.
  * Free with tc_session_free. */
 int tc_get_session(struct tc_conn *c, struct tc_session *s);
-void tc_session_free(struct tc_session *s);   /* idempotent */
+void tc_session_free(struct tc_session *s); /* idempotent */
 
 /* Sends close_notify (waits up to 1 s to flush it). 0 or TC_*. */
 int tc_shutdown(struct tc_conn *c);
@@ -106,9 +106,9 @@ int tc_shutdown(struct tc_conn *c);
  * opened it. Idempotent. */
 void tc_close(struct tc_conn *c);
 
-const char *tc_version(const struct tc_conn *c);       /* "TLSv1.2" */
-const char *tc_ciphersuite(const struct tc_conn *c);   /* "TLS-ECDHE-..." */
-const char *tc_alpn(const struct tc_conn *c);          /* NULL if none */
-const char *tc_error(const struct tc_conn *c);         /* "" if none */
+const char *tc_version(const struct tc_conn *c);     /* "TLSv1.2" */
+const char *tc_ciphersuite(const struct tc_conn *c); /* "TLS-ECDHE-..." */
+const char *tc_alpn(const struct tc_conn *c);        /* NULL if none */
+const char *tc_error(const struct tc_conn *c);       /* "" if none */
 
 #endif
