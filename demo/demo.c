@@ -9,7 +9,7 @@
  * The login is done once per side for the transcript; the timings are the
  * median of `runs` fresh connections with GET /healthz, a request without
  * server work, so they show the cost of the transport and not of argon2. */
-#include "server/demo.h"
+#include "demo/demo.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 #include "server/buf.h"
-#include "server/demo_int.h"
-#include "server/wire.h"
+#include "demo/demo_int.h"
+#include "demo/wire.h"
 #include "tls/client.h"
 
 #define DEMO_TIMEOUT_MS    10000

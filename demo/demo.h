@@ -1,4 +1,4 @@
-/* demo.h: the HTTP vs HTTPS demo (DESIGN.md §8, issue 4).
+/* demo.h: the HTTP vs HTTPS demo (docs/ARCHITECTURE.md, HTTP vs HTTPS demo).
  *
  *   demo.c         the comparison: a client that logs in over plain HTTP and
  *                  over HTTPS, capturing its own socket (what an eavesdropper
@@ -68,9 +68,11 @@ struct demo_ctx;
 int demo_setup(struct demo_ctx **out, const struct config *cfg, char *err, size_t errlen);
 /* Adds GET /demo/wire and POST /demo/run with access `access` (public). */
 int demo_add_routes(struct router *r, struct demo_ctx *d, int access);
-/* The running server (its ports, its dev CA, its wire view): call after
- * server_setup, before server_run. */
-void demo_attach(struct demo_ctx *d, struct server *srv);
+/* Plugs the demo into the running server: its plain-HTTP listener serves
+ * the API (with a warning header), and the wire view captures every
+ * connection; the routes use its ports and its dev CA. Call after
+ * server_setup, before server_run. 0, or -1 with err. */
+int demo_attach(struct demo_ctx *d, struct server *srv, char *err, size_t errlen);
 /* Cancels and waits for a run in progress (call after server_run returned,
  * before the server is freed), then frees. NULL ok. */
 void demo_free(struct demo_ctx *d);

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/demo.h"
+#include "demo/demo.h"
 #include "server/log.h"
 
 #define DEMO_DEFAULT_HTTPS "https://127.0.0.1:8443"

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "server/buf.h"
-#include "server/demo_int.h"
+#include "demo/demo_int.h"
 
 #define DEMO_TEXT_MAX (4u * 1024 * 1024)
 

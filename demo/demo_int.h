@@ -1,12 +1,12 @@
-/* demo_int.h: what the demo's files share (internal to server/demo*.c). */
+/* demo_int.h: what the demo's files share (internal to demo/). */
 #ifndef PC_DEMO_INT_H
 #define PC_DEMO_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/demo.h"
-#include "server/wire.h"
+#include "demo/demo.h"
+#include "demo/wire.h"
 #include "tls/client.h"
 
 /* The cost of one exchange; doubles so medians take every field alike. */
@@ -48,5 +48,18 @@ void demo_run_free(struct demo_run *x);
 int demo_exchange_run(const struct demo_run *x, struct demo_exchange *e, char *err, size_t errlen);
 void demo_random_user(char *out, size_t outlen);
 uint64_t demo_now_us(void);
+
+/* demo_wire.c: the server's wire view, one capture ring per listener. */
+struct demo_wire;
+/* Creates the rings and attaches them to srv as its connection observer
+ * (after server_setup, before server_run). 0, or -1 with err. */
+int demo_wire_attach(struct demo_wire **out, const struct config *cfg, struct server *srv,
+                     char *err, size_t errlen);
+/* The GET /demo/wire document ({"capture_bytes", "capture_connections",
+ * "https": {"port", "tls", "connections"}, "http": {...}}); NULL when out of
+ * memory. Thread-safe. */
+json_t *demo_wire_json(const struct demo_wire *dw);
+/* After server_run returned (no connection is observed any more). NULL ok. */
+void demo_wire_free(struct demo_wire *dw);
 
 #endif

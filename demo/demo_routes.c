@@ -13,12 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/demo.h"
+#include "demo/demo_int.h"
 #include "server/log.h"
 
 struct demo_ctx {
     const struct config *cfg;
     struct server *srv;
+    struct demo_wire *wire;
     atomic_int busy;   /* a run is in progress */
     atomic_int cancel; /* shutting down: runs give up */
     pthread_mutex_t mu;
@@ -55,7 +56,14 @@ int demo_setup(struct demo_ctx **out, const struct config *cfg, char *err, size_
     return 0;
 }
 
-void demo_attach(struct demo_ctx *d, struct server *srv) { d->srv = srv; }
+int demo_attach(struct demo_ctx *d, struct server *srv, char *err, size_t errlen)
+{
+    if (demo_wire_attach(&d->wire, d->cfg, srv, err, errlen) != 0)
+        return -1;
+    server_serve_plain(srv, "plaintext HTTP (demo mode): anyone on the path can read this");
+    d->srv = srv;
+    return 0;
+}
 
 void demo_free(struct demo_ctx *d)
 {
@@ -68,6 +76,7 @@ void demo_free(struct demo_ctx *d)
     pthread_mutex_unlock(&d->mu);
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
+    demo_wire_free(d->wire);
     free(d);
 }
 
@@ -98,7 +107,7 @@ static int demo_wire(struct http_exchange *ex, void *arg)
     struct demo_ctx *d = arg;
     if (!demo_allowed(ex))
         return 0;
-    json_t *j = d->srv ? server_wire_json(d->srv) : NULL;
+    json_t *j = d->wire ? demo_wire_json(d->wire) : NULL;
     if (j == NULL)
         http_resp_error(&ex->resp, 500, "internal", "the wire view is not available");
     else

@@ -1,6 +1,6 @@
 /* wire.c: capture rings, the TLS record decoder and the renderings of the
  * demo's wire view (see wire.h). */
-#include "server/wire.h"
+#include "demo/wire.h"
 
 #include <netinet/in.h>
 #include <pthread.h>

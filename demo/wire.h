@@ -1,5 +1,5 @@
-/* wire.h: the demo's wire view (DESIGN.md §8): what travelled on a socket,
- * byte for byte, as an eavesdropper would see it.
+/* wire.h: the demo's wire view (docs/ARCHITECTURE.md, HTTP vs HTTPS demo):
+ * what travelled on a socket, byte for byte, as an eavesdropper would see it.
  *
  * A wire_ring keeps the most recent connections of one listener: of each,
  * the first `bytes` bytes read from the socket and the first `bytes` written

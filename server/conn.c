@@ -74,7 +74,9 @@ void conn_close(struct conn *c)
         tls_conn_free(c->tls);
         c->tls = NULL;
     }
-    wire_cap_close(&c->wire);
+    if (c->obs != NULL)
+        w->srv->observer.close(c->obs);
+    c->obs = NULL;
     conn_linger(c->io.fd);
     close(c->io.fd);
     if (c->prev)
@@ -124,11 +126,11 @@ void conn_accept(struct worker *w, int fd, int is_tls, const struct sockaddr_sto
         conn_close(c);
         return;
     }
-    struct wire_ring *ring = is_tls ? w->srv->wire_https : w->srv->wire_http;
-    if (ring != NULL) { /* demo mode only: the wire view */
-        wire_cap_open(&c->wire, ring, c->client_ip, c->client_port);
-        if (c->tls)
-            tls_conn_set_observer(c->tls, wire_cap_observe, &c->wire);
+    const struct server_observer *obs = &w->srv->observer;
+    if (obs->open != NULL) {
+        c->obs = obs->open(obs->arg, is_tls, c->client_ip, c->client_port);
+        if (c->obs != NULL && c->tls)
+            tls_conn_set_observer(c->tls, obs->bytes, c->obs);
     }
     if (loop_io_add(w->loop, &c->io, EPOLLIN) != 0) {
         conn_close(c);
@@ -146,8 +148,8 @@ static ssize_t conn_recv(struct conn *c, void *p, size_t n)
         return tls_conn_read(c->tls, p, n);
     ssize_t r = recv(c->io.fd, p, n, 0);
     if (r > 0) {
-        if (c->wire.ring)
-            wire_cap_record(&c->wire, 'r', p, (size_t)r);
+        if (c->obs != NULL)
+            c->w->srv->observer.bytes(c->obs, 'r', p, (size_t)r);
         return r;
     }
     if (r == 0)
@@ -163,8 +165,8 @@ static ssize_t conn_send(struct conn *c, const void *p, size_t n)
         return tls_conn_write(c->tls, p, n);
     ssize_t r = send(c->io.fd, p, n, MSG_NOSIGNAL);
     if (r >= 0) {
-        if (c->wire.ring)
-            wire_cap_record(&c->wire, 'w', p, (size_t)r);
+        if (c->obs != NULL)
+            c->w->srv->observer.bytes(c->obs, 'w', p, (size_t)r);
         return r;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -222,8 +224,8 @@ static void conn_plaintext_on_tls(struct conn *c)
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                      sizeof body - 1, body);
     ssize_t w = send(c->io.fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w > 0) /* best effort: the client is confused anyway */
-        wire_cap_record(&c->wire, 'w', (const unsigned char *)msg, (size_t)w);
+    if (w > 0 && c->obs != NULL) /* best effort: the client is confused anyway */
+        c->w->srv->observer.bytes(c->obs, 'w', (const unsigned char *)msg, (size_t)w);
     log_info("tls: cleartext HTTP from %s on the HTTPS port, answered 400", c->client_ip);
     conn_close(c);
 }

@@ -12,7 +12,6 @@
 #include "server/http_msg.h"
 #include "server/http_parse.h"
 #include "server/loop.h"
-#include "server/wire.h"
 #include "server/worker.h"
 #include "tls/tls.h"
 
@@ -42,7 +41,7 @@ struct conn {
     char client_ip[INET6_ADDRSTRLEN];
     int client_port;
 
-    struct wire_cap wire; /* demo mode's capture; inert otherwise */
+    void *obs; /* the server observer's handle; NULL: not observed */
 
     struct buf in, out;
     size_t write_len; /* length of a TLS write to retry */

@@ -68,9 +68,8 @@ void conn_finish_exchange(struct conn *c)
                 !(cfg->max_requests_per_connection > 0 &&
                   c->requests + 1 >= cfg->max_requests_per_connection);
     struct http_writer_opts o = { cfg->hsts_max_age_s, c->is_tls };
-    if (!c->is_tls && cfg->demo)
-        http_resp_header(&ex->resp, "X-Portcullis-Warning",
-                         "plaintext HTTP (demo mode): anyone on the path can read this");
+    if (!c->is_tls && c->w->srv->plain_warning != NULL)
+        http_resp_header(&ex->resp, "X-Portcullis-Warning", c->w->srv->plain_warning);
     size_t before = c->out.len;
     if (http_resp_write(&ex->resp, &o, ex->req.minor_version, keep, ex->req.is_head, &c->out) !=
         0) {

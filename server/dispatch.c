@@ -10,7 +10,7 @@
 
 static const struct config *cfg_of(const struct conn *c) { return c->w->srv->cfg; }
 
-/* The plain-HTTP listener outside demo mode: 308 to the same path and query
+/* The plain-HTTP listener unless it serves (server_serve_plain): 308 to the same path and query
  * on HTTPS. The host comes from the (validated) Host header minus its port. */
 static void conn_redirect(struct conn *c)
 {
@@ -192,7 +192,7 @@ static void conn_route(struct conn *c)
 void conn_dispatch(struct conn *c)
 {
     conn_fill_request(c);
-    if (!c->is_tls && !cfg_of(c)->demo) {
+    if (!c->is_tls && c->w->srv->plain_warning == NULL) {
         conn_redirect(c);
         return;
     }

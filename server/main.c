@@ -7,8 +7,8 @@
 
 #include "auth/auth.h"
 #include "auth/cli.h"
+#include "demo/demo.h"
 #include "server/config.h"
-#include "server/demo.h"
 #include "server/log.h"
 #include "server/router.h"
 #include "server/server.h"
@@ -153,8 +153,10 @@ static int serve(const struct config *cfg)
         log_error("%s", err);
         goto out;
     }
-    if (demo != NULL)
-        demo_attach(demo, srv);
+    if (demo != NULL && demo_attach(demo, srv, err, sizeof err) != 0) {
+        log_error("%s", err);
+        goto out;
+    }
     rc = server_run(srv) == 0 ? 0 : 1;
 out:
     /* In-flight jobs (and a demo run) finish and post to the stopped loops;

@@ -216,19 +216,6 @@ static int server_bind(struct server *s, char *err, size_t errlen)
     return 0;
 }
 
-/* Demo mode only: without rings no connection captures anything. */
-static int server_wire_setup(struct server *s, char *err, size_t errlen)
-{
-    size_t conns = (size_t)s->cfg->wire_capture_connections;
-    size_t bytes = (size_t)s->cfg->wire_capture_bytes;
-    if (wire_ring_create(&s->wire_https, conns, bytes) != 0 ||
-        (s->http_port >= 0 && wire_ring_create(&s->wire_http, conns, bytes) != 0)) {
-        snprintf(err, errlen, "server: out of memory for the wire view");
-        return -1;
-    }
-    return 0;
-}
-
 static int server_alloc_workers(struct server *s, int n)
 {
     s->workers = calloc((size_t)n, sizeof *s->workers);
@@ -273,8 +260,6 @@ int server_setup(struct server **out, const struct config *cfg, struct router *r
     }
     if (server_load_tls(s, err, errlen) != 0 || server_bind(s, err, errlen) != 0)
         goto fail;
-    if (cfg->demo && server_wire_setup(s, err, errlen) != 0)
-        goto fail;
     *out = s;
     return 0;
 fail:
@@ -286,25 +271,12 @@ int server_https_port(const struct server *s) { return s->https_port; }
 int server_http_port(const struct server *s) { return s->http_port; }
 const char *server_dev_ca_file(const struct server *s) { return s->dev_ca_file; }
 
-static json_t *server_wire_listener(struct wire_ring *r, int port, int tls)
+void server_set_observer(struct server *s, const struct server_observer *obs)
 {
-    return json_pack("{s:i, s:b, s:o*}", "port", port, "tls", tls, "connections",
-                     wire_ring_json(r, tls));
+    s->observer = *obs;
 }
 
-json_t *server_wire_json(const struct server *s)
-{
-    if (!s->cfg->demo)
-        return NULL;
-    json_t *j = json_pack("{s:i, s:i}", "capture_bytes", s->cfg->wire_capture_bytes,
-                          "capture_connections", s->cfg->wire_capture_connections);
-    if (j == NULL)
-        return NULL;
-    json_object_set_new(j, "https", server_wire_listener(s->wire_https, s->https_port, 1));
-    if (s->http_port >= 0)
-        json_object_set_new(j, "http", server_wire_listener(s->wire_http, s->http_port, 0));
-    return j;
-}
+void server_serve_plain(struct server *s, const char *warning) { s->plain_warning = warning; }
 
 int server_drop_privileges(const struct server *s, char *err, size_t errlen)
 {
@@ -342,8 +314,6 @@ void server_free(struct server *s)
             close(w->http.io.fd);
     }
     free(s->workers);
-    wire_ring_free(s->wire_https);
-    wire_ring_free(s->wire_http);
     static_root_close(&s->www);
     tls_server_release(s->tls);
     free(s);

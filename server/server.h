@@ -1,8 +1,8 @@
 /* server.h: the HTTPS/HTTP server as a whole: listeners bound once in the
  * main thread, one worker thread per event loop, signals.
  *
- * The server knows nothing of users or tokens (DESIGN.md §0): the composition
- * root hands it a router and hooks. */
+ * The server knows nothing of users or tokens (docs/ARCHITECTURE.md, §0
+ * Layers): the composition root hands it a router, hooks and an observer. */
 #ifndef PC_SERVER_H
 #define PC_SERVER_H
 
@@ -38,11 +38,32 @@ int server_http_port(const struct server *s); /* -1 when disabled */
 /* The dev CA when the generated dev certificate is in use, else "". */
 const char *server_dev_ca_file(const struct server *s);
 
-/* Demo mode's wire view (server/wire.h) of both listeners, the GET
- * /demo/wire document ({"capture_bytes", "capture_connections", "https":
- * {"port", "tls", "connections"}, "http": {...}}); NULL outside demo mode or
- * when out of memory. Thread-safe. */
-json_t *server_wire_json(const struct server *s);
+/* An observer of the raw bytes of every connection (ciphertext on the HTTPS
+ * listener), e.g. a wire capture. Every call runs on the connection's loop
+ * thread, synchronously at the moment of the I/O, so the observer's clock
+ * reading is the bytes' time. With no observer attached a connection pays
+ * one NULL check per read and write. */
+struct server_observer {
+    /* A connection was accepted (tls: on the HTTPS listener). Returns the
+     * handle the other calls get, or NULL to leave this connection alone. */
+    void *(*open)(void *arg, int tls, const char *client_ip, int client_port);
+    /* dir 'r': n bytes read from the socket; 'w': written to it (the
+     * signature of tls_io_observer). */
+    void (*bytes)(void *conn, char dir, const unsigned char *p, size_t n);
+    /* The connection is closed; the handle is not used again. */
+    void (*close)(void *conn);
+    void *arg;
+};
+
+/* Attaches obs (copied) to every connection accepted from now on. Call after
+ * server_setup, before server_run. */
+void server_set_observer(struct server *s, const struct server_observer *obs);
+
+/* The plain-HTTP listener answers requests itself (routes and static
+ * files, as the HTTPS one does) instead of redirecting them to HTTPS, and
+ * every answer there carries "X-Portcullis-Warning: <warning>" (a static
+ * string). Call after server_setup, before server_run. */
+void server_serve_plain(struct server *s, const char *warning);
 
 /* Drops to cfg->user when running as root. Returns 0 or -1 with err. */
 int server_drop_privileges(const struct server *s, char *err, size_t errlen);

@@ -213,7 +213,7 @@ int server_run(struct server *s)
                  s->dev_ca_file, s->https_port);
     if (s->http_port >= 0)
         log_info("listening on http://%s:%d (%s)", s->cfg->http_address, s->http_port,
-                 s->cfg->demo ? "demo mode: serves the API in plaintext" : "redirects to HTTPS");
+                 s->plain_warning ? "serves the API in plaintext" : "redirects to HTTPS");
     server_wait_signals(s, started);
 join:
     if (rc != 0)

@@ -14,7 +14,6 @@
 #include "server/server.h"
 #include "server/static.h"
 #include "server/static_cache.h"
-#include "server/wire.h"
 #include "tls/tls.h"
 
 struct conn;
@@ -56,8 +55,9 @@ struct server {
     struct worker *workers;
     int nworkers;
     int https_port, http_port;
-    struct wire_ring *wire_https, *wire_http; /* demo mode's wire view; NULL otherwise */
-    atomic_int failed;                        /* a worker could not run: exit non-zero */
+    struct server_observer observer; /* open == NULL: none (server_set_observer) */
+    const char *plain_warning;       /* non-NULL: plain HTTP serves (server_serve_plain) */
+    atomic_int failed;               /* a worker could not run: exit non-zero */
 };
 
 /* server.c: readiness of a listening socket. */

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "server/wire.h"
+#include "demo/wire.h"
 #include "support/api.h"
 
 #define PW       "Eavesdrop-Me-7f3a"

@@ -4,7 +4,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "server/demo.h"
+#include "demo/demo.h"
 
 static const struct {
     const char *url, *scheme, *host;

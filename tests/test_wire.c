@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/wire.h"
+#include "demo/wire.h"
 
 /* ---- decoder ---- */
 
