@@ -27,7 +27,6 @@ struct loop {
     struct loop_io wake; /* eventfd: tasks were posted */
     uint64_t now;
     atomic_bool stop;
-    void *data;
 
     struct loop_timer **heap;
     size_t nheap, capheap;
@@ -321,6 +320,3 @@ int loop_run(struct loop *l)
     }
     return 0;
 }
-
-void loop_set_data(struct loop *l, void *data) { l->data = data; }
-void *loop_get_data(const struct loop *l) { return l->data; }

@@ -67,7 +67,4 @@ void loop_run_posted(struct loop *l);
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l); /* thread-safe */
 
-void loop_set_data(struct loop *l, void *data);
-void *loop_get_data(const struct loop *l);
-
 #endif

@@ -128,7 +128,6 @@ static int worker_prepare(struct worker *w, char *err, size_t errlen)
 {
     if (loop_create(&w->loop, err, errlen) != 0)
         return -1;
-    loop_set_data(w->loop, w);
     static_cache_init(&w->files, (unsigned)w->srv->cfg->static_cache_ms);
     if (tls_loop_setup(&w->tls, w->srv->tls, err, errlen) != 0)
         return -1;
