@@ -145,7 +145,7 @@ int auth_req_query_int(struct http_exchange *ex, const char *name, long def, lon
     struct str v;
     char buf[24], detail[128];
     *out = def;
-    if (query_find(ex->req.query, name, &v) != 0)
+    if (query_find(ex->req.head.query, name, &v) != 0)
         return 0;
     if (v.n > 0 && v.n < sizeof buf) {
         memcpy(buf, v.p, v.n);
@@ -167,10 +167,10 @@ int auth_req_query_int(struct http_exchange *ex, const char *name, long def, lon
 int auth_req_cookie(const struct http_exchange *ex, const char *name, char *out, size_t outlen)
 {
     size_t nl = strlen(name);
-    for (size_t h = 0; h < ex->req.num_headers; h++) {
-        if (!str_ieq(ex->req.headers[h].name, "Cookie"))
+    for (size_t h = 0; h < ex->req.head.num_headers; h++) {
+        if (!str_ieq(ex->req.head.headers[h].name, "Cookie"))
             continue;
-        struct str c = ex->req.headers[h].value;
+        struct str c = ex->req.head.headers[h].value;
         size_t i = 0;
         while (i < c.n) {
             while (i < c.n && (c.p[i] == ' ' || c.p[i] == ';'))

@@ -1,4 +1,5 @@
-/* conn.c: the per-connection state machine (DESIGN.md §2):
+/* conn.c: the per-connection state machine (docs/ARCHITECTURE.md,
+ * Connection life):
  * handshake -> read -> parse -> dispatch -> write -> keep-alive or close.
  *
  * Requests on one connection are answered strictly in order: the next
@@ -20,18 +21,40 @@
 #include "server/log.h"
 #include "server/net.h"
 
-#define CONN_READ_CHUNK 16384
-#define CONN_OUT_MAX    (8u * 1024 * 1024)
+enum conn_state {
+    CONN_HANDSHAKE, /* TLS handshake in progress */
+    CONN_READ,      /* reading / parsing a request (or idle between requests) */
+    CONN_ASYNC,     /* a pool job is producing the response */
+    CONN_WRITE,     /* response queued in http.out, draining to the socket */
+};
+
+struct conn {
+    struct loop_io io;
+    struct loop_timer timer;
+    struct conn_set *set;
+    struct conn *prev, *next; /* the set's list */
+    struct tls_conn *tls;     /* NULL on the plain-HTTP listener */
+    void *obs;                /* the observer's handle; NULL: not observed */
+    enum conn_state state;
+    bool idle;        /* between requests, nothing buffered */
+    bool closed;      /* conn_close ran; memory freed later */
+    bool dead;        /* must close at the next chance */
+    bool job_pending; /* a pool job holds &http.ex */
+    uint32_t want;    /* epoll interest while waiting */
+    size_t write_len; /* length of a TLS write to retry */
+    struct conn_http http;
+};
 
 static void conn_on_io(struct loop *l, void *data, uint32_t events);
 static void conn_on_timer(struct loop *l, struct loop_timer *t);
 static void conn_run(struct conn *c);
 
-static const struct config *conn_cfg(const struct conn *c) { return c->w->srv->cfg; }
+static const struct config *conn_cfg(const struct conn *c) { return c->set->http.cfg; }
+static struct loop *conn_loop(const struct conn *c) { return c->set->http.loop; }
 
 static void conn_set_timer(struct conn *c, int ms)
 {
-    if (loop_timer_set(c->w->loop, &c->timer, (uint64_t)ms) != 0)
+    if (loop_timer_set(conn_loop(c), &c->timer, (uint64_t)ms) != 0)
         c->dead = true; /* no timeout, no connection: conn_run closes it */
 }
 
@@ -39,11 +62,7 @@ static void conn_free_deferred(struct loop *l, void *arg)
 {
     (void)l;
     struct conn *c = arg;
-    buf_free(&c->in);
-    buf_free(&c->out);
-    buf_free(&c->ex.resp.headers);
-    buf_free(&c->ex.resp.body);
-    free(c->hdrs);
+    conn_http_free(&c->http);
     free(c);
 }
 
@@ -60,14 +79,15 @@ static void conn_linger(int fd)
             break;
 }
 
-void conn_close(struct conn *c)
+static void conn_close(struct conn *c)
 {
     if (c->closed)
         return;
     c->closed = true;
-    struct worker *w = c->w;
-    loop_timer_cancel(w->loop, &c->timer);
-    loop_io_del(w->loop, &c->io);
+    struct conn_set *set = c->set;
+    struct loop *l = conn_loop(c);
+    loop_timer_cancel(l, &c->timer);
+    loop_io_del(l, &c->io);
     if (c->tls) {
         if (c->state != CONN_HANDSHAKE)
             tls_conn_close_notify(c->tls);
@@ -75,64 +95,58 @@ void conn_close(struct conn *c)
         c->tls = NULL;
     }
     if (c->obs != NULL)
-        w->srv->observer.close(c->obs);
+        set->observer->close(c->obs);
     c->obs = NULL;
     conn_linger(c->io.fd);
     close(c->io.fd);
     if (c->prev)
         c->prev->next = c->next;
     else
-        w->conns = c->next;
+        set->list = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    w->nconns--;
-    worker_conn_gone(w);
-    if (c->ex.principal_free && c->ex.principal)
-        c->ex.principal_free(c->ex.principal);
-    c->ex.principal = NULL;
+    set->n--;
+    if (set->http.draining && set->n == 0)
+        loop_stop(l); /* the last one of a graceful stop */
     /* A pool job still holds the exchange: the job's completion frees us. */
-    if (!c->job_pending && loop_defer(w->loop, conn_free_deferred, c) != 0)
-        conn_free_deferred(w->loop, c);
+    if (!c->job_pending && loop_defer(l, conn_free_deferred, c) != 0)
+        conn_free_deferred(l, c);
 }
 
-void conn_accept(struct worker *w, int fd, int is_tls, const struct sockaddr_storage *peer)
+void conn_accept(struct conn_set *set, int fd, int is_tls, const struct sockaddr_storage *peer)
 {
-    const struct config *cfg = w->srv->cfg;
+    const struct config *cfg = set->http.cfg;
     struct conn *c = calloc(1, sizeof *c);
     if (c == NULL) {
         close(fd);
         return;
     }
-    c->w = w;
+    c->set = set;
     c->io.fd = fd;
     c->io.fn = conn_on_io;
     c->io.data = c;
     c->timer.fn = conn_on_timer;
-    c->is_tls = is_tls;
-    net_peer_text(peer, c->client_ip, sizeof c->client_ip, &c->client_port);
-    /* Input holds one head, one body, and the chunk framing of one read. */
-    buf_init(&c->in, cfg->max_header_bytes + cfg->max_body_bytes + 2 * CONN_READ_CHUNK);
-    buf_init(&c->out, CONN_OUT_MAX);
-    buf_init(&c->ex.resp.headers, 64 * 1024);
-    buf_init(&c->ex.resp.body, CONN_OUT_MAX / 2);
+    conn_http_init(&c->http, &set->http, is_tls);
+    c->http.ex.conn = c;
+    net_peer_text(peer, c->http.client_ip, sizeof c->http.client_ip, &c->http.client_port);
     c->state = is_tls ? CONN_HANDSHAKE : CONN_READ;
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    w->nconns++;
-    if (is_tls && tls_conn_setup(&c->tls, w->tls, fd) != 0) {
-        log_warn("tls: cannot set up a session for %s", c->client_ip);
+    c->next = set->list;
+    if (set->list)
+        set->list->prev = c;
+    set->list = c;
+    set->n++;
+    if (is_tls && tls_conn_setup(&c->tls, set->tls, fd) != 0) {
+        log_warn("tls: cannot set up a session for %s", c->http.client_ip);
         conn_close(c);
         return;
     }
-    const struct server_observer *obs = &w->srv->observer;
+    const struct server_observer *obs = set->observer;
     if (obs->open != NULL) {
-        c->obs = obs->open(obs->arg, is_tls, c->client_ip, c->client_port);
+        c->obs = obs->open(obs->arg, is_tls, c->http.client_ip, c->http.client_port);
         if (c->obs != NULL && c->tls)
             tls_conn_set_observer(c->tls, obs->bytes, c->obs);
     }
-    if (loop_io_add(w->loop, &c->io, EPOLLIN) != 0) {
+    if (loop_io_add(set->http.loop, &c->io, EPOLLIN) != 0) {
         conn_close(c);
         return;
     }
@@ -149,7 +163,7 @@ static ssize_t conn_recv(struct conn *c, void *p, size_t n)
     ssize_t r = recv(c->io.fd, p, n, 0);
     if (r > 0) {
         if (c->obs != NULL)
-            c->w->srv->observer.bytes(c->obs, 'r', p, (size_t)r);
+            c->set->observer->bytes(c->obs, 'r', p, (size_t)r);
         return r;
     }
     if (r == 0)
@@ -166,7 +180,7 @@ static ssize_t conn_send(struct conn *c, const void *p, size_t n)
     ssize_t r = send(c->io.fd, p, n, MSG_NOSIGNAL);
     if (r >= 0) {
         if (c->obs != NULL)
-            c->w->srv->observer.bytes(c->obs, 'w', p, (size_t)r);
+            c->set->observer->bytes(c->obs, 'w', p, (size_t)r);
         return r;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -174,41 +188,43 @@ static ssize_t conn_send(struct conn *c, const void *p, size_t n)
     return TLS_ERROR;
 }
 
-/* Writes out as much of c->out as the socket takes. Returns 0 when empty,
+/* Writes out as much of http.out as the socket takes. Returns 0 when empty,
  * TLS_WANT_* when blocked, or TLS_ERROR/TLS_CLOSED. */
 static int conn_flush(struct conn *c)
 {
-    while (c->out.len > 0) {
+    struct buf *out = &c->http.out;
+    while (out->len > 0) {
         /* mbedTLS wants the same length again after WANT_*: remember it. */
-        size_t n = c->write_len ? c->write_len : c->out.len;
+        size_t n = c->write_len ? c->write_len : out->len;
         if (c->tls && n > CONN_READ_CHUNK)
             n = CONN_READ_CHUNK;
-        ssize_t r = conn_send(c, buf_head(&c->out), n);
+        ssize_t r = conn_send(c, buf_head(out), n);
         if (r < 0) {
             c->write_len = n;
             return (int)r;
         }
         c->write_len = 0;
-        buf_consume(&c->out, (size_t)r);
+        buf_consume(out, (size_t)r);
     }
     return 0;
 }
 
-/* Reads what the socket (and mbedTLS' internal buffer) has into c->in.
+/* Reads what the socket (and mbedTLS' internal buffer) has into http.in.
  * Returns > 0 bytes read, TLS_WANT_*, TLS_CLOSED/TLS_ERROR, or 0 when the
  * input buffer is at its limit. */
 static ssize_t conn_fill(struct conn *c)
 {
-    size_t room = c->in.max - c->in.len;
+    struct buf *in = &c->http.in;
+    size_t room = in->max - in->len;
     if (room == 0)
         return 0;
     if (room > CONN_READ_CHUNK)
         room = CONN_READ_CHUNK;
-    if (buf_reserve(&c->in, room) != 0)
+    if (buf_reserve(in, room) != 0)
         return TLS_ERROR;
-    ssize_t r = conn_recv(c, buf_tail(&c->in), room);
+    ssize_t r = conn_recv(c, buf_tail(in), room);
     if (r > 0)
-        c->in.len += (size_t)r;
+        in->len += (size_t)r;
     return r;
 }
 
@@ -225,8 +241,8 @@ static void conn_plaintext_on_tls(struct conn *c)
                      sizeof body - 1, body);
     ssize_t w = send(c->io.fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w > 0 && c->obs != NULL) /* best effort: the client is confused anyway */
-        c->w->srv->observer.bytes(c->obs, 'w', (const unsigned char *)msg, (size_t)w);
-    log_info("tls: cleartext HTTP from %s on the HTTPS port, answered 400", c->client_ip);
+        c->set->observer->bytes(c->obs, 'w', (const unsigned char *)msg, (size_t)w);
+    log_info("tls: cleartext HTTP from %s on the HTTPS port, answered 400", c->http.client_ip);
     conn_close(c);
 }
 
@@ -248,51 +264,68 @@ static int conn_step_handshake(struct conn *c)
         conn_plaintext_on_tls(c);
         return -1;
     }
-    log_debug("tls: handshake with %s failed: %s", c->client_ip, tls_conn_last_error(c->tls));
+    log_debug("tls: handshake with %s failed: %s", c->http.client_ip, tls_conn_last_error(c->tls));
     conn_close(c);
     return -1;
 }
 
 static int conn_step_write(struct conn *c)
 {
+    struct conn_http *h = &c->http;
     int rc = conn_flush(c);
     if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
         c->want = rc == TLS_WANT_READ ? EPOLLIN : EPOLLOUT;
         conn_set_timer(c, conn_cfg(c)->write_timeout_ms);
         return 0;
     }
-    if (rc != 0 || c->close_after_write) {
+    if (rc != 0 || h->close_after_write) {
         conn_close(c);
         return -1;
     }
     c->state = CONN_READ;
-    if (c->w->draining && c->in.len == 0) {
+    if (c->set->http.draining && h->in.len == 0) {
         conn_close(c);
         return -1;
     }
-    if (c->in.len == 0) {
-        /* Idle keep-alive: give memory back while nobody talks (the
-         * response buffers too: the next exchange allocates its own). */
+    if (h->in.len == 0) {
+        /* Idle keep-alive: give memory back while nobody talks. */
         c->idle = true;
-        buf_reset(&c->in, 0);
-        buf_reset(&c->out, 0);
-        buf_reset(&c->ex.resp.headers, 0);
-        buf_reset(&c->ex.resp.body, 0);
+        conn_http_idle(h);
         conn_set_timer(c, conn_cfg(c)->keepalive_timeout_ms);
     } else {
         /* More is buffered: the body after a 100 Continue, or the next
          * pipelined request, which gets a full header timeout of its own. */
         conn_set_timer(c,
-                       c->head_len ? conn_cfg(c)->body_timeout_ms : conn_cfg(c)->header_timeout_ms);
+                       h->head_len ? conn_cfg(c)->body_timeout_ms : conn_cfg(c)->header_timeout_ms);
     }
+    return 1;
+}
+
+/* Acts on what the HTTP half says. Returns 1 to go on, 0 to read more. */
+static int conn_step_http(struct conn *c)
+{
+    switch (conn_http_advance(&c->http)) {
+    case CONN_HTTP_NEED_MORE: return 0;
+    case CONN_HTTP_BODY:
+        /* From the end of the head, the body has a deadline of its own. */
+        loop_timer_set(conn_loop(c), &c->timer, (uint64_t)conn_cfg(c)->body_timeout_ms);
+        return 1;
+    case CONN_HTTP_WRITE: c->state = CONN_WRITE; return 1;
+    case CONN_HTTP_LATER:
+        c->state = CONN_ASYNC;
+        c->job_pending = true;
+        loop_timer_cancel(conn_loop(c), &c->timer);
+        return 1;
+    case CONN_HTTP_CLOSE: break;
+    }
+    conn_close(c);
     return 1;
 }
 
 static int conn_step_read(struct conn *c)
 {
-    int rc = conn_parse_and_dispatch(c);
-    if (rc != CONN_NEED_MORE)
-        return rc == CONN_CLOSED ? -1 : 1;
+    if (conn_step_http(c) != 0)
+        return c->closed ? -1 : 1;
     ssize_t r = conn_fill(c);
     if (r > 0) {
         if (c->idle) {
@@ -310,7 +343,8 @@ static int conn_step_read(struct conn *c)
     if (r == 0) {
         /* Buffer full and still incomplete: the parser's limits failed to
          * trigger, which they always should before this; fail safe. */
-        conn_fail(c, 413, "too_large", "request exceeds the configured limits");
+        conn_http_fail(&c->http, 413, "too_large", "request exceeds the configured limits");
+        c->state = CONN_WRITE;
         return 1;
     }
     conn_close(c); /* peer closed or error */
@@ -335,7 +369,7 @@ static void conn_run(struct conn *c)
             break;
         }
     }
-    if (go == 0 && !c->closed && loop_io_set(c->w->loop, &c->io, c->want) != 0)
+    if (go == 0 && !c->closed && loop_io_set(conn_loop(c), &c->io, c->want) != 0)
         conn_close(c);
 }
 
@@ -366,8 +400,8 @@ static void conn_on_timer(struct loop *l, struct loop_timer *t)
         return;
     if (c->state == CONN_READ && !c->idle) {
         log_info("timeout: %s did not send a complete request in time, answering 408",
-                 c->client_ip);
-        conn_fail(c, 408, "timeout", "the request did not arrive in time");
+                 c->http.client_ip);
+        conn_http_fail(&c->http, 408, "timeout", "the request did not arrive in time");
         c->state = CONN_WRITE;
         /* One short try to deliver the 408, then close whatever happens. */
         conn_flush(c);
@@ -375,32 +409,37 @@ static void conn_on_timer(struct loop *l, struct loop_timer *t)
     conn_close(c);
 }
 
-void conn_resume(struct conn *c)
+/* The end of an asynchronous exchange (conn_http.h: CONN_HTTP_LATER), on
+ * the owning loop; the connection may have closed meanwhile. */
+void http_exchange_complete(struct http_exchange *ex)
 {
+    struct conn *c = ex->conn;
     c->job_pending = false;
     if (c->closed) {
-        conn_free_deferred(c->w->loop, c);
+        conn_free_deferred(conn_loop(c), c);
         return;
     }
-    conn_finish_exchange(c);
+    conn_http_finish(&c->http);
+    c->state = CONN_WRITE;
     conn_run(c);
 }
 
-void conn_drain_all(struct worker *w)
+void conn_drain_all(struct conn_set *set)
 {
-    struct conn *c = w->conns;
+    set->http.draining = true;
+    struct conn *c = set->list;
     while (c != NULL) {
         struct conn *next = c->next;
-        /* Busy ones finish their request: the dispatcher sees w->draining
-         * and answers with Connection: close. */
+        /* Busy ones finish their request: its answer sees http.draining
+         * and says Connection: close. */
         if (c->state == CONN_HANDSHAKE || (c->state == CONN_READ && c->idle))
             conn_close(c);
         c = next;
     }
 }
 
-void conn_close_all(struct worker *w)
+void conn_close_all(struct conn_set *set)
 {
-    while (w->conns != NULL)
-        conn_close(w->conns);
+    while (set->list != NULL)
+        conn_close(set->list);
 }

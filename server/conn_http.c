@@ -1,14 +1,15 @@
 /* conn_http.c: from buffered bytes to a dispatched exchange and a queued
  * response (the HTTP half of a connection; conn.c does the socket half). */
+#include "server/conn_http.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "server/conn.h"
 #include "server/log.h"
 
-static const struct config *cfg_of(const struct conn *c) { return c->w->srv->cfg; }
+#define CONN_HTTP_OUT_MAX (8u * 1024 * 1024)
 
 static uint64_t now_us(void)
 {
@@ -17,15 +18,57 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void conn_reset_request(struct conn *c)
+void conn_http_init(struct conn_http *h, struct conn_http_shared *sh, bool is_tls)
 {
-    buf_consume(&c->in, c->head_len + c->body_len);
-    c->head_len = c->body_len = c->last_len = 0;
-    c->sent_continue = false;
-    memset(&c->fr, 0, sizeof c->fr);
+    const struct config *cfg = sh->cfg;
+    h->sh = sh;
+    h->is_tls = is_tls;
+    /* Input holds one head, one body, and the chunk framing of one read. */
+    buf_init(&h->in, cfg->max_header_bytes + cfg->max_body_bytes + 2 * CONN_READ_CHUNK);
+    buf_init(&h->out, CONN_HTTP_OUT_MAX);
+    buf_init(&h->ex.resp.headers, 64 * 1024);
+    buf_init(&h->ex.resp.body, CONN_HTTP_OUT_MAX / 2);
+    h->ex.loop = sh->loop;
+    h->ex.loop_data = sh->loop_data;
 }
 
-static void conn_reset_response(struct http_exchange *ex)
+static void conn_http_drop_principal(struct http_exchange *ex)
+{
+    if (ex->principal_free && ex->principal)
+        ex->principal_free(ex->principal);
+    ex->principal = NULL;
+    ex->principal_free = NULL;
+}
+
+void conn_http_free(struct conn_http *h)
+{
+    conn_http_drop_principal(&h->ex);
+    buf_free(&h->in);
+    buf_free(&h->out);
+    buf_free(&h->ex.resp.headers);
+    buf_free(&h->ex.resp.body);
+    free(h->hdrs);
+    h->hdrs = NULL;
+}
+
+void conn_http_idle(struct conn_http *h)
+{
+    /* The response buffers too: the next exchange allocates its own. */
+    buf_reset(&h->in, 0);
+    buf_reset(&h->out, 0);
+    buf_reset(&h->ex.resp.headers, 0);
+    buf_reset(&h->ex.resp.body, 0);
+}
+
+static void conn_http_reset_request(struct conn_http *h)
+{
+    buf_consume(&h->in, h->head_len + h->body_len);
+    h->head_len = h->body_len = h->last_len = 0;
+    h->sent_continue = false;
+    memset(&h->fr, 0, sizeof h->fr);
+}
+
+static void conn_http_reset_response(struct http_exchange *ex)
 {
     ex->resp.status = 0;
     ex->resp.content_type = NULL;
@@ -33,198 +76,219 @@ static void conn_reset_response(struct http_exchange *ex)
     ex->resp.close = 0;
     buf_reset(&ex->resp.headers, 4096);
     buf_reset(&ex->resp.body, 16384);
-    if (ex->principal_free && ex->principal)
-        ex->principal_free(ex->principal);
-    ex->principal = NULL;
-    ex->principal_free = NULL;
+    conn_http_drop_principal(ex);
 }
 
-static void conn_log(const struct conn *c, int status, size_t bytes)
+static void conn_http_log(const struct conn_http *h, int status, size_t bytes)
 {
-    const struct http_request *r = &c->ex.req;
+    const struct http_request_head *r = &h->ex.req.head;
     char client[INET6_ADDRSTRLEN + 8];
     if (log_get_level() > LOG_INFO)
         return; /* the access log is off: format nothing */
-    snprintf(client, sizeof client, "%s:%d", c->client_ip, c->client_port);
+    snprintf(client, sizeof client, "%s:%d", h->client_ip, h->client_port);
     struct log_access a = {
         .client = client,
-        .scheme = c->is_tls ? "https" : "http",
+        .scheme = h->is_tls ? "https" : "http",
         .method = r->method.p ? r->method.p : "-",
         .method_len = r->method.p ? r->method.n : 1,
         .path = r->path.p ? r->path.p : "-",
         .path_len = r->path.p ? r->path.n : 1,
         .status = status,
         .bytes = bytes,
-        .duration_ms = c->started_us ? (double)(now_us() - c->started_us) / 1000.0 : 0.0,
+        .duration_ms = h->started_us ? (double)(now_us() - h->started_us) / 1000.0 : 0.0,
     };
     log_access(&a);
 }
 
-void conn_finish_exchange(struct conn *c)
+void conn_http_finish(struct conn_http *h)
 {
-    struct http_exchange *ex = &c->ex;
-    const struct config *cfg = cfg_of(c);
-    bool keep = c->keep_alive && !ex->resp.close && !c->w->draining &&
+    struct http_exchange *ex = &h->ex;
+    const struct config *cfg = h->sh->cfg;
+    const char *warning = h->sh->site->plain_warning;
+    int minor = ex->req.head.minor_version;
+    bool keep = h->keep_alive && !ex->resp.close && !h->sh->draining &&
                 !(cfg->max_requests_per_connection > 0 &&
-                  c->requests + 1 >= cfg->max_requests_per_connection);
-    struct http_writer_opts o = { cfg->hsts_max_age_s, c->is_tls };
-    if (!c->is_tls && c->w->srv->plain_warning != NULL)
-        http_resp_header(&ex->resp, "X-Portcullis-Warning", c->w->srv->plain_warning);
-    size_t before = c->out.len;
-    if (http_resp_write(&ex->resp, &o, ex->req.minor_version, keep, ex->req.is_head, &c->out) !=
-        0) {
+                  h->requests + 1 >= cfg->max_requests_per_connection);
+    struct http_writer_opts o = { cfg->hsts_max_age_s, h->is_tls };
+    if (!h->is_tls && warning != NULL)
+        http_resp_header(&ex->resp, "X-Portcullis-Warning", warning);
+    size_t before = h->out.len;
+    if (http_resp_write(&ex->resp, &o, minor, keep, ex->req.is_head, &h->out) != 0) {
         keep = false; /* response too large to buffer: nothing sane to send */
-        c->out.len = before;
+        h->out.len = before;
         struct http_response e = { 0 };
         buf_init(&e.headers, 0);
         buf_init(&e.body, 1024);
         http_resp_error(&e, 500, "internal", "response too large");
-        http_resp_write(&e, &o, ex->req.minor_version, 0, ex->req.is_head, &c->out);
+        http_resp_write(&e, &o, minor, 0, ex->req.is_head, &h->out);
         buf_free(&e.body);
     }
-    conn_log(c, ex->resp.status ? ex->resp.status : 500, c->out.len - before);
-    c->requests++;
+    conn_http_log(h, ex->resp.status ? ex->resp.status : 500, h->out.len - before);
+    h->requests++;
     if (!keep)
-        c->close_after_write = true;
-    conn_reset_response(ex);
-    conn_reset_request(c);
+        h->close_after_write = true;
+    conn_http_reset_response(ex);
+    conn_http_reset_request(h);
     memset(&ex->req, 0, sizeof ex->req);
-    c->started_us = 0;
-    c->state = CONN_WRITE;
+    h->started_us = 0;
 }
 
-void conn_fail(struct conn *c, int status, const char *code, const char *detail)
+void conn_http_fail(struct conn_http *h, int status, const char *code, const char *detail)
 {
-    struct http_exchange *ex = &c->ex;
-    conn_reset_response(ex);
+    struct http_exchange *ex = &h->ex;
+    conn_http_reset_response(ex);
     http_resp_error(&ex->resp, status, code, detail);
     ex->resp.close = 1;
-    if (ex->req.minor_version == 0 && c->head_len == 0)
-        ex->req.minor_version = 1; /* head never parsed: answer as 1.1 */
-    c->keep_alive = false;
-    c->in.len = 0; /* nothing after a framing error is trusted */
-    c->head_len = c->body_len = 0;
-    conn_finish_exchange(c);
+    if (ex->req.head.minor_version == 0 && h->head_len == 0)
+        ex->req.head.minor_version = 1; /* head never parsed: answer as 1.1 */
+    h->keep_alive = false;
+    h->in.len = 0; /* nothing after a framing error is trusted */
+    h->head_len = h->body_len = 0;
+    conn_http_finish(h);
 }
 
-static int conn_head(struct conn *c)
+static struct http_parse_limits conn_http_limits(const struct config *cfg)
 {
-    const struct config *cfg = cfg_of(c);
-    if (c->hdrs == NULL) {
-        c->hdrs = calloc(cfg->max_headers, sizeof *c->hdrs);
-        if (c->hdrs == NULL) {
-            conn_close(c);
-            return CONN_CLOSED;
+    return (struct http_parse_limits){ cfg->max_header_bytes, cfg->max_uri_bytes,
+                                       cfg->max_headers };
+}
+
+/* Returns true when the head is complete, else false with *next. */
+static bool conn_http_head(struct conn_http *h, enum conn_http_step *next)
+{
+    const struct config *cfg = h->sh->cfg;
+    struct http_request_head *head = &h->ex.req.head;
+    if (h->hdrs == NULL) {
+        h->hdrs = calloc(cfg->max_headers, sizeof *h->hdrs);
+        if (h->hdrs == NULL) {
+            *next = CONN_HTTP_CLOSE;
+            return false;
         }
     }
-    if (c->started_us == 0)
-        c->started_us = now_us();
-    struct http_parse_limits lim = { cfg->max_header_bytes, cfg->max_uri_bytes, cfg->max_headers };
-    c->head.headers = c->hdrs;
-    c->head.num_headers = cfg->max_headers;
+    if (h->started_us == 0)
+        h->started_us = now_us();
+    struct http_parse_limits lim = conn_http_limits(cfg);
+    head->headers = h->hdrs;
+    head->num_headers = cfg->max_headers;
     int status = 400;
     const char *why = "malformed request";
-    int rc = http_parse_request(buf_head(&c->in), c->in.len, c->last_len, &c->head, &lim, &status,
+    int rc = http_parse_request(buf_head(&h->in), h->in.len, h->last_len, head, &lim, &status,
                                 &why);
     if (rc == HTTP_PARSE_PARTIAL) {
-        c->last_len = c->in.len;
-        return CONN_NEED_MORE;
+        h->last_len = h->in.len;
+        *next = CONN_HTTP_NEED_MORE;
+        return false;
     }
-    if (rc < 0 || http_request_framing(&c->head, &c->fr, &status, &why) != 0) {
-        c->ex.req.minor_version = rc > 0 ? c->head.minor_version : 1;
-        conn_fail(c, status, status == 400 ? "bad_request" : "rejected", why);
-        return CONN_PROGRESS;
+    if (rc < 0 || http_request_framing(head, &h->fr, &status, &why) != 0) {
+        if (rc < 0)
+            head->minor_version = 1;
+        conn_http_fail(h, status, status == 400 ? "bad_request" : "rejected", why);
+        *next = CONN_HTTP_WRITE;
+        return false;
     }
-    c->head_len = (size_t)rc;
-    c->head_moves = c->in.moves;
-    c->keep_alive = c->fr.keep_alive;
-    c->ex.req.minor_version = c->head.minor_version;
-    if (c->fr.body == HTTP_BODY_LENGTH && c->fr.content_length > cfg->max_body_bytes) {
-        conn_fail(c, 413, "body_too_large", "the request body exceeds max_body_bytes");
-        return CONN_PROGRESS;
+    h->head_len = (size_t)rc;
+    h->head_moves = h->in.moves;
+    h->keep_alive = h->fr.keep_alive;
+    if (h->fr.body == HTTP_BODY_LENGTH && h->fr.content_length > cfg->max_body_bytes) {
+        conn_http_fail(h, 413, "body_too_large", "the request body exceeds max_body_bytes");
+        *next = CONN_HTTP_WRITE;
+        return false;
     }
-    if (c->fr.body == HTTP_BODY_CHUNKED)
-        http_chunked_init(&c->chunked, 1024, cfg->max_header_bytes);
-    return CONN_PROGRESS;
+    if (h->fr.body == HTTP_BODY_CHUNKED)
+        http_chunked_init(&h->chunked, 1024, cfg->max_header_bytes);
+    return true;
 }
 
 /* Reading the body grew or compacted the input buffer, so the head's slices
  * point into freed memory: parse the same bytes again (microseconds, and
  * only for requests whose body arrived in later reads). */
-static void conn_reparse_head(struct conn *c)
+static void conn_http_reparse_head(struct conn_http *h)
 {
-    const struct config *cfg = cfg_of(c);
-    struct http_parse_limits lim = { cfg->max_header_bytes, cfg->max_uri_bytes, cfg->max_headers };
+    const struct config *cfg = h->sh->cfg;
+    struct http_request_head *head = &h->ex.req.head;
+    struct http_parse_limits lim = conn_http_limits(cfg);
     int status;
     const char *why;
-    c->head.num_headers = cfg->max_headers;
+    head->num_headers = cfg->max_headers;
     /* Same bytes, same result: neither call can fail now. */
-    http_parse_request(buf_head(&c->in), c->head_len, 0, &c->head, &lim, &status, &why);
-    http_request_framing(&c->head, &c->fr, &status, &why);
-    c->head_moves = c->in.moves;
+    http_parse_request(buf_head(&h->in), h->head_len, 0, head, &lim, &status, &why);
+    http_request_framing(head, &h->fr, &status, &why);
+    h->head_moves = h->in.moves;
 }
 
-/* Returns CONN_PROGRESS when the whole body is buffered. */
-static int conn_body(struct conn *c)
+/* Returns true when the whole body is buffered, else false with *next
+ * (CONN_HTTP_WRITE: an error or a 100 Continue is queued). */
+static bool conn_http_body(struct conn_http *h, enum conn_http_step *next)
 {
-    const struct config *cfg = cfg_of(c);
-    if (c->fr.body == HTTP_BODY_NONE)
-        return CONN_PROGRESS;
-    if (c->fr.body == HTTP_BODY_LENGTH) {
-        c->body_len = c->in.len - c->head_len;
-        if (c->body_len >= c->fr.content_length) {
-            c->body_len = (size_t)c->fr.content_length;
-            return CONN_PROGRESS;
+    const struct config *cfg = h->sh->cfg;
+    if (h->fr.body == HTTP_BODY_NONE)
+        return true;
+    if (h->fr.body == HTTP_BODY_LENGTH) {
+        h->body_len = h->in.len - h->head_len;
+        if (h->body_len >= h->fr.content_length) {
+            h->body_len = (size_t)h->fr.content_length;
+            return true;
         }
     } else {
-        char *raw = buf_head(&c->in) + c->head_len + c->body_len;
-        size_t n = c->in.len - c->head_len - c->body_len;
-        ssize_t rc = http_chunked_decode(&c->chunked, raw, &n);
+        char *raw = buf_head(&h->in) + h->head_len + h->body_len;
+        size_t n = h->in.len - h->head_len - h->body_len;
+        ssize_t rc = http_chunked_decode(&h->chunked, raw, &n);
         if (rc == HTTP_PARSE_ERROR) {
-            conn_fail(c, 400, "bad_chunked_body", "malformed chunked encoding");
-            return CONN_CLOSED;
+            conn_http_fail(h, 400, "bad_chunked_body", "malformed chunked encoding");
+            *next = CONN_HTTP_WRITE;
+            return false;
         }
-        c->body_len += n;
-        c->in.len = c->head_len + c->body_len + (rc >= 0 ? (size_t)rc : 0);
-        if (c->body_len > cfg->max_body_bytes) {
-            conn_fail(c, 413, "body_too_large", "the request body exceeds max_body_bytes");
-            return CONN_CLOSED;
+        h->body_len += n;
+        h->in.len = h->head_len + h->body_len + (rc >= 0 ? (size_t)rc : 0);
+        if (h->body_len > cfg->max_body_bytes) {
+            conn_http_fail(h, 413, "body_too_large", "the request body exceeds max_body_bytes");
+            *next = CONN_HTTP_WRITE;
+            return false;
         }
         if (rc >= 0)
-            return CONN_PROGRESS;
+            return true;
     }
-    if (c->fr.expect_continue && !c->sent_continue && c->in.len == c->head_len) {
+    if (h->fr.expect_continue && !h->sent_continue && h->in.len == h->head_len) {
         /* The client waits for our go-ahead before sending the body. */
-        c->sent_continue = true;
-        buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+        h->sent_continue = true;
+        buf_append_str(&h->out, "HTTP/1.1 100 Continue\r\n\r\n");
+        h->close_after_write = false;
+        *next = CONN_HTTP_WRITE;
+        return false;
     }
-    return CONN_NEED_MORE;
+    *next = CONN_HTTP_NEED_MORE;
+    return false;
 }
 
-int conn_parse_and_dispatch(struct conn *c)
+/* The request as handlers see it: the head is already in place. */
+static void conn_http_fill_request(struct conn_http *h)
 {
-    if (c->head_len == 0) {
-        if (c->in.len == 0)
-            return CONN_NEED_MORE;
-        int rc = conn_head(c);
-        if (rc != CONN_PROGRESS || c->head_len == 0)
-            return rc;
-        if (c->fr.body != HTTP_BODY_NONE)
-            loop_timer_set(c->w->loop, &c->timer, (uint64_t)cfg_of(c)->body_timeout_ms);
+    struct http_request *r = &h->ex.req;
+    r->body = str_make(buf_head(&h->in) + h->head_len, h->body_len);
+    r->client_ip = h->client_ip;
+    r->is_tls = h->is_tls;
+    r->is_head = str_eq(r->head.method, "HEAD");
+    memset(&r->params, 0, sizeof r->params);
+}
+
+enum conn_http_step conn_http_advance(struct conn_http *h)
+{
+    enum conn_http_step next;
+    if (h->head_len == 0) {
+        if (h->in.len == 0)
+            return CONN_HTTP_NEED_MORE;
+        if (!conn_http_head(h, &next))
+            return next;
+        if (h->fr.body != HTTP_BODY_NONE)
+            return CONN_HTTP_BODY; /* the connection arms the body timeout first */
     }
-    int rc = conn_body(c);
-    if (rc == CONN_CLOSED)
-        return CONN_PROGRESS; /* conn_fail queued the error response */
-    if (rc == CONN_NEED_MORE) {
-        if (c->out.len > 0) { /* 100 Continue: send it before waiting */
-            c->state = CONN_WRITE;
-            c->close_after_write = false;
-            return CONN_PROGRESS;
-        }
-        return CONN_NEED_MORE;
-    }
-    if (c->in.moves != c->head_moves)
-        conn_reparse_head(c);
-    conn_dispatch(c);
-    return c->closed ? CONN_CLOSED : CONN_PROGRESS;
+    if (!conn_http_body(h, &next))
+        return next;
+    if (h->in.moves != h->head_moves)
+        conn_http_reparse_head(h);
+    conn_http_fill_request(h);
+    if (dispatch_request(h->sh->site, &h->sh->files, &h->ex, h->fr.host) == DISPATCH_LATER)
+        return CONN_HTTP_LATER;
+    conn_http_finish(h);
+    return CONN_HTTP_WRITE;
 }

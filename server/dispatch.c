@@ -1,22 +1,17 @@
-/* dispatch.c: what answers a complete request: the HTTPS redirect of the
- * plain listener, OPTIONS, the router with its access check, static files. */
+/* dispatch.c: what answers a complete request (see dispatch.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "server/conn.h"
-#include "server/log.h"
-
-static const struct config *cfg_of(const struct conn *c) { return c->w->srv->cfg; }
+#include "server/dispatch.h"
+#include "server/loop.h"
 
 /* The plain-HTTP listener unless it serves (server_serve_plain): 308 to the same path and query
  * on HTTPS. The host comes from the (validated) Host header minus its port. */
-static void conn_redirect(struct conn *c)
+static void dispatch_redirect(const struct dispatch_site *site, struct http_exchange *ex,
+                              struct str host)
 {
-    const struct config *cfg = cfg_of(c);
-    struct http_exchange *ex = &c->ex;
-    struct str host = c->fr.host;
     char hostbuf[300], loc[4096];
     if (host.n > 0 && host.p[0] == '[') {
         const char *end = memchr(host.p, ']', host.n);
@@ -27,49 +22,29 @@ static void conn_redirect(struct conn *c)
             host.n = (size_t)(colon - host.p);
     }
     if (host.n == 0 || host.n >= sizeof hostbuf)
-        host = str_make(cfg->https_address, strlen(cfg->https_address));
+        host = str_make(site->cfg->https_address, strlen(site->cfg->https_address));
     memcpy(hostbuf, host.p, host.n);
     hostbuf[host.n] = '\0';
-    int port = c->w->srv->https_port;
+    int port = site->https_port;
     char portbuf[16] = "";
     if (port != 443)
         snprintf(portbuf, sizeof portbuf, ":%d", port);
-    int n = snprintf(loc, sizeof loc, "https://%s%s%.*s", hostbuf, portbuf, (int)ex->req.target.n,
-                     ex->req.target.p);
+    int n = snprintf(loc, sizeof loc, "https://%s%s%.*s", hostbuf, portbuf,
+                     (int)ex->req.head.target.n, ex->req.head.target.p);
     if (n < 0 || (size_t)n >= sizeof loc) {
-        conn_fail(c, 414, "uri_too_long", "the request target is too long");
+        http_resp_error(&ex->resp, 414, "uri_too_long", "the request target is too long");
+        ex->resp.close = 1;
         return;
     }
     http_resp_error(&ex->resp, 308, "https_required", "this server answers over HTTPS only");
     http_resp_header(&ex->resp, "Location", loc);
-    conn_finish_exchange(c);
-}
-
-static void conn_fill_request(struct conn *c)
-{
-    struct http_request *r = &c->ex.req;
-    r->method = c->head.method;
-    r->target = c->head.target;
-    r->path = c->head.path;
-    r->query = c->head.query;
-    r->minor_version = c->head.minor_version;
-    r->headers = c->head.headers;
-    r->num_headers = c->head.num_headers;
-    r->body = str_make(buf_head(&c->in) + c->head_len, c->body_len);
-    r->client_ip = c->client_ip;
-    r->is_tls = c->is_tls;
-    r->is_head = str_eq(r->method, "HEAD");
-    memset(&r->params, 0, sizeof r->params);
-    c->ex.loop = c->w->loop;
-    c->ex.loop_data = c->w->loop_data;
-    c->ex.conn = c;
 }
 
 /* Answers with a static file's bytes (`data`, or read from f->fd when
  * NULL), or 304. */
-static void conn_static_file(struct conn *c, const struct static_file *f, const unsigned char *data)
+static void dispatch_file(struct http_exchange *ex, const struct static_file *f,
+                          const unsigned char *data)
 {
-    struct http_exchange *ex = &c->ex;
     char date[32];
     static_http_date(f->mtime, date);
     struct str inm = http_req_header(&ex->req, "If-None-Match");
@@ -103,48 +78,48 @@ static void conn_static_file(struct conn *c, const struct static_file *f, const 
 }
 
 /* GET/HEAD of a path no route claims. Returns 1 when a file answered. */
-static int conn_try_static(struct conn *c)
+static int dispatch_static(const struct dispatch_site *site, struct static_cache *files,
+                           struct http_exchange *ex)
 {
-    struct server *srv = c->w->srv;
-    if (!srv->has_www)
+    if (site->www == NULL)
         return 0;
     struct static_file f;
     const struct static_cache_entry *hit;
-    int rc = static_cache_lookup(&c->w->files, &srv->www, c->ex.req.path, loop_now(c->w->loop),
-                                 &hit, &f);
+    int rc = static_cache_lookup(files, site->www, ex->req.head.path, loop_now(ex->loop), &hit, &f);
     if (rc == 400) {
-        http_resp_error(&c->ex.resp, 400, "bad_request", "malformed percent-encoding in path");
+        http_resp_error(&ex->resp, 400, "bad_request", "malformed percent-encoding in path");
         return 1;
     }
     if (rc == 0) {
-        conn_static_file(c, &hit->meta, hit->data);
+        dispatch_file(ex, &hit->meta, hit->data);
         return 1;
     }
     if (rc != STATIC_CACHE_OPEN)
         return 0;
-    conn_static_file(c, &f, NULL);
+    dispatch_file(ex, &f, NULL);
     static_file_close(&f);
     return 1;
 }
 
 /* 1 when the www root has a file for this path (no body is read). */
-static int conn_static_exists(struct conn *c)
+static int dispatch_static_exists(const struct dispatch_site *site, const struct http_exchange *ex)
 {
     struct static_file f;
-    if (!c->w->srv->has_www || static_lookup(&c->w->srv->www, c->ex.req.path, &f) != 0)
+    if (site->www == NULL || static_lookup(site->www, ex->req.head.path, &f) != 0)
         return 0;
     static_file_close(&f);
     return 1;
 }
 
-static void conn_options(struct conn *c, int rc, const char *allow)
+static void dispatch_options(const struct dispatch_site *site, struct http_exchange *ex, int rc,
+                             const char *allow)
 {
-    struct http_response *resp = &c->ex.resp;
+    struct http_response *resp = &ex->resp;
     char list[320];
-    if (str_eq(c->ex.req.path, "*")) {
+    if (str_eq(ex->req.head.path, "*")) {
         allow = "GET, HEAD, POST, PUT, PATCH, DELETE";
     } else if (rc == 404) {
-        if (!conn_static_exists(c)) {
+        if (!dispatch_static_exists(site, ex)) {
             http_resp_error(resp, 404, "not_found", "no such resource");
             return;
         }
@@ -155,48 +130,38 @@ static void conn_options(struct conn *c, int rc, const char *allow)
     http_resp_header(resp, "Allow", list);
 }
 
-static void conn_route(struct conn *c)
+static enum dispatch_result dispatch_route(const struct dispatch_site *site,
+                                           struct static_cache *files, struct http_exchange *ex)
 {
-    struct server *srv = c->w->srv;
-    struct http_exchange *ex = &c->ex;
     const struct route *rt = NULL;
     char allow[256] = "";
-    int rc = router_match(srv->router, ex->req.method, ex->req.path, &rt, &ex->req.params, allow,
+    struct str method = ex->req.head.method;
+    int rc = router_match(site->router, method, ex->req.head.path, &rt, &ex->req.params, allow,
                           sizeof allow);
-    int get = str_eq(ex->req.method, "GET") || ex->req.is_head;
-    if (rc != 0 && str_eq(ex->req.method, "OPTIONS")) {
-        conn_options(c, rc, allow);
+    int get = str_eq(method, "GET") || ex->req.is_head;
+    if (rc != 0 && str_eq(method, "OPTIONS")) {
+        dispatch_options(site, ex, rc, allow);
     } else if (rc == 404) {
-        if (!(get && conn_try_static(c)))
+        if (!(get && dispatch_static(site, files, ex)))
             http_resp_error(&ex->resp, 404, "not_found", "no such resource");
     } else if (rc == 405) {
         http_resp_error(&ex->resp, 405, "method_not_allowed",
                         "this resource does not accept that method");
         http_resp_header(&ex->resp, "Allow", allow);
-    } else {
-        if (rt->access != 0 && srv->hooks.access_check &&
-            srv->hooks.access_check(ex, rt->access, srv->hooks.arg) != 0) {
-            conn_finish_exchange(c);
-            return;
-        }
-        if (rt->handler(ex, rt->arg) == 1) {
-            c->state = CONN_ASYNC;
-            c->job_pending = true;
-            loop_timer_cancel(c->w->loop, &c->timer);
-            return;
-        }
+    } else if (rt->access == 0 || site->access_check == NULL ||
+               site->access_check(ex, rt->access, site->access_arg) == 0) {
+        if (rt->handler(ex, rt->arg) == 1)
+            return DISPATCH_LATER;
     }
-    conn_finish_exchange(c);
+    return DISPATCH_ANSWERED;
 }
 
-void conn_dispatch(struct conn *c)
+enum dispatch_result dispatch_request(const struct dispatch_site *site, struct static_cache *files,
+                                      struct http_exchange *ex, struct str host)
 {
-    conn_fill_request(c);
-    if (!c->is_tls && c->w->srv->plain_warning == NULL) {
-        conn_redirect(c);
-        return;
+    if (!ex->req.is_tls && site->plain_warning == NULL) {
+        dispatch_redirect(site, ex, host);
+        return DISPATCH_ANSWERED;
     }
-    conn_route(c);
+    return dispatch_route(site, files, ex);
 }
-
-void http_exchange_complete(struct http_exchange *ex) { conn_resume(ex->conn); }

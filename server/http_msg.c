@@ -9,9 +9,9 @@
 
 struct str http_req_header(const struct http_request *req, const char *name)
 {
-    for (size_t i = 0; i < req->num_headers; i++)
-        if (str_ieq(req->headers[i].name, name))
-            return req->headers[i].value;
+    for (size_t i = 0; i < req->head.num_headers; i++)
+        if (str_ieq(req->head.headers[i].name, name))
+            return req->head.headers[i].value;
     return (struct str){ NULL, 0 };
 }
 

@@ -16,10 +16,8 @@
 #include "server/str.h"
 
 struct http_request {
-    struct str method, target, path, query;
-    int minor_version;
-    const struct http_header *headers;
-    size_t num_headers;
+    struct http_request_head head; /* method, target, path, query, version,
+                                      headers: as the parser left them */
     struct str body;
     struct route_params params;
     const char *client_ip; /* "127.0.0.1" or "::1", NUL-terminated */
@@ -46,7 +44,7 @@ struct http_exchange {
     struct loop *loop; /* the owning loop */
     void *principal;   /* set by the access check; freed with principal_free */
     void (*principal_free)(void *principal);
-    struct conn *conn; /* opaque owner */
+    struct conn *conn; /* opaque owner (conn.c) */
 };
 
 /* Case-insensitive header lookup on the request; NULL slice p when absent. */

@@ -1,4 +1,5 @@
-/* server.c: listeners, worker threads, signals (DESIGN.md §1).
+/* server.c: the server as a whole (docs/ARCHITECTURE.md, Process model):
+ * listeners, worker threads, signals, certificate reload.
  *
  * Sockets are bound in the main thread, one SO_REUSEPORT socket per worker
  * and listener, so the kernel spreads connections over the workers and a
@@ -15,8 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "server/log.h"
@@ -24,151 +23,21 @@
 #include "server/worker.h"
 #include "tls/certgen.h"
 
-#define SERVER_BACKLOG      1024
-#define SERVER_ACCEPT_BATCH 64
+#define SERVER_BACKLOG 1024
 
-/* ---- accepting ---- */
-
-/* Out of file descriptors (EMFILE/ENFILE), a pending connection keeps the
- * level-triggered listener readable: the worker would spin and the client
- * would hang. Each worker holds a spare fd; at the limit, accepting runs
- * under one process-wide lock: the spare is closed, the connection
- * accepted into its slot, and the spare taken back. If both do not fit,
- * the connection is closed at once (shed): the client sees a clean close.
- * The lock keeps another worker from taking the freed slot in between
- * (the workers share one fd table); it is taken only while fds are short.
- * When no spare can be had at all (another part of the process took the
- * slot), or accept fails otherwise, the listener pauses for
- * SERVER_PAUSE_MS instead of spinning. The log says so at most once a
- * second per worker, with counts, so a flood cannot flood the log. */
-#define SERVER_PAUSE_MS     100
-#define SERVER_LOG_EVERY_MS 1000
-
-static pthread_mutex_t server_fd_lock = PTHREAD_MUTEX_INITIALIZER;
-static atomic_bool server_fd_short;
-
-/* Per worker thread (each loop runs on its own thread); `loop` tells a new
- * loop on a reused thread from the previous one. */
-struct server_accept_fault {
-    struct loop *loop;
-    struct loop_timer resume;
-    struct listener *paused[2];
-    uint64_t logged_ms;
-    unsigned shed, pauses;
+/* Read-only after server_setup (and the server_set_* calls that follow it),
+ * except tls, which SIGHUP replaces on the main thread. */
+struct server {
+    const struct config *cfg;
+    struct worker_shared shared; /* what every worker reads */
+    struct static_root www;
+    struct tls_server *tls;
+    char cert_file[CONFIG_PATH_MAX], key_file[CONFIG_PATH_MAX];
+    char dev_ca_file[CONFIG_PATH_MAX]; /* "" unless the dev certificate is used */
+    struct worker *workers;
+    int nworkers;
+    int https_port, http_port;
 };
-
-static _Thread_local struct server_accept_fault server_fault;
-
-static struct server_accept_fault *server_fault_of(struct loop *l)
-{
-    struct server_accept_fault *f = &server_fault;
-    if (f->loop != l) {
-        memset(f, 0, sizeof *f);
-        f->loop = l;
-    }
-    return f;
-}
-
-static void server_fault_log(struct loop *l, int err)
-{
-    struct server_accept_fault *f = server_fault_of(l);
-    uint64_t now = loop_now(l);
-    if (f->logged_ms != 0 && now - f->logged_ms < SERVER_LOG_EVERY_MS)
-        return;
-    if (err == EMFILE || err == ENFILE)
-        log_warn("accept: out of file descriptors (%s limit): %u connection(s) shed, "
-                 "accepting paused %u time(s) since the last report; raise `ulimit -n` or "
-                 "lower server.max_connections",
-                 err == EMFILE ? "process" : "system", f->shed, f->pauses);
-    else
-        log_warn("accept: %s: accepting paused %u time(s)", strerror(err), f->pauses);
-    f->logged_ms = now ? now : 1;
-    f->shed = f->pauses = 0;
-}
-
-static void server_on_resume(struct loop *l, struct loop_timer *t)
-{
-    (void)t;
-    struct server_accept_fault *f = server_fault_of(l);
-    for (int i = 0; i < 2; i++) {
-        struct listener *ls = f->paused[i];
-        f->paused[i] = NULL;
-        if (ls != NULL && ls->io.fd >= 0 && !ls->w->draining)
-            loop_io_set(l, &ls->io, EPOLLIN);
-    }
-}
-
-static void server_pause(struct loop *l, struct listener *ls, int err)
-{
-    struct server_accept_fault *f = server_fault_of(l);
-    f->resume.fn = server_on_resume;
-    /* No timer, no pause: spinning beats never accepting again. */
-    if (loop_timer_set(l, &f->resume, SERVER_PAUSE_MS) == 0 && loop_io_set(l, &ls->io, 0) == 0) {
-        f->paused[ls->is_tls ? 0 : 1] = ls;
-        f->pauses++;
-    }
-    server_fault_log(l, err);
-}
-
-/* accept while fds are short: the fd to keep, or -1 with errno (*shed set
- * when a connection was accepted and closed). */
-static int server_accept_short(struct worker *w, int lfd, struct sockaddr_storage *peer, int *shed)
-{
-    pthread_mutex_lock(&server_fd_lock);
-    if (w->reserve_fd < 0)
-        w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (w->reserve_fd >= 0)
-        close(w->reserve_fd);
-    int fd = net_accept(lfd, peer);
-    int err = errno;
-    w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0 && w->reserve_fd < 0) {
-        close(fd); /* room for one of the two only: the spare wins */
-        fd = -1;
-        err = EMFILE;
-        *shed = 1;
-        w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    } else if (fd >= 0) {
-        atomic_store(&server_fd_short, false); /* room for both: not short any more */
-    }
-    pthread_mutex_unlock(&server_fd_lock);
-    errno = err;
-    return fd;
-}
-
-void server_on_accept_io(struct loop *l, void *data, uint32_t events)
-{
-    (void)events;
-    struct listener *ls = data;
-    struct worker *w = ls->w;
-    for (int i = 0; i < SERVER_ACCEPT_BATCH && !w->draining; i++) {
-        struct sockaddr_storage peer;
-        int shed = 0, was_short = atomic_load(&server_fd_short);
-        int fd = was_short ? server_accept_short(w, ls->io.fd, &peer, &shed)
-                           : net_accept(ls->io.fd, &peer);
-        if (fd < 0) {
-            int err = errno;
-            if (shed) {
-                server_fault_of(l)->shed++;
-                server_fault_log(l, err);
-                continue;
-            }
-            if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == ECONNABORTED)
-                return;
-            if ((err == EMFILE || err == ENFILE) && !was_short) {
-                atomic_store(&server_fd_short, true);
-                continue; /* again, the careful way */
-            }
-            server_pause(l, ls, err);
-            return;
-        }
-        if (w->nconns >= w->max_conns) {
-            close(fd); /* over max_connections: refuse at once, stay healthy */
-            continue;
-        }
-        conn_accept(w, fd, ls->is_tls, &peer);
-    }
-}
 
 /* ---- setup ---- */
 
@@ -223,16 +92,25 @@ static int server_alloc_workers(struct server *s, int n)
         return -1;
     s->nworkers = n;
     int per = (s->cfg->max_connections + n - 1) / n;
-    for (int i = 0; i < n; i++) {
-        struct worker *w = &s->workers[i];
-        w->index = i;
-        w->srv = s;
-        w->max_conns = per;
-        w->reserve_fd = -1;
-        w->https = (struct listener){ .io = { .fd = -1 }, .w = w, .is_tls = 1 };
-        w->http = (struct listener){ .io = { .fd = -1 }, .w = w, .is_tls = 0 };
-    }
+    for (int i = 0; i < n; i++)
+        worker_init(&s->workers[i], i, &s->shared, per);
     return 0;
+}
+
+/* What requests are answered with, and what each loop starts with. */
+static void server_share(struct server *s, struct router *router, const struct server_hooks *hooks)
+{
+    struct worker_shared *sh = &s->shared;
+    sh->cfg = s->cfg;
+    sh->site.cfg = s->cfg;
+    sh->site.router = router;
+    if (hooks) {
+        sh->site.access_check = hooks->access_check;
+        sh->site.access_arg = hooks->arg;
+        sh->loop_init = hooks->loop_init;
+        sh->loop_fini = hooks->loop_fini;
+        sh->hook_arg = hooks->arg;
+    }
 }
 
 int server_setup(struct server **out, const struct config *cfg, struct router *router,
@@ -244,9 +122,7 @@ int server_setup(struct server **out, const struct config *cfg, struct router *r
         return -1;
     }
     s->cfg = cfg;
-    s->router = router;
-    if (hooks)
-        s->hooks = *hooks;
+    server_share(s, router, hooks);
     s->www.dirfd = -1;
     int n = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (server_alloc_workers(s, n > 0 ? n : 1) != 0) {
@@ -256,10 +132,11 @@ int server_setup(struct server **out, const struct config *cfg, struct router *r
     if (cfg->www_root[0] != '\0') {
         if (static_root_open(&s->www, cfg->www_root, err, errlen) != 0)
             goto fail;
-        s->has_www = true;
+        s->shared.site.www = &s->www;
     }
     if (server_load_tls(s, err, errlen) != 0 || server_bind(s, err, errlen) != 0)
         goto fail;
+    s->shared.site.https_port = s->https_port;
     *out = s;
     return 0;
 fail:
@@ -273,10 +150,13 @@ const char *server_dev_ca_file(const struct server *s) { return s->dev_ca_file; 
 
 void server_set_observer(struct server *s, const struct server_observer *obs)
 {
-    s->observer = *obs;
+    s->shared.observer = *obs;
 }
 
-void server_serve_plain(struct server *s, const char *warning) { s->plain_warning = warning; }
+void server_serve_plain(struct server *s, const char *warning)
+{
+    s->shared.site.plain_warning = warning;
+}
 
 int server_drop_privileges(const struct server *s, char *err, size_t errlen)
 {
@@ -306,13 +186,8 @@ void server_free(struct server *s)
         return;
     if (s->workers)
         server_stop_loops(s);
-    for (int i = 0; i < s->nworkers; i++) {
-        struct worker *w = &s->workers[i];
-        if (w->https.io.fd >= 0)
-            close(w->https.io.fd);
-        if (w->http.io.fd >= 0)
-            close(w->http.io.fd);
-    }
+    for (int i = 0; i < s->nworkers; i++)
+        worker_close_listeners(&s->workers[i]);
     free(s->workers);
     static_root_close(&s->www);
     tls_server_release(s->tls);
@@ -324,6 +199,100 @@ int server_healthz(struct http_exchange *ex, void *arg)
     (void)arg;
     http_resp_json(&ex->resp, 200, json_pack("{s:s}", "status", "ok"));
     return 0;
+}
+
+/* ---- running: workers, signals ---- */
+
+static void server_reload(struct server *s)
+{
+    struct tls_server *tls;
+    char err[512];
+    struct tls_server_opts o = { s->cert_file, s->key_file, s->cfg->session_tickets,
+                                 s->cfg->ticket_lifetime_s };
+    if (tls_server_load(&tls, &o, err, sizeof err) != 0) {
+        log_error("SIGHUP: certificate reload failed, keeping the old one: %s", err);
+        return;
+    }
+    for (int i = 0; i < s->nworkers; i++)
+        worker_reload(&s->workers[i], tls);
+    tls_server_release(s->tls);
+    s->tls = tls;
+    log_info("SIGHUP: certificate reloaded from %s", s->cert_file);
+}
+
+static void server_wait_signals(struct server *s, int started)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            server_reload(s);
+            continue;
+        }
+        log_info("%s: stopping, finishing in-flight requests (up to %d ms)",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", s->cfg->shutdown_timeout_ms);
+        for (int i = 0; i < started; i++)
+            worker_stop(&s->workers[i]);
+        return;
+    }
+}
+
+static void server_log_listening(const struct server *s)
+{
+    log_info("listening on https://%s:%d (%d workers)", s->cfg->https_address, s->https_port,
+             s->nworkers);
+    if (s->dev_ca_file[0])
+        log_info("tls: trust the dev CA with: curl --cacert %s https://localhost:%d/healthz",
+                 s->dev_ca_file, s->https_port);
+    if (s->http_port >= 0)
+        log_info("listening on http://%s:%d (%s)", s->cfg->http_address, s->http_port,
+                 s->shared.site.plain_warning ? "serves the API in plaintext"
+                                              : "redirects to HTTPS");
+}
+
+int server_run(struct server *s)
+{
+    char err[512];
+    int started = 0, rc = 0;
+    for (int i = 0; i < s->nworkers; i++) {
+        if (worker_prepare(&s->workers[i], s->tls, err, sizeof err) != 0) {
+            log_error("worker %d: %s", i, err);
+            rc = -1;
+            goto join;
+        }
+    }
+    for (; started < s->nworkers; started++) {
+        int e = worker_start(&s->workers[started]);
+        if (e != 0) {
+            log_error("worker %d: pthread_create: %s", started, strerror(e));
+            rc = -1;
+            goto join;
+        }
+    }
+    server_log_listening(s);
+    server_wait_signals(s, started);
+join:
+    if (rc != 0)
+        for (int i = 0; i < started; i++)
+            loop_stop(s->workers[i].loop);
+    for (int i = 0; i < started; i++)
+        pthread_join(s->workers[i].thread, NULL);
+    return atomic_load(&s->shared.failed) ? -1 : rc;
+}
+
+/* After server_run and after the job pool is gone: deliver the completions
+ * the pool posted to stopped loops (they free their connections), then free
+ * each loop's resources. */
+void server_stop_loops(struct server *s)
+{
+    for (int i = 0; i < s->nworkers; i++)
+        worker_free_loop(&s->workers[i]);
 }
 
 void server_block_signals(void)

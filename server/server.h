@@ -11,6 +11,7 @@
 #include "server/config.h"
 #include "server/http_msg.h"
 #include "server/loop.h"
+#include "server/observer.h"
 #include "server/router.h"
 
 struct server_hooks {
@@ -37,23 +38,6 @@ int server_https_port(const struct server *s);
 int server_http_port(const struct server *s); /* -1 when disabled */
 /* The dev CA when the generated dev certificate is in use, else "". */
 const char *server_dev_ca_file(const struct server *s);
-
-/* An observer of the raw bytes of every connection (ciphertext on the HTTPS
- * listener), e.g. a wire capture. Every call runs on the connection's loop
- * thread, synchronously at the moment of the I/O, so the observer's clock
- * reading is the bytes' time. With no observer attached a connection pays
- * one NULL check per read and write. */
-struct server_observer {
-    /* A connection was accepted (tls: on the HTTPS listener). Returns the
-     * handle the other calls get, or NULL to leave this connection alone. */
-    void *(*open)(void *arg, int tls, const char *client_ip, int client_port);
-    /* dir 'r': n bytes read from the socket; 'w': written to it (the
-     * signature of tls_io_observer). */
-    void (*bytes)(void *conn, char dir, const unsigned char *p, size_t n);
-    /* The connection is closed; the handle is not used again. */
-    void (*close)(void *conn);
-    void *arg;
-};
 
 /* Attaches obs (copied) to every connection accepted from now on. Call after
  * server_setup, before server_run. */

@@ -1,8 +1,11 @@
-/* worker.c: the life of one event-loop thread, and the signal-driven
- * start/reload/stop of all of them (server_run). */
+/* worker.c: the life of one event-loop thread: its accept path, its
+ * graceful stop and its certificate reload (see worker.h). */
+#include "server/worker.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,49 +13,208 @@
 #include <unistd.h>
 
 #include "server/log.h"
-#include "server/server.h"
-#include "server/worker.h"
+#include "server/net.h"
+
+#define WORKER_ACCEPT_BATCH 64
+
+/* ---- accepting ---- */
+
+/* Out of file descriptors (EMFILE/ENFILE), a pending connection keeps the
+ * level-triggered listener readable: the worker would spin and the client
+ * would hang. Each worker holds a spare fd; at the limit, accepting runs
+ * under one process-wide lock: the spare is closed, the connection
+ * accepted into its slot, and the spare taken back. If both do not fit,
+ * the connection is closed at once (shed): the client sees a clean close.
+ * The lock keeps another worker from taking the freed slot in between
+ * (the workers share one fd table); it is taken only while fds are short.
+ * When no spare can be had at all (another part of the process took the
+ * slot), or accept fails otherwise, the listener pauses for
+ * WORKER_PAUSE_MS instead of spinning. The log says so at most once a
+ * second per worker, with counts, so a flood cannot flood the log. */
+#define WORKER_PAUSE_MS     100
+#define WORKER_LOG_EVERY_MS 1000
+
+static pthread_mutex_t worker_fd_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool worker_fd_short;
+
+/* Per worker thread (each loop runs on its own thread); `loop` tells a new
+ * loop on a reused thread from the previous one. */
+struct worker_accept_fault {
+    struct loop *loop;
+    struct loop_timer resume;
+    struct listener *paused[2];
+    uint64_t logged_ms;
+    unsigned shed, pauses;
+};
+
+static _Thread_local struct worker_accept_fault worker_fault;
+
+static struct worker_accept_fault *worker_fault_of(struct loop *l)
+{
+    struct worker_accept_fault *f = &worker_fault;
+    if (f->loop != l) {
+        memset(f, 0, sizeof *f);
+        f->loop = l;
+    }
+    return f;
+}
+
+static void worker_fault_log(struct loop *l, int err)
+{
+    struct worker_accept_fault *f = worker_fault_of(l);
+    uint64_t now = loop_now(l);
+    if (f->logged_ms != 0 && now - f->logged_ms < WORKER_LOG_EVERY_MS)
+        return;
+    if (err == EMFILE || err == ENFILE)
+        log_warn("accept: out of file descriptors (%s limit): %u connection(s) shed, "
+                 "accepting paused %u time(s) since the last report; raise `ulimit -n` or "
+                 "lower server.max_connections",
+                 err == EMFILE ? "process" : "system", f->shed, f->pauses);
+    else
+        log_warn("accept: %s: accepting paused %u time(s)", strerror(err), f->pauses);
+    f->logged_ms = now ? now : 1;
+    f->shed = f->pauses = 0;
+}
+
+static void worker_on_resume(struct loop *l, struct loop_timer *t)
+{
+    (void)t;
+    struct worker_accept_fault *f = worker_fault_of(l);
+    for (int i = 0; i < 2; i++) {
+        struct listener *ls = f->paused[i];
+        f->paused[i] = NULL;
+        if (ls != NULL && ls->io.fd >= 0 && !ls->w->conns.http.draining)
+            loop_io_set(l, &ls->io, EPOLLIN);
+    }
+}
+
+static void worker_pause(struct loop *l, struct listener *ls, int err)
+{
+    struct worker_accept_fault *f = worker_fault_of(l);
+    f->resume.fn = worker_on_resume;
+    /* No timer, no pause: spinning beats never accepting again. */
+    if (loop_timer_set(l, &f->resume, WORKER_PAUSE_MS) == 0 && loop_io_set(l, &ls->io, 0) == 0) {
+        f->paused[ls->is_tls ? 0 : 1] = ls;
+        f->pauses++;
+    }
+    worker_fault_log(l, err);
+}
+
+/* accept while fds are short: the fd to keep, or -1 with errno (*shed set
+ * when a connection was accepted and closed). */
+static int worker_accept_short(struct worker *w, int lfd, struct sockaddr_storage *peer, int *shed)
+{
+    pthread_mutex_lock(&worker_fd_lock);
+    if (w->reserve_fd < 0)
+        w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (w->reserve_fd >= 0)
+        close(w->reserve_fd);
+    int fd = net_accept(lfd, peer);
+    int err = errno;
+    w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && w->reserve_fd < 0) {
+        close(fd); /* room for one of the two only: the spare wins */
+        fd = -1;
+        err = EMFILE;
+        *shed = 1;
+        w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    } else if (fd >= 0) {
+        atomic_store(&worker_fd_short, false); /* room for both: not short any more */
+    }
+    pthread_mutex_unlock(&worker_fd_lock);
+    errno = err;
+    return fd;
+}
+
+static void worker_on_accept(struct loop *l, void *data, uint32_t events)
+{
+    (void)events;
+    struct listener *ls = data;
+    struct worker *w = ls->w;
+    for (int i = 0; i < WORKER_ACCEPT_BATCH && !w->conns.http.draining; i++) {
+        struct sockaddr_storage peer;
+        int shed = 0, was_short = atomic_load(&worker_fd_short);
+        int fd = was_short ? worker_accept_short(w, ls->io.fd, &peer, &shed)
+                           : net_accept(ls->io.fd, &peer);
+        if (fd < 0) {
+            int err = errno;
+            if (shed) {
+                worker_fault_of(l)->shed++;
+                worker_fault_log(l, err);
+                continue;
+            }
+            if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == ECONNABORTED)
+                return;
+            if ((err == EMFILE || err == ENFILE) && !was_short) {
+                atomic_store(&worker_fd_short, true);
+                continue; /* again, the careful way */
+            }
+            worker_pause(l, ls, err);
+            return;
+        }
+        if (w->conns.n >= w->max_conns) {
+            close(fd); /* over max_connections: refuse at once, stay healthy */
+            continue;
+        }
+        conn_accept(&w->conns, fd, ls->is_tls, &peer);
+    }
+}
+
+/* ---- life of the thread ---- */
+
+void worker_init(struct worker *w, int index, struct worker_shared *sh, int max_conns)
+{
+    w->index = index;
+    w->sh = sh;
+    w->max_conns = max_conns;
+    w->reserve_fd = -1;
+    w->https = (struct listener){ .io = { .fd = -1 }, .w = w, .is_tls = 1 };
+    w->http = (struct listener){ .io = { .fd = -1 }, .w = w, .is_tls = 0 };
+}
 
 static void worker_close_listener(struct worker *w, struct listener *ls)
 {
     if (ls->io.fd < 0)
         return;
-    if (ls->io.events)
+    if (ls->io.events && w->loop != NULL)
         loop_io_del(w->loop, &ls->io);
     close(ls->io.fd);
     ls->io.fd = -1;
 }
 
+void worker_close_listeners(struct worker *w)
+{
+    worker_close_listener(w, &w->https);
+    worker_close_listener(w, &w->http);
+}
+
 static void worker_on_drain_deadline(struct loop *l, struct loop_timer *t)
 {
     struct worker *w = (struct worker *)((char *)t - offsetof(struct worker, drain_timer));
-    if (w->nconns > 0)
+    if (w->conns.n > 0)
         log_warn("worker %d: %d connection(s) still busy at the shutdown deadline, closing",
-                 w->index, w->nconns);
-    conn_close_all(w);
+                 w->index, w->conns.n);
+    conn_close_all(&w->conns);
     loop_stop(l);
 }
 
-/* On the worker's thread: stop accepting, let in-flight requests finish. */
+/* On the worker's thread: stop accepting, let in-flight requests finish
+ * (the loop stops when the last connection is gone, or at the deadline). */
 static void worker_drain(struct loop *l, void *arg)
 {
     struct worker *w = arg;
-    w->draining = true;
-    worker_close_listener(w, &w->https);
-    worker_close_listener(w, &w->http);
-    conn_drain_all(w);
+    worker_close_listeners(w);
+    conn_drain_all(&w->conns);
     w->drain_timer.fn = worker_on_drain_deadline;
-    if (w->nconns == 0 ||
-        loop_timer_set(l, &w->drain_timer, (uint64_t)w->srv->cfg->shutdown_timeout_ms) != 0)
+    if (w->conns.n == 0 ||
+        loop_timer_set(l, &w->drain_timer, (uint64_t)w->sh->cfg->shutdown_timeout_ms) != 0)
         worker_on_drain_deadline(l, &w->drain_timer);
 }
 
-void worker_conn_gone(struct worker *w)
+void worker_stop(struct worker *w)
 {
-    if (w->draining && w->nconns == 0) {
-        loop_timer_cancel(w->loop, &w->drain_timer);
+    if (loop_post(w->loop, worker_drain, w) != 0)
         loop_stop(w->loop);
-    }
 }
 
 struct worker_reload {
@@ -62,15 +224,15 @@ struct worker_reload {
 
 /* On the worker's thread: new connections use the new certificate; the old
  * tls_loop lives on in the connections that hold it. */
-static void worker_reload(struct loop *l, void *arg)
+static void worker_on_reload(struct loop *l, void *arg)
 {
     (void)l;
     struct worker_reload *r = arg;
     struct tls_loop *tl;
     char err[256];
     if (tls_loop_setup(&tl, r->tls, err, sizeof err) == 0) {
-        tls_loop_release(r->w->tls);
-        r->w->tls = tl;
+        tls_loop_release(r->w->conns.tls);
+        r->w->conns.tls = tl;
     } else {
         log_error("worker %d: certificate reload failed: %s", r->w->index, err);
     }
@@ -78,9 +240,22 @@ static void worker_reload(struct loop *l, void *arg)
     free(r);
 }
 
+void worker_reload(struct worker *w, struct tls_server *tls)
+{
+    struct worker_reload *r = malloc(sizeof *r);
+    if (r == NULL)
+        return;
+    r->w = w;
+    r->tls = tls_server_retain(tls);
+    if (loop_post(w->loop, worker_on_reload, r) != 0) {
+        tls_server_release(r->tls);
+        free(r);
+    }
+}
+
 static int worker_start_io(struct worker *w)
 {
-    w->https.io.fn = w->http.io.fn = server_on_accept_io;
+    w->https.io.fn = w->http.io.fn = worker_on_accept;
     w->https.io.data = &w->https;
     w->http.io.data = &w->http;
     if (loop_io_add(w->loop, &w->https.io, EPOLLIN) != 0)
@@ -92,157 +267,69 @@ static int worker_start_io(struct worker *w)
 
 /* A worker that cannot serve stops the whole server, which then exits
  * non-zero: half a server would silently drop a share of connections. */
-static void worker_fail(struct server *s)
+static void worker_fail(struct worker *w)
 {
-    atomic_store(&s->failed, 1);
+    atomic_store(&w->sh->failed, 1);
     kill(getpid(), SIGTERM);
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    struct server *s = w->srv;
+    struct worker_shared *sh = w->sh;
     char err[256] = "";
-    if (s->hooks.loop_init) {
-        w->loop_data = s->hooks.loop_init(w->loop, w->index, s->hooks.arg, err, sizeof err);
-        if (w->loop_data == NULL) {
+    if (sh->loop_init) {
+        w->conns.http.loop_data = sh->loop_init(w->loop, w->index, sh->hook_arg, err, sizeof err);
+        if (w->conns.http.loop_data == NULL) {
             log_error("worker %d: %s", w->index, err);
-            worker_fail(s);
+            worker_fail(w);
             return NULL;
         }
     }
     if (worker_start_io(w) != 0) {
         log_error("worker %d: epoll: %s", w->index, strerror(errno));
-        worker_fail(s);
+        worker_fail(w);
     } else if (loop_run(w->loop) != 0) {
         log_error("worker %d: event loop failed: %s", w->index, strerror(errno));
-        worker_fail(s);
+        worker_fail(w);
     }
-    conn_close_all(w);
-    worker_close_listener(w, &w->https);
-    worker_close_listener(w, &w->http);
+    conn_close_all(&w->conns);
+    worker_close_listeners(w);
     return NULL;
 }
 
-static int worker_prepare(struct worker *w, char *err, size_t errlen)
+int worker_prepare(struct worker *w, struct tls_server *tls, char *err, size_t errlen)
 {
+    struct conn_set *set = &w->conns;
     if (loop_create(&w->loop, err, errlen) != 0)
         return -1;
-    static_cache_init(&w->files, (unsigned)w->srv->cfg->static_cache_ms);
-    if (tls_loop_setup(&w->tls, w->srv->tls, err, errlen) != 0)
+    set->http.cfg = w->sh->cfg;
+    set->http.site = &w->sh->site;
+    set->http.loop = w->loop;
+    set->observer = &w->sh->observer;
+    static_cache_init(&set->http.files, (unsigned)w->sh->cfg->static_cache_ms);
+    if (tls_loop_setup(&set->tls, tls, err, errlen) != 0)
         return -1;
     w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     return 0;
 }
 
-static void server_reload(struct server *s)
+int worker_start(struct worker *w) { return pthread_create(&w->thread, NULL, worker_main, w); }
+
+void worker_free_loop(struct worker *w)
 {
-    struct tls_server *tls;
-    char err[512];
-    struct tls_server_opts o = { s->cert_file, s->key_file, s->cfg->session_tickets,
-                                 s->cfg->ticket_lifetime_s };
-    if (tls_server_load(&tls, &o, err, sizeof err) != 0) {
-        log_error("SIGHUP: certificate reload failed, keeping the old one: %s", err);
+    if (w->loop == NULL)
         return;
-    }
-    for (int i = 0; i < s->nworkers; i++) {
-        struct worker_reload *r = malloc(sizeof *r);
-        if (r == NULL)
-            continue;
-        r->w = &s->workers[i];
-        r->tls = tls_server_retain(tls);
-        if (loop_post(r->w->loop, worker_reload, r) != 0) {
-            tls_server_release(r->tls);
-            free(r);
-        }
-    }
-    tls_server_release(s->tls);
-    s->tls = tls;
-    log_info("SIGHUP: certificate reloaded from %s", s->cert_file);
-}
-
-static void server_wait_signals(struct server *s, int started)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0)
-            continue;
-        if (sig == SIGHUP) {
-            server_reload(s);
-            continue;
-        }
-        log_info("%s: stopping, finishing in-flight requests (up to %d ms)",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM", s->cfg->shutdown_timeout_ms);
-        for (int i = 0; i < started; i++)
-            if (loop_post(s->workers[i].loop, worker_drain, &s->workers[i]) != 0)
-                loop_stop(s->workers[i].loop);
-        return;
-    }
-}
-
-int server_run(struct server *s)
-{
-    char err[512];
-    int started = 0, rc = 0;
-    for (int i = 0; i < s->nworkers; i++) {
-        if (worker_prepare(&s->workers[i], err, sizeof err) != 0) {
-            log_error("worker %d: %s", i, err);
-            rc = -1;
-            goto join;
-        }
-    }
-    for (; started < s->nworkers; started++) {
-        struct worker *w = &s->workers[started];
-        int e = pthread_create(&w->thread, NULL, worker_main, w);
-        if (e != 0) {
-            log_error("worker %d: pthread_create: %s", started, strerror(e));
-            rc = -1;
-            goto join;
-        }
-    }
-    log_info("listening on https://%s:%d (%d workers)", s->cfg->https_address, s->https_port,
-             s->nworkers);
-    if (s->dev_ca_file[0])
-        log_info("tls: trust the dev CA with: curl --cacert %s https://localhost:%d/healthz",
-                 s->dev_ca_file, s->https_port);
-    if (s->http_port >= 0)
-        log_info("listening on http://%s:%d (%s)", s->cfg->http_address, s->http_port,
-                 s->plain_warning ? "serves the API in plaintext" : "redirects to HTTPS");
-    server_wait_signals(s, started);
-join:
-    if (rc != 0)
-        for (int i = 0; i < started; i++)
-            loop_stop(s->workers[i].loop);
-    for (int i = 0; i < started; i++)
-        pthread_join(s->workers[i].thread, NULL);
-    return atomic_load(&s->failed) ? -1 : rc;
-}
-
-/* After server_run and after the job pool is gone: deliver the completions
- * the pool posted to stopped loops (they free their connections), then free
- * each loop's resources. */
-void server_stop_loops(struct server *s)
-{
-    for (int i = 0; i < s->nworkers; i++) {
-        struct worker *w = &s->workers[i];
-        if (w->loop == NULL)
-            continue;
-        loop_run_posted(w->loop);
-        if (s->hooks.loop_fini && w->loop_data)
-            s->hooks.loop_fini(w->loop_data, s->hooks.arg);
-        w->loop_data = NULL;
-        tls_loop_release(w->tls);
-        w->tls = NULL;
-        if (w->reserve_fd >= 0)
-            close(w->reserve_fd);
-        w->reserve_fd = -1;
-        loop_free(w->loop);
-        w->loop = NULL;
-        static_cache_free(&w->files);
-    }
+    loop_run_posted(w->loop);
+    if (w->sh->loop_fini && w->conns.http.loop_data)
+        w->sh->loop_fini(w->conns.http.loop_data, w->sh->hook_arg);
+    w->conns.http.loop_data = NULL;
+    tls_loop_release(w->conns.tls);
+    w->conns.tls = NULL;
+    if (w->reserve_fd >= 0)
+        close(w->reserve_fd);
+    w->reserve_fd = -1;
+    loop_free(w->loop);
+    w->loop = NULL;
+    static_cache_free(&w->conns.http.files);
 }

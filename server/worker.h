@@ -1,76 +1,72 @@
-/* worker.h: what an event-loop thread owns, shared by server.c (which starts
- * workers) and conn.c (which runs connections on them). Internal to server/. */
+/* worker.h: one event-loop thread, internal to server/: its listeners and
+ * the accept path, its connections, its graceful stop and certificate
+ * reload. server.c creates the workers, binds their listeners and runs
+ * them; every function below says on which thread it runs. */
 #ifndef PC_WORKER_H
 #define PC_WORKER_H
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdbool.h>
-#include <sys/socket.h>
+#include <stddef.h>
 
 #include "server/config.h"
+#include "server/conn.h"
+#include "server/dispatch.h"
 #include "server/loop.h"
-#include "server/router.h"
-#include "server/server.h"
-#include "server/static.h"
-#include "server/static_cache.h"
+#include "server/observer.h"
 #include "tls/tls.h"
 
-struct conn;
+/* What every worker reads: filled by server.c before the workers start,
+ * read-only while they run (except `failed`). */
+struct worker_shared {
+    const struct config *cfg;
+    struct dispatch_site site;
+    struct server_observer observer; /* open == NULL: none */
+    /* Per-loop data of the composition root (server_hooks). */
+    void *(*loop_init)(struct loop *l, int index, void *arg, char *err, size_t errlen);
+    void (*loop_fini)(void *loop_data, void *arg);
+    void *hook_arg;
+    atomic_int failed; /* a worker could not run: the server exits non-zero */
+};
+
 struct worker;
 
 /* One listening socket of one worker. */
 struct listener {
-    struct loop_io io;
+    struct loop_io io; /* fd -1: none */
     struct worker *w;
     int is_tls;
 };
 
 struct worker {
     int index;
-    struct server *srv;
+    struct worker_shared *sh;
     struct loop *loop;
     pthread_t thread;
-    struct listener https, http;
-    struct tls_loop *tls; /* for new connections; replaced on reload */
-    struct conn *conns;   /* every live connection (for shutdown) */
-    int nconns, max_conns;
+    struct listener https, http; /* bound by server.c */
+    struct conn_set conns;
+    int max_conns;
     int reserve_fd; /* spare fd to shed connections at EMFILE */
-    bool draining;
     struct loop_timer drain_timer;
-    void *loop_data;
-    struct static_cache files; /* this loop's small static files */
 };
 
-/* Read-only after server_setup(); shared by all workers. */
-struct server {
-    const struct config *cfg;
-    struct router *router;
-    struct server_hooks hooks;
-    struct static_root www;
-    bool has_www;
-    struct tls_server *tls;
-    char cert_file[CONFIG_PATH_MAX], key_file[CONFIG_PATH_MAX];
-    char dev_ca_file[CONFIG_PATH_MAX]; /* "" unless the dev certificate is used */
-    struct worker *workers;
-    int nworkers;
-    int https_port, http_port;
-    struct server_observer observer; /* open == NULL: none (server_set_observer) */
-    const char *plain_warning;       /* non-NULL: plain HTTP serves (server_serve_plain) */
-    atomic_int failed;               /* a worker could not run: exit non-zero */
-};
-
-/* server.c: readiness of a listening socket. */
-void server_on_accept_io(struct loop *l, void *data, uint32_t events);
-
-/* worker.c: a connection of w was closed (ends a drain when it was the last). */
-void worker_conn_gone(struct worker *w);
-
-/* conn.c */
-void conn_accept(struct worker *w, int fd, int is_tls, const struct sockaddr_storage *peer);
-/* Graceful stop: idle connections close now, busy ones after their response. */
-void conn_drain_all(struct worker *w);
-/* Hard stop: closes everything (after the drain deadline). */
-void conn_close_all(struct worker *w);
+/* Main thread, before anything else: no loop, no listener yet. */
+void worker_init(struct worker *w, int index, struct worker_shared *sh, int max_conns);
+/* Main thread: creates the loop and what it owns (the TLS side uses tls).
+ * 0, or -1 with err. */
+int worker_prepare(struct worker *w, struct tls_server *tls, char *err, size_t errlen);
+/* Main thread: runs the worker on a thread of its own; 0 or an errno. */
+int worker_start(struct worker *w);
+/* Any thread: ask the worker to stop gracefully (in-flight requests finish,
+ * up to cfg->shutdown_timeout_ms). */
+void worker_stop(struct worker *w);
+/* Any thread: new connections use tls from now on (retained here). */
+void worker_reload(struct worker *w, struct tls_server *tls);
+/* Main thread, after the thread was joined and after any job pool whose
+ * completions target this loop is gone: runs those completions and frees
+ * the loop with its per-loop data. */
+void worker_free_loop(struct worker *w);
+/* Main thread: closes the listeners. */
+void worker_close_listeners(struct worker *w);
 
 #endif

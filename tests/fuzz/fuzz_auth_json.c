@@ -182,11 +182,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hdrs[0] = (struct http_header){ STR_LIT("Content-Type"), STR_LIT("application/json") };
     hdrs[1] = (struct http_header){ STR_LIT("Cookie"), input };
     hdrs[2] = (struct http_header){ STR_LIT("Cookie"), STR_LIT("a=b; pc_refresh=tail") };
-    ex.req.method = STR_LIT("POST");
-    ex.req.headers = hdrs;
-    ex.req.num_headers = 3;
+    ex.req.head.method = STR_LIT("POST");
+    ex.req.head.headers = hdrs;
+    ex.req.head.num_headers = 3;
     ex.req.body = input;
-    ex.req.query = input;
+    ex.req.head.query = input;
     ex.req.client_ip = "127.0.0.1";
     ex.req.is_tls = 1;
 

@@ -1,0 +1,42 @@
+/* dispatch.h: what answers a complete request (internal to server/): the
+ * HTTPS redirect of the plain listener, OPTIONS, the router with its access
+ * check, static files.
+ *
+ * The dispatcher fills the exchange's response and returns; it knows nothing
+ * of connections, which serialize the answer themselves (conn_http.c). Runs
+ * on the request's loop thread. */
+#ifndef PC_DISPATCH_H
+#define PC_DISPATCH_H
+
+#include "server/config.h"
+#include "server/http_msg.h"
+#include "server/router.h"
+#include "server/static.h"
+#include "server/static_cache.h"
+#include "server/str.h"
+
+/* What requests are answered with: filled by server_setup (and
+ * server_serve_plain), read-only while the loops run, shared by all. */
+struct dispatch_site {
+    const struct config *cfg;
+    const struct router *router;
+    /* for routes whose access is not 0: 0 allows, else ex->resp is filled */
+    int (*access_check)(struct http_exchange *ex, int access, void *arg);
+    void *access_arg;
+    const struct static_root *www; /* NULL: no www root */
+    int https_port;                /* where the plain listener redirects */
+    const char *plain_warning;     /* non-NULL: the plain listener serves */
+};
+
+enum dispatch_result {
+    DISPATCH_ANSWERED, /* ex->resp holds the answer */
+    DISPATCH_LATER,    /* a handler's job runs; it calls http_exchange_complete */
+};
+
+/* Answers the complete request in ex->req (head and body; host: the
+ * validated Host header, for the redirect). files is the loop's static
+ * cache; ex->loop must be set. */
+enum dispatch_result dispatch_request(const struct dispatch_site *site, struct static_cache *files,
+                                      struct http_exchange *ex, struct str host);
+
+#endif
