@@ -2,9 +2,12 @@
 #include "tls/bio.h"
 #include "tls/policy.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
@@ -12,6 +15,53 @@
 /* A flight larger than this is a bug (ours or mbedTLS's), not a certificate
  * chain: refuse rather than grow without bound. */
 #define BIO_QUEUE_MAX (256u * 1024u)
+
+/* ---- the socket calls (declared in policy.h, shared with client.c) ---- */
+
+static int sock_error(int e, int want, int fail, int *sys_errno)
+{
+    if (e == EAGAIN || e == EWOULDBLOCK)
+        return want;
+    *sys_errno = e;
+    if (e == ECONNRESET || e == EPIPE)
+        return MBEDTLS_ERR_NET_CONN_RESET;
+    return fail;
+}
+
+int tls_sock_send(int fd, const unsigned char *buf, size_t len, int *sys_errno)
+{
+    ssize_t n;
+    do
+        n = send(fd, buf, len > INT_MAX ? INT_MAX : len, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return sock_error(errno, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_NET_SEND_FAILED,
+                          sys_errno);
+    return (int)n;
+}
+
+static int sock_recv(int fd, unsigned char *buf, size_t len, int flags, int *sys_errno)
+{
+    ssize_t n;
+    do
+        n = recv(fd, buf, len > INT_MAX ? INT_MAX : len, flags);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return sock_error(errno, MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_NET_RECV_FAILED, sys_errno);
+    return (int)n;
+}
+
+int tls_sock_recv(int fd, unsigned char *buf, size_t len, int *sys_errno)
+{
+    return sock_recv(fd, buf, len, 0, sys_errno);
+}
+
+int tls_sock_peek(int fd, unsigned char *buf, size_t len, int *sys_errno)
+{
+    return sock_recv(fd, buf, len, MSG_PEEK, sys_errno);
+}
+
+/* ---- the server connection's BIO ---- */
 
 static int bio_from_stash(struct tls_bio *b, unsigned char *buf, size_t len)
 {

@@ -1,12 +1,7 @@
 /* policy.c: see policy.h. */
 #include "tls/policy.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-
-#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
 
 /* Server preference order (mbedTLS servers pick from their own list). The
  * TLS 1.3 suites come first so a 1.3 client is not offered a 1.2 choice. */
@@ -110,47 +105,4 @@ int tls_policy_apply(mbedtls_ssl_config *conf, int endpoint)
     (void)policy_alpn;
     return 0;
 #endif
-}
-
-static int sock_error(int e, int want, int fail, int *sys_errno)
-{
-    if (e == EAGAIN || e == EWOULDBLOCK)
-        return want;
-    *sys_errno = e;
-    if (e == ECONNRESET || e == EPIPE)
-        return MBEDTLS_ERR_NET_CONN_RESET;
-    return fail;
-}
-
-int tls_sock_send(int fd, const unsigned char *buf, size_t len, int *sys_errno)
-{
-    ssize_t n;
-    do
-        n = send(fd, buf, len > INT_MAX ? INT_MAX : len, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return sock_error(errno, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_NET_SEND_FAILED,
-                          sys_errno);
-    return (int)n;
-}
-
-static int sock_recv(int fd, unsigned char *buf, size_t len, int flags, int *sys_errno)
-{
-    ssize_t n;
-    do
-        n = recv(fd, buf, len > INT_MAX ? INT_MAX : len, flags);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return sock_error(errno, MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_NET_RECV_FAILED, sys_errno);
-    return (int)n;
-}
-
-int tls_sock_recv(int fd, unsigned char *buf, size_t len, int *sys_errno)
-{
-    return sock_recv(fd, buf, len, 0, sys_errno);
-}
-
-int tls_sock_peek(int fd, unsigned char *buf, size_t len, int *sys_errno)
-{
-    return sock_recv(fd, buf, len, MSG_PEEK, sys_errno);
 }

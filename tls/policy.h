@@ -15,7 +15,7 @@
  * Returns 0 or an mbedTLS error. */
 int tls_policy_apply(mbedtls_ssl_config *conf, int endpoint);
 
-/* send/recv on a non-blocking socket for mbedTLS: bytes moved, 0 on EOF
+/* send/recv on a non-blocking socket for mbedTLS (in bio.c): bytes moved, 0 on EOF
  * (recv), MBEDTLS_ERR_SSL_WANT_WRITE/READ when the socket would block,
  * MBEDTLS_ERR_NET_CONN_RESET on a reset or broken pipe, else
  * MBEDTLS_ERR_NET_SEND_FAILED/RECV_FAILED. EINTR is retried. On a failure
