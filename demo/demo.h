@@ -7,6 +7,12 @@
  *   demo_cli.c     `portcullis demo`: prints that comparison side by side.
  *   demo_routes.c  GET /demo/wire and POST /demo/run (demo mode, loopback
  *                  clients only); the run happens on a thread of its own.
+ *   demo_wire.c    the server's wire view: a capture ring per listener,
+ *                  plugged into the server as its connection observer.
+ *   wire.c         the capture rings, TLS record decoding, renderings.
+ *
+ * Only main.c, the composition root, includes this: the server knows
+ * nothing of the demo.
  *
  * The JSON documents are described in the README's demo section. */
 #ifndef PC_DEMO_H

@@ -4,8 +4,9 @@
  * A wire_ring keeps the most recent connections of one listener: of each,
  * the first `bytes` bytes read from the socket and the first `bytes` written
  * to it, every read and write as a segment with its time and size. One
- * mutex per ring: rings exist only in demo mode (the server creates none
- * otherwise, and a connection without a ring records nothing). The same
+ * mutex per ring: rings exist only in demo mode (demo_wire.c creates them
+ * and attaches them to the server as its connection observer; otherwise no
+ * connection records anything). The same
  * ring type serves the `portcullis demo` client, which captures its own
  * socket.
  *
