@@ -7,8 +7,9 @@
 #include "server/dispatch.h"
 #include "server/loop.h"
 
-/* The plain-HTTP listener unless it serves (server_serve_plain): 308 to the same path and query
- * on HTTPS. The host comes from the (validated) Host header minus its port. */
+/* The plain-HTTP listener, unless it serves (server_serve_plain): 308 to the
+ * same path and query on HTTPS. The host comes from the (validated) Host
+ * header minus its port. */
 static void dispatch_redirect(const struct dispatch_site *site, struct http_exchange *ex,
                               struct str host)
 {
