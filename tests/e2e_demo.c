@@ -1,4 +1,4 @@
-/* e2e_demo.c: the HTTP vs HTTPS demo against the real binary (issue 4):
+/* e2e_demo.c: the HTTP vs HTTPS demo against the real binary:
  * in demo mode the wire view shows a plain-HTTP login's password and only
  * TLS records of an HTTPS one; POST /demo/run and `portcullis demo` compare
  * both sides; without demo mode the /demo routes do not exist and HTTP
@@ -139,6 +139,22 @@ static int wire_count(const json_t *wire, const char *listener, const char *need
     return count;
 }
 
+/* The newest connection of a listener whose bytes contain needle, or NULL. */
+static const json_t *wire_find(const json_t *wire, const char *listener, const char *needle)
+{
+    size_t i;
+    const json_t *conn, *found = NULL;
+    json_array_foreach(json_object_get(json_object_get(wire, listener), "connections"), i, conn)
+    {
+        char *c = conn_hex(conn, "client"), *s = conn_hex(conn, "server");
+        if (found == NULL && (hex_has(c, needle) || hex_has(s, needle)))
+            found = conn;
+        free(c);
+        free(s);
+    }
+    return found;
+}
+
 static void login_body(char *out, size_t n, const char *user)
 {
     snprintf(out, n, "{\"username\":\"%s\",\"password\":\"%s\"}", user, PW);
@@ -223,6 +239,48 @@ START_TEST(wire_document_shape)
     fetched_free(&f);
     fetch(&g_srv, 1, "GET", "/healthz", NULL, &f);
     ck_assert_ptr_null(strstr(f.raw, "X-Portcullis-Warning:"));
+    fetched_free(&f);
+}
+END_TEST
+
+/* What the server writes reaches the wire view, its own answer to cleartext
+ * on the HTTPS port too, and a closed connection says so. */
+START_TEST(wire_sees_closed_and_cleartext_connections)
+{
+    static const char req[] = "GET /healthz?cleartext-probe HTTP/1.1\r\nHost: localhost\r\n"
+                              "Connection: close\r\n\r\n";
+    char buf[2048];
+    size_t len = 0;
+    ssize_t n;
+    int fd = tcp_connect(g_srv.https_port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tcp_write_all(fd, req, strlen(req)), 0);
+    while (len < sizeof buf - 1 &&
+           (n = fd_read_timeout(&fd, buf + len, sizeof buf - 1 - len, 10000)) > 0)
+        len += (size_t)n;
+    if (fd >= 0)
+        close(fd);
+    buf[len] = '\0';
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 400 ", 13) == 0, "answer: %s", buf);
+
+    struct fetched f;
+    fetch(&g_srv, 0, "GET", "/healthz?plain-probe", NULL, &f);
+    ck_assert_int_eq(f.status, 200);
+    fetched_free(&f);
+
+    fetch(&g_srv, 1, "GET", "/demo/wire", NULL, &f);
+    ck_assert_int_eq(f.status, 200);
+    /* The request was only peeked at, never read: the answer shows. */
+    const json_t *clear = wire_find(f.json, "https", "this port speaks HTTPS");
+    ck_assert_ptr_nonnull(clear);
+    ck_assert(json_is_false(json_object_get(clear, "open")));
+    const json_t *plain = wire_find(f.json, "http", "plain-probe");
+    ck_assert_ptr_nonnull(plain);
+    ck_assert(json_is_false(json_object_get(plain, "open")));
+    ck_assert_int_gt(json_integer_value(json_object_get(plain, "bytes_written")), 0);
+    char *served = conn_hex(plain, "server");
+    ck_assert(hex_has(served, "{\"status\":\"ok\"}"));
+    free(served);
     fetched_free(&f);
 }
 END_TEST
@@ -426,6 +484,7 @@ static Suite *demo_suite(void)
     tcase_add_test(demo, http_login_capture_shows_password);
     tcase_add_test(demo, https_login_capture_shows_only_records);
     tcase_add_test(demo, wire_document_shape);
+    tcase_add_test(demo, wire_sees_closed_and_cleartext_connections);
     tcase_add_test(demo, demo_run_compares_both_sides);
     tcase_add_test(demo, cli_side_by_side);
     tcase_add_test(demo, cli_json_and_failures);
