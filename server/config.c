@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/net.h"
+
 #define ENV_JWT_SECRET "PORTCULLIS_JWT_SECRET"
 /* DECODE_ANY so a non-object top level gets our message, not jansson's. */
 #define LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
@@ -495,26 +497,10 @@ static int validate_fields(const struct config *cfg, char *msg, size_t msglen)
     return 0;
 }
 
-/* An IPv4 or IPv6 literal: 1 loopback, 0 other, -1 not a literal. */
-static int address_loopback(const char *s)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-
-    if (inet_pton(AF_INET, s, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, s, &a6) == 1) {
-        if (IN6_IS_ADDR_LOOPBACK(&a6))
-            return 1;
-        return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
-    }
-    return -1;
-}
-
 static int validate_network(const struct config *cfg, char *msg, size_t msglen)
 {
-    int https_lo = address_loopback(cfg->https_address);
-    int http_lo = address_loopback(cfg->http_address);
+    int https_lo = net_addr_loopback(cfg->https_address);
+    int http_lo = net_addr_loopback(cfg->http_address);
 
     if (https_lo < 0 || http_lo < 0) {
         snprintf(msg, msglen, "'server.%s' must be an IPv4 or IPv6 address literal",

@@ -6,16 +6,10 @@
 #include <time.h>
 
 #include "server/conn.h"
+#include "server/clock.h"
 #include "server/log.h"
 
 static const struct config *cfg_of(const struct conn *c) { return c->w->srv->cfg; }
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void conn_reset_request(struct conn *c)
 {
@@ -55,7 +49,7 @@ static void conn_log(const struct conn *c, int status, size_t bytes)
         .path_len = r->path.p ? r->path.n : 1,
         .status = status,
         .bytes = bytes,
-        .duration_ms = c->started_us ? (double)(now_us() - c->started_us) / 1000.0 : 0.0,
+        .duration_ms = c->started_us ? (double)(clock_mono_us() - c->started_us) / 1000.0 : 0.0,
     };
     log_access(&a);
 }
@@ -119,7 +113,7 @@ static int conn_head(struct conn *c)
         }
     }
     if (c->started_us == 0)
-        c->started_us = now_us();
+        c->started_us = clock_mono_us();
     struct http_parse_limits lim = { cfg->max_header_bytes, cfg->max_uri_bytes, cfg->max_headers };
     c->head.headers = c->hdrs;
     c->head.num_headers = cfg->max_headers;

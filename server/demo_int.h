@@ -47,6 +47,5 @@ void demo_run_free(struct demo_run *x);
  * 0, or -1 with err. */
 int demo_exchange_run(const struct demo_run *x, struct demo_exchange *e, char *err, size_t errlen);
 void demo_random_user(char *out, size_t outlen);
-uint64_t demo_now_us(void);
 
 #endif

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/hex.h"
+
 static _Atomic int g_level = LOG_INFO;
 
 void log_set_level(enum log_level lvl) { atomic_store(&g_level, (int)lvl); }
@@ -52,7 +54,6 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 
 char *log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     if (dstlen == 0)
         return dst;
@@ -71,8 +72,8 @@ char *log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
         } else {
             dst[o++] = '\\';
             dst[o++] = 'x';
-            dst[o++] = hex[c >> 4];
-            dst[o++] = hex[c & 15];
+            dst[o++] = hex_digit(c >> 4u);
+            dst[o++] = hex_digit(c);
         }
     }
     dst[o] = '\0';
