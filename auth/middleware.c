@@ -104,7 +104,7 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
         return 1;
     }
     int rc = auth_token_cache_verify(al->tokens, al->ctx->tokens, token, (int64_t)time(NULL),
-                                     al->ctx->cfg->jwt_leeway_s, &cl);
+                                     al->ctx->cfg.auth->leeway_s, &cl);
     if (rc != 0)
         return deny(ex, auth_token_strerror(rc));
     memset(&p, 0, sizeof p);

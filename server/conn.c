@@ -109,7 +109,8 @@ void conn_accept(struct worker *w, int fd, int is_tls, const struct sockaddr_sto
     c->is_tls = is_tls;
     net_peer_text(peer, c->client_ip, sizeof c->client_ip, &c->client_port);
     /* Input holds one head, one body, and the chunk framing of one read. */
-    buf_init(&c->in, cfg->max_header_bytes + cfg->max_body_bytes + 2 * CONN_READ_CHUNK);
+    buf_init(&c->in,
+             cfg->limits.max_header_bytes + cfg->limits.max_body_bytes + 2 * CONN_READ_CHUNK);
     buf_init(&c->out, CONN_OUT_MAX);
     buf_init(&c->ex.resp.headers, 64 * 1024);
     buf_init(&c->ex.resp.body, CONN_OUT_MAX / 2);
@@ -134,7 +135,7 @@ void conn_accept(struct worker *w, int fd, int is_tls, const struct sockaddr_sto
         conn_close(c);
         return;
     }
-    conn_set_timer(c, is_tls ? cfg->handshake_timeout_ms : cfg->header_timeout_ms);
+    conn_set_timer(c, is_tls ? cfg->timeouts.handshake_ms : cfg->timeouts.header_ms);
     c->idle = !is_tls;
 }
 
@@ -235,7 +236,7 @@ static int conn_step_handshake(struct conn *c)
     if (rc == 0) {
         c->state = CONN_READ;
         c->idle = true;
-        conn_set_timer(c, conn_cfg(c)->keepalive_timeout_ms);
+        conn_set_timer(c, conn_cfg(c)->timeouts.keepalive_ms);
         return 1;
     }
     if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
@@ -256,7 +257,7 @@ static int conn_step_write(struct conn *c)
     int rc = conn_flush(c);
     if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
         c->want = rc == TLS_WANT_READ ? EPOLLIN : EPOLLOUT;
-        conn_set_timer(c, conn_cfg(c)->write_timeout_ms);
+        conn_set_timer(c, conn_cfg(c)->timeouts.write_ms);
         return 0;
     }
     if (rc != 0 || c->close_after_write) {
@@ -276,12 +277,12 @@ static int conn_step_write(struct conn *c)
         buf_reset(&c->out, 0);
         buf_reset(&c->ex.resp.headers, 0);
         buf_reset(&c->ex.resp.body, 0);
-        conn_set_timer(c, conn_cfg(c)->keepalive_timeout_ms);
+        conn_set_timer(c, conn_cfg(c)->timeouts.keepalive_ms);
     } else {
         /* More is buffered: the body after a 100 Continue, or the next
          * pipelined request, which gets a full header timeout of its own. */
-        conn_set_timer(c,
-                       c->head_len ? conn_cfg(c)->body_timeout_ms : conn_cfg(c)->header_timeout_ms);
+        conn_set_timer(c, c->head_len ? conn_cfg(c)->timeouts.body_ms
+                                      : conn_cfg(c)->timeouts.header_ms);
     }
     return 1;
 }
@@ -297,7 +298,7 @@ static int conn_step_read(struct conn *c)
             /* First byte of a new request: from now on the whole head must
              * arrive within header_timeout (slowloris). */
             c->idle = false;
-            conn_set_timer(c, conn_cfg(c)->header_timeout_ms);
+            conn_set_timer(c, conn_cfg(c)->timeouts.header_ms);
         }
         return 1;
     }

@@ -59,10 +59,10 @@ void conn_finish_exchange(struct conn *c)
     struct http_exchange *ex = &c->ex;
     const struct config *cfg = cfg_of(c);
     bool keep = c->keep_alive && !ex->resp.close && !c->w->draining &&
-                !(cfg->max_requests_per_connection > 0 &&
-                  c->requests + 1 >= cfg->max_requests_per_connection);
-    struct http_writer_opts o = { cfg->hsts_max_age_s, c->is_tls };
-    if (!c->is_tls && cfg->demo)
+                !(cfg->limits.max_requests_per_connection > 0 &&
+                  c->requests + 1 >= cfg->limits.max_requests_per_connection);
+    struct http_writer_opts o = { cfg->tls.hsts_max_age_s, c->is_tls };
+    if (!c->is_tls && cfg->server.demo)
         http_resp_header(&ex->resp, "X-Portcullis-Warning",
                          "plaintext HTTP (demo mode): anyone on the path can read this");
     size_t before = c->out.len;
@@ -106,7 +106,7 @@ static int conn_head(struct conn *c)
 {
     const struct config *cfg = cfg_of(c);
     if (c->hdrs == NULL) {
-        c->hdrs = calloc(cfg->max_headers, sizeof *c->hdrs);
+        c->hdrs = calloc(cfg->limits.max_headers, sizeof *c->hdrs);
         if (c->hdrs == NULL) {
             conn_close(c);
             return CONN_CLOSED;
@@ -114,9 +114,10 @@ static int conn_head(struct conn *c)
     }
     if (c->started_us == 0)
         c->started_us = clock_mono_us();
-    struct http_parse_limits lim = { cfg->max_header_bytes, cfg->max_uri_bytes, cfg->max_headers };
+    struct http_parse_limits lim = { cfg->limits.max_header_bytes, cfg->limits.max_uri_bytes,
+                                     cfg->limits.max_headers };
     c->head.headers = c->hdrs;
-    c->head.num_headers = cfg->max_headers;
+    c->head.num_headers = cfg->limits.max_headers;
     int status = 400;
     const char *why = "malformed request";
     int rc = http_parse_request(buf_head(&c->in), c->in.len, c->last_len, &c->head, &lim, &status,
@@ -134,12 +135,12 @@ static int conn_head(struct conn *c)
     c->head_moves = c->in.moves;
     c->keep_alive = c->fr.keep_alive;
     c->ex.req.minor_version = c->head.minor_version;
-    if (c->fr.body == HTTP_BODY_LENGTH && c->fr.content_length > cfg->max_body_bytes) {
+    if (c->fr.body == HTTP_BODY_LENGTH && c->fr.content_length > cfg->limits.max_body_bytes) {
         conn_fail(c, 413, "body_too_large", "the request body exceeds max_body_bytes");
         return CONN_PROGRESS;
     }
     if (c->fr.body == HTTP_BODY_CHUNKED)
-        http_chunked_init(&c->chunked, 1024, cfg->max_header_bytes);
+        http_chunked_init(&c->chunked, 1024, cfg->limits.max_header_bytes);
     return CONN_PROGRESS;
 }
 
@@ -149,10 +150,11 @@ static int conn_head(struct conn *c)
 static void conn_reparse_head(struct conn *c)
 {
     const struct config *cfg = cfg_of(c);
-    struct http_parse_limits lim = { cfg->max_header_bytes, cfg->max_uri_bytes, cfg->max_headers };
+    struct http_parse_limits lim = { cfg->limits.max_header_bytes, cfg->limits.max_uri_bytes,
+                                     cfg->limits.max_headers };
     int status;
     const char *why;
-    c->head.num_headers = cfg->max_headers;
+    c->head.num_headers = cfg->limits.max_headers;
     /* Same bytes, same result: neither call can fail now. */
     http_parse_request(buf_head(&c->in), c->head_len, 0, &c->head, &lim, &status, &why);
     http_request_framing(&c->head, &c->fr, &status, &why);
@@ -181,7 +183,7 @@ static int conn_body(struct conn *c)
         }
         c->body_len += n;
         c->in.len = c->head_len + c->body_len + (rc >= 0 ? (size_t)rc : 0);
-        if (c->body_len > cfg->max_body_bytes) {
+        if (c->body_len > cfg->limits.max_body_bytes) {
             conn_fail(c, 413, "body_too_large", "the request body exceeds max_body_bytes");
             return CONN_CLOSED;
         }
@@ -205,7 +207,7 @@ int conn_parse_and_dispatch(struct conn *c)
         if (rc != CONN_PROGRESS || c->head_len == 0)
             return rc;
         if (c->fr.body != HTTP_BODY_NONE)
-            loop_timer_set(c->w->loop, &c->timer, (uint64_t)cfg_of(c)->body_timeout_ms);
+            loop_timer_set(c->w->loop, &c->timer, (uint64_t)cfg_of(c)->timeouts.body_ms);
     }
     int rc = conn_body(c);
     if (rc == CONN_CLOSED)

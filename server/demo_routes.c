@@ -169,8 +169,8 @@ static int demo_run(struct http_exchange *ex, void *arg)
     if (j != NULL) {
         j->d = d;
         j->ex = ex;
-        demo_self(j->https_host, sizeof j->https_host, d->cfg->https_address);
-        demo_self(j->http_host, sizeof j->http_host, d->cfg->http_address);
+        demo_self(j->https_host, sizeof j->https_host, d->cfg->server.https_address);
+        demo_self(j->http_host, sizeof j->http_host, d->cfg->server.http_address);
         j->o.https_host = j->https_host;
         j->o.https_port = server_https_port(d->srv);
         j->o.http_host = server_http_port(d->srv) >= 0 ? j->http_host : NULL;

@@ -27,7 +27,7 @@ static void conn_redirect(struct conn *c)
             host.n = (size_t)(colon - host.p);
     }
     if (host.n == 0 || host.n >= sizeof hostbuf)
-        host = str_make(cfg->https_address, strlen(cfg->https_address));
+        host = str_make(cfg->server.https_address, strlen(cfg->server.https_address));
     memcpy(hostbuf, host.p, host.n);
     hostbuf[host.n] = '\0';
     int port = c->w->srv->https_port;
@@ -192,7 +192,7 @@ static void conn_route(struct conn *c)
 void conn_dispatch(struct conn *c)
 {
     conn_fill_request(c);
-    if (!c->is_tls && !cfg_of(c)->demo) {
+    if (!c->is_tls && !cfg_of(c)->server.demo) {
         conn_redirect(c);
         return;
     }

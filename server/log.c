@@ -42,7 +42,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
         return;
     char line[2048];
     size_t n = log_stamp(line, sizeof line);
-    int m = snprintf(line + n, sizeof line - n, "%s ", config_log_level_name(lvl));
+    int m = snprintf(line + n, sizeof line - n, "%s ", log_level_name(lvl));
     n += m > 0 ? (size_t)m : 0;
     va_list ap;
     va_start(ap, fmt);
@@ -50,6 +50,15 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     va_end(ap);
     n += m > 0 ? (size_t)m : 0;
     log_write_line(line, n, sizeof line);
+}
+
+const char *const log_level_names[] = { "debug", "info", "warn", "error", NULL };
+
+const char *log_level_name(enum log_level lvl)
+{
+    if ((int)lvl < (int)LOG_DEBUG || (int)lvl > (int)LOG_ERROR)
+        return "unknown";
+    return log_level_names[lvl];
 }
 
 char *log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)

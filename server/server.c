@@ -175,52 +175,52 @@ void server_on_accept_io(struct loop *l, void *data, uint32_t events)
 static int server_load_tls(struct server *s, char *err, size_t errlen)
 {
     const struct config *cfg = s->cfg;
-    if (cfg->cert_file[0] == '\0') {
+    if (cfg->tls.cert_file[0] == '\0') {
         struct tls_dev_paths dev;
-        if (tls_certgen_dev(cfg->dev_cert_dir, &dev, err, errlen) != 0)
+        if (tls_certgen_dev(cfg->tls.dev_cert_dir, &dev, err, errlen) != 0)
             return -1;
         snprintf(s->cert_file, sizeof s->cert_file, "%s", dev.cert_file);
         snprintf(s->key_file, sizeof s->key_file, "%s", dev.key_file);
         log_info("tls: no certificate configured, using the dev certificate %s", dev.cert_file);
         snprintf(s->dev_ca_file, sizeof s->dev_ca_file, "%s", dev.ca_file);
     } else {
-        snprintf(s->cert_file, sizeof s->cert_file, "%s", cfg->cert_file);
-        snprintf(s->key_file, sizeof s->key_file, "%s", cfg->key_file);
+        snprintf(s->cert_file, sizeof s->cert_file, "%s", cfg->tls.cert_file);
+        snprintf(s->key_file, sizeof s->key_file, "%s", cfg->tls.key_file);
     }
-    struct tls_server_opts o = { s->cert_file, s->key_file, cfg->session_tickets,
-                                 cfg->ticket_lifetime_s };
+    struct tls_server_opts o = { s->cert_file, s->key_file, cfg->tls.session_tickets,
+                                 cfg->tls.ticket_lifetime_s };
     return tls_server_load(&s->tls, &o, err, errlen);
 }
 
 static int server_bind(struct server *s, char *err, size_t errlen)
 {
     const struct config *cfg = s->cfg;
-    int https_port = cfg->https_port, http_port = cfg->http_port;
+    int https_port = cfg->server.https_port, http_port = cfg->server.http_port;
     for (int i = 0; i < s->nworkers; i++) {
         struct worker *w = &s->workers[i];
         /* Port 0: the first socket gets a port from the kernel, the others
          * join it through SO_REUSEPORT. */
-        w->https.io.fd = net_listen(cfg->https_address, https_port, SERVER_BACKLOG, &https_port,
-                                    err, errlen);
+        w->https.io.fd = net_listen(cfg->server.https_address, https_port, SERVER_BACKLOG,
+                                    &https_port, err, errlen);
         if (w->https.io.fd < 0)
             return -1;
-        if (cfg->http_port >= 0) {
-            w->http.io.fd = net_listen(cfg->http_address, http_port, SERVER_BACKLOG, &http_port,
-                                       err, errlen);
+        if (cfg->server.http_port >= 0) {
+            w->http.io.fd = net_listen(cfg->server.http_address, http_port, SERVER_BACKLOG,
+                                       &http_port, err, errlen);
             if (w->http.io.fd < 0)
                 return -1;
         }
     }
     s->https_port = https_port;
-    s->http_port = cfg->http_port >= 0 ? http_port : -1;
+    s->http_port = cfg->server.http_port >= 0 ? http_port : -1;
     return 0;
 }
 
 /* Demo mode only: without rings no connection captures anything. */
 static int server_wire_setup(struct server *s, char *err, size_t errlen)
 {
-    size_t conns = (size_t)s->cfg->wire_capture_connections;
-    size_t bytes = (size_t)s->cfg->wire_capture_bytes;
+    size_t conns = (size_t)s->cfg->demo.wire_capture_connections;
+    size_t bytes = (size_t)s->cfg->demo.wire_capture_bytes;
     if (wire_ring_create(&s->wire_https, conns, bytes) != 0 ||
         (s->http_port >= 0 && wire_ring_create(&s->wire_http, conns, bytes) != 0)) {
         snprintf(err, errlen, "server: out of memory for the wire view");
@@ -235,7 +235,7 @@ static int server_alloc_workers(struct server *s, int n)
     if (s->workers == NULL)
         return -1;
     s->nworkers = n;
-    int per = (s->cfg->max_connections + n - 1) / n;
+    int per = (s->cfg->server.max_connections + n - 1) / n;
     for (int i = 0; i < n; i++) {
         struct worker *w = &s->workers[i];
         w->index = i;
@@ -261,19 +261,19 @@ int server_setup(struct server **out, const struct config *cfg, struct router *r
     if (hooks)
         s->hooks = *hooks;
     s->www.dirfd = -1;
-    int n = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int n = cfg->server.workers > 0 ? cfg->server.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (server_alloc_workers(s, n > 0 ? n : 1) != 0) {
         snprintf(err, errlen, "server: out of memory");
         goto fail;
     }
-    if (cfg->www_root[0] != '\0') {
-        if (static_root_open(&s->www, cfg->www_root, err, errlen) != 0)
+    if (cfg->server.www_root[0] != '\0') {
+        if (static_root_open(&s->www, cfg->server.www_root, err, errlen) != 0)
             goto fail;
         s->has_www = true;
     }
     if (server_load_tls(s, err, errlen) != 0 || server_bind(s, err, errlen) != 0)
         goto fail;
-    if (cfg->demo && server_wire_setup(s, err, errlen) != 0)
+    if (cfg->server.demo && server_wire_setup(s, err, errlen) != 0)
         goto fail;
     *out = s;
     return 0;
@@ -294,10 +294,10 @@ static json_t *server_wire_listener(struct wire_ring *r, int port, int tls)
 
 json_t *server_wire_json(const struct server *s)
 {
-    if (!s->cfg->demo)
+    if (!s->cfg->server.demo)
         return NULL;
-    json_t *j = json_pack("{s:i, s:i}", "capture_bytes", s->cfg->wire_capture_bytes,
-                          "capture_connections", s->cfg->wire_capture_connections);
+    json_t *j = json_pack("{s:i, s:i}", "capture_bytes", s->cfg->demo.wire_capture_bytes,
+                          "capture_connections", s->cfg->demo.wire_capture_connections);
     if (j == NULL)
         return NULL;
     json_object_set_new(j, "https", server_wire_listener(s->wire_https, s->https_port, 1));
@@ -308,7 +308,7 @@ json_t *server_wire_json(const struct server *s)
 
 int server_drop_privileges(const struct server *s, char *err, size_t errlen)
 {
-    const char *user = s->cfg->user;
+    const char *user = s->cfg->server.user;
     if (geteuid() != 0 || user[0] == '\0')
         return 0;
     struct passwd *pw = getpwnam(user);

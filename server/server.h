@@ -44,7 +44,7 @@ const char *server_dev_ca_file(const struct server *s);
  * when out of memory. Thread-safe. */
 json_t *server_wire_json(const struct server *s);
 
-/* Drops to cfg->user when running as root. Returns 0 or -1 with err. */
+/* Drops to cfg->server.user when running as root. Returns 0 or -1 with err. */
 int server_drop_privileges(const struct server *s, char *err, size_t errlen);
 
 /* Starts the workers and blocks, handling SIGINT/SIGTERM (graceful stop) and

@@ -43,7 +43,7 @@ static void worker_drain(struct loop *l, void *arg)
     conn_drain_all(w);
     w->drain_timer.fn = worker_on_drain_deadline;
     if (w->nconns == 0 ||
-        loop_timer_set(l, &w->drain_timer, (uint64_t)w->srv->cfg->shutdown_timeout_ms) != 0)
+        loop_timer_set(l, &w->drain_timer, (uint64_t)w->srv->cfg->timeouts.shutdown_ms) != 0)
         worker_on_drain_deadline(l, &w->drain_timer);
 }
 
@@ -129,7 +129,7 @@ static int worker_prepare(struct worker *w, char *err, size_t errlen)
     if (loop_create(&w->loop, err, errlen) != 0)
         return -1;
     loop_set_data(w->loop, w);
-    static_cache_init(&w->files, (unsigned)w->srv->cfg->static_cache_ms);
+    static_cache_init(&w->files, (unsigned)w->srv->cfg->server.static_cache_ms);
     if (tls_loop_setup(&w->tls, w->srv->tls, err, errlen) != 0)
         return -1;
     w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -140,8 +140,8 @@ static void server_reload(struct server *s)
 {
     struct tls_server *tls;
     char err[512];
-    struct tls_server_opts o = { s->cert_file, s->key_file, s->cfg->session_tickets,
-                                 s->cfg->ticket_lifetime_s };
+    struct tls_server_opts o = { s->cert_file, s->key_file, s->cfg->tls.session_tickets,
+                                 s->cfg->tls.ticket_lifetime_s };
     if (tls_server_load(&tls, &o, err, sizeof err) != 0) {
         log_error("SIGHUP: certificate reload failed, keeping the old one: %s", err);
         return;
@@ -178,7 +178,7 @@ static void server_wait_signals(struct server *s, int started)
             continue;
         }
         log_info("%s: stopping, finishing in-flight requests (up to %d ms)",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM", s->cfg->shutdown_timeout_ms);
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", s->cfg->timeouts.shutdown_ms);
         for (int i = 0; i < started; i++)
             if (loop_post(s->workers[i].loop, worker_drain, &s->workers[i]) != 0)
                 loop_stop(s->workers[i].loop);
@@ -206,14 +206,15 @@ int server_run(struct server *s)
             goto join;
         }
     }
-    log_info("listening on https://%s:%d (%d workers)", s->cfg->https_address, s->https_port,
+    log_info("listening on https://%s:%d (%d workers)", s->cfg->server.https_address, s->https_port,
              s->nworkers);
     if (s->dev_ca_file[0])
         log_info("tls: trust the dev CA with: curl --cacert %s https://localhost:%d/healthz",
                  s->dev_ca_file, s->https_port);
     if (s->http_port >= 0)
-        log_info("listening on http://%s:%d (%s)", s->cfg->http_address, s->http_port,
-                 s->cfg->demo ? "demo mode: serves the API in plaintext" : "redirects to HTTPS");
+        log_info("listening on http://%s:%d (%s)", s->cfg->server.http_address, s->http_port,
+                 s->cfg->server.demo ? "demo mode: serves the API in plaintext"
+                                     : "redirects to HTTPS");
     server_wait_signals(s, started);
 join:
     if (rc != 0)
