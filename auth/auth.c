@@ -20,11 +20,11 @@
 /* Opens a connection to the configured database (schema already migrated).
  * db_open's message starts with the path; saying "database" makes the log
  * line of a server that will not start plain to an operator. */
-static struct db *auth_db_open(const struct config *cfg, char *err, size_t errlen)
+static struct db *auth_db_open(const struct db_config *cfg, char *err, size_t errlen)
 {
     struct db *db = NULL;
     char why[512] = "";
-    if (db_open(&db, cfg->db_path, cfg->db_busy_timeout_ms, why, sizeof why) != 0) {
+    if (db_open(&db, cfg->path, cfg->busy_timeout_ms, why, sizeof why) != 0) {
         snprintf(err, errlen, "database (db.path): %s", why);
         return NULL;
     }
@@ -34,7 +34,7 @@ static struct db *auth_db_open(const struct config *cfg, char *err, size_t errle
 static void *pool_thread_init(void *arg, char *err, size_t errlen)
 {
     struct auth_ctx *ctx = arg;
-    return auth_db_open(ctx->cfg, err, errlen);
+    return auth_db_open(ctx->cfg.db, err, errlen);
 }
 
 static void pool_thread_fini(void *thread_ctx, void *arg)
@@ -62,7 +62,7 @@ static void *loop_init(struct loop *l, int index, void *arg, char *err, size_t e
         return NULL;
     }
     al->ctx = arg;
-    al->db = auth_db_open(al->ctx->cfg, err, errlen);
+    al->db = auth_db_open(al->ctx->cfg.db, err, errlen);
     al->tokens = auth_token_cache_new(TOKEN_CACHE_ENTRIES);
     if (al->db == NULL || al->tokens == NULL) {
         if (al->tokens == NULL)
@@ -79,7 +79,7 @@ struct server_hooks auth_server_hooks(struct auth_ctx *ctx)
     return h;
 }
 
-static int auth_migrate(const struct config *cfg, char *err, size_t errlen)
+static int auth_migrate(const struct db_config *cfg, char *err, size_t errlen)
 {
     struct db *db = auth_db_open(cfg, err, errlen);
     char why[512] = "";
@@ -88,15 +88,15 @@ static int auth_migrate(const struct config *cfg, char *err, size_t errlen)
     int rc = db_migrate(db, why, sizeof why);
     db_close(db);
     if (rc != 0)
-        snprintf(err, errlen, "database (db.path) %s: %s", cfg->db_path, why);
+        snprintf(err, errlen, "database (db.path) %s: %s", cfg->path, why);
     return rc == 0 ? 0 : -1;
 }
 
 static int auth_load_tokens(struct auth_ctx *ctx, char *err, size_t errlen)
 {
-    const struct config *cfg = ctx->cfg;
-    ctx->token_opts = (struct auth_token_opts){ cfg->jwt_issuer, cfg->jwt_audience,
-                                                cfg->access_ttl_s, cfg->jwt_leeway_s };
+    const struct auth_config *cfg = ctx->cfg.auth;
+    ctx->token_opts = (struct auth_token_opts){ cfg->issuer, cfg->audience, cfg->access_ttl_s,
+                                                cfg->leeway_s };
     if (strcmp(cfg->jwt_alg, "HS256") == 0)
         return auth_tokens_load_hs256(&ctx->tokens, &ctx->token_opts, cfg->jwt_secret,
                                       strlen(cfg->jwt_secret), err, errlen);
@@ -105,7 +105,7 @@ static int auth_load_tokens(struct auth_ctx *ctx, char *err, size_t errlen)
 
 static int auth_limits(struct auth_ctx *ctx, char *err, size_t errlen)
 {
-    const struct config *c = ctx->cfg;
+    const struct rate_limits_config *c = ctx->cfg.rate_limits;
     if (auth_limiter_new(&ctx->login_ip, (uint32_t)c->login_ip_per_minute,
                          (uint32_t)c->login_ip_per_minute, LIMITER_ENTRIES, err, errlen) != 0 ||
         auth_limiter_new(&ctx->login_user, (uint32_t)c->login_user_per_minute,
@@ -117,27 +117,32 @@ static int auth_limits(struct auth_ctx *ctx, char *err, size_t errlen)
                             c->lockout_max_s, LIMITER_ENTRIES, err, errlen);
 }
 
-int auth_setup(struct auth_ctx *ctx, const struct config *cfg, char *err, size_t errlen)
+int auth_setup(struct auth_ctx *ctx, const struct auth_settings *set, char *err, size_t errlen)
 {
+    const struct auth_settings copy = *set; /* set may point into ctx */
+    const struct auth_config *cfg = copy.auth;
+
     memset(ctx, 0, sizeof *ctx);
-    ctx->cfg = cfg;
+    ctx->cfg = copy;
+    set = &ctx->cfg;
     ctx->pw = (struct auth_pw_params){ (uint32_t)cfg->argon2_memory_kib,
                                        (uint32_t)cfg->argon2_iterations,
                                        (uint32_t)cfg->argon2_parallelism };
-    if (auth_pw_params_check(&ctx->pw, err, errlen) != 0 || auth_migrate(cfg, err, errlen) != 0 ||
-        auth_load_tokens(ctx, err, errlen) != 0 || auth_limits(ctx, err, errlen) != 0)
+    if (auth_pw_params_check(&ctx->pw, err, errlen) != 0 ||
+        auth_migrate(set->db, err, errlen) != 0 || auth_load_tokens(ctx, err, errlen) != 0 ||
+        auth_limits(ctx, err, errlen) != 0)
         goto fail;
     ctx->users = auth_userstate_new(USER_CACHE_ENTRIES, cfg->user_cache_ms);
     if (ctx->users == NULL) {
         snprintf(err, errlen, "auth: out of memory");
         goto fail;
     }
-    int threads = cfg->pool_threads > 0 ? cfg->pool_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = set->pool->threads > 0 ? set->pool->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     struct pool_thread_hooks ph = { pool_thread_init, pool_thread_fini, ctx };
-    if (pool_create(&ctx->pool, threads > 0 ? threads : 1, cfg->pool_queue, &ph, err, errlen) != 0)
+    if (pool_create(&ctx->pool, threads > 0 ? threads : 1, set->pool->queue, &ph, err, errlen) != 0)
         goto fail;
     log_info("auth: %s tokens (kid %s), database %s, %d pool threads", auth_tokens_alg(ctx->tokens),
-             auth_tokens_kid(ctx->tokens), cfg->db_path, threads);
+             auth_tokens_kid(ctx->tokens), set->db->path, threads);
     return 0;
 fail:
     auth_free(ctx);
@@ -182,7 +187,7 @@ int auth_add_routes(struct router *r, struct auth_ctx *ctx)
                        ctx) != 0)
             return -1;
     /* Browsers in cookie mode only send the refresh cookie under /api/token. */
-    if (ctx->cfg->refresh_cookie &&
+    if (ctx->cfg.auth->refresh_cookie &&
         router_add(r, "POST", "/api/token/revoke", auth_h_logout, AUTH_TOKEN, ctx) != 0)
         return -1;
     return 0;

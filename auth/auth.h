@@ -24,8 +24,18 @@
 /* Route access levels (the router's opaque `access`). */
 enum auth_access { AUTH_PUBLIC = 0, AUTH_TOKEN = 1, AUTH_ADMIN = 2 };
 
+/* The configuration sections auth/ reads, filled by the composition root
+ * from its struct config. The sections are borrowed: they must outlive the
+ * context, and are read-only. */
+struct auth_settings {
+    const struct auth_config *auth;
+    const struct rate_limits_config *rate_limits;
+    const struct db_config *db;
+    const struct pool_config *pool;
+};
+
 struct auth_ctx {
-    const struct config *cfg;
+    struct auth_settings cfg;
     struct auth_pw_params pw;
     struct auth_token_opts token_opts;
     struct auth_tokens *tokens;
@@ -38,7 +48,7 @@ struct auth_ctx {
 /* Opens and migrates the database once (so a bad path or a newer schema
  * fails start-up, not the first request), loads or creates the JWT key,
  * creates the limiters and the job pool. Returns 0 or -1 with err. */
-int auth_setup(struct auth_ctx *ctx, const struct config *cfg, char *err, size_t errlen);
+int auth_setup(struct auth_ctx *ctx, const struct auth_settings *cfg, char *err, size_t errlen);
 /* Stops the pool (finishing queued jobs), frees everything. Safe on a
  * zeroed or partly set-up ctx. */
 void auth_free(struct auth_ctx *ctx);
@@ -46,7 +56,7 @@ void auth_free(struct auth_ctx *ctx);
 /* Hooks for server_setup (arg = ctx): per-loop database, access check. */
 struct server_hooks auth_server_hooks(struct auth_ctx *ctx);
 
-/* Adds every /api route and /.well-known/jwks.json. Needs only ctx->cfg
+/* Adds every /api route and /.well-known/jwks.json. Needs only ctx->cfg.auth
  * (routes may be built before auth_setup; handlers run only after it).
  * 0 or -1. */
 int auth_add_routes(struct router *r, struct auth_ctx *ctx);

@@ -50,7 +50,7 @@ static int read_password(char *buf, size_t cap, size_t *len)
     return 0;
 }
 
-static int cli_add(struct db *db, const struct config *cfg, const char *name, int admin)
+static int cli_add(struct db *db, const struct auth_config *cfg, const char *name, int admin)
 {
     char pw[AUTH_PW_MAX_LEN + 2], hash[AUTH_PW_HASH_MAX];
     size_t len = 0;
@@ -129,14 +129,15 @@ static int cli_set_disabled(struct db *db, const char *name, int disabled)
     return 0;
 }
 
-int auth_cli_user(const struct config *cfg, int argc, char **argv)
+int auth_cli_user(const struct auth_config *auth, const struct db_config *dbc, int argc,
+                  char **argv)
 {
     char err[512];
     struct db *db = NULL;
     int rc = 2;
     if (argc < 2)
         return cli_usage();
-    if (db_open(&db, cfg->db_path, cfg->db_busy_timeout_ms, err, sizeof err) != 0 ||
+    if (db_open(&db, dbc->path, dbc->busy_timeout_ms, err, sizeof err) != 0 ||
         db_migrate(db, err, sizeof err) != 0) {
         fprintf(stderr, "portcullis: %s\n", err);
         db_close(db);
@@ -144,7 +145,7 @@ int auth_cli_user(const struct config *cfg, int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "add") == 0 && (argc == 3 || (argc == 4 && strcmp(argv[3], "--admin") == 0)))
-        rc = cli_add(db, cfg, argv[2], argc == 4);
+        rc = cli_add(db, auth, argv[2], argc == 4);
     else if (strcmp(cmd, "list") == 0 && argc == 2)
         rc = cli_list(db);
     else if ((strcmp(cmd, "disable") == 0 || strcmp(cmd, "enable") == 0) && argc == 3)

@@ -7,6 +7,8 @@
 #include "server/config.h"
 
 /* argv[0] is "user". Returns the process exit code (0, 1 failure, 2 usage). */
-int auth_cli_user(const struct config *cfg, int argc, char **argv);
+/* Hashes with the argon2 parameters of `auth`; opens the database of `db`. */
+int auth_cli_user(const struct auth_config *auth, const struct db_config *db, int argc,
+                  char **argv);
 
 #endif

@@ -116,7 +116,7 @@ fail:
 
 static void cookie_for(struct auth_job *j, const char *token, int max_age)
 {
-    if (!j->ctx->cfg->refresh_cookie)
+    if (!j->ctx->cfg.auth->refresh_cookie)
         return;
     snprintf(j->set_cookie, sizeof j->set_cookie,
              REFRESH_COOKIE "=%s; HttpOnly; Secure; SameSite=Strict; Path=/api/token; Max-Age=%d",
@@ -133,7 +133,7 @@ static void token_response(struct auth_job *j, int64_t uid, const char *role, in
     auth_job_ok(j, 200,
                 json_pack("{s:s, s:s, s:i, s:s}", "access_token", access, "token_type", "Bearer",
                           "expires_in", auth_tokens_ttl(j->ctx->tokens), "refresh_token", refresh));
-    cookie_for(j, refresh, j->ctx->cfg->refresh_ttl_s);
+    cookie_for(j, refresh, j->ctx->cfg.auth->refresh_ttl_s);
     free(access);
 }
 
@@ -141,7 +141,7 @@ static void token_response(struct auth_job *j, int64_t uid, const char *role, in
 
 static void login_failed(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
 {
-    const struct config *cfg = j->ctx->cfg;
+    const struct rate_limits_config *cfg = j->ctx->cfg.rate_limits;
     char key[65];
     lower_copy(key, j->username, strlen(j->username));
     auth_lockout_fail(j->ctx->lockout, key, strlen(key), now);
@@ -167,8 +167,8 @@ static void login_succeeded(struct auth_job *j, struct db *db, const struct db_u
     if (db_begin(db) != 0)
         return;
     if (db_user_login_ok(db, u->id) != 0 ||
-        db_refresh_insert(db, u->id, family, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL) !=
-            0 ||
+        db_refresh_insert(db, u->id, family, hash, now + j->ctx->cfg.auth->refresh_ttl_s, now,
+                          NULL) != 0 ||
         (rehash[0] && db_user_set_hash_only(db, u->id, u->password_hash, rehash) == DB_ERROR) ||
         db_audit_add(db, "login_success", u->id, u->username, j->ip, NULL, now) != 0 ||
         db_commit(db) != 0) {
@@ -279,7 +279,7 @@ static void refresh_run(struct auth_job *j, struct db *db)
         return;
     if (auth_refresh_mint(next, hash) != 0)
         return;
-    int rc = db_refresh_rotate(db, r.id, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL);
+    int rc = db_refresh_rotate(db, r.id, hash, now + j->ctx->cfg.auth->refresh_ttl_s, now, NULL);
     if (rc == DB_CONFLICT) { /* lost a race with another use of the same token */
         refresh_reused(j, db, &r, now);
         return;

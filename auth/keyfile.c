@@ -13,9 +13,9 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/version.h>
 
 #include "auth/encode.h"
-#include "tls/compat.h"
 
 #define KEY_FILE_MAX 16384
 #define PEM_MAX      1024 /* a P-256 key in PEM is ~230 bytes */
@@ -36,9 +36,11 @@ static int rng(void *ctx, unsigned char *buf, size_t len)
     return auth_rand_bytes(buf, len) == 0 ? 0 : MBEDTLS_ERR_ECP_RANDOM_FAILED;
 }
 
+/* 3.x takes an RNG for blinding while parsing a private key. (auth/ does not
+ * include tls/, whose compat.h says the same for the TLS side.) */
 static int pk_parse(mbedtls_pk_context *pk, const unsigned char *buf, size_t len)
 {
-#if PC_MBEDTLS3
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
     return mbedtls_pk_parse_key(pk, buf, len, NULL, 0, rng, NULL);
 #else
     return mbedtls_pk_parse_key(pk, buf, len, NULL, 0);

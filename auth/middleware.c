@@ -26,12 +26,9 @@ static int deny(struct http_exchange *ex, const char *detail)
     return 1;
 }
 
-/* "Bearer <token>": scheme case-insensitive, token copied NUL-terminated.
- * -1: no Bearer token; -2: one too long to be ours (an invalid token, not
- * a missing one: RFC 6750 §3.1). */
-static int bearer_token(const struct http_exchange *ex, char *out, size_t outlen)
+int auth_bearer_token(const struct http_request *req, char *out, size_t outlen)
 {
-    struct str h = http_req_header(&ex->req, "Authorization");
+    struct str h = http_req_header(req, "Authorization");
     if (h.p == NULL || h.n < 7 || strncasecmp(h.p, "Bearer ", 7) != 0)
         return -1;
     size_t i = 7;
@@ -94,7 +91,7 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
     char token[AUTH_TOKEN_MAX_LEN + 1];
     struct auth_claims cl;
     struct auth_user_view p;
-    int br = bearer_token(ex, token, sizeof token);
+    int br = auth_bearer_token(&ex->req, token, sizeof token);
     if (br == -2)
         return deny(ex, auth_token_strerror(AUTH_TOKEN_MALFORMED));
     if (br != 0) {
@@ -104,7 +101,7 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
         return 1;
     }
     int rc = auth_token_cache_verify(al->tokens, al->ctx->tokens, token, (int64_t)time(NULL),
-                                     al->ctx->cfg->jwt_leeway_s, &cl);
+                                     al->ctx->cfg.auth->leeway_s, &cl);
     if (rc != 0)
         return deny(ex, auth_token_strerror(rc));
     memset(&p, 0, sizeof p);

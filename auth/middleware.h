@@ -29,6 +29,13 @@ struct auth_loop {
  * 403 for a valid token without the role. arg = struct auth_ctx. */
 int auth_access_check(struct http_exchange *ex, int access, void *arg);
 
+/* The token of "Authorization: Bearer <token>" (scheme case-insensitive,
+ * spaces before the token skipped), copied NUL-terminated into out.
+ * Returns 0; -1 when there is no Bearer token (no header, another scheme,
+ * nothing after the scheme); -2 when it does not fit in outlen, which makes
+ * it an invalid token rather than a missing one (RFC 6750 §3.1). */
+int auth_bearer_token(const struct http_request *req, char *out, size_t outlen);
+
 /* The principal of an authenticated exchange (NULL on public routes). */
 const struct auth_user_view *auth_principal(const struct http_exchange *ex);
 

@@ -7,32 +7,12 @@
 int db_audit_add(struct db *db, const char *event, int64_t user_id, const char *username,
                  const char *ip, const char *detail, int64_t now)
 {
-    sqlite3_stmt *st;
-    int rc;
-
     if (!event || !*event)
         return db_failf(db, DB_ERROR, "audit event required");
-    st = db_stmt(db, DB_STMT_AUDIT_ADD,
-                 "INSERT INTO audit_log (event, user_id, username, ip, detail, at) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    if (!st)
-        return DB_ERROR;
-    rc = db_bind_text(st, 1, event);
-    if (rc == SQLITE_OK)
-        rc = user_id ? sqlite3_bind_int64(st, 2, user_id) : sqlite3_bind_null(st, 2);
-    if (rc == SQLITE_OK)
-        rc = db_bind_text(st, 3, username);
-    if (rc == SQLITE_OK)
-        rc = db_bind_text(st, 4, ip);
-    if (rc == SQLITE_OK)
-        rc = db_bind_text(st, 5, detail);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 6, now);
-    if (rc != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    return db_exec_stmt(db, st);
+    return db_exec(db, DB_STMT_AUDIT_ADD,
+                   "INSERT INTO audit_log (event, user_id, username, ip, detail, at) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                   "trttti", event, user_id, username, ip, detail, now);
 }
 
 /* NULL for SQL NULL; sets *oom when SQLite could not produce the text. */
@@ -50,29 +30,22 @@ int db_audit_list(struct db *db, int64_t offset, int64_t limit, int64_t user_id,
 {
     /* Two statements rather than "?3 = 0 OR user_id = ?3", which would keep
      * SQLite from using the (user_id, at) index. */
-    sqlite3_stmt *st =
-        user_id ? db_stmt(db, DB_STMT_AUDIT_LIST_USER,
-                          "SELECT id, event, user_id, username, ip, detail, at FROM audit_log "
-                          "WHERE user_id = ?3 ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?1")
-                : db_stmt(db, DB_STMT_AUDIT_LIST,
-                          "SELECT id, event, user_id, username, ip, detail, at FROM audit_log "
-                          "ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?1");
+    sqlite3_stmt *st;
     struct db_audit row;
     int rc;
 
-    if (!st)
-        return DB_ERROR;
     if (offset < 0 || limit < 0 || !cb)
         return db_failf(db, DB_ERROR, "invalid listing arguments");
-    rc = sqlite3_bind_int64(st, 1, offset);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 2, limit);
-    if (rc == SQLITE_OK && user_id)
-        rc = sqlite3_bind_int64(st, 3, user_id);
-    if (rc != SQLITE_OK) {
-        rc = db_fail(db, rc);
-        goto out;
-    }
+    st = user_id ? db_query(db, DB_STMT_AUDIT_LIST_USER,
+                            "SELECT id, event, user_id, username, ip, detail, at FROM audit_log "
+                            "WHERE user_id = ?3 ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?1",
+                            "iii", offset, limit, user_id)
+                 : db_query(db, DB_STMT_AUDIT_LIST,
+                            "SELECT id, event, user_id, username, ip, detail, at FROM audit_log "
+                            "ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?1",
+                            "ii", offset, limit);
+    if (!st)
+        return DB_ERROR;
     while ((rc = db_step(db, st)) == 1) {
         int oom = 0;
 
@@ -94,7 +67,6 @@ int db_audit_list(struct db *db, int64_t offset, int64_t limit, int64_t user_id,
             break;
         }
     }
-out:
     db_stmt_reset(st);
     return rc;
 }

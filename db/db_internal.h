@@ -81,9 +81,21 @@ int db_step_row(struct db *db, sqlite3_stmt *st);
  * statement to completion so its write and any error are final. 0 or DB_*. */
 int db_step_finish(struct db *db, sqlite3_stmt *st);
 
-/* Binds text with its explicit length (SQLITE_STATIC: the caller's string
- * must live until db_stmt_reset), or NULL when s is NULL. SQLite rc. */
-int db_bind_text(sqlite3_stmt *st, int idx, const char *s);
+/* The cached statement `id` (see db_stmt) with its parameters bound, the one
+ * way db/ binds: `types` holds one letter per parameter ?1, ?2, ... in order,
+ * each consuming one argument of exactly this type:
+ *   't'  const char *          text (NULL binds SQL NULL)
+ *   'i'  int64_t               integer
+ *   'r'  int64_t               row reference: 0 binds SQL NULL
+ *   'h'  const unsigned char * token hash, DB_TOKEN_HASH_LEN bytes (blob)
+ * Text and blobs are bound SQLITE_STATIC: they must live until the caller's
+ * db_stmt_reset(). Returns NULL on failure, with the error recorded and the
+ * statement reset; otherwise the caller steps and resets. */
+sqlite3_stmt *db_query(struct db *db, enum db_stmt_id id, const char *sql, const char *types, ...);
+
+/* db_query() followed by db_exec_stmt(): a statement that yields no row.
+ * 0 or DB_*. */
+int db_exec(struct db *db, enum db_stmt_id id, const char *sql, const char *types, ...);
 
 /* Records SQLite's message for `rc` and maps it to a DB_* code. */
 int db_fail(struct db *db, int rc);

@@ -3,9 +3,11 @@
  * is compiled once per connection and user data only ever arrives as a bound
  * parameter. */
 #include <limits.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "db/db_internal.h"
+#include "db/tokens.h"
 
 sqlite3_stmt *db_stmt(struct db *db, enum db_stmt_id id, const char *sql)
 {
@@ -79,7 +81,7 @@ int db_step_finish(struct db *db, sqlite3_stmt *st)
     return rc;
 }
 
-int db_bind_text(sqlite3_stmt *st, int idx, const char *s)
+static int bind_text(sqlite3_stmt *st, int idx, const char *s)
 {
     size_t n;
 
@@ -89,6 +91,63 @@ int db_bind_text(sqlite3_stmt *st, int idx, const char *s)
     if (n > INT_MAX)
         return SQLITE_TOOBIG;
     return sqlite3_bind_text(st, idx, s, (int)n, SQLITE_STATIC);
+}
+
+static int bind_one(sqlite3_stmt *st, int idx, char type, va_list *ap)
+{
+    int64_t v;
+
+    switch (type) {
+    case 't': return bind_text(st, idx, va_arg(*ap, const char *));
+    case 'i': return sqlite3_bind_int64(st, idx, va_arg(*ap, int64_t));
+    case 'r':
+        v = va_arg(*ap, int64_t);
+        return v ? sqlite3_bind_int64(st, idx, v) : sqlite3_bind_null(st, idx);
+    case 'h':
+        return sqlite3_bind_blob(st, idx, va_arg(*ap, const unsigned char *), DB_TOKEN_HASH_LEN,
+                                 SQLITE_STATIC);
+    default: return SQLITE_MISUSE;
+    }
+}
+
+static sqlite3_stmt *vquery(struct db *db, enum db_stmt_id id, const char *sql, const char *types,
+                            va_list *ap)
+{
+    sqlite3_stmt *st = db_stmt(db, id, sql);
+    int rc = SQLITE_OK;
+
+    if (!st)
+        return NULL;
+    for (int i = 0; types[i] && rc == SQLITE_OK; i++)
+        rc = bind_one(st, i + 1, types[i], ap);
+    if (rc != SQLITE_OK) {
+        db_stmt_reset(st);
+        db_fail(db, rc);
+        return NULL;
+    }
+    return st;
+}
+
+sqlite3_stmt *db_query(struct db *db, enum db_stmt_id id, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+
+    va_start(ap, types);
+    st = vquery(db, id, sql, types, &ap);
+    va_end(ap);
+    return st;
+}
+
+int db_exec(struct db *db, enum db_stmt_id id, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+
+    va_start(ap, types);
+    st = vquery(db, id, sql, types, &ap);
+    va_end(ap);
+    return st ? db_exec_stmt(db, st) : DB_ERROR;
 }
 
 int db_column_text(struct db *db, sqlite3_stmt *st, int col, char *dst, size_t size)
@@ -113,9 +172,7 @@ int db_column_text(struct db *db, sqlite3_stmt *st, int col, char *dst, size_t s
 
 static int exec_cached(struct db *db, enum db_stmt_id id, const char *sql)
 {
-    sqlite3_stmt *st = db_stmt(db, id, sql);
-
-    return st ? db_exec_stmt(db, st) : DB_ERROR;
+    return db_exec(db, id, sql, "");
 }
 
 int db_begin(struct db *db) { return exec_cached(db, DB_STMT_BEGIN, "BEGIN IMMEDIATE"); }

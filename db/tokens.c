@@ -8,39 +8,18 @@
 
 #include "db/db_internal.h"
 
-static int bind_hash(sqlite3_stmt *st, int idx, const unsigned char *hash)
-{
-    return sqlite3_bind_blob(st, idx, hash, DB_TOKEN_HASH_LEN, SQLITE_STATIC);
-}
-
 static int insert_row(struct db *db, int64_t user_id, const char *family, const unsigned char *hash,
                       int64_t expires_at, int64_t now, int64_t *id)
 {
-    sqlite3_stmt *st;
     size_t n = family ? strlen(family) : 0;
     int rc;
 
     if (n == 0 || n > DB_FAMILY_MAX)
         return db_failf(db, DB_ERROR, "family must be 1 to %d bytes", DB_FAMILY_MAX);
-    st = db_stmt(db, DB_STMT_REFRESH_INSERT,
+    rc = db_exec(db, DB_STMT_REFRESH_INSERT,
                  "INSERT INTO refresh_tokens (user_id, family, token_hash, expires_at, created_at) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5)");
-    if (!st)
-        return DB_ERROR;
-    rc = sqlite3_bind_int64(st, 1, user_id);
-    if (rc == SQLITE_OK)
-        rc = db_bind_text(st, 2, family);
-    if (rc == SQLITE_OK)
-        rc = bind_hash(st, 3, hash);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 4, expires_at);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 5, now);
-    if (rc != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    rc = db_exec_stmt(db, st);
+                 "VALUES (?1, ?2, ?3, ?4, ?5)",
+                 "ithii", user_id, family, hash, expires_at, now);
     if (rc == DB_NOTFOUND)
         db_failf(db, rc, "no such user");
     if (rc == 0)
@@ -63,17 +42,14 @@ int db_refresh_insert(struct db *db, int64_t user_id, const char *family,
 int db_refresh_find(struct db *db, const unsigned char hash[DB_TOKEN_HASH_LEN],
                     struct db_refresh *out)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_REFRESH_FIND,
-                               "SELECT id, user_id, family, expires_at, created_at, revoked_at, "
-                               "replaced_by FROM refresh_tokens WHERE token_hash = ?1");
+    sqlite3_stmt *st = db_query(db, DB_STMT_REFRESH_FIND,
+                                "SELECT id, user_id, family, expires_at, created_at, revoked_at, "
+                                "replaced_by FROM refresh_tokens WHERE token_hash = ?1",
+                                "h", hash);
     int rc;
 
     if (!st)
         return DB_ERROR;
-    if ((rc = bind_hash(st, 1, hash)) != SQLITE_OK) {
-        rc = db_fail(db, rc);
-        goto out;
-    }
     if ((rc = db_step_row(db, st)) != 0)
         goto out;
     memset(out, 0, sizeof *out);
@@ -93,21 +69,15 @@ out:
  * and family. DB_NOTFOUND when it is not live (see why_not_live). */
 static int claim(struct db *db, int64_t old_id, int64_t now, int64_t *user_id, char *family)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_REFRESH_CLAIM,
-                               "UPDATE refresh_tokens SET revoked_at = ?2 "
-                               "WHERE id = ?1 AND revoked_at IS NULL AND replaced_by IS NULL "
-                               "AND expires_at > ?2 RETURNING user_id, family");
+    sqlite3_stmt *st = db_query(db, DB_STMT_REFRESH_CLAIM,
+                                "UPDATE refresh_tokens SET revoked_at = ?2 "
+                                "WHERE id = ?1 AND revoked_at IS NULL AND replaced_by IS NULL "
+                                "AND expires_at > ?2 RETURNING user_id, family",
+                                "ii", old_id, now);
     int rc;
 
     if (!st)
         return DB_ERROR;
-    rc = sqlite3_bind_int64(st, 1, old_id);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 2, now);
-    if (rc != SQLITE_OK) {
-        rc = db_fail(db, rc);
-        goto out;
-    }
     if ((rc = db_step_row(db, st)) != 0)
         goto out;
     *user_id = sqlite3_column_int64(st, 0);
@@ -121,44 +91,29 @@ out:
 /* Tells a reused token (DB_CONFLICT) from a missing or expired one. */
 static int why_not_live(struct db *db, int64_t old_id)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_REFRESH_STATE,
-                               "SELECT revoked_at IS NOT NULL OR replaced_by IS NOT NULL "
-                               "FROM refresh_tokens WHERE id = ?1");
+    sqlite3_stmt *st = db_query(db, DB_STMT_REFRESH_STATE,
+                                "SELECT revoked_at IS NOT NULL OR replaced_by IS NOT NULL "
+                                "FROM refresh_tokens WHERE id = ?1",
+                                "i", old_id);
     int rc;
 
     if (!st)
         return DB_ERROR;
-    if ((rc = sqlite3_bind_int64(st, 1, old_id)) != SQLITE_OK) {
-        rc = db_fail(db, rc);
-        goto out;
-    }
     rc = db_step_row(db, st);
     if (rc == 0)
         rc = sqlite3_column_int64(st, 0) ? db_failf(db, DB_CONFLICT, "refresh token already used")
                                          : db_failf(db, DB_NOTFOUND, "refresh token expired");
     else if (rc == DB_NOTFOUND)
         db_failf(db, rc, "no such refresh token");
-out:
     db_stmt_reset(st);
     return rc;
 }
 
 static int link_successor(struct db *db, int64_t old_id, int64_t new_id)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_REFRESH_LINK,
-                               "UPDATE refresh_tokens SET replaced_by = ?2 WHERE id = ?1");
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    rc = sqlite3_bind_int64(st, 1, old_id);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 2, new_id);
-    if (rc != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    return db_exec_stmt(db, st);
+    return db_exec(db, DB_STMT_REFRESH_LINK,
+                   "UPDATE refresh_tokens SET replaced_by = ?2 WHERE id = ?1", "ii", old_id,
+                   new_id);
 }
 
 int db_refresh_rotate(struct db *db, int64_t old_id,
@@ -184,53 +139,24 @@ int db_refresh_rotate(struct db *db, int64_t old_id,
     return rc;
 }
 
-/* Runs a revoke statement bound as (?1 = key, ?2 = now). */
-static int exec_key_now(struct db *db, sqlite3_stmt *st, const char *tkey, int64_t ikey,
-                        int64_t now)
-{
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    rc = tkey ? db_bind_text(st, 1, tkey) : sqlite3_bind_int64(st, 1, ikey);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 2, now);
-    if (rc != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    return db_exec_stmt(db, st);
-}
-
 int db_refresh_revoke_family(struct db *db, const char *family, int64_t now)
 {
-    return exec_key_now(db,
-                        db_stmt(db, DB_STMT_REFRESH_REVOKE_FAMILY,
-                                "UPDATE refresh_tokens SET revoked_at = ?2 "
-                                "WHERE family = ?1 AND revoked_at IS NULL"),
-                        family ? family : "", 0, now);
+    return db_exec(db, DB_STMT_REFRESH_REVOKE_FAMILY,
+                   "UPDATE refresh_tokens SET revoked_at = ?2 "
+                   "WHERE family = ?1 AND revoked_at IS NULL",
+                   "ti", family ? family : "", now);
 }
 
 int db_refresh_revoke_user(struct db *db, int64_t user_id, int64_t now)
 {
-    return exec_key_now(db,
-                        db_stmt(db, DB_STMT_REFRESH_REVOKE_USER,
-                                "UPDATE refresh_tokens SET revoked_at = ?2 "
-                                "WHERE user_id = ?1 AND revoked_at IS NULL"),
-                        NULL, user_id, now);
+    return db_exec(db, DB_STMT_REFRESH_REVOKE_USER,
+                   "UPDATE refresh_tokens SET revoked_at = ?2 "
+                   "WHERE user_id = ?1 AND revoked_at IS NULL",
+                   "ii", user_id, now);
 }
 
 int db_refresh_purge_expired(struct db *db, int64_t now)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_REFRESH_PURGE,
-                               "DELETE FROM refresh_tokens WHERE expires_at <= ?1");
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    if ((rc = sqlite3_bind_int64(st, 1, now)) != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    return db_exec_stmt(db, st);
+    return db_exec(db, DB_STMT_REFRESH_PURGE, "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
+                   "i", now);
 }

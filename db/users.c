@@ -51,10 +51,10 @@ static int read_user(struct db *db, sqlite3_stmt *st, struct db_user *u)
 }
 
 /* Runs an UPDATE/DELETE keyed by id and turns "no row changed" into
- * DB_NOTFOUND. The statement is already bound. */
+ * DB_NOTFOUND. The statement comes bound from db_query (NULL: its error). */
 static int exec_by_id(struct db *db, sqlite3_stmt *st)
 {
-    int rc = db_exec_stmt(db, st);
+    int rc = st ? db_exec_stmt(db, st) : DB_ERROR;
 
     if (rc == 0 && db_changes(db) == 0)
         rc = db_failf(db, DB_NOTFOUND, "no such user");
@@ -64,30 +64,17 @@ static int exec_by_id(struct db *db, sqlite3_stmt *st)
 int db_user_create(struct db *db, const char *username, const char *password_hash, const char *role,
                    int64_t now, int64_t *id)
 {
-    sqlite3_stmt *st;
     int rc;
 
     if ((rc = check_len(db, "username", username, DB_USERNAME_MAX)) != 0 ||
         (rc = check_len(db, "password hash", password_hash, DB_HASH_MAX)) != 0 ||
         (rc = check_role(db, role)) != 0)
         return rc;
-    st = db_stmt(db, DB_STMT_USER_CREATE,
+    rc = db_exec(db, DB_STMT_USER_CREATE,
                  "INSERT INTO users (username, password_hash, role, created_at, updated_at) "
-                 "VALUES (?1, ?2, ?3, ?4, ?4)");
-    if (!st)
-        return DB_ERROR;
-    rc = db_bind_text(st, 1, username);
-    if (rc == SQLITE_OK)
-        rc = db_bind_text(st, 2, password_hash);
-    if (rc == SQLITE_OK)
-        rc = db_bind_text(st, 3, role);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 4, now);
-    if (rc != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    if ((rc = db_exec_stmt(db, st)) == DB_CONFLICT)
+                 "VALUES (?1, ?2, ?3, ?4, ?4)",
+                 "ttti", username, password_hash, role, now);
+    if (rc == DB_CONFLICT)
         db_failf(db, DB_CONFLICT, "username taken");
     if (rc == 0 && id)
         *id = db_last_rowid(db);
@@ -96,7 +83,11 @@ int db_user_create(struct db *db, const char *username, const char *password_has
 
 static int user_lookup(struct db *db, sqlite3_stmt *st, struct db_user *out)
 {
-    int rc = db_step_row(db, st);
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    rc = db_step_row(db, st);
 
     if (rc == 0)
         rc = read_user(db, st, out);
@@ -106,82 +97,43 @@ static int user_lookup(struct db *db, sqlite3_stmt *st, struct db_user *out)
 
 int db_user_by_name(struct db *db, const char *username, struct db_user *out)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_BY_NAME,
-                               "SELECT " USER_COLS " FROM users WHERE username = ?1");
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    if ((rc = db_bind_text(st, 1, username ? username : "")) != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    return user_lookup(db, st, out);
+    return user_lookup(db,
+                       db_query(db, DB_STMT_USER_BY_NAME,
+                                "SELECT " USER_COLS " FROM users WHERE username = ?1", "t",
+                                username ? username : ""),
+                       out);
 }
 
 int db_user_by_id(struct db *db, int64_t id, struct db_user *out)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_BY_ID,
-                               "SELECT " USER_COLS " FROM users WHERE id = ?1");
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    return user_lookup(db, st, out);
+    return user_lookup(
+        db,
+        db_query(db, DB_STMT_USER_BY_ID, "SELECT " USER_COLS " FROM users WHERE id = ?1", "i", id),
+        out);
 }
 
 int db_user_set_password(struct db *db, int64_t id, const char *password_hash, int64_t now,
                          int bump_epoch)
 {
-    sqlite3_stmt *st;
     int rc;
 
     if ((rc = check_len(db, "password hash", password_hash, DB_HASH_MAX)) != 0)
         return rc;
-    st = db_stmt(db, DB_STMT_USER_SET_PASSWORD,
-                 "UPDATE users SET password_hash = ?2, updated_at = ?3, "
-                 "token_epoch = token_epoch + ?4 WHERE id = ?1");
-    if (!st)
-        return DB_ERROR;
-    rc = sqlite3_bind_int64(st, 1, id);
-    if (rc == SQLITE_OK)
-        rc = db_bind_text(st, 2, password_hash);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 3, now);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int(st, 4, bump_epoch ? 1 : 0);
-    if (rc != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    return exec_by_id(db, st);
+    return exec_by_id(db, db_query(db, DB_STMT_USER_SET_PASSWORD,
+                                   "UPDATE users SET password_hash = ?2, updated_at = ?3, "
+                                   "token_epoch = token_epoch + ?4 WHERE id = ?1",
+                                   "itii", id, password_hash, now, (int64_t)(bump_epoch ? 1 : 0)));
 }
 
 int db_user_set_hash_only(struct db *db, int64_t id, const char *old_hash, const char *new_hash)
 {
-    sqlite3_stmt *st;
     int rc;
 
     if ((rc = check_len(db, "password hash", new_hash, DB_HASH_MAX)) != 0)
         return rc;
-    st = db_stmt(db, DB_STMT_USER_SET_HASH_CAS,
-                 "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2");
-    if (!st)
-        return DB_ERROR;
-    rc = sqlite3_bind_int64(st, 1, id);
-    if (rc == SQLITE_OK)
-        rc = db_bind_text(st, 2, old_hash ? old_hash : "");
-    if (rc == SQLITE_OK)
-        rc = db_bind_text(st, 3, new_hash);
-    if (rc != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    rc = db_exec_stmt(db, st);
+    rc = db_exec(db, DB_STMT_USER_SET_HASH_CAS,
+                 "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2", "itt",
+                 id, old_hash ? old_hash : "", new_hash);
     if (rc == 0 && db_changes(db) == 0)
         rc = db_failf(db, DB_CONFLICT, "password hash changed meanwhile");
     return rc;
@@ -189,21 +141,15 @@ int db_user_set_hash_only(struct db *db, int64_t id, const char *old_hash, const
 
 int db_user_bump_epoch(struct db *db, int64_t id, int64_t now, int64_t *epoch)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_BUMP_EPOCH,
-                               "UPDATE users SET token_epoch = token_epoch + 1, updated_at = ?2 "
-                               "WHERE id = ?1 RETURNING token_epoch");
+    sqlite3_stmt *st = db_query(db, DB_STMT_USER_BUMP_EPOCH,
+                                "UPDATE users SET token_epoch = token_epoch + 1, updated_at = ?2 "
+                                "WHERE id = ?1 RETURNING token_epoch",
+                                "ii", id, now);
     int64_t e = 0;
     int rc;
 
     if (!st)
         return DB_ERROR;
-    rc = sqlite3_bind_int64(st, 1, id);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 2, now);
-    if (rc != SQLITE_OK) {
-        rc = db_fail(db, rc);
-        goto out;
-    }
     if ((rc = db_step_row(db, st)) != 0)
         goto out;
     e = sqlite3_column_int64(st, 0);
@@ -217,36 +163,17 @@ out:
     return rc;
 }
 
-/* UPDATE users SET <col> = ?2 plus an epoch bump when the value changes. */
-static int set_with_bump(struct db *db, sqlite3_stmt *st, int64_t id, int64_t ival,
-                         const char *tval, int64_t now)
-{
-    int rc = sqlite3_bind_int64(st, 1, id);
-
-    if (rc == SQLITE_OK)
-        rc = tval ? db_bind_text(st, 2, tval) : sqlite3_bind_int64(st, 2, ival);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 3, now);
-    if (rc != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    return exec_by_id(db, st);
-}
-
 int db_user_set_disabled(struct db *db, int64_t id, int disabled, int64_t now)
 {
     /* SET expressions all see the old row, so the bump compares old/new. */
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_SET_DISABLED,
-                               "UPDATE users SET token_epoch = token_epoch + (disabled <> ?2), "
-                               "disabled = ?2, updated_at = ?3 WHERE id = ?1");
     int outer, rc;
 
-    if (!st)
-        return DB_ERROR;
     if ((rc = db_atomic_begin(db, &outer)) != 0)
         return rc;
-    rc = set_with_bump(db, st, id, disabled ? 1 : 0, NULL, now);
+    rc = exec_by_id(db, db_query(db, DB_STMT_USER_SET_DISABLED,
+                                 "UPDATE users SET token_epoch = token_epoch + (disabled <> ?2), "
+                                 "disabled = ?2, updated_at = ?3 WHERE id = ?1",
+                                 "iii", id, (int64_t)(disabled ? 1 : 0), now));
     if (rc == 0 && disabled)
         rc = db_refresh_revoke_user(db, id, now);
     return db_atomic_end(db, outer, rc);
@@ -254,31 +181,20 @@ int db_user_set_disabled(struct db *db, int64_t id, int disabled, int64_t now)
 
 int db_user_set_role(struct db *db, int64_t id, const char *role, int64_t now)
 {
-    sqlite3_stmt *st;
     int rc;
 
     if ((rc = check_role(db, role)) != 0)
         return rc;
-    st = db_stmt(db, DB_STMT_USER_SET_ROLE,
-                 "UPDATE users SET token_epoch = token_epoch + (role <> ?2), "
-                 "role = ?2, updated_at = ?3 WHERE id = ?1");
-    if (!st)
-        return DB_ERROR;
-    return set_with_bump(db, st, id, 0, role, now);
+    return exec_by_id(db, db_query(db, DB_STMT_USER_SET_ROLE,
+                                   "UPDATE users SET token_epoch = token_epoch + (role <> ?2), "
+                                   "role = ?2, updated_at = ?3 WHERE id = ?1",
+                                   "iti", id, role, now));
 }
 
 int db_user_delete(struct db *db, int64_t id)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_DELETE, "DELETE FROM users WHERE id = ?1");
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    return exec_by_id(db, st);
+    return exec_by_id(
+        db, db_query(db, DB_STMT_USER_DELETE, "DELETE FROM users WHERE id = ?1", "i", id));
 }
 
 int db_user_list(struct db *db, int64_t offset, int64_t limit, db_user_cb cb, void *arg)
@@ -289,22 +205,15 @@ int db_user_list(struct db *db, int64_t offset, int64_t limit, db_user_cb cb, vo
 
     if (offset < 0 || limit < 0 || !cb)
         return db_failf(db, DB_ERROR, "invalid listing arguments");
-    st = db_stmt(db, DB_STMT_USER_LIST,
-                 "SELECT " USER_COLS " FROM users ORDER BY id LIMIT ?2 OFFSET ?1");
+    st = db_query(db, DB_STMT_USER_LIST,
+                  "SELECT " USER_COLS " FROM users ORDER BY id LIMIT ?2 OFFSET ?1", "ii", offset,
+                  limit);
     if (!st)
         return DB_ERROR;
-    rc = sqlite3_bind_int64(st, 1, offset);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 2, limit);
-    if (rc != SQLITE_OK) {
-        rc = db_fail(db, rc);
-        goto out;
-    }
     while ((rc = db_step(db, st)) == 1) {
         if ((rc = read_user(db, st, &u)) != 0 || cb(arg, &u) != 0)
             break;
     }
-out:
     db_stmt_reset(st);
     return rc;
 }

@@ -23,44 +23,28 @@ static int64_t lock_seconds(int64_t failed, int threshold, int64_t base_s, int64
 
 static int count_failure(struct db *db, int64_t id, int64_t *failed, int64_t *until)
 {
-    sqlite3_stmt *st = db_stmt(
+    sqlite3_stmt *st = db_query(
         db, DB_STMT_USER_FAIL_INC,
         "UPDATE users SET failed_logins = min(failed_logins + 1, 2147483647) "
-        "WHERE id = ?1 RETURNING failed_logins, locked_until");
+        "WHERE id = ?1 RETURNING failed_logins, locked_until",
+        "i", id);
     int rc;
 
     if (!st)
         return DB_ERROR;
-    if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK) {
-        rc = db_fail(db, rc);
-        goto out;
+    if ((rc = db_step_row(db, st)) == 0) {
+        *failed = sqlite3_column_int64(st, 0);
+        *until = sqlite3_column_int64(st, 1);
+        rc = db_step_finish(db, st);
     }
-    if ((rc = db_step_row(db, st)) != 0)
-        goto out;
-    *failed = sqlite3_column_int64(st, 0);
-    *until = sqlite3_column_int64(st, 1);
-    rc = db_step_finish(db, st);
-out:
     db_stmt_reset(st);
     return rc;
 }
 
 static int set_lock(struct db *db, int64_t id, int64_t until)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_FAIL_LOCK,
-                               "UPDATE users SET locked_until = ?2 WHERE id = ?1");
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    rc = sqlite3_bind_int64(st, 1, id);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 2, until);
-    if (rc != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    return db_exec_stmt(db, st);
+    return db_exec(db, DB_STMT_USER_FAIL_LOCK, "UPDATE users SET locked_until = ?2 WHERE id = ?1",
+                   "ii", id, until);
 }
 
 int db_user_login_failed(struct db *db, int64_t id, int64_t now, int threshold, int64_t base_s,
@@ -94,33 +78,22 @@ int db_user_login_ok(struct db *db, int64_t id)
 {
     /* The WHERE clause skips the write, and its fsync, on the usual login
      * that had nothing to reset. */
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_LOGIN_OK,
-                               "UPDATE users SET failed_logins = 0, locked_until = 0 "
-                               "WHERE id = ?1 AND (failed_logins <> 0 OR locked_until <> 0)");
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK) {
-        db_stmt_reset(st);
-        return db_fail(db, rc);
-    }
-    return db_exec_stmt(db, st);
+    return db_exec(db, DB_STMT_USER_LOGIN_OK,
+                   "UPDATE users SET failed_logins = 0, locked_until = 0 "
+                   "WHERE id = ?1 AND (failed_logins <> 0 OR locked_until <> 0)",
+                   "i", id);
 }
 
 int db_user_auth_state(struct db *db, int64_t id, int64_t *epoch, int *disabled,
                        char role[DB_ROLE_MAX + 1])
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_AUTH_STATE,
-                               "SELECT token_epoch, disabled, role FROM users WHERE id = ?1");
+    sqlite3_stmt *st = db_query(db, DB_STMT_USER_AUTH_STATE,
+                                "SELECT token_epoch, disabled, role FROM users WHERE id = ?1", "i",
+                                id);
     int rc;
 
     if (!st)
         return DB_ERROR;
-    if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK) {
-        rc = db_fail(db, rc);
-        goto out;
-    }
     if ((rc = db_step_row(db, st)) != 0) {
         if (rc == DB_NOTFOUND)
             db_failf(db, rc, "no such user");
@@ -139,7 +112,7 @@ out:
 
 int db_user_count(struct db *db, int64_t *count)
 {
-    sqlite3_stmt *st = db_stmt(db, DB_STMT_USER_COUNT, "SELECT count(*) FROM users");
+    sqlite3_stmt *st = db_query(db, DB_STMT_USER_COUNT, "SELECT count(*) FROM users", "");
     int rc;
 
     if (!st)

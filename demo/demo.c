@@ -28,6 +28,8 @@
 #include "server/buf.h"
 #include "demo/demo_int.h"
 #include "demo/wire.h"
+#include "server/clock.h"
+#include "server/hex.h"
 #include "tls/client.h"
 
 #define DEMO_TIMEOUT_MS    10000
@@ -55,13 +57,6 @@ struct demo_conn {
     size_t errlen;
 };
 
-uint64_t demo_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static double demo_ms(uint64_t from, uint64_t to)
 {
     return to > from ? (double)(to - from) / 1000.0 : 0.0;
@@ -81,7 +76,7 @@ static void demo_observe(void *arg, char dir, const unsigned char *p, size_t n)
             io->round_trips++;
         if (io->want_first) {
             io->want_first = 0;
-            io->t_first = demo_now_us();
+            io->t_first = clock_mono_us();
         }
     }
     io->last = dir;
@@ -102,7 +97,7 @@ static int demo_wait(struct demo_conn *c, short events)
             snprintf(c->err, c->errlen, "cancelled");
             return -1;
         }
-        uint64_t now = demo_now_us();
+        uint64_t now = clock_mono_us();
         if (now >= c->deadline) {
             snprintf(c->err, c->errlen, "timed out");
             return -1;
@@ -309,23 +304,23 @@ int demo_exchange_run(const struct demo_run *x, struct demo_exchange *e, char *e
     buf_init(&in, DEMO_RESP_MAX);
     memset(&e->p, 0, sizeof e->p);
     c.io.cap = e->cap;
-    c.deadline = demo_now_us() + (uint64_t)x->timeout_ms * 1000u;
+    c.deadline = clock_mono_us() + (uint64_t)x->timeout_ms * 1000u;
     if (e->cap != NULL)
         wire_cap_open(e->cap, x->ring, e->tls ? x->o->https_host : x->o->http_host,
                       e->tls ? x->o->https_port : x->o->http_port);
-    uint64_t t0 = demo_now_us();
+    uint64_t t0 = clock_mono_us();
     if (demo_connect(&c, e->tls ? x->o->https_host : x->o->http_host,
                      e->tls ? x->o->https_port : x->o->http_port) != 0)
         goto out;
-    uint64_t t1 = demo_now_us();
+    uint64_t t1 = clock_mono_us();
     if (e->tls && demo_handshake(&c, e, x->server_name) != 0)
         goto out;
-    uint64_t t2 = demo_now_us();
+    uint64_t t2 = clock_mono_us();
     c.io.want_first = 1;
     if (demo_write_all(&c, e->request, e->request_len) != 0 ||
         demo_read_response(&c, &in, &e->p.status) != 0)
         goto out;
-    uint64_t t3 = demo_now_us();
+    uint64_t t3 = clock_mono_us();
     e->p.connect_ms = demo_ms(t0, t1);
     e->p.handshake_ms = demo_ms(t1, t2);
     e->p.ttfb_ms = demo_ms(t2, c.io.t_first);
@@ -396,6 +391,6 @@ void demo_random_user(char *out, size_t outlen)
     char hex[13];
     if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
         memset(r, 0, sizeof r); /* a fixed name still works, once */
-    wire_hex(hex, r, sizeof r);
+    hex_encode(hex, r, sizeof r);
     snprintf(out, outlen, "demo-%s", hex);
 }

@@ -64,10 +64,6 @@ int demo_parse_url(const char *url, const char *scheme, char *host, size_t hostl
 
 /* ---- routes ---- */
 
-/* 1 when ip (a literal) is 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104: the
- * only clients the demo routes answer. */
-int demo_is_loopback(const char *ip);
-
 struct demo_ctx;
 
 /* For `cfg` (demo mode). 0 or -1. */

@@ -404,7 +404,7 @@ int demo_cli(const struct config *cfg, int argc, char **argv)
     }
     if (demo_targets(&a, &o, https_host, http_host, sizeof https_host) != 0)
         return 2;
-    snprintf(ca, sizeof ca, "%s/ca.crt", cfg->dev_cert_dir);
+    snprintf(ca, sizeof ca, "%s/ca.crt", cfg->tls.dev_cert_dir);
     o.ca_file = a.insecure ? NULL : a.ca_file ? a.ca_file : ca;
     if (o.ca_file != NULL && stat(o.ca_file, &st) != 0) {
         fprintf(stderr,

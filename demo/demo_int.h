@@ -47,7 +47,6 @@ void demo_run_free(struct demo_run *x);
  * 0, or -1 with err. */
 int demo_exchange_run(const struct demo_run *x, struct demo_exchange *e, char *err, size_t errlen);
 void demo_random_user(char *out, size_t outlen);
-uint64_t demo_now_us(void);
 
 /* demo_wire.c: the server's wire view, one capture ring per listener. */
 struct demo_wire;

@@ -15,6 +15,7 @@
 
 #include "demo/demo_int.h"
 #include "server/log.h"
+#include "server/net.h"
 
 struct demo_ctx {
     const struct config *cfg;
@@ -80,23 +81,10 @@ void demo_free(struct demo_ctx *d)
     free(d);
 }
 
-int demo_is_loopback(const char *ip)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (ip == NULL)
-        return 0;
-    if (inet_pton(AF_INET, ip, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, ip, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
-    return 0;
-}
-
 /* 1 when ex may see the demo; else a 403 is set. */
 static int demo_allowed(struct http_exchange *ex)
 {
-    if (demo_is_loopback(ex->req.client_ip))
+    if (net_addr_loopback(ex->req.client_ip) == 1)
         return 1;
     http_resp_error(&ex->resp, 403, "forbidden", "the demo routes answer loopback clients only");
     return 0;
@@ -190,8 +178,8 @@ static int demo_run(struct http_exchange *ex, void *arg)
     if (j != NULL) {
         j->d = d;
         j->ex = ex;
-        demo_self(j->https_host, sizeof j->https_host, d->cfg->https_address);
-        demo_self(j->http_host, sizeof j->http_host, d->cfg->http_address);
+        demo_self(j->https_host, sizeof j->https_host, d->cfg->server.https_address);
+        demo_self(j->http_host, sizeof j->http_host, d->cfg->server.http_address);
         j->o.https_host = j->https_host;
         j->o.https_port = server_https_port(d->srv);
         j->o.http_host = server_http_port(d->srv) >= 0 ? j->http_host : NULL;

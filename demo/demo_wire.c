@@ -34,8 +34,8 @@ static void demo_wire_close(void *conn)
 int demo_wire_attach(struct demo_wire **out, const struct config *cfg, struct server *srv,
                      char *err, size_t errlen)
 {
-    size_t conns = (size_t)cfg->wire_capture_connections;
-    size_t bytes = (size_t)cfg->wire_capture_bytes;
+    size_t conns = (size_t)cfg->demo.wire_capture_connections;
+    size_t bytes = (size_t)cfg->demo.wire_capture_bytes;
     struct demo_wire *dw = calloc(1, sizeof *dw);
     *out = NULL;
     if (dw == NULL)
@@ -64,8 +64,8 @@ static json_t *demo_wire_listener(struct wire_ring *r, int port, int tls)
 
 json_t *demo_wire_json(const struct demo_wire *dw)
 {
-    json_t *j = json_pack("{s:i, s:i}", "capture_bytes", dw->cfg->wire_capture_bytes,
-                          "capture_connections", dw->cfg->wire_capture_connections);
+    json_t *j = json_pack("{s:i, s:i}", "capture_bytes", dw->cfg->demo.wire_capture_bytes,
+                          "capture_connections", dw->cfg->demo.wire_capture_connections);
     if (j == NULL)
         return NULL;
     json_object_set_new(j, "https", demo_wire_listener(dw->https, dw->https_port, 1));

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/clock.h"
+#include "server/hex.h"
+
 /* Reads and writes kept per connection; past it only the totals grow. A
  * TLS login takes about a dozen, a trickling client could take thousands. */
 #define WIRE_MAX_SEGMENTS 256
@@ -40,13 +43,6 @@ struct wire_ring {
     uint64_t seq; /* last id given */
     struct wire_slot *slots;
 };
-
-static uint64_t wire_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* ---- TLS record headers ------------------------------------------------ */
 
@@ -125,16 +121,6 @@ const char *wire_tls_handshake_name(int type)
 }
 
 /* ---- renderings -------------------------------------------------------- */
-
-void wire_hex(char *out, const unsigned char *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
 
 size_t wire_text(char *out, const unsigned char *p, size_t n)
 {
@@ -220,7 +206,7 @@ void wire_cap_open(struct wire_cap *cap, struct wire_ring *r, const char *client
     s->id = id;
     snprintf(s->client, sizeof s->client, "%s:%d", client_ip ? client_ip : "?", client_port);
     clock_gettime(CLOCK_REALTIME, &s->started);
-    s->start_us = wire_now_us();
+    s->start_us = clock_mono_us();
     pthread_mutex_unlock(&r->mu);
     cap->ring = r;
     cap->slot = (size_t)(id % r->conns);
@@ -242,7 +228,7 @@ void wire_cap_record(struct wire_cap *cap, char dir, const unsigned char *p, siz
         if (s->nsegs < WIRE_MAX_SEGMENTS) {
             struct wire_seg *g = &s->segs[s->nsegs++];
             g->dir = d ? 'w' : 'r';
-            g->t_us = wire_now_us() - s->start_us;
+            g->t_us = clock_mono_us() - s->start_us;
             g->size = n;
             g->off = s->len[d];
             g->captured = take;
@@ -269,7 +255,7 @@ void wire_cap_close(struct wire_cap *cap)
     pthread_mutex_lock(&cap->ring->mu);
     struct wire_slot *s = wire_slot_of(cap);
     if (s != NULL && s->end_us == 0)
-        s->end_us = wire_now_us();
+        s->end_us = clock_mono_us();
     pthread_mutex_unlock(&cap->ring->mu);
 }
 
@@ -324,7 +310,7 @@ static int wire_snap_take(struct wire_ring *r, size_t slot, uint64_t id, struct 
     out->s.buf = copy;
     out->s.segs = (struct wire_seg *)(void *)(copy + 2 * r->bytes);
     out->bytes = r->bytes;
-    out->now_us = wire_now_us();
+    out->now_us = clock_mono_us();
     return 0;
 }
 
@@ -335,7 +321,7 @@ static json_t *wire_json_bytes(const unsigned char *p, size_t n, int hex)
         return NULL;
     size_t len = 2 * n;
     if (hex)
-        wire_hex(tmp, p, n);
+        hex_encode(tmp, p, n);
     else
         len = wire_text(tmp, p, n);
     json_t *j = json_stringn(tmp, len);

@@ -52,8 +52,6 @@ const char *wire_tls_handshake_name(int type);
 
 /* ---- renderings -------------------------------------------------------- */
 
-/* Lower-case hex, no separators: out has room for 2n + 1. */
-void wire_hex(char *out, const unsigned char *p, size_t n);
 /* What a terminal may show: printable ASCII as is, "\r\n" and "\n" as a
  * newline, every other byte as '.'. out has room for n + 1; returns the
  * length written (before the NUL). */

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/net.h"
+
 #define ENV_JWT_SECRET "PORTCULLIS_JWT_SECRET"
 /* DECODE_ANY so a non-object top level gets our message, not jansson's. */
 #define LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
@@ -32,7 +34,6 @@ struct cfg_opt {
 };
 
 static const char *const jwt_algs[] = { "ES256", "HS256", NULL };
-static const char *const level_names[] = { "debug", "info", "warn", "error", NULL };
 
 /* _Generic with a single association turns a row whose macro does not match
  * the field's C type into a compile error, so the loader can never write an
@@ -40,18 +41,20 @@ static const char *const level_names[] = { "debug", "info", "warn", "error", NUL
 #define FIELD(f) (((struct config *)0)->f)
 /* clang-format off */
 #define OFS(f) offsetof(struct config, f), sizeof(FIELD(f))
-#define OPT_INT(s, k, f, d, lo, hi) \
-    { s, k, _Generic(FIELD(f), int: CFG_INT), OFS(f), lo, hi, d, NULL, NULL }
-#define OPT_SIZE(s, k, f, d, lo, hi) \
-    { s, k, _Generic(FIELD(f), size_t: CFG_SIZE), OFS(f), lo, hi, d, NULL, NULL }
-#define OPT_BOOL(s, k, f, d) \
-    { s, k, _Generic(FIELD(f), bool: CFG_BOOL), OFS(f), 0, 1, d, NULL, NULL }
-#define OPT_STR(s, k, f, d, minlen) \
-    { s, k, _Generic(FIELD(f), char *: CFG_STRING), OFS(f), minlen, 0, 0, d, NULL }
-#define OPT_CHOICE(s, k, f, d, list) \
-    { s, k, _Generic(FIELD(f), char *: CFG_CHOICE), OFS(f), 1, 0, 0, d, list }
-#define OPT_LEVEL(s, k, f, d) \
-    { s, k, _Generic(FIELD(f), enum log_level: CFG_LOGLEVEL), OFS(f), \
+/* A row names its section and key as identifiers: "section.key" in the
+ * file is the field cfg->section.key, so the two cannot drift apart. */
+#define OPT_INT(s, k, d, lo, hi) \
+    { #s, #k, _Generic(FIELD(s.k), int: CFG_INT), OFS(s.k), lo, hi, d, NULL, NULL }
+#define OPT_SIZE(s, k, d, lo, hi) \
+    { #s, #k, _Generic(FIELD(s.k), size_t: CFG_SIZE), OFS(s.k), lo, hi, d, NULL, NULL }
+#define OPT_BOOL(s, k, d) \
+    { #s, #k, _Generic(FIELD(s.k), bool: CFG_BOOL), OFS(s.k), 0, 1, d, NULL, NULL }
+#define OPT_STR(s, k, d, minlen) \
+    { #s, #k, _Generic(FIELD(s.k), char *: CFG_STRING), OFS(s.k), minlen, 0, 0, d, NULL }
+#define OPT_CHOICE(s, k, d, list) \
+    { #s, #k, _Generic(FIELD(s.k), char *: CFG_CHOICE), OFS(s.k), 1, 0, 0, d, list }
+#define OPT_LEVEL(s, k, d) \
+    { #s, #k, _Generic(FIELD(s.k), enum log_level: CFG_LOGLEVEL), OFS(s.k), \
       LOG_DEBUG, LOG_ERROR, d, NULL, NULL }
 /* clang-format on */
 
@@ -59,70 +62,69 @@ static const char *const level_names[] = { "debug", "info", "warn", "error", NUL
 #define MS_MAX 3600000
 
 static const struct cfg_opt opts[] = {
-    OPT_STR("server", "https_address", https_address, "127.0.0.1", 1),
-    OPT_INT("server", "https_port", https_port, 8443, 0, 65535),
-    OPT_STR("server", "http_address", http_address, "127.0.0.1", 1),
-    OPT_INT("server", "http_port", http_port, 8080, -1, 65535),
-    OPT_INT("server", "workers", workers, 0, 0, 256),
-    OPT_INT("server", "max_connections", max_connections, 10000, 1, 1000000),
-    OPT_STR("server", "user", user, "", 0),
-    OPT_STR("server", "www_root", www_root, "www", 0),
-    OPT_INT("server", "static_cache_ms", static_cache_ms, 1000, 0, 60000),
-    OPT_LEVEL("server", "log_level", log_level, LOG_INFO),
-    OPT_BOOL("server", "demo", demo, false),
-    OPT_BOOL("server", "demo_allow_non_loopback", demo_allow_non_loopback, false),
+    OPT_STR(server, https_address, "127.0.0.1", 1),
+    OPT_INT(server, https_port, 8443, 0, 65535),
+    OPT_STR(server, http_address, "127.0.0.1", 1),
+    OPT_INT(server, http_port, 8080, -1, 65535),
+    OPT_INT(server, workers, 0, 0, 256),
+    OPT_INT(server, max_connections, 10000, 1, 1000000),
+    OPT_STR(server, user, "", 0),
+    OPT_STR(server, www_root, "www", 0),
+    OPT_INT(server, static_cache_ms, 1000, 0, 60000),
+    OPT_LEVEL(server, log_level, LOG_INFO),
+    OPT_BOOL(server, demo, false),
+    OPT_BOOL(server, demo_allow_non_loopback, false),
 
-    OPT_SIZE("limits", "max_header_bytes", max_header_bytes, 8192, 1024, 1048576),
-    OPT_SIZE("limits", "max_headers", max_headers, 64, 8, 1024),
-    OPT_SIZE("limits", "max_uri_bytes", max_uri_bytes, 2048, 64, 1048576),
-    OPT_SIZE("limits", "max_body_bytes", max_body_bytes, 65536, 0, 1073741824),
-    OPT_INT("limits", "max_requests_per_connection", max_requests_per_connection, 1000, 0,
-            1000000000),
+    OPT_SIZE(limits, max_header_bytes, 8192, 1024, 1048576),
+    OPT_SIZE(limits, max_headers, 64, 8, 1024),
+    OPT_SIZE(limits, max_uri_bytes, 2048, 64, 1048576),
+    OPT_SIZE(limits, max_body_bytes, 65536, 0, 1073741824),
+    OPT_INT(limits, max_requests_per_connection, 1000, 0, 1000000000),
 
-    OPT_INT("timeouts", "handshake_ms", handshake_timeout_ms, 10000, MS_MIN, MS_MAX),
-    OPT_INT("timeouts", "header_ms", header_timeout_ms, 10000, MS_MIN, MS_MAX),
-    OPT_INT("timeouts", "body_ms", body_timeout_ms, 30000, MS_MIN, MS_MAX),
-    OPT_INT("timeouts", "keepalive_ms", keepalive_timeout_ms, 30000, MS_MIN, MS_MAX),
-    OPT_INT("timeouts", "write_ms", write_timeout_ms, 30000, MS_MIN, MS_MAX),
-    OPT_INT("timeouts", "shutdown_ms", shutdown_timeout_ms, 10000, MS_MIN, MS_MAX),
+    OPT_INT(timeouts, handshake_ms, 10000, MS_MIN, MS_MAX),
+    OPT_INT(timeouts, header_ms, 10000, MS_MIN, MS_MAX),
+    OPT_INT(timeouts, body_ms, 30000, MS_MIN, MS_MAX),
+    OPT_INT(timeouts, keepalive_ms, 30000, MS_MIN, MS_MAX),
+    OPT_INT(timeouts, write_ms, 30000, MS_MIN, MS_MAX),
+    OPT_INT(timeouts, shutdown_ms, 10000, MS_MIN, MS_MAX),
 
-    OPT_STR("tls", "cert_file", cert_file, "", 0),
-    OPT_STR("tls", "key_file", key_file, "", 0),
-    OPT_STR("tls", "dev_cert_dir", dev_cert_dir, "certs/dev", 1),
-    OPT_BOOL("tls", "session_tickets", session_tickets, true),
+    OPT_STR(tls, cert_file, "", 0),
+    OPT_STR(tls, key_file, "", 0),
+    OPT_STR(tls, dev_cert_dir, "certs/dev", 1),
+    OPT_BOOL(tls, session_tickets, true),
     /* RFC 8446 §4.6.1 caps ticket lifetime at 7 days. */
-    OPT_INT("tls", "ticket_lifetime_s", ticket_lifetime_s, 86400, 60, 604800),
-    OPT_INT("tls", "hsts_max_age_s", hsts_max_age_s, 63072000, 0, 157680000),
+    OPT_INT(tls, ticket_lifetime_s, 86400, 60, 604800),
+    OPT_INT(tls, hsts_max_age_s, 63072000, 0, 157680000),
 
-    OPT_STR("db", "path", db_path, "data/portcullis.db", 1),
-    OPT_INT("db", "busy_timeout_ms", db_busy_timeout_ms, 5000, 0, 600000),
+    OPT_STR(db, path, "data/portcullis.db", 1),
+    OPT_INT(db, busy_timeout_ms, 5000, 0, 600000),
 
-    OPT_INT("pool", "threads", pool_threads, 0, 0, 256),
-    OPT_INT("pool", "queue", pool_queue, 256, 1, 1000000),
+    OPT_INT(pool, threads, 0, 0, 256),
+    OPT_INT(pool, queue, 256, 1, 1000000),
 
-    OPT_CHOICE("auth", "jwt_alg", jwt_alg, "ES256", jwt_algs),
-    OPT_STR("auth", "jwt_key_file", jwt_key_file, "data/jwt-es256.pem", 1),
-    OPT_STR("auth", "jwt_secret", jwt_secret, "", 0),
-    OPT_STR("auth", "issuer", jwt_issuer, "portcullis", 1),
-    OPT_STR("auth", "audience", jwt_audience, "portcullis-api", 1),
-    OPT_INT("auth", "access_ttl_s", access_ttl_s, 900, 60, 86400),
-    OPT_INT("auth", "refresh_ttl_s", refresh_ttl_s, 1209600, 300, 31536000),
-    OPT_INT("auth", "leeway_s", jwt_leeway_s, 30, 0, 300),
-    OPT_INT("auth", "argon2_memory_kib", argon2_memory_kib, 19456, 8192, 4194304),
-    OPT_INT("auth", "argon2_iterations", argon2_iterations, 2, 1, 10),
-    OPT_INT("auth", "argon2_parallelism", argon2_parallelism, 1, 1, 16),
-    OPT_BOOL("auth", "refresh_cookie", refresh_cookie, false),
-    OPT_INT("auth", "user_cache_ms", user_cache_ms, 1000, 0, 60000),
+    OPT_CHOICE(auth, jwt_alg, "ES256", jwt_algs),
+    OPT_STR(auth, jwt_key_file, "data/jwt-es256.pem", 1),
+    OPT_STR(auth, jwt_secret, "", 0),
+    OPT_STR(auth, issuer, "portcullis", 1),
+    OPT_STR(auth, audience, "portcullis-api", 1),
+    OPT_INT(auth, access_ttl_s, 900, 60, 86400),
+    OPT_INT(auth, refresh_ttl_s, 1209600, 300, 31536000),
+    OPT_INT(auth, leeway_s, 30, 0, 300),
+    OPT_INT(auth, argon2_memory_kib, 19456, 8192, 4194304),
+    OPT_INT(auth, argon2_iterations, 2, 1, 10),
+    OPT_INT(auth, argon2_parallelism, 1, 1, 16),
+    OPT_BOOL(auth, refresh_cookie, false),
+    OPT_INT(auth, user_cache_ms, 1000, 0, 60000),
 
-    OPT_INT("rate_limits", "login_ip_per_minute", login_ip_per_minute, 20, 1, 100000),
-    OPT_INT("rate_limits", "login_user_per_minute", login_user_per_minute, 10, 1, 100000),
-    OPT_INT("rate_limits", "register_ip_per_minute", register_ip_per_minute, 10, 1, 100000),
-    OPT_INT("rate_limits", "lockout_threshold", lockout_threshold, 5, 1, 1000),
-    OPT_INT("rate_limits", "lockout_base_s", lockout_base_s, 30, 1, 86400),
-    OPT_INT("rate_limits", "lockout_max_s", lockout_max_s, 3600, 1, 604800),
+    OPT_INT(rate_limits, login_ip_per_minute, 20, 1, 100000),
+    OPT_INT(rate_limits, login_user_per_minute, 10, 1, 100000),
+    OPT_INT(rate_limits, register_ip_per_minute, 10, 1, 100000),
+    OPT_INT(rate_limits, lockout_threshold, 5, 1, 1000),
+    OPT_INT(rate_limits, lockout_base_s, 30, 1, 86400),
+    OPT_INT(rate_limits, lockout_max_s, 3600, 1, 604800),
 
-    OPT_INT("demo", "wire_capture_bytes", wire_capture_bytes, 2048, 0, 65536),
-    OPT_INT("demo", "wire_capture_connections", wire_capture_connections, 16, 0, 1024),
+    OPT_INT(demo, wire_capture_bytes, 2048, 0, 65536),
+    OPT_INT(demo, wire_capture_connections, 16, 0, 1024),
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -168,13 +170,6 @@ void config_defaults(struct config *cfg)
         else
             set_number(cfg, o, o->def);
     }
-}
-
-const char *config_log_level_name(enum log_level lvl)
-{
-    if ((int)lvl < (int)LOG_DEBUG || (int)lvl > (int)LOG_ERROR)
-        return "unknown";
-    return level_names[lvl];
 }
 
 /* ---- error text ---- */
@@ -240,7 +235,7 @@ static int choice_index(const char *const *list, const char *s)
  * secret pasted into the wrong key. */
 static void choice_err(const struct cfg_opt *o, char *msg, size_t msglen)
 {
-    const char *const *list = o->type == CFG_LOGLEVEL ? level_names : o->choices;
+    const char *const *list = o->type == CFG_LOGLEVEL ? log_level_names : o->choices;
     size_t n = (size_t)snprintf(msg, msglen, "'%s.%s' must be one of", o->section, o->key);
 
     for (int i = 0; list[i] != NULL && n < msglen; i++)
@@ -312,7 +307,7 @@ static int apply_value(struct config *cfg, const struct cfg_opt *o, json_t *v, c
         set_number(cfg, o, json_is_true(v));
         return 0;
     case CFG_LOGLEVEL: {
-        int lvl = json_is_string(v) ? choice_index(level_names, json_string_value(v)) : -1;
+        int lvl = json_is_string(v) ? choice_index(log_level_names, json_string_value(v)) : -1;
         if (lvl < 0) {
             choice_err(o, msg, msglen);
             return -1;
@@ -495,41 +490,25 @@ static int validate_fields(const struct config *cfg, char *msg, size_t msglen)
     return 0;
 }
 
-/* An IPv4 or IPv6 literal: 1 loopback, 0 other, -1 not a literal. */
-static int address_loopback(const char *s)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-
-    if (inet_pton(AF_INET, s, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, s, &a6) == 1) {
-        if (IN6_IS_ADDR_LOOPBACK(&a6))
-            return 1;
-        return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
-    }
-    return -1;
-}
-
 static int validate_network(const struct config *cfg, char *msg, size_t msglen)
 {
-    int https_lo = address_loopback(cfg->https_address);
-    int http_lo = address_loopback(cfg->http_address);
+    int https_lo = net_addr_loopback(cfg->server.https_address);
+    int http_lo = net_addr_loopback(cfg->server.http_address);
 
     if (https_lo < 0 || http_lo < 0) {
         snprintf(msg, msglen, "'server.%s' must be an IPv4 or IPv6 address literal",
                  https_lo < 0 ? "https_address" : "http_address");
         return -1;
     }
-    if (!cfg->demo)
+    if (!cfg->server.demo)
         return 0;
-    if (cfg->http_port == -1) {
+    if (cfg->server.http_port == -1) {
         snprintf(msg, msglen,
                  "'server.demo' needs the HTTP listener "
                  "('server.http_port' is -1)");
         return -1;
     }
-    if (!cfg->demo_allow_non_loopback && (!https_lo || !http_lo)) {
+    if (!cfg->server.demo_allow_non_loopback && (!https_lo || !http_lo)) {
         snprintf(msg, msglen,
                  "'server.demo' on a non-loopback address needs "
                  "'server.demo_allow_non_loopback': the demo serves the API "
@@ -541,30 +520,30 @@ static int validate_network(const struct config *cfg, char *msg, size_t msglen)
 
 static int validate_cross(const struct config *cfg, char *msg, size_t msglen)
 {
-    if ((cfg->cert_file[0] == '\0') != (cfg->key_file[0] == '\0')) {
+    if ((cfg->tls.cert_file[0] == '\0') != (cfg->tls.key_file[0] == '\0')) {
         snprintf(msg, msglen, "'tls.cert_file' and 'tls.key_file' must be set together");
         return -1;
     }
-    if (strcmp(cfg->jwt_alg, "HS256") == 0 && strlen(cfg->jwt_secret) < 32) {
+    if (strcmp(cfg->auth.jwt_alg, "HS256") == 0 && strlen(cfg->auth.jwt_secret) < 32) {
         snprintf(msg, msglen,
                  "'auth.jwt_alg' HS256 needs 'auth.jwt_secret' (or %s) "
                  "of at least 32 bytes",
                  ENV_JWT_SECRET);
         return -1;
     }
-    if (cfg->max_uri_bytes > cfg->max_header_bytes) {
+    if (cfg->limits.max_uri_bytes > cfg->limits.max_header_bytes) {
         snprintf(msg, msglen,
                  "'limits.max_uri_bytes' must not exceed "
                  "'limits.max_header_bytes'");
         return -1;
     }
-    if (cfg->lockout_base_s > cfg->lockout_max_s) {
+    if (cfg->rate_limits.lockout_base_s > cfg->rate_limits.lockout_max_s) {
         snprintf(msg, msglen,
                  "'rate_limits.lockout_base_s' must not exceed "
                  "'rate_limits.lockout_max_s'");
         return -1;
     }
-    if (cfg->access_ttl_s >= cfg->refresh_ttl_s) {
+    if (cfg->auth.access_ttl_s >= cfg->auth.refresh_ttl_s) {
         snprintf(msg, msglen, "'auth.access_ttl_s' must be less than 'auth.refresh_ttl_s'");
         return -1;
     }
@@ -576,9 +555,9 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
     char msg[256];
     const char *env = getenv(ENV_JWT_SECRET);
 
-    if (env != NULL && strlen(env) >= sizeof(cfg->jwt_secret)) {
+    if (env != NULL && strlen(env) >= sizeof(cfg->auth.jwt_secret)) {
         fmt_err(err, errlen, "config: %s is too long (at most %zu bytes)", ENV_JWT_SECRET,
-                sizeof(cfg->jwt_secret) - 1);
+                sizeof(cfg->auth.jwt_secret) - 1);
         return -1;
     }
     if (validate_fields(cfg, msg, sizeof(msg)) < 0 || validate_cross(cfg, msg, sizeof(msg)) < 0) {

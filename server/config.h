@@ -11,13 +11,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "server/log.h"
+
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_STR_MAX  256
 
-enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+/* One struct per section of the file, so each part of the program receives
+ * only the settings it uses (auth/ gets struct auth_config and the sections
+ * it reads, never the whole struct config). Field names are the keys. */
 
-struct config {
-    /* "server" */
+struct server_config {
     char https_address[CONFIG_STR_MAX]; /* "127.0.0.1"; IPv4 or IPv6 literal */
     int https_port;                     /* 8443; 0 = kernel picks (tests) */
     char http_address[CONFIG_STR_MAX];  /* "127.0.0.1" */
@@ -27,69 +30,91 @@ struct config {
     char user[CONFIG_STR_MAX];          /* drop to this user after bind when root; "" = stay */
     char www_root[CONFIG_PATH_MAX];     /* static files; "" = none */
     int static_cache_ms;                /* 1000: small files served from memory this long
-                                           * after their last check; 0 = always from disk */
+                                         * after their last check; 0 = always from disk */
     enum log_level log_level;           /* "debug" | "info" | "warn" | "error" */
-    bool demo;                          /* HTTP listener serves the API too (DESIGN §8) */
+    bool demo;                          /* HTTP listener serves the API too */
     bool demo_allow_non_loopback;       /* demo on a non-loopback address only if forced */
+};
 
-    /* "limits" */
+struct limits_config {
     size_t max_header_bytes;         /* 8192: request line + headers */
     size_t max_headers;              /* 64 */
     size_t max_uri_bytes;            /* 2048 */
     size_t max_body_bytes;           /* 65536 */
     int max_requests_per_connection; /* 1000; 0 = unlimited */
+};
 
-    /* "timeouts" (milliseconds) */
-    int handshake_timeout_ms; /* 10000 */
-    int header_timeout_ms;    /* 10000: whole head must arrive */
-    int body_timeout_ms;      /* 30000 */
-    int keepalive_timeout_ms; /* 30000: idle between requests */
-    int write_timeout_ms;     /* 30000: client must drain our response */
-    int shutdown_timeout_ms;  /* 10000: SIGTERM grace for in-flight requests */
+struct timeouts_config { /* milliseconds */
+    int handshake_ms;    /* 10000 */
+    int header_ms;       /* 10000: whole head must arrive */
+    int body_ms;         /* 30000 */
+    int keepalive_ms;    /* 30000: idle between requests */
+    int write_ms;        /* 30000: client must drain our response */
+    int shutdown_ms;     /* 10000: SIGTERM grace for in-flight requests */
+};
 
-    /* "tls" */
+struct tls_config {
     char cert_file[CONFIG_PATH_MAX];    /* PEM chain; "" = dev certificate */
     char key_file[CONFIG_PATH_MAX];     /* PEM key */
     char dev_cert_dir[CONFIG_PATH_MAX]; /* "certs/dev" */
     bool session_tickets;               /* true */
     int ticket_lifetime_s;              /* 86400; keys rotate at this period */
     int hsts_max_age_s;                 /* 63072000 */
+};
 
-    /* "db" */
-    char db_path[CONFIG_PATH_MAX]; /* "data/portcullis.db" */
-    int db_busy_timeout_ms;        /* 5000 */
+struct db_config {
+    char path[CONFIG_PATH_MAX]; /* "data/portcullis.db" */
+    int busy_timeout_ms;        /* 5000 */
+};
 
-    /* "pool" */
-    int pool_threads; /* 0 = number of CPUs */
-    int pool_queue;   /* 256: jobs waiting; full -> 503 */
+struct pool_config {
+    int threads; /* 0 = number of CPUs */
+    int queue;   /* 256: jobs waiting; full -> 503 */
+};
 
-    /* "auth" */
+struct auth_config {
     char jwt_alg[16];                   /* "ES256" | "HS256" */
     char jwt_key_file[CONFIG_PATH_MAX]; /* ES256 private key PEM; created 0600 if missing */
-    char jwt_secret[CONFIG_STR_MAX];   /* HS256; env PORTCULLIS_JWT_SECRET overrides; >= 32 bytes */
-    char jwt_issuer[CONFIG_STR_MAX];   /* "portcullis" */
-    char jwt_audience[CONFIG_STR_MAX]; /* "portcullis-api" */
-    int access_ttl_s;                  /* 900 */
-    int refresh_ttl_s;                 /* 1209600 (14 days) */
-    int jwt_leeway_s;                  /* 30 */
-    int argon2_memory_kib;             /* 19456 */
-    int argon2_iterations;             /* 2 */
-    int argon2_parallelism;            /* 1 */
-    bool refresh_cookie;               /* also set the refresh token as a cookie */
-    int user_cache_ms;                 /* 1000: account state cached for token checks;
-                                             changes by another process show within this; 0 = off */
+    char jwt_secret[CONFIG_STR_MAX];    /* HS256; env PORTCULLIS_JWT_SECRET overrides; >= 32 */
+    char issuer[CONFIG_STR_MAX];        /* "portcullis" */
+    char audience[CONFIG_STR_MAX];      /* "portcullis-api" */
+    int access_ttl_s;                   /* 900 */
+    int refresh_ttl_s;                  /* 1209600 (14 days) */
+    int leeway_s;                       /* 30 */
+    int argon2_memory_kib;              /* 19456 */
+    int argon2_iterations;              /* 2 */
+    int argon2_parallelism;             /* 1 */
+    int user_cache_ms;                  /* 1000: account state cached for token checks;
+                                         * changes by another process show within this */
+    bool refresh_cookie;                /* also set the refresh token as a cookie */
+};
 
-    /* "rate_limits" */
+struct rate_limits_config {
     int login_ip_per_minute;    /* 20 (bucket refill per minute, burst = same) */
     int login_user_per_minute;  /* 10 */
     int register_ip_per_minute; /* 10 */
     int lockout_threshold;      /* 5 failures */
     int lockout_base_s;         /* 30, doubling each further failure */
     int lockout_max_s;          /* 3600 */
+};
 
-    /* "demo" */
+struct demo_config {
     int wire_capture_bytes;       /* 2048 first bytes per connection */
     int wire_capture_connections; /* 16 recent connections per listener */
+};
+
+/* The whole file: filled by the loader, owned by the composition root
+ * (server/main.c), read-only once the server starts. */
+struct config {
+    struct server_config server;
+    struct limits_config limits;
+    struct timeouts_config timeouts;
+    struct tls_config tls;
+    struct db_config db;
+    struct pool_config pool;
+    struct auth_config auth;
+    struct rate_limits_config rate_limits;
+    struct demo_config demo;
 };
 
 /* Fills *cfg with the compiled-in defaults. Cannot fail. */
@@ -111,7 +136,5 @@ void config_apply_env(struct config *cfg);
  * cert_file and key_file both set or both empty, demo on a non-loopback
  * address without demo_allow_non_loopback). Returns 0 or -1 with err. */
 int config_validate(const struct config *cfg, char *err, size_t errlen);
-
-const char *config_log_level_name(enum log_level lvl);
 
 #endif

@@ -150,7 +150,7 @@ void conn_accept(struct conn_set *set, int fd, int is_tls, const struct sockaddr
         conn_close(c);
         return;
     }
-    conn_set_timer(c, is_tls ? cfg->handshake_timeout_ms : cfg->header_timeout_ms);
+    conn_set_timer(c, is_tls ? cfg->timeouts.handshake_ms : cfg->timeouts.header_ms);
     c->idle = !is_tls;
 }
 
@@ -253,7 +253,7 @@ static int conn_step_handshake(struct conn *c)
     if (rc == 0) {
         c->state = CONN_READ;
         c->idle = true;
-        conn_set_timer(c, conn_cfg(c)->keepalive_timeout_ms);
+        conn_set_timer(c, conn_cfg(c)->timeouts.keepalive_ms);
         return 1;
     }
     if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
@@ -275,7 +275,7 @@ static int conn_step_write(struct conn *c)
     int rc = conn_flush(c);
     if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
         c->want = rc == TLS_WANT_READ ? EPOLLIN : EPOLLOUT;
-        conn_set_timer(c, conn_cfg(c)->write_timeout_ms);
+        conn_set_timer(c, conn_cfg(c)->timeouts.write_ms);
         return 0;
     }
     if (rc != 0 || h->close_after_write) {
@@ -291,12 +291,12 @@ static int conn_step_write(struct conn *c)
         /* Idle keep-alive: give memory back while nobody talks. */
         c->idle = true;
         conn_http_idle(h);
-        conn_set_timer(c, conn_cfg(c)->keepalive_timeout_ms);
+        conn_set_timer(c, conn_cfg(c)->timeouts.keepalive_ms);
     } else {
         /* More is buffered: the body after a 100 Continue, or the next
          * pipelined request, which gets a full header timeout of its own. */
-        conn_set_timer(c,
-                       h->head_len ? conn_cfg(c)->body_timeout_ms : conn_cfg(c)->header_timeout_ms);
+        conn_set_timer(c, h->head_len ? conn_cfg(c)->timeouts.body_ms
+                                      : conn_cfg(c)->timeouts.header_ms);
     }
     return 1;
 }
@@ -308,7 +308,7 @@ static int conn_step_http(struct conn *c)
     case CONN_HTTP_NEED_MORE: return 0;
     case CONN_HTTP_BODY:
         /* From the end of the head, the body has a deadline of its own. */
-        loop_timer_set(conn_loop(c), &c->timer, (uint64_t)conn_cfg(c)->body_timeout_ms);
+        loop_timer_set(conn_loop(c), &c->timer, (uint64_t)conn_cfg(c)->timeouts.body_ms);
         return 1;
     case CONN_HTTP_WRITE: c->state = CONN_WRITE; return 1;
     case CONN_HTTP_LATER:
@@ -332,7 +332,7 @@ static int conn_step_read(struct conn *c)
             /* First byte of a new request: from now on the whole head must
              * arrive within header_timeout (slowloris). */
             c->idle = false;
-            conn_set_timer(c, conn_cfg(c)->header_timeout_ms);
+            conn_set_timer(c, conn_cfg(c)->timeouts.header_ms);
         }
         return 1;
     }

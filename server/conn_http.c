@@ -5,18 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "server/clock.h"
 #include "server/log.h"
 
 #define CONN_HTTP_OUT_MAX (8u * 1024 * 1024)
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 void conn_http_init(struct conn_http *h, struct conn_http_shared *sh, bool is_tls)
 {
@@ -24,7 +17,8 @@ void conn_http_init(struct conn_http *h, struct conn_http_shared *sh, bool is_tl
     h->sh = sh;
     h->is_tls = is_tls;
     /* Input holds one head, one body, and the chunk framing of one read. */
-    buf_init(&h->in, cfg->max_header_bytes + cfg->max_body_bytes + 2 * CONN_READ_CHUNK);
+    buf_init(&h->in,
+             cfg->limits.max_header_bytes + cfg->limits.max_body_bytes + 2 * CONN_READ_CHUNK);
     buf_init(&h->out, CONN_HTTP_OUT_MAX);
     buf_init(&h->ex.resp.headers, 64 * 1024);
     buf_init(&h->ex.resp.body, CONN_HTTP_OUT_MAX / 2);
@@ -95,7 +89,7 @@ static void conn_http_log(const struct conn_http *h, int status, size_t bytes)
         .path_len = r->path.p ? r->path.n : 1,
         .status = status,
         .bytes = bytes,
-        .duration_ms = h->started_us ? (double)(now_us() - h->started_us) / 1000.0 : 0.0,
+        .duration_ms = h->started_us ? (double)(clock_mono_us() - h->started_us) / 1000.0 : 0.0,
     };
     log_access(&a);
 }
@@ -107,9 +101,9 @@ void conn_http_finish(struct conn_http *h)
     const char *warning = h->sh->site->plain_warning;
     int minor = ex->req.head.minor_version;
     bool keep = h->keep_alive && !ex->resp.close && !h->sh->draining &&
-                !(cfg->max_requests_per_connection > 0 &&
-                  h->requests + 1 >= cfg->max_requests_per_connection);
-    struct http_writer_opts o = { cfg->hsts_max_age_s, h->is_tls };
+                !(cfg->limits.max_requests_per_connection > 0 &&
+                  h->requests + 1 >= cfg->limits.max_requests_per_connection);
+    struct http_writer_opts o = { cfg->tls.hsts_max_age_s, h->is_tls };
     if (!h->is_tls && warning != NULL)
         http_resp_header(&ex->resp, "X-Portcullis-Warning", warning);
     size_t before = h->out.len;
@@ -149,8 +143,8 @@ void conn_http_fail(struct conn_http *h, int status, const char *code, const cha
 
 static struct http_parse_limits conn_http_limits(const struct config *cfg)
 {
-    return (struct http_parse_limits){ cfg->max_header_bytes, cfg->max_uri_bytes,
-                                       cfg->max_headers };
+    return (struct http_parse_limits){ cfg->limits.max_header_bytes, cfg->limits.max_uri_bytes,
+                                       cfg->limits.max_headers };
 }
 
 /* Returns true when the head is complete, else false with *next. */
@@ -159,17 +153,17 @@ static bool conn_http_head(struct conn_http *h, enum conn_http_step *next)
     const struct config *cfg = h->sh->cfg;
     struct http_request_head *head = &h->ex.req.head;
     if (h->hdrs == NULL) {
-        h->hdrs = calloc(cfg->max_headers, sizeof *h->hdrs);
+        h->hdrs = calloc(cfg->limits.max_headers, sizeof *h->hdrs);
         if (h->hdrs == NULL) {
             *next = CONN_HTTP_CLOSE;
             return false;
         }
     }
     if (h->started_us == 0)
-        h->started_us = now_us();
+        h->started_us = clock_mono_us();
     struct http_parse_limits lim = conn_http_limits(cfg);
     head->headers = h->hdrs;
-    head->num_headers = cfg->max_headers;
+    head->num_headers = cfg->limits.max_headers;
     int status = 400;
     const char *why = "malformed request";
     int rc = http_parse_request(buf_head(&h->in), h->in.len, h->last_len, head, &lim, &status,
@@ -189,13 +183,13 @@ static bool conn_http_head(struct conn_http *h, enum conn_http_step *next)
     h->head_len = (size_t)rc;
     h->head_moves = h->in.moves;
     h->keep_alive = h->fr.keep_alive;
-    if (h->fr.body == HTTP_BODY_LENGTH && h->fr.content_length > cfg->max_body_bytes) {
+    if (h->fr.body == HTTP_BODY_LENGTH && h->fr.content_length > cfg->limits.max_body_bytes) {
         conn_http_fail(h, 413, "body_too_large", "the request body exceeds max_body_bytes");
         *next = CONN_HTTP_WRITE;
         return false;
     }
     if (h->fr.body == HTTP_BODY_CHUNKED)
-        http_chunked_init(&h->chunked, 1024, cfg->max_header_bytes);
+        http_chunked_init(&h->chunked, 1024, cfg->limits.max_header_bytes);
     return true;
 }
 
@@ -209,7 +203,7 @@ static void conn_http_reparse_head(struct conn_http *h)
     struct http_parse_limits lim = conn_http_limits(cfg);
     int status;
     const char *why;
-    head->num_headers = cfg->max_headers;
+    head->num_headers = cfg->limits.max_headers;
     /* Same bytes, same result: neither call can fail now. */
     http_parse_request(buf_head(&h->in), h->head_len, 0, head, &lim, &status, &why);
     http_request_framing(head, &h->fr, &status, &why);
@@ -240,7 +234,7 @@ static bool conn_http_body(struct conn_http *h, enum conn_http_step *next)
         }
         h->body_len += n;
         h->in.len = h->head_len + h->body_len + (rc >= 0 ? (size_t)rc : 0);
-        if (h->body_len > cfg->max_body_bytes) {
+        if (h->body_len > cfg->limits.max_body_bytes) {
             conn_http_fail(h, 413, "body_too_large", "the request body exceeds max_body_bytes");
             *next = CONN_HTTP_WRITE;
             return false;

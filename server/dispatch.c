@@ -23,7 +23,7 @@ static void dispatch_redirect(const struct dispatch_site *site, struct http_exch
             host.n = (size_t)(colon - host.p);
     }
     if (host.n == 0 || host.n >= sizeof hostbuf)
-        host = str_make(site->cfg->https_address, strlen(site->cfg->https_address));
+        host = str_make(site->cfg->server.https_address, strlen(site->cfg->server.https_address));
     memcpy(hostbuf, host.p, host.n);
     hostbuf[host.n] = '\0';
     int port = site->https_port;

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "server/hex.h"
+
 static int is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
 
 /* field-value bytes (trailers): HTAB, SP, VCHAR, obs-text. */
@@ -48,7 +50,7 @@ static int size_line_byte(struct http_chunked *d, unsigned char c)
         return -1;
     if (d->state == CH_EXT)
         return is_value_char(c) ? 0 : -1;
-    if (d->state == CH_SIZE && (v = http_hex_value(c)) >= 0) {
+    if (d->state == CH_SIZE && (v = hex_value(c)) >= 0) {
         if (d->bytes_left_in_chunk > ((uint64_t)INT64_MAX - (uint64_t)v) / 16)
             return -1;
         d->bytes_left_in_chunk = d->bytes_left_in_chunk * 16 + (uint64_t)v;

@@ -5,6 +5,8 @@
 #include <limits.h>
 #include <string.h>
 
+#include "server/hex.h"
+
 /* "HTTP/1.1" CR LF */
 #define VERSION_LINE_LEN 10
 
@@ -25,17 +27,6 @@ static int fail(int *status, const char **why, int st, const char *w)
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-int http_hex_value(unsigned char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static int is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
 
@@ -370,7 +361,7 @@ static int valid_host(struct str v)
     unsigned long port = 0;
 
     if (v.n > 0 && p[0] == '[') {
-        for (i = 1; i < v.n && (http_hex_value(p[i]) >= 0 || p[i] == ':' || p[i] == '.'); i++)
+        for (i = 1; i < v.n && (hex_value(p[i]) >= 0 || p[i] == ':' || p[i] == '.'); i++)
             ;
         if (i == 1 || i >= v.n || p[i] != ']')
             return 0;

@@ -155,9 +155,6 @@ void http_chunked_init(struct http_chunked *d, size_t max_line, size_t max_trail
  * call returns all its input as left over (*bufsz = 0). */
 ssize_t http_chunked_decode(struct http_chunked *d, char *buf, size_t *bufsz);
 
-/* Value of a hex digit, or -1 (shared by the parser and the chunked decoder). */
-int http_hex_value(unsigned char c);
-
 /* RFC 9110 token character test, shared by the router and header checks. */
 int http_is_tchar(unsigned char c);
 

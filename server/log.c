@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/hex.h"
+
 static _Atomic int g_level = LOG_INFO;
 
 void log_set_level(enum log_level lvl) { atomic_store(&g_level, (int)lvl); }
@@ -40,7 +42,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
         return;
     char line[2048];
     size_t n = log_stamp(line, sizeof line);
-    int m = snprintf(line + n, sizeof line - n, "%s ", config_log_level_name(lvl));
+    int m = snprintf(line + n, sizeof line - n, "%s ", log_level_name(lvl));
     n += m > 0 ? (size_t)m : 0;
     va_list ap;
     va_start(ap, fmt);
@@ -50,9 +52,17 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     log_write_line(line, n, sizeof line);
 }
 
+const char *const log_level_names[] = { "debug", "info", "warn", "error", NULL };
+
+const char *log_level_name(enum log_level lvl)
+{
+    if ((int)lvl < (int)LOG_DEBUG || (int)lvl > (int)LOG_ERROR)
+        return "unknown";
+    return log_level_names[lvl];
+}
+
 char *log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     if (dstlen == 0)
         return dst;
@@ -71,8 +81,8 @@ char *log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
         } else {
             dst[o++] = '\\';
             dst[o++] = 'x';
-            dst[o++] = hex[c >> 4];
-            dst[o++] = hex[c & 15];
+            dst[o++] = hex_digit(c >> 4u);
+            dst[o++] = hex_digit(c);
         }
     }
     dst[o] = '\0';

@@ -6,7 +6,16 @@
 #ifndef PC_LOG_H
 #define PC_LOG_H
 
-#include "server/config.h"
+#include <stddef.h>
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* "debug", "info", "warn", "error", indexed by level, NULL-terminated (the
+ * names the config file uses). */
+extern const char *const log_level_names[];
+
+/* The level's name, or "unknown". */
+const char *log_level_name(enum log_level lvl);
 
 void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/clock.h"
+
 #define LOOP_MAX_EVENTS 256
 
 struct loop_task {
@@ -35,13 +37,6 @@ struct loop {
     struct loop_task *posted, *posted_tail;
     struct loop_task *deferred, *deferred_tail;
 };
-
-static uint64_t loop_clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void loop_on_wake(struct loop *l, void *data, uint32_t events);
 static void loop_run_deferred(struct loop *l);
@@ -66,7 +61,7 @@ int loop_create(struct loop **out, char *err, size_t errlen)
     l->wake.data = l;
     if (loop_io_add(l, &l->wake, EPOLLIN) != 0)
         goto fail;
-    l->now = loop_clock();
+    l->now = clock_mono_ms();
     *out = l;
     return 0;
 fail:
@@ -188,7 +183,7 @@ int loop_timer_set(struct loop *l, struct loop_timer *t, uint64_t delay_ms)
     }
     /* From the clock now, not from the start of this iteration: a timer
      * armed late in a long batch of events must not fire early. */
-    t->at_ms = loop_clock() + delay_ms;
+    t->at_ms = clock_mono_ms() + delay_ms;
     l->nheap++;
     heap_place(l, l->nheap - 1, t);
     heap_up(l, l->nheap - 1);
@@ -306,7 +301,7 @@ int loop_run(struct loop *l)
         int n = epoll_wait(l->epfd, evs, LOOP_MAX_EVENTS, loop_next_timeout(l));
         if (n < 0 && errno != EINTR)
             return -1;
-        l->now = loop_clock();
+        l->now = clock_mono_ms();
         for (int i = 0; i < n; i++) {
             struct loop_io *io = evs[i].data.ptr;
             io->fn(l, io->data, evs[i].events);
@@ -314,7 +309,7 @@ int loop_run(struct loop *l)
         loop_run_deferred(l);
         /* A long batch of events took time: timers that came due meanwhile
          * run now, not one epoll_wait later. */
-        l->now = loop_clock();
+        l->now = clock_mono_ms();
         loop_run_timers(l);
         loop_run_deferred(l);
     }

@@ -91,7 +91,7 @@ static int load_config(struct config *cfg, const struct cli *cli)
         config_apply_env(cfg);
     }
     if (cli->demo)
-        cfg->demo = true;
+        cfg->server.demo = true;
     if (config_validate(cfg, err, sizeof err) != 0) {
         fprintf(stderr, "portcullis: %s\n", err);
         return -1;
@@ -103,7 +103,7 @@ static int cmd_gen_cert(const struct config *cfg)
 {
     struct tls_dev_paths p;
     char err[512];
-    if (tls_certgen_dev(cfg->dev_cert_dir, &p, err, sizeof err) != 0) {
+    if (tls_certgen_dev(cfg->tls.dev_cert_dir, &p, err, sizeof err) != 0) {
         fprintf(stderr, "portcullis: %s\n", err);
         return 1;
     }
@@ -122,6 +122,12 @@ static int build_routes(struct router *r, struct auth_ctx *auth, struct demo_ctx
     return auth_add_routes(r, auth);
 }
 
+/* The sections auth/ reads; they live as long as cfg. */
+static struct auth_settings auth_settings_of(const struct config *cfg)
+{
+    return (struct auth_settings){ &cfg->auth, &cfg->rate_limits, &cfg->db, &cfg->pool };
+}
+
 static int serve(const struct config *cfg)
 {
     char err[512];
@@ -132,11 +138,11 @@ static int serve(const struct config *cfg)
     int rc = 1;
     memset(&auth, 0, sizeof auth);
     router_init(&router);
-    log_set_level(cfg->log_level);
+    log_set_level(cfg->server.log_level);
     /* Before any thread exists, so every thread inherits the mask. */
     server_block_signals();
-    auth.cfg = cfg;
-    if (cfg->demo && demo_setup(&demo, cfg, err, sizeof err) != 0) {
+    auth.cfg = auth_settings_of(cfg);
+    if (cfg->server.demo && demo_setup(&demo, cfg, err, sizeof err) != 0) {
         log_error("%s", err);
         goto out;
     }
@@ -149,7 +155,7 @@ static int serve(const struct config *cfg)
     struct server_hooks hooks = auth_server_hooks(&auth);
     if (server_setup(&srv, cfg, &router, &hooks, err, sizeof err) != 0 ||
         server_drop_privileges(srv, err, sizeof err) != 0 ||
-        auth_setup(&auth, cfg, err, sizeof err) != 0) {
+        auth_setup(&auth, &auth.cfg, err, sizeof err) != 0) {
         log_error("%s", err);
         goto out;
     }
@@ -190,7 +196,7 @@ int main(int argc, char **argv)
     if (cli.command && strcmp(cli.command, "gen-cert") == 0)
         return cmd_gen_cert(&cfg);
     if (cli.command && strcmp(cli.command, "user") == 0)
-        return auth_cli_user(&cfg, cli.sub_argc, cli.sub_argv);
+        return auth_cli_user(&cfg.auth, &cfg.db, cli.sub_argc, cli.sub_argv);
     if (cli.command && strcmp(cli.command, "demo") == 0)
         return demo_cli(&cfg, cli.sub_argc, cli.sub_argv);
     return serve(&cfg);

@@ -86,13 +86,16 @@ void net_peer_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, in
     }
 }
 
-int net_is_loopback(const char *addr)
+int net_addr_loopback(const char *addr)
 {
     struct in_addr a4;
     struct in6_addr a6;
+
+    if (addr == NULL)
+        return -1;
     if (inet_pton(AF_INET, addr, &a4) == 1)
         return (ntohl(a4.s_addr) >> 24) == 127;
     if (inet_pton(AF_INET6, addr, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6);
-    return 0;
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return -1;
 }

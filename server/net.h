@@ -18,7 +18,10 @@ int net_accept(int lfd, struct sockaddr_storage *peer);
 /* "1.2.3.4" / "::1" into ip; port into *port. */
 void net_peer_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, int *port);
 
-/* 1 when addr is a loopback literal (127.0.0.0/8, ::1). */
-int net_is_loopback(const char *addr);
+/* Whether addr, an IP literal without brackets, is loopback: 127.0.0.0/8,
+ * ::1 or an IPv4-mapped ::ffff:127.x.x.x. Returns 1 loopback, 0 another
+ * address, -1 not an IP literal (NULL included). The one loopback test of
+ * the tree: listen addresses (config) and client addresses (demo). */
+int net_addr_loopback(const char *addr);
 
 #endif

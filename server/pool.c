@@ -21,7 +21,7 @@ struct pool {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct pool_job *head, *tail;
-    int queued, running, queue_max;
+    int queued, queue_max;
     bool stopping;
     struct pool_thread_hooks hooks;
     pthread_t *threads;
@@ -50,14 +50,12 @@ static void *pool_main(void *argp)
         if (p->head == NULL)
             p->tail = NULL;
         p->queued--;
-        p->running++;
         pthread_mutex_unlock(&p->lock);
         j->work(ctx, j->arg);
         if (loop_post(j->owner, j->done, j->arg) != 0)
             j->done(j->owner, j->arg); /* cannot happen short of OOM; better late than lost */
         free(j);
         pthread_mutex_lock(&p->lock);
-        p->running--;
     }
     pthread_mutex_unlock(&p->lock);
     if (p->hooks.fini)
@@ -143,14 +141,6 @@ int pool_submit(struct pool *p, struct loop *owner, pool_work_fn work, loop_task
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
     return 0;
-}
-
-int pool_pending(struct pool *p)
-{
-    pthread_mutex_lock(&p->lock);
-    int n = p->queued + p->running;
-    pthread_mutex_unlock(&p->lock);
-    return n;
 }
 
 void pool_free(struct pool *p)

@@ -33,9 +33,6 @@ int pool_create(struct pool **out, int threads, int queue_max,
 int pool_submit(struct pool *p, struct loop *owner, pool_work_fn work, loop_task_fn done,
                 void *arg);
 
-/* Jobs queued or running right now (for /healthz-style reporting and tests). */
-int pool_pending(struct pool *p);
-
 /* Finishes queued jobs, stops the threads and frees the pool. Completions are
  * still posted to their loops: call this before the loops are freed. NULL ok. */
 void pool_free(struct pool *p);

@@ -44,44 +44,44 @@ struct server {
 static int server_load_tls(struct server *s, char *err, size_t errlen)
 {
     const struct config *cfg = s->cfg;
-    if (cfg->cert_file[0] == '\0') {
+    if (cfg->tls.cert_file[0] == '\0') {
         struct tls_dev_paths dev;
-        if (tls_certgen_dev(cfg->dev_cert_dir, &dev, err, errlen) != 0)
+        if (tls_certgen_dev(cfg->tls.dev_cert_dir, &dev, err, errlen) != 0)
             return -1;
         snprintf(s->cert_file, sizeof s->cert_file, "%s", dev.cert_file);
         snprintf(s->key_file, sizeof s->key_file, "%s", dev.key_file);
         log_info("tls: no certificate configured, using the dev certificate %s", dev.cert_file);
         snprintf(s->dev_ca_file, sizeof s->dev_ca_file, "%s", dev.ca_file);
     } else {
-        snprintf(s->cert_file, sizeof s->cert_file, "%s", cfg->cert_file);
-        snprintf(s->key_file, sizeof s->key_file, "%s", cfg->key_file);
+        snprintf(s->cert_file, sizeof s->cert_file, "%s", cfg->tls.cert_file);
+        snprintf(s->key_file, sizeof s->key_file, "%s", cfg->tls.key_file);
     }
-    struct tls_server_opts o = { s->cert_file, s->key_file, cfg->session_tickets,
-                                 cfg->ticket_lifetime_s };
+    struct tls_server_opts o = { s->cert_file, s->key_file, cfg->tls.session_tickets,
+                                 cfg->tls.ticket_lifetime_s };
     return tls_server_load(&s->tls, &o, err, errlen);
 }
 
 static int server_bind(struct server *s, char *err, size_t errlen)
 {
     const struct config *cfg = s->cfg;
-    int https_port = cfg->https_port, http_port = cfg->http_port;
+    int https_port = cfg->server.https_port, http_port = cfg->server.http_port;
     for (int i = 0; i < s->nworkers; i++) {
         struct worker *w = &s->workers[i];
         /* Port 0: the first socket gets a port from the kernel, the others
          * join it through SO_REUSEPORT. */
-        w->https.io.fd = net_listen(cfg->https_address, https_port, SERVER_BACKLOG, &https_port,
-                                    err, errlen);
+        w->https.io.fd = net_listen(cfg->server.https_address, https_port, SERVER_BACKLOG,
+                                    &https_port, err, errlen);
         if (w->https.io.fd < 0)
             return -1;
-        if (cfg->http_port >= 0) {
-            w->http.io.fd = net_listen(cfg->http_address, http_port, SERVER_BACKLOG, &http_port,
-                                       err, errlen);
+        if (cfg->server.http_port >= 0) {
+            w->http.io.fd = net_listen(cfg->server.http_address, http_port, SERVER_BACKLOG,
+                                       &http_port, err, errlen);
             if (w->http.io.fd < 0)
                 return -1;
         }
     }
     s->https_port = https_port;
-    s->http_port = cfg->http_port >= 0 ? http_port : -1;
+    s->http_port = cfg->server.http_port >= 0 ? http_port : -1;
     return 0;
 }
 
@@ -91,7 +91,7 @@ static int server_alloc_workers(struct server *s, int n)
     if (s->workers == NULL)
         return -1;
     s->nworkers = n;
-    int per = (s->cfg->max_connections + n - 1) / n;
+    int per = (s->cfg->server.max_connections + n - 1) / n;
     for (int i = 0; i < n; i++)
         worker_init(&s->workers[i], i, &s->shared, per);
     return 0;
@@ -124,13 +124,13 @@ int server_setup(struct server **out, const struct config *cfg, struct router *r
     s->cfg = cfg;
     server_share(s, router, hooks);
     s->www.dirfd = -1;
-    int n = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int n = cfg->server.workers > 0 ? cfg->server.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (server_alloc_workers(s, n > 0 ? n : 1) != 0) {
         snprintf(err, errlen, "server: out of memory");
         goto fail;
     }
-    if (cfg->www_root[0] != '\0') {
-        if (static_root_open(&s->www, cfg->www_root, err, errlen) != 0)
+    if (cfg->server.www_root[0] != '\0') {
+        if (static_root_open(&s->www, cfg->server.www_root, err, errlen) != 0)
             goto fail;
         s->shared.site.www = &s->www;
     }
@@ -160,7 +160,7 @@ void server_serve_plain(struct server *s, const char *warning)
 
 int server_drop_privileges(const struct server *s, char *err, size_t errlen)
 {
-    const char *user = s->cfg->user;
+    const char *user = s->cfg->server.user;
     if (geteuid() != 0 || user[0] == '\0')
         return 0;
     struct passwd *pw = getpwnam(user);
@@ -207,8 +207,8 @@ static void server_reload(struct server *s)
 {
     struct tls_server *tls;
     char err[512];
-    struct tls_server_opts o = { s->cert_file, s->key_file, s->cfg->session_tickets,
-                                 s->cfg->ticket_lifetime_s };
+    struct tls_server_opts o = { s->cert_file, s->key_file, s->cfg->tls.session_tickets,
+                                 s->cfg->tls.ticket_lifetime_s };
     if (tls_server_load(&tls, &o, err, sizeof err) != 0) {
         log_error("SIGHUP: certificate reload failed, keeping the old one: %s", err);
         return;
@@ -236,7 +236,7 @@ static void server_wait_signals(struct server *s, int started)
             continue;
         }
         log_info("%s: stopping, finishing in-flight requests (up to %d ms)",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM", s->cfg->shutdown_timeout_ms);
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", s->cfg->timeouts.shutdown_ms);
         for (int i = 0; i < started; i++)
             worker_stop(&s->workers[i]);
         return;
@@ -245,13 +245,13 @@ static void server_wait_signals(struct server *s, int started)
 
 static void server_log_listening(const struct server *s)
 {
-    log_info("listening on https://%s:%d (%d workers)", s->cfg->https_address, s->https_port,
+    log_info("listening on https://%s:%d (%d workers)", s->cfg->server.https_address, s->https_port,
              s->nworkers);
     if (s->dev_ca_file[0])
         log_info("tls: trust the dev CA with: curl --cacert %s https://localhost:%d/healthz",
                  s->dev_ca_file, s->https_port);
     if (s->http_port >= 0)
-        log_info("listening on http://%s:%d (%s)", s->cfg->http_address, s->http_port,
+        log_info("listening on http://%s:%d (%s)", s->cfg->server.http_address, s->http_port,
                  s->shared.site.plain_warning ? "serves the API in plaintext"
                                               : "redirects to HTTPS");
 }

@@ -49,7 +49,7 @@ void server_set_observer(struct server *s, const struct server_observer *obs);
  * string). Call after server_setup, before server_run. */
 void server_serve_plain(struct server *s, const char *warning);
 
-/* Drops to cfg->user when running as root. Returns 0 or -1 with err. */
+/* Drops to cfg->server.user when running as root. Returns 0 or -1 with err. */
 int server_drop_privileges(const struct server *s, char *err, size_t errlen);
 
 /* Starts the workers and blocks, handling SIGINT/SIGTERM (graceful stop) and

@@ -12,6 +12,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "server/hex.h"
+
 #ifdef SYS_openat2
 #include <linux/openat2.h>
 #endif
@@ -53,21 +55,11 @@ void static_root_close(struct static_root *r)
 
 /* ---- URL path -> relative file system path ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool percent_ok(struct str s)
 {
     for (size_t i = 0; i < s.n; i++)
-        if (s.p[i] == '%' && (i + 2 >= s.n || hexval(s.p[i + 1]) < 0 || hexval(s.p[i + 2]) < 0))
+        if (s.p[i] == '%' && (i + 2 >= s.n || hex_value((unsigned char)s.p[i + 1]) < 0 ||
+                              hex_value((unsigned char)s.p[i + 2]) < 0))
             return false;
     return true;
 }
@@ -81,7 +73,8 @@ static long decode_segment(struct str raw, char *out, size_t outcap)
     for (size_t i = 0; i < raw.n; i++) {
         unsigned char c = (unsigned char)raw.p[i];
         if (c == '%') {
-            c = (unsigned char)(hexval(raw.p[i + 1]) * 16 + hexval(raw.p[i + 2]));
+            c = (unsigned char)(hex_value((unsigned char)raw.p[i + 1]) * 16 +
+                                hex_value((unsigned char)raw.p[i + 2]));
             i += 2;
         }
         if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || o >= outcap)

@@ -207,7 +207,7 @@ static void worker_drain(struct loop *l, void *arg)
     conn_drain_all(&w->conns);
     w->drain_timer.fn = worker_on_drain_deadline;
     if (w->conns.n == 0 ||
-        loop_timer_set(l, &w->drain_timer, (uint64_t)w->sh->cfg->shutdown_timeout_ms) != 0)
+        loop_timer_set(l, &w->drain_timer, (uint64_t)w->sh->cfg->timeouts.shutdown_ms) != 0)
         worker_on_drain_deadline(l, &w->drain_timer);
 }
 
@@ -307,7 +307,7 @@ int worker_prepare(struct worker *w, struct tls_server *tls, char *err, size_t e
     set->http.site = &w->sh->site;
     set->http.loop = w->loop;
     set->observer = &w->sh->observer;
-    static_cache_init(&set->http.files, (unsigned)w->sh->cfg->static_cache_ms);
+    static_cache_init(&set->http.files, (unsigned)w->sh->cfg->server.static_cache_ms);
     if (tls_loop_setup(&set->tls, tls, err, errlen) != 0)
         return -1;
     w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

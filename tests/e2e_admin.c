@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/clock.h"
 #include "support/api.h"
 #include "support/support.h"
 
@@ -63,12 +64,7 @@ static int me_on(struct api_conn *c, const char *access)
     return st;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return (double)clock_mono_us() / 1e6; }
 
 static void open_conn(struct api_conn *c)
 {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "demo/wire.h"
+#include "server/hex.h"
 #include "support/api.h"
 
 #define PW       "Eavesdrop-Me-7f3a"
@@ -115,7 +116,7 @@ static char *conn_hex(const json_t *conn, const char *dir)
 static int hex_has(const char *hex, const char *needle)
 {
     char nh[256];
-    wire_hex(nh, (const unsigned char *)needle, strlen(needle));
+    hex_encode(nh, (const unsigned char *)needle, strlen(needle));
     for (const char *p = strstr(hex, nh); p != NULL; p = strstr(p + 1, nh))
         if ((p - hex) % 2 == 0)
             return 1;

@@ -23,18 +23,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/clock.h"
 #include "support/https.h"
 #include "tls/certgen.h"
 
 #define FDS_FOR_SERVER 64
 #define CROWD          150
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+static long now_ms(void) { return (long)clock_mono_ms(); }
 
 /* CPU time (user + system) the process used so far, in ms. */
 static long cpu_ms(pid_t pid)

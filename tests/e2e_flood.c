@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/clock.h"
 #include "support/https.h"
 
 #define FL_MAX        1400
@@ -73,12 +74,7 @@ struct fl_client {
     size_t first_len;
 };
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+static long now_ms(void) { return (long)clock_mono_ms(); }
 
 /* ---- the normal client (support.h's srv_probe) ---- */
 

@@ -17,21 +17,27 @@ static char err[512];
  * "example equals defaults" test cannot see. */
 /* clang-format off */
 #define CONFIG_FIELDS(X) \
-    X(https_address) X(https_port) X(http_address) X(http_port) X(workers) \
-    X(max_connections) X(user) X(www_root) X(static_cache_ms) X(log_level) X(demo) \
-    X(demo_allow_non_loopback) X(max_header_bytes) X(max_headers) \
-    X(max_uri_bytes) X(max_body_bytes) X(max_requests_per_connection) \
-    X(handshake_timeout_ms) X(header_timeout_ms) X(body_timeout_ms) \
-    X(keepalive_timeout_ms) X(write_timeout_ms) X(shutdown_timeout_ms) \
-    X(cert_file) X(key_file) X(dev_cert_dir) X(session_tickets) \
-    X(ticket_lifetime_s) X(hsts_max_age_s) X(db_path) X(db_busy_timeout_ms) \
-    X(pool_threads) X(pool_queue) X(jwt_alg) X(jwt_key_file) X(jwt_secret) \
-    X(jwt_issuer) X(jwt_audience) X(access_ttl_s) X(refresh_ttl_s) \
-    X(jwt_leeway_s) X(argon2_memory_kib) X(argon2_iterations) \
-    X(argon2_parallelism) X(refresh_cookie) X(user_cache_ms) X(login_ip_per_minute) \
-    X(login_user_per_minute) X(register_ip_per_minute) X(lockout_threshold) \
-    X(lockout_base_s) X(lockout_max_s) X(wire_capture_bytes) \
-    X(wire_capture_connections)
+    X(server.https_address) X(server.https_port) X(server.http_address) \
+    X(server.http_port) X(server.workers) X(server.max_connections) \
+    X(server.user) X(server.www_root) X(server.static_cache_ms) \
+    X(server.log_level) X(server.demo) X(server.demo_allow_non_loopback) \
+    X(limits.max_header_bytes) X(limits.max_headers) \
+    X(limits.max_uri_bytes) X(limits.max_body_bytes) \
+    X(limits.max_requests_per_connection) X(timeouts.handshake_ms) \
+    X(timeouts.header_ms) X(timeouts.body_ms) X(timeouts.keepalive_ms) \
+    X(timeouts.write_ms) X(timeouts.shutdown_ms) X(tls.cert_file) \
+    X(tls.key_file) X(tls.dev_cert_dir) X(tls.session_tickets) \
+    X(tls.ticket_lifetime_s) X(tls.hsts_max_age_s) X(db.path) \
+    X(db.busy_timeout_ms) X(pool.threads) X(pool.queue) X(auth.jwt_alg) \
+    X(auth.jwt_key_file) X(auth.jwt_secret) X(auth.issuer) \
+    X(auth.audience) X(auth.access_ttl_s) X(auth.refresh_ttl_s) \
+    X(auth.leeway_s) X(auth.argon2_memory_kib) X(auth.argon2_iterations) \
+    X(auth.argon2_parallelism) X(auth.refresh_cookie) \
+    X(auth.user_cache_ms) X(rate_limits.login_ip_per_minute) \
+    X(rate_limits.login_user_per_minute) \
+    X(rate_limits.register_ip_per_minute) X(rate_limits.lockout_threshold) \
+    X(rate_limits.lockout_base_s) X(rate_limits.lockout_max_s) \
+    X(demo.wire_capture_bytes) X(demo.wire_capture_connections)
 /* clang-format on */
 
 /* Byte comparison per field (padding ignored); returns the first differing
@@ -66,67 +72,67 @@ START_TEST(test_defaults)
 {
     struct config c;
     config_defaults(&c);
-    ck_assert_str_eq(c.https_address, "127.0.0.1");
-    ck_assert_int_eq(c.https_port, 8443);
-    ck_assert_str_eq(c.http_address, "127.0.0.1");
-    ck_assert_int_eq(c.http_port, 8080);
-    ck_assert_int_eq(c.workers, 0);
-    ck_assert_str_eq(c.user, "");
-    ck_assert_str_eq(c.www_root, "www");
-    ck_assert_int_eq(c.log_level, LOG_INFO);
-    ck_assert(!c.demo && !c.demo_allow_non_loopback);
-    ck_assert_uint_eq(c.max_header_bytes, 8192);
-    ck_assert_uint_eq(c.max_headers, 64);
-    ck_assert_uint_eq(c.max_uri_bytes, 2048);
-    ck_assert_uint_eq(c.max_body_bytes, 65536);
-    ck_assert_int_eq(c.max_requests_per_connection, 1000);
-    ck_assert_int_eq(c.handshake_timeout_ms, 10000);
-    ck_assert_int_eq(c.header_timeout_ms, 10000);
-    ck_assert_int_eq(c.body_timeout_ms, 30000);
-    ck_assert_int_eq(c.keepalive_timeout_ms, 30000);
-    ck_assert_int_eq(c.write_timeout_ms, 30000);
-    ck_assert_int_eq(c.shutdown_timeout_ms, 10000);
-    ck_assert_str_eq(c.cert_file, "");
-    ck_assert_str_eq(c.key_file, "");
-    ck_assert_str_eq(c.dev_cert_dir, "certs/dev");
-    ck_assert(c.session_tickets);
-    ck_assert_int_eq(c.ticket_lifetime_s, 86400);
-    ck_assert_int_eq(c.hsts_max_age_s, 63072000);
-    ck_assert_str_eq(c.db_path, "data/portcullis.db");
-    ck_assert_int_eq(c.db_busy_timeout_ms, 5000);
-    ck_assert_int_eq(c.pool_threads, 0);
-    ck_assert_int_eq(c.pool_queue, 256);
-    ck_assert_str_eq(c.jwt_alg, "ES256");
-    ck_assert_str_eq(c.jwt_key_file, "data/jwt-es256.pem");
-    ck_assert_str_eq(c.jwt_secret, "");
-    ck_assert_str_eq(c.jwt_issuer, "portcullis");
-    ck_assert_str_eq(c.jwt_audience, "portcullis-api");
-    ck_assert_int_eq(c.access_ttl_s, 900);
-    ck_assert_int_eq(c.refresh_ttl_s, 1209600);
-    ck_assert_int_eq(c.jwt_leeway_s, 30);
-    ck_assert_int_eq(c.argon2_memory_kib, 19456);
-    ck_assert_int_eq(c.argon2_iterations, 2);
-    ck_assert_int_eq(c.argon2_parallelism, 1);
-    ck_assert(!c.refresh_cookie);
-    ck_assert_int_eq(c.login_ip_per_minute, 20);
-    ck_assert_int_eq(c.login_user_per_minute, 10);
-    ck_assert_int_eq(c.register_ip_per_minute, 10);
-    ck_assert_int_eq(c.lockout_threshold, 5);
-    ck_assert_int_eq(c.lockout_base_s, 30);
-    ck_assert_int_eq(c.lockout_max_s, 3600);
-    ck_assert_int_eq(c.wire_capture_bytes, 2048);
-    ck_assert_int_eq(c.wire_capture_connections, 16);
+    ck_assert_str_eq(c.server.https_address, "127.0.0.1");
+    ck_assert_int_eq(c.server.https_port, 8443);
+    ck_assert_str_eq(c.server.http_address, "127.0.0.1");
+    ck_assert_int_eq(c.server.http_port, 8080);
+    ck_assert_int_eq(c.server.workers, 0);
+    ck_assert_str_eq(c.server.user, "");
+    ck_assert_str_eq(c.server.www_root, "www");
+    ck_assert_int_eq(c.server.log_level, LOG_INFO);
+    ck_assert(!c.server.demo && !c.server.demo_allow_non_loopback);
+    ck_assert_uint_eq(c.limits.max_header_bytes, 8192);
+    ck_assert_uint_eq(c.limits.max_headers, 64);
+    ck_assert_uint_eq(c.limits.max_uri_bytes, 2048);
+    ck_assert_uint_eq(c.limits.max_body_bytes, 65536);
+    ck_assert_int_eq(c.limits.max_requests_per_connection, 1000);
+    ck_assert_int_eq(c.timeouts.handshake_ms, 10000);
+    ck_assert_int_eq(c.timeouts.header_ms, 10000);
+    ck_assert_int_eq(c.timeouts.body_ms, 30000);
+    ck_assert_int_eq(c.timeouts.keepalive_ms, 30000);
+    ck_assert_int_eq(c.timeouts.write_ms, 30000);
+    ck_assert_int_eq(c.timeouts.shutdown_ms, 10000);
+    ck_assert_str_eq(c.tls.cert_file, "");
+    ck_assert_str_eq(c.tls.key_file, "");
+    ck_assert_str_eq(c.tls.dev_cert_dir, "certs/dev");
+    ck_assert(c.tls.session_tickets);
+    ck_assert_int_eq(c.tls.ticket_lifetime_s, 86400);
+    ck_assert_int_eq(c.tls.hsts_max_age_s, 63072000);
+    ck_assert_str_eq(c.db.path, "data/portcullis.db");
+    ck_assert_int_eq(c.db.busy_timeout_ms, 5000);
+    ck_assert_int_eq(c.pool.threads, 0);
+    ck_assert_int_eq(c.pool.queue, 256);
+    ck_assert_str_eq(c.auth.jwt_alg, "ES256");
+    ck_assert_str_eq(c.auth.jwt_key_file, "data/jwt-es256.pem");
+    ck_assert_str_eq(c.auth.jwt_secret, "");
+    ck_assert_str_eq(c.auth.issuer, "portcullis");
+    ck_assert_str_eq(c.auth.audience, "portcullis-api");
+    ck_assert_int_eq(c.auth.access_ttl_s, 900);
+    ck_assert_int_eq(c.auth.refresh_ttl_s, 1209600);
+    ck_assert_int_eq(c.auth.leeway_s, 30);
+    ck_assert_int_eq(c.auth.argon2_memory_kib, 19456);
+    ck_assert_int_eq(c.auth.argon2_iterations, 2);
+    ck_assert_int_eq(c.auth.argon2_parallelism, 1);
+    ck_assert(!c.auth.refresh_cookie);
+    ck_assert_int_eq(c.rate_limits.login_ip_per_minute, 20);
+    ck_assert_int_eq(c.rate_limits.login_user_per_minute, 10);
+    ck_assert_int_eq(c.rate_limits.register_ip_per_minute, 10);
+    ck_assert_int_eq(c.rate_limits.lockout_threshold, 5);
+    ck_assert_int_eq(c.rate_limits.lockout_base_s, 30);
+    ck_assert_int_eq(c.rate_limits.lockout_max_s, 3600);
+    ck_assert_int_eq(c.demo.wire_capture_bytes, 2048);
+    ck_assert_int_eq(c.demo.wire_capture_connections, 16);
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
 }
 END_TEST
 
 START_TEST(test_log_level_names)
 {
-    ck_assert_str_eq(config_log_level_name(LOG_DEBUG), "debug");
-    ck_assert_str_eq(config_log_level_name(LOG_INFO), "info");
-    ck_assert_str_eq(config_log_level_name(LOG_WARN), "warn");
-    ck_assert_str_eq(config_log_level_name(LOG_ERROR), "error");
-    ck_assert_str_eq(config_log_level_name((enum log_level)42), "unknown");
+    ck_assert_str_eq(log_level_name(LOG_DEBUG), "debug");
+    ck_assert_str_eq(log_level_name(LOG_INFO), "info");
+    ck_assert_str_eq(log_level_name(LOG_WARN), "warn");
+    ck_assert_str_eq(log_level_name(LOG_ERROR), "error");
+    ck_assert_str_eq(log_level_name((enum log_level)42), "unknown");
 }
 END_TEST
 
@@ -163,20 +169,20 @@ START_TEST(test_overrides_each_type)
                            " \"timeouts\": {}}",
                            err, sizeof(err)) == 0,
         "%s", err);
-    ck_assert_int_eq(c.workers, 4);
-    ck_assert_int_eq(c.http_port, -1);
-    ck_assert(c.demo);
-    ck_assert_int_eq(c.log_level, LOG_DEBUG);
-    ck_assert_str_eq(c.www_root, "");
-    ck_assert_str_eq(c.user, "nobody");
-    ck_assert_uint_eq(c.max_body_bytes, 1073741824u);
-    ck_assert(!c.session_tickets);
-    ck_assert_str_eq(c.cert_file, "c.pem");
-    ck_assert_str_eq(c.jwt_alg, "HS256");
-    ck_assert_str_eq(c.jwt_issuer, "me");
+    ck_assert_int_eq(c.server.workers, 4);
+    ck_assert_int_eq(c.server.http_port, -1);
+    ck_assert(c.server.demo);
+    ck_assert_int_eq(c.server.log_level, LOG_DEBUG);
+    ck_assert_str_eq(c.server.www_root, "");
+    ck_assert_str_eq(c.server.user, "nobody");
+    ck_assert_uint_eq(c.limits.max_body_bytes, 1073741824u);
+    ck_assert(!c.tls.session_tickets);
+    ck_assert_str_eq(c.tls.cert_file, "c.pem");
+    ck_assert_str_eq(c.auth.jwt_alg, "HS256");
+    ck_assert_str_eq(c.auth.issuer, "me");
     /* untouched keys keep their defaults */
-    ck_assert_int_eq(c.https_port, 8443);
-    ck_assert_int_eq(c.header_timeout_ms, 10000);
+    ck_assert_int_eq(c.server.https_port, 8443);
+    ck_assert_int_eq(c.timeouts.header_ms, 10000);
 }
 END_TEST
 
@@ -190,8 +196,8 @@ START_TEST(test_load_file)
     write_file(path, "{\"pool\": {\"threads\": 3, \"queue\": 9}}\n");
     config_defaults(&c);
     ck_assert_msg(config_load_file(&c, path, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_int_eq(c.pool_threads, 3);
-    ck_assert_int_eq(c.pool_queue, 9);
+    ck_assert_int_eq(c.pool.threads, 3);
+    ck_assert_int_eq(c.pool.queue, 9);
 
     /* Errors from a file name the file. */
     write_file(path, "{\"pool\": {\"threads\": 3,\n  \"bogus\": 1}}\n");
@@ -306,12 +312,12 @@ START_TEST(test_string_too_long)
     snprintf(json, sizeof(json), "{\"server\": {\"user\": \"%s\"}}", longv);
     ck_assert_int_eq(config_load_string(&c, json, err, sizeof(err)), -1);
     ck_assert_msg(strstr(err, "'server.user' is too long (at most 255 bytes)") != NULL, "%s", err);
-    ck_assert_str_eq(c.user, "");
+    ck_assert_str_eq(c.server.user, "");
 
     longv[255] = '\0';
     snprintf(json, sizeof(json), "{\"server\": {\"user\": \"%s\"}}", longv);
     ck_assert_msg(config_load_string(&c, json, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_uint_eq(strlen(c.user), 255);
+    ck_assert_uint_eq(strlen(c.server.user), 255);
 
     memset(longv, 'b', 1024);
     longv[1024] = '\0';
@@ -337,19 +343,19 @@ START_TEST(test_env_override)
                            "{\"auth\": {\"jwt_secret\": \"from-the-file-from-the-file-0123456\"}}",
                            err, sizeof(err)),
         0);
-    ck_assert_str_eq(c.jwt_secret, SECRET);
+    ck_assert_str_eq(c.auth.jwt_secret, SECRET);
 
     /* without a file */
     config_defaults(&c);
     config_apply_env(&c);
-    ck_assert_str_eq(c.jwt_secret, SECRET);
+    ck_assert_str_eq(c.auth.jwt_secret, SECRET);
 
     /* empty variable = unset: the file's value stays */
     ck_assert_int_eq(setenv(ENV, "", 1), 0);
     config_defaults(&c);
     ck_assert_int_eq(
         config_load_string(&c, "{\"auth\": {\"jwt_secret\": \"file\"}}", err, sizeof(err)), 0);
-    ck_assert_str_eq(c.jwt_secret, "file");
+    ck_assert_str_eq(c.auth.jwt_secret, "file");
 }
 END_TEST
 
@@ -370,7 +376,7 @@ START_TEST(test_env_too_long)
 
     config_defaults(&c);
     config_apply_env(&c);
-    ck_assert_str_eq(c.jwt_secret, ""); /* never truncated */
+    ck_assert_str_eq(c.auth.jwt_secret, ""); /* never truncated */
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, ENV));
     ck_assert_ptr_null(strstr(err, "S3cr3t"));
@@ -378,67 +384,70 @@ START_TEST(test_env_too_long)
 END_TEST
 
 /* Each case edits a default config; want NULL means it must validate. */
-static void v_cert_only(struct config *c) { strcpy(c->cert_file, "c.pem"); }
-static void v_key_only(struct config *c) { strcpy(c->key_file, "k.pem"); }
+static void v_cert_only(struct config *c) { strcpy(c->tls.cert_file, "c.pem"); }
+static void v_key_only(struct config *c) { strcpy(c->tls.key_file, "k.pem"); }
 static void v_cert_key(struct config *c)
 {
     v_cert_only(c);
     v_key_only(c);
 }
-static void v_hs_nosecret(struct config *c) { strcpy(c->jwt_alg, "HS256"); }
+static void v_hs_nosecret(struct config *c) { strcpy(c->auth.jwt_alg, "HS256"); }
 static void v_hs_31(struct config *c)
 {
-    strcpy(c->jwt_alg, "HS256");
-    memset(c->jwt_secret, 's', 31);
+    strcpy(c->auth.jwt_alg, "HS256");
+    memset(c->auth.jwt_secret, 's', 31);
 }
 static void v_hs_32(struct config *c)
 {
     v_hs_31(c);
-    c->jwt_secret[31] = 's';
+    c->auth.jwt_secret[31] = 's';
 }
-static void v_es_secret(struct config *c) { strcpy(c->jwt_secret, "short"); }
-static void v_bad_alg(struct config *c) { strcpy(c->jwt_alg, "none"); }
-static void v_demo(struct config *c) { c->demo = true; }
+static void v_es_secret(struct config *c) { strcpy(c->auth.jwt_secret, "short"); }
+static void v_bad_alg(struct config *c) { strcpy(c->auth.jwt_alg, "none"); }
+static void v_demo(struct config *c) { c->server.demo = true; }
 static void v_demo_v6(struct config *c)
 {
-    c->demo = true;
-    strcpy(c->https_address, "::1");
-    strcpy(c->http_address, "127.0.0.2");
+    c->server.demo = true;
+    strcpy(c->server.https_address, "::1");
+    strcpy(c->server.http_address, "127.0.0.2");
 }
 static void v_demo_public(struct config *c)
 {
-    c->demo = true;
-    strcpy(c->http_address, "0.0.0.0");
+    c->server.demo = true;
+    strcpy(c->server.http_address, "0.0.0.0");
 }
 static void v_demo_public6(struct config *c)
 {
-    c->demo = true;
-    strcpy(c->https_address, "::");
+    c->server.demo = true;
+    strcpy(c->server.https_address, "::");
 }
 static void v_demo_forced(struct config *c)
 {
     v_demo_public(c);
-    c->demo_allow_non_loopback = true;
+    c->server.demo_allow_non_loopback = true;
 }
 static void v_demo_nohttp(struct config *c)
 {
-    c->demo = true;
-    c->http_port = -1;
+    c->server.demo = true;
+    c->server.http_port = -1;
 }
-static void v_public(struct config *c) { strcpy(c->https_address, "0.0.0.0"); }
-static void v_hostname(struct config *c) { strcpy(c->https_address, "localhost"); }
-static void v_www_off(struct config *c) { c->www_root[0] = '\0'; }
-static void v_uri_gt_head(struct config *c) { c->max_uri_bytes = 16384; }
-static void v_lockout(struct config *c) { c->lockout_base_s = 7200; }
+static void v_public(struct config *c) { strcpy(c->server.https_address, "0.0.0.0"); }
+static void v_hostname(struct config *c) { strcpy(c->server.https_address, "localhost"); }
+static void v_www_off(struct config *c) { c->server.www_root[0] = '\0'; }
+static void v_uri_gt_head(struct config *c) { c->limits.max_uri_bytes = 16384; }
+static void v_lockout(struct config *c) { c->rate_limits.lockout_base_s = 7200; }
 static void v_ttls(struct config *c)
 {
-    c->access_ttl_s = 3600;
-    c->refresh_ttl_s = 3600;
+    c->auth.access_ttl_s = 3600;
+    c->auth.refresh_ttl_s = 3600;
 }
-static void v_range(struct config *c) { c->workers = 1000; }
-static void v_size_range(struct config *c) { c->max_body_bytes = (size_t)-1; }
-static void v_level(struct config *c) { c->log_level = (enum log_level)9; }
-static void v_unterminated(struct config *c) { memset(c->user, 'u', sizeof(c->user)); }
+static void v_range(struct config *c) { c->server.workers = 1000; }
+static void v_size_range(struct config *c) { c->limits.max_body_bytes = (size_t)-1; }
+static void v_level(struct config *c) { c->server.log_level = (enum log_level)9; }
+static void v_unterminated(struct config *c)
+{
+    memset(c->server.user, 'u', sizeof(c->server.user));
+}
 
 static const struct {
     void (*edit)(struct config *);

@@ -9,7 +9,7 @@
 #include "db/db_internal.h" /* white box: the pragmas are per connection */
 #include "db/tokens.h"
 #include "db/users.h"
-#include "test_db_fixture.h"
+#include "support/db_fixture.h"
 
 static int64_t pragma_on(sqlite3 *h, const char *sql)
 {

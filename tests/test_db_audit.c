@@ -2,7 +2,7 @@
  * paging, NULL fields, literal storage, rows outliving their user. */
 #include "db/audit.h"
 #include "db/users.h"
-#include "test_db_fixture.h"
+#include "support/db_fixture.h"
 
 struct seen {
     int64_t id[32], user_id[32], at[32];

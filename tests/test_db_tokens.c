@@ -5,7 +5,7 @@
 
 #include "db/tokens.h"
 #include "db/users.h"
-#include "test_db_fixture.h"
+#include "support/db_fixture.h"
 
 static int64_t uid;
 

@@ -3,7 +3,7 @@
  * backoff, listing and the per-request auth state. */
 #include "db/tokens.h"
 #include "db/users.h"
-#include "test_db_fixture.h"
+#include "support/db_fixture.h"
 
 static int64_t mkuser(const char *name)
 {

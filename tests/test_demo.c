@@ -1,6 +1,7 @@
-/* test_demo.c: the demo's pure helpers: target URLs of `portcullis demo`
- * and the loopback test that guards the /demo routes. (The comparison
- * itself runs against a real server in e2e_demo.c.) */
+/* test_demo.c: the demo's pure helpers: target URLs of `portcullis demo`.
+ * (The loopback test guarding the /demo routes is net_addr_loopback, in
+ * test_net.c; the comparison itself runs against a real server in
+ * e2e_demo.c.) */
 #include <check.h>
 #include <string.h>
 
@@ -54,43 +55,12 @@ START_TEST(url_host_too_long)
 }
 END_TEST
 
-static const struct {
-    const char *ip;
-    int loopback;
-} ips[] = {
-    { "127.0.0.1", 1 },
-    { "127.255.0.9", 1 },
-    { "::1", 1 },
-    { "::ffff:127.0.0.1", 1 },
-    { "128.0.0.1", 0 },
-    { "10.0.0.1", 0 },
-    { "0.0.0.0", 0 },
-    { "::", 0 },
-    { "::ffff:10.0.0.1", 0 },
-    { "fe80::1", 0 },
-    { "::2", 0 },
-    { "localhost", 0 },
-    { "", 0 },
-    { "127.0.0.1 ", 0 },
-};
-
-START_TEST(loopback_only)
-{
-    ck_assert_msg(demo_is_loopback(ips[_i].ip) == ips[_i].loopback, "%s", ips[_i].ip);
-}
-END_TEST
-
-START_TEST(loopback_null) { ck_assert_int_eq(demo_is_loopback(NULL), 0); }
-END_TEST
-
 static Suite *demo_suite(void)
 {
     Suite *s = suite_create("demo");
     TCase *t = tcase_create("helpers");
     tcase_add_loop_test(t, parse_urls, 0, (int)(sizeof urls / sizeof urls[0]));
     tcase_add_test(t, url_host_too_long);
-    tcase_add_loop_test(t, loopback_only, 0, (int)(sizeof ips / sizeof ips[0]));
-    tcase_add_test(t, loopback_null);
     suite_add_tcase(s, t);
     return s;
 }

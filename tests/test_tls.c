@@ -2,7 +2,7 @@
  * pending bytes, the wire observer, ticket resumption, plaintext and garbage
  * detection, close semantics, load errors and reference counting. The
  * negotiation policy is in test_tls_policy.c. */
-#include "test_tls_fixture.h"
+#include "support/tls_fixture.h"
 
 /* ---- data ---------------------------------------------------------------- */
 

@@ -1,7 +1,7 @@
 /* test_tls_policy.c: what the server negotiates: TLS 1.2 only (1.1
  * refused), the six ECDHE AEAD suites, curve order and refusals, ALPN,
  * secure-renegotiation signalling, SHA-2 signatures. */
-#include "test_tls_fixture.h"
+#include "support/tls_fixture.h"
 
 /* ---- negotiation ------------------------------------------------------- */
 

@@ -1,7 +1,7 @@
 /* test_token.c: JWT issue/verify and every attack token of
  * SECURITY-NOTES.md "libjwt" on the header, signature and structure, each
  * forged by hand (jansson + mbedTLS). Claims and keys: test_token_claims.c. */
-#include "test_token_fixture.h"
+#include "support/token_fixture.h"
 
 /* ---- happy paths ------------------------------------------------------ */
 

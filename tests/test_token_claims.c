@@ -1,7 +1,7 @@
 /* test_token_claims.c: the claims checks of auth_token_verify (times,
  * iss/aud/sub/role/ep types and values), the ES256 key file, the JWKS and
- * the HS256 secret rules. Forging helpers: test_token_fixture.h. */
-#include "test_token_fixture.h"
+ * the HS256 secret rules. Forging helpers: support/token_fixture.h. */
+#include "support/token_fixture.h"
 
 /* ---- claims ----------------------------------------------------------- */
 

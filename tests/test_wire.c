@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "demo/wire.h"
+#include "server/hex.h"
 
 /* ---- decoder ---- */
 
@@ -123,11 +124,11 @@ START_TEST(renderings)
 {
     static const unsigned char in[] = { 0x00, 'A', '\r', '\n', 'b', '\n', '\r', 0x7f, 0xff };
     char hex[2 * sizeof in + 1], text[sizeof in + 1];
-    wire_hex(hex, in, sizeof in);
+    hex_encode(hex, in, sizeof in);
     ck_assert_str_eq(hex, "00410d0a620a0d7fff");
     ck_assert_uint_eq(wire_text(text, in, sizeof in), 8);
     ck_assert_str_eq(text, ".A\nb\n...");
-    wire_hex(hex, in, 0);
+    hex_encode(hex, in, 0);
     ck_assert_str_eq(hex, "");
     ck_assert_uint_eq(wire_text(text, (const unsigned char *)"\r", 1), 1);
     ck_assert_str_eq(text, ".");

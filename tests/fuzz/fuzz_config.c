@@ -63,9 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t i = 0; i < sizeof per_field / sizeof per_field[0]; i++)
                 FUZZ_CHECK(strstr(err, per_field[i]) == NULL);
         }
-        FUZZ_CHECK(config_log_level_name(cfg.log_level) != NULL);
-        FUZZ_CHECK(memchr(cfg.jwt_secret, '\0', sizeof cfg.jwt_secret) != NULL);
-        FUZZ_CHECK(memchr(cfg.cert_file, '\0', sizeof cfg.cert_file) != NULL);
+        FUZZ_CHECK(log_level_name(cfg.server.log_level) != NULL);
+        FUZZ_CHECK(memchr(cfg.auth.jwt_secret, '\0', sizeof cfg.auth.jwt_secret) != NULL);
+        FUZZ_CHECK(memchr(cfg.tls.cert_file, '\0', sizeof cfg.tls.cert_file) != NULL);
     }
     /* A tiny error buffer must be filled without overflow. */
     cfg = defaults;

@@ -1,5 +1,6 @@
 /* support.c: see support.h. */
 #include "support/support.h"
+#include "server/clock.h"
 #include "support/tls_client.h"
 
 #include <arpa/inet.h>
@@ -21,12 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+static long now_ms(void) { return (long)clock_mono_ms(); }
 
 static int write_config(struct srv *s, const char *extra_json)
 {

@@ -2,6 +2,7 @@
  * poll()-bounded waits so a misbehaving server fails a test instead of
  * hanging it. */
 #include "support/tls_client.h"
+#include "server/clock.h"
 #include "tls/compat.h"
 
 #include <errno.h>
@@ -22,13 +23,7 @@
 
 #define TC_DEFAULT_TIMEOUT_MS 5000
 
-static long long tc_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static long long tc_now_ms(void) { return (long long)clock_mono_ms(); }
 
 static void tc_set_err(struct tc_conn *c, const char *what, int ret)
 {

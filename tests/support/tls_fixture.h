@@ -1,8 +1,8 @@
-/* test_tls_fixture.h: what test_tls.c and test_tls_policy.c share: a server
+/* support/tls_fixture.h: what test_tls.c and test_tls_policy.c share: a server
  * tls_conn and an mbedTLS client over a non-blocking socketpair, stepped in
  * one thread, with dev certificates made once per binary. */
-#ifndef PC_TEST_TLS_FIXTURE_H
-#define PC_TEST_TLS_FIXTURE_H
+#ifndef PC_SUPPORT_TLS_FIXTURE_H
+#define PC_SUPPORT_TLS_FIXTURE_H
 
 #include <check.h>
 #include <errno.h>

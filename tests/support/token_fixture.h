@@ -1,7 +1,7 @@
-/* test_token_fixture.h: the keys, forging helpers and fixture shared by
+/* support/token_fixture.h: the keys, forging helpers and fixture shared by
  * test_token.c and test_token_claims.c (one Check binary each). */
-#ifndef PC_TEST_TOKEN_FIXTURE_H
-#define PC_TEST_TOKEN_FIXTURE_H
+#ifndef PC_SUPPORT_TOKEN_FIXTURE_H
+#define PC_SUPPORT_TOKEN_FIXTURE_H
 
 #include <check.h>
 #include <dirent.h>

@@ -1,8 +1,8 @@
-/* test_db_fixture.h: shared fixture of the db/ suites — a fresh database
+/* support/db_fixture.h: shared fixture of the db/ suites — a fresh database
  * file in its own temporary directory, opened and migrated, removed after
  * each test. Included by tests/test_db*.c only. */
-#ifndef PC_TEST_DB_FIXTURE_H
-#define PC_TEST_DB_FIXTURE_H
+#ifndef PC_SUPPORT_DB_FIXTURE_H
+#define PC_SUPPORT_DB_FIXTURE_H
 
 #include <check.h>
 #include <ftw.h>
