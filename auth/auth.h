@@ -1,4 +1,4 @@
-/* auth.h: the login backend as the composition root sees it (DESIGN.md §5-7):
+/* auth.h: the login backend as the composition root sees it (docs/ARCHITECTURE.md, Auth model):
  * one context built from the config, the hooks the server and the job pool
  * call, and the routes to add to the router.
  *

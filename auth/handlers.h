@@ -1,4 +1,4 @@
-/* handlers.h: the JSON API of DESIGN.md §7. Handlers are thin: parse and
+/* handlers.h: the JSON API (docs/ARCHITECTURE.md, JSON API). Handlers are thin: parse and
  * validate on the loop, then either answer at once (reads) or hand the
  * work to the job pool (hashing, writes). arg = struct auth_ctx. */
 #ifndef PC_AUTH_HANDLERS_H

@@ -1,6 +1,6 @@
 /* password.h: argon2id password hashing (libargon2), PHC strings.
  *
- * Policy (DESIGN.md §5, SECURITY-NOTES.md "Passwords"): argon2id with a
+ * Policy (docs/ARCHITECTURE.md, Auth model, "Passwords"): argon2id with a
  * 16-byte salt from the OS CSPRNG; 8..1024 bytes of anything (bytes, not
  * characters; any Unicode; no composition rules; never truncated); rehash
  * on login when the configured parameters change; unknown users cost one

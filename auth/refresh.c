@@ -8,7 +8,7 @@
 
 #include "auth/encode.h"
 
-#define REFRESH_RAW_LEN 32 /* 256 bits (DESIGN.md §5) */
+#define REFRESH_RAW_LEN 32 /* 256 bits (docs/ARCHITECTURE.md, Auth model) */
 #define FAMILY_RAW_LEN  16
 
 static int sha256(const void *data, size_t len, unsigned char hash[32])

@@ -1,7 +1,7 @@
 /* refresh.h: opaque refresh tokens and the random identifiers auth/ hands out.
  *
  * A refresh token is 32 bytes from the OS CSPRNG, base64url without padding
- * (43 characters). The server stores only its SHA-256 (DESIGN.md §5), so a
+ * (43 characters). The server stores only its SHA-256 (docs/ARCHITECTURE.md, Auth model), so a
  * database leak yields nothing a client could present. Rotation, family
  * revocation and expiry live in db/ and the handlers; this module only
  * mints, validates and hashes.

@@ -5,7 +5,7 @@
  * of at least 32 bytes). Verification accepts only that algorithm, checks
  * the header before libjwt sees the token and every claim after it,
  * because libjwt 1.10 trusts the token's "alg" and checks no claims
- * (SECURITY-NOTES.md "libjwt").
+ * (docs/ARCHITECTURE.md, Auth model, "Access tokens").
  *
  * Token format. Header: {"alg":"ES256","kid":<RFC 7638 thumbprint>,
  * "typ":"JWT"} (HS256: no kid). Claims: iss, aud (one string), sub (user

@@ -92,7 +92,7 @@ struct http_framing {
     struct str host;         /* Host header value (may be empty for 1.0) */
 };
 
-/* Applies RFC 9112 §6 framing rules and SECURITY-NOTES.md "HTTP" to a head
+/* Applies RFC 9112 §6 framing rules (docs/ARCHITECTURE.md, HTTP/1.1) to a head
  * http_parse_request() accepted:
  * rejects (returns -1, *status = 400, *why set) Content-Length together with
  * Transfer-Encoding, duplicate Content-Length headers (even if equal),

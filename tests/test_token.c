@@ -1,5 +1,5 @@
 /* test_token.c: JWT issue/verify and every attack token of
- * SECURITY-NOTES.md "libjwt" on the header, signature and structure, each
+ * docs/ARCHITECTURE.md (Auth model, "Access tokens") on the header, signature and structure, each
  * forged by hand (jansson + mbedTLS). Claims and keys: test_token_claims.c. */
 #include "support/token_fixture.h"
 
