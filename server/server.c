@@ -196,6 +196,10 @@ static int server_bind(struct server *s, char *err, size_t errlen)
 {
     const struct config *cfg = s->cfg;
     int https_port = cfg->https_port, http_port = cfg->http_port;
+    if (portlock_claim(&s->ports, cfg->https_address, https_port, err, errlen) != 0 ||
+        (http_port >= 0 &&
+         portlock_claim(&s->ports, cfg->http_address, http_port, err, errlen) != 0))
+        return -1;
     for (int i = 0; i < s->nworkers; i++) {
         struct worker *w = &s->workers[i];
         /* Port 0: the first socket gets a port from the kernel, the others
@@ -213,6 +217,11 @@ static int server_bind(struct server *s, char *err, size_t errlen)
     }
     s->https_port = https_port;
     s->http_port = cfg->http_port >= 0 ? http_port : -1;
+    if ((cfg->https_port == 0 &&
+         portlock_hold(&s->ports, cfg->https_address, https_port, err, errlen) != 0) ||
+        (cfg->http_port == 0 &&
+         portlock_hold(&s->ports, cfg->http_address, http_port, err, errlen) != 0))
+        return -1;
     return 0;
 }
 
@@ -257,6 +266,7 @@ int server_setup(struct server **out, const struct config *cfg, struct router *r
         return -1;
     }
     s->cfg = cfg;
+    portlock_init(&s->ports);
     s->router = router;
     if (hooks)
         s->hooks = *hooks;
@@ -342,6 +352,7 @@ void server_free(struct server *s)
             close(w->http.io.fd);
     }
     free(s->workers);
+    portlock_release(&s->ports);
     wire_ring_free(s->wire_https);
     wire_ring_free(s->wire_http);
     static_root_close(&s->www);

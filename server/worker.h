@@ -10,6 +10,7 @@
 
 #include "server/config.h"
 #include "server/loop.h"
+#include "server/portlock.h"
 #include "server/router.h"
 #include "server/server.h"
 #include "server/static.h"
@@ -56,6 +57,7 @@ struct server {
     struct worker *workers;
     int nworkers;
     int https_port, http_port;
+    struct portlock ports;                    /* held from server_bind to server_free */
     struct wire_ring *wire_https, *wire_http; /* demo mode's wire view; NULL otherwise */
     atomic_int failed;                        /* a worker could not run: exit non-zero */
 };
