@@ -31,6 +31,8 @@ static void usage(FILE *f)
           "       portcullis gen-cert [--config FILE]       create the dev CA and certificate\n"
           "       portcullis [--config FILE] user add NAME [--admin] | list | disable NAME | "
           "enable NAME\n"
+          "       portcullis [--config FILE] backup FILE  consistent copy of the live database\n"
+          "       portcullis [--config FILE] restore FILE put a backup back (server stopped)\n"
           "       portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT] "
           "[--cacert FILE]\n"
           "                                       HTTP vs HTTPS side by side (demo --help)\n"
@@ -62,7 +64,9 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
             return 1;
         } else if (cli->command == NULL && strcmp(a, "gen-cert") == 0) {
             cli->command = a;
-        } else if (cli->command == NULL && (strcmp(a, "user") == 0 || strcmp(a, "demo") == 0)) {
+        } else if (cli->command == NULL &&
+                   (strcmp(a, "user") == 0 || strcmp(a, "demo") == 0 || strcmp(a, "backup") == 0 ||
+                    strcmp(a, "restore") == 0)) {
             cli->command = a;
             cli->sub_argc = argc - i;
             cli->sub_argv = argv + i;
@@ -189,6 +193,10 @@ int main(int argc, char **argv)
         return cmd_gen_cert(&cfg);
     if (cli.command && strcmp(cli.command, "user") == 0)
         return auth_cli_user(&cfg, cli.sub_argc, cli.sub_argv);
+    if (cli.command && strcmp(cli.command, "backup") == 0)
+        return auth_cli_backup(&cfg, cli.sub_argc, cli.sub_argv);
+    if (cli.command && strcmp(cli.command, "restore") == 0)
+        return auth_cli_restore(&cfg, cli.sub_argc, cli.sub_argv);
     if (cli.command && strcmp(cli.command, "demo") == 0)
         return demo_cli(&cfg, cli.sub_argc, cli.sub_argv);
     return serve(&cfg);
