@@ -12,6 +12,7 @@
 #include "server/log.h"
 #include "server/router.h"
 #include "server/server.h"
+#include "tls/certcheck.h"
 #include "tls/certgen.h"
 #include "tls/tls.h"
 
@@ -103,6 +104,22 @@ static int load_config(struct config *cfg, const struct cli *cli)
     return 0;
 }
 
+/* --check-config: the file parsed and validated (load_config); a configured
+ * certificate and key also load and match. Exit 0, or 2 like a bad config. */
+static int check_config(const struct config *cfg, const char *path)
+{
+    char err[512], warn[512];
+    if (cfg->cert_file[0] != '\0' && tls_check_cert_files(cfg->cert_file, cfg->key_file, warn,
+                                                          sizeof warn, err, sizeof err) != 0) {
+        fprintf(stderr, "portcullis: %s\n", err);
+        return 2;
+    }
+    if (cfg->cert_file[0] != '\0' && warn[0] != '\0')
+        fprintf(stderr, "portcullis: warning: %s\n", warn);
+    printf("config %s: ok\n", path ? path : "(defaults)");
+    return 0;
+}
+
 static int cmd_gen_cert(const struct config *cfg)
 {
     struct tls_dev_paths p;
@@ -181,14 +198,12 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (load_config(&cfg, &cli) != 0)
         return 2;
-    if (cli.check_config) {
-        printf("config %s: ok\n", cli.config_path ? cli.config_path : "(defaults)");
-        return 0;
-    }
     if (tls_global_init(err, sizeof err) != 0) {
         fprintf(stderr, "portcullis: %s\n", err);
         return 1;
     }
+    if (cli.check_config)
+        return check_config(&cfg, cli.config_path);
     if (cli.command && strcmp(cli.command, "gen-cert") == 0)
         return cmd_gen_cert(&cfg);
     if (cli.command && strcmp(cli.command, "user") == 0)

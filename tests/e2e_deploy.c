@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -264,6 +265,53 @@ START_TEST(restore_refused_while_running_then_restores)
 }
 END_TEST
 
+/* ---- --check-config and the certificate ---------------------------------- */
+
+static int check_with(const char *dir, const char *cert, const char *key, char *out, size_t cap)
+{
+    char path[256], args[512];
+    snprintf(path, sizeof path, "%s/c.json", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "{\"tls\": {\"cert_file\": \"%s/%s\", \"key_file\": \"%s/%s\"}}\n", dir, cert, dir,
+            key);
+    fclose(f);
+    snprintf(args, sizeof args, "--check-config --config %s", path);
+    return cli_run(args, out, cap);
+}
+
+START_TEST(check_config_checks_certificate_and_key)
+{
+    char dir[] = "/tmp/pc-cc-XXXXXX", path[256], args[512], out[2048];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/g.json", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "{\"tls\": {\"dev_cert_dir\": \"%s\"}}\n", dir);
+    fclose(f);
+    snprintf(args, sizeof args, "gen-cert --config %s", path);
+    ck_assert_msg(cli_run(args, out, sizeof out) == 0, "%s", out);
+
+    ck_assert_msg(check_with(dir, "server.crt", "server.key", out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "warning") == NULL, "%s", out);
+    /* A key that is not the certificate's. */
+    ck_assert_int_eq(check_with(dir, "server.crt", "ca.key", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "ca.key") != NULL || strstr(out, "match") != NULL, "%s", out);
+    /* A missing file is named. */
+    ck_assert_int_eq(check_with(dir, "missing.crt", "server.key", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "missing.crt") != NULL, "%s", out);
+    /* Not PEM at all. */
+    ck_assert_int_eq(check_with(dir, "g.json", "server.key", out, sizeof out), 2);
+    /* A key readable by others: accepted, with a warning. */
+    snprintf(path, sizeof path, "%s/server.key", dir);
+    ck_assert_int_eq(chmod(path, 0644), 0);
+    ck_assert_msg(check_with(dir, "server.crt", "server.key", out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "warning") != NULL && strstr(out, "others") != NULL, "%s", out);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 static Suite *deploy_suite(void)
 {
     Suite *s = suite_create("e2e_deploy");
@@ -278,6 +326,9 @@ static Suite *deploy_suite(void)
     tcase_add_test(backup, backup_under_registration_load);
     tcase_add_test(backup, restore_refused_while_running_then_restores);
     suite_add_tcase(s, backup);
+    TCase *check = tcase_create("check_config");
+    tcase_add_test(check, check_config_checks_certificate_and_key);
+    suite_add_tcase(s, check);
     return s;
 }
 
