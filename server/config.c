@@ -123,6 +123,9 @@ static const struct cfg_opt opts[] = {
 
     OPT_INT("demo", "wire_capture_bytes", wire_capture_bytes, 2048, 0, 65536),
     OPT_INT("demo", "wire_capture_connections", wire_capture_connections, 16, 0, 1024),
+
+    OPT_STR("metrics", "address", metrics_address, "127.0.0.1", 1),
+    OPT_INT("metrics", "port", metrics_port, -1, -1, 65535),
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

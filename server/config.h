@@ -90,6 +90,10 @@ struct config {
     /* "demo" */
     int wire_capture_bytes;       /* 2048 first bytes per connection */
     int wire_capture_connections; /* 16 recent connections per listener */
+
+    /* "metrics" */
+    char metrics_address[CONFIG_STR_MAX]; /* "127.0.0.1": never exposed with the API */
+    int metrics_port;                     /* -1 = off (default); 0 = kernel picks */
 };
 
 /* Fills *cfg with the compiled-in defaults. Cannot fail. */

@@ -10,6 +10,8 @@
 #include "server/config.h"
 #include "server/demo.h"
 #include "server/log.h"
+#include "server/metrics.h"
+#include "server/metrics_http.h"
 #include "server/router.h"
 #include "server/server.h"
 #include "tls/certcheck.h"
@@ -143,6 +145,27 @@ static int build_routes(struct router *r, struct auth_ctx *auth, struct demo_ctx
     return auth_add_routes(r, auth);
 }
 
+/* Metrics count per route, so they learn the routes before any thread runs;
+ * the listener starts only when metrics.port is set. */
+static int start_metrics(const struct config *cfg, const struct router *r, struct metrics_http **mh,
+                         char *err, size_t errlen)
+{
+    const char *methods[256], *patterns[256];
+    size_t n = r->n < 256 ? r->n : 256;
+    for (size_t i = 0; i < n; i++) {
+        methods[i] = r->routes[i].method;
+        patterns[i] = r->routes[i].pattern;
+    }
+    if (metrics_init((int)n, methods, patterns) != 0) {
+        snprintf(err, errlen, "metrics: out of memory");
+        return -1;
+    }
+    if (cfg->metrics_port < 0)
+        return 0;
+    int port = 0;
+    return metrics_http_start(mh, cfg->metrics_address, cfg->metrics_port, &port, err, errlen);
+}
+
 static int serve(const struct config *cfg)
 {
     char err[512];
@@ -150,6 +173,7 @@ static int serve(const struct config *cfg)
     struct server *srv = NULL;
     struct auth_ctx auth;
     struct demo_ctx *demo = NULL;
+    struct metrics_http *mh = NULL;
     int rc = 1;
     memset(&auth, 0, sizeof auth);
     router_init(&router);
@@ -163,6 +187,10 @@ static int serve(const struct config *cfg)
     }
     if (build_routes(&router, &auth, demo) != 0) {
         log_error("cannot build the route table");
+        goto out;
+    }
+    if (start_metrics(cfg, &router, &mh, err, sizeof err) != 0) {
+        log_error("%s", err);
         goto out;
     }
     /* Ports and the TLS key as root; the database and the JWT key as the
@@ -183,6 +211,8 @@ out:
     demo_free(demo);
     auth_free(&auth);
     server_free(srv);
+    metrics_http_stop(mh);
+    metrics_free();
     router_free(&router);
     log_info("stopped");
     return rc;

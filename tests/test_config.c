@@ -31,7 +31,7 @@ static char err[512];
     X(argon2_parallelism) X(refresh_cookie) X(user_cache_ms) X(login_ip_per_minute) \
     X(login_user_per_minute) X(register_ip_per_minute) X(lockout_threshold) \
     X(lockout_base_s) X(lockout_max_s) X(wire_capture_bytes) \
-    X(wire_capture_connections)
+    X(wire_capture_connections) X(metrics_address) X(metrics_port)
 /* clang-format on */
 
 /* Byte comparison per field (padding ignored); returns the first differing
