@@ -5,7 +5,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 CONFIG     ?=
 
-.PHONY: all deps deps-test build run test test-plain test-asan fuzz fuzz-build test-fuzz clean
+.PHONY: all deps deps-test build run install test test-plain test-asan fuzz fuzz-build test-fuzz clean
 
 all: build
 
@@ -24,6 +24,11 @@ build: deps $(BUILD)/Makefile
 # `make run DEMO=1`: demo mode (plain HTTP serves the API; /demo/wire, /demo/run).
 run: build
 	$(BUILD)/portcullis $(if $(CONFIG),--config $(CONFIG)) $(if $(DEMO),--demo)
+
+# `make install [PREFIX=/usr/local] [DESTDIR=...]`: see "Running it in production".
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 test: deps-test test-plain test-asan test-fuzz
 

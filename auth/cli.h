@@ -1,4 +1,5 @@
-/* cli.h: `portcullis user add NAME [--admin] | list | disable NAME | enable NAME`.
+/* cli.h: the operator's commands: `portcullis user add NAME [--admin] | list |
+ * disable NAME | enable NAME`, `backup FILE`, `restore FILE`.
  * The way the first admin is created: locally, never over the network.
  * Passwords come from standard input (echo off on a terminal), never argv. */
 #ifndef PC_AUTH_CLI_H
@@ -10,5 +11,15 @@
 /* Hashes with the argon2 parameters of `auth`; opens the database of `db`. */
 int auth_cli_user(const struct auth_config *auth, const struct db_config *db, int argc,
                   char **argv);
+
+/* argv[0] is "backup": a consistent copy of the live database to argv[1],
+ * safe while the server runs (see db/backup.h). Exit code as above. */
+int auth_cli_backup(const struct db_config *db, int argc, char **argv);
+
+/* argv[0] is "restore": checks the file argv[1] and puts it in place of the
+ * configured database. Refused while a server holds the configured HTTPS
+ * address and port. Exit code as above. */
+int auth_cli_restore(const struct db_config *db, const struct server_config *srv, int argc,
+                     char **argv);
 
 #endif

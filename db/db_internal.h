@@ -10,6 +10,10 @@
 
 #include "db/db.h"
 
+/* PRAGMA application_id: "PCLS", so we never migrate or restore someone
+ * else's file. */
+#define DB_APPLICATION_ID 0x50434C53
+
 /* One slot per statement in the per-connection cache. The SQL text lives
  * next to the code that runs it; each id is used with exactly one string. */
 enum db_stmt_id {

@@ -8,9 +8,6 @@
 
 #include "db/db_internal.h"
 
-/* PRAGMA application_id: "PCLS", so we never migrate someone else's file. */
-#define DB_APPLICATION_ID 0x50434C53
-
 static const char migration_1[] =
     "CREATE TABLE users ("
     "  id            INTEGER PRIMARY KEY AUTOINCREMENT,"

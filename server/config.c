@@ -125,6 +125,9 @@ static const struct cfg_opt opts[] = {
 
     OPT_INT(demo, wire_capture_bytes, 2048, 0, 65536),
     OPT_INT(demo, wire_capture_connections, 16, 0, 1024),
+
+    OPT_STR(metrics, address, "127.0.0.1", 1),
+    OPT_INT(metrics, port, -1, -1, 65535),
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

@@ -103,6 +103,11 @@ struct demo_config {
     int wire_capture_connections; /* 16 recent connections per listener */
 };
 
+struct metrics_config {
+    char address[CONFIG_STR_MAX]; /* "127.0.0.1": never exposed with the API */
+    int port;                     /* -1 = off (default); 0 = kernel picks */
+};
+
 /* The whole file: filled by the loader, owned by the composition root
  * (server/main.c), read-only once the server starts. */
 struct config {
@@ -115,6 +120,7 @@ struct config {
     struct auth_config auth;
     struct rate_limits_config rate_limits;
     struct demo_config demo;
+    struct metrics_config metrics;
 };
 
 /* Fills *cfg with the compiled-in defaults. Cannot fail. */

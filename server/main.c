@@ -10,8 +10,11 @@
 #include "demo/demo.h"
 #include "server/config.h"
 #include "server/log.h"
+#include "server/metrics.h"
+#include "server/metrics_http.h"
 #include "server/router.h"
 #include "server/server.h"
+#include "tls/certcheck.h"
 #include "tls/certgen.h"
 #include "tls/tls.h"
 
@@ -31,6 +34,8 @@ static void usage(FILE *f)
           "       portcullis gen-cert [--config FILE]       create the dev CA and certificate\n"
           "       portcullis [--config FILE] user add NAME [--admin] | list | disable NAME | "
           "enable NAME\n"
+          "       portcullis [--config FILE] backup FILE  consistent copy of the live database\n"
+          "       portcullis [--config FILE] restore FILE put a backup back (server stopped)\n"
           "       portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT] "
           "[--cacert FILE]\n"
           "                                       HTTP vs HTTPS side by side (demo --help)\n"
@@ -62,7 +67,9 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
             return 1;
         } else if (cli->command == NULL && strcmp(a, "gen-cert") == 0) {
             cli->command = a;
-        } else if (cli->command == NULL && (strcmp(a, "user") == 0 || strcmp(a, "demo") == 0)) {
+        } else if (cli->command == NULL &&
+                   (strcmp(a, "user") == 0 || strcmp(a, "demo") == 0 || strcmp(a, "backup") == 0 ||
+                    strcmp(a, "restore") == 0)) {
             cli->command = a;
             cli->sub_argc = argc - i;
             cli->sub_argv = argv + i;
@@ -99,6 +106,23 @@ static int load_config(struct config *cfg, const struct cli *cli)
     return 0;
 }
 
+/* --check-config: the file parsed and validated (load_config); a configured
+ * certificate and key also load and match. Exit 0, or 2 like a bad config. */
+static int check_config(const struct config *cfg, const char *path)
+{
+    char err[512], warn[512];
+    if (cfg->tls.cert_file[0] != '\0' &&
+        tls_check_cert_files(cfg->tls.cert_file, cfg->tls.key_file, warn, sizeof warn, err,
+                             sizeof err) != 0) {
+        fprintf(stderr, "portcullis: %s\n", err);
+        return 2;
+    }
+    if (cfg->tls.cert_file[0] != '\0' && warn[0] != '\0')
+        fprintf(stderr, "portcullis: warning: %s\n", warn);
+    printf("config %s: ok\n", path ? path : "(defaults)");
+    return 0;
+}
+
 static int cmd_gen_cert(const struct config *cfg)
 {
     struct tls_dev_paths p;
@@ -128,6 +152,27 @@ static struct auth_settings auth_settings_of(const struct config *cfg)
     return (struct auth_settings){ &cfg->auth, &cfg->rate_limits, &cfg->db, &cfg->pool };
 }
 
+/* Metrics count per route, so they learn the routes before any thread runs;
+ * the listener starts only when metrics.port is set. */
+static int start_metrics(const struct config *cfg, const struct router *r, struct metrics_http **mh,
+                         char *err, size_t errlen)
+{
+    const char *methods[256], *patterns[256];
+    size_t n = r->n < 256 ? r->n : 256;
+    for (size_t i = 0; i < n; i++) {
+        methods[i] = r->routes[i].method;
+        patterns[i] = r->routes[i].pattern;
+    }
+    if (metrics_init((int)n, methods, patterns) != 0) {
+        snprintf(err, errlen, "metrics: out of memory");
+        return -1;
+    }
+    if (cfg->metrics.port < 0)
+        return 0;
+    int port = 0;
+    return metrics_http_start(mh, cfg->metrics.address, cfg->metrics.port, &port, err, errlen);
+}
+
 static int serve(const struct config *cfg)
 {
     char err[512];
@@ -135,6 +180,7 @@ static int serve(const struct config *cfg)
     struct server *srv = NULL;
     struct auth_ctx auth;
     struct demo_ctx *demo = NULL;
+    struct metrics_http *mh = NULL;
     int rc = 1;
     memset(&auth, 0, sizeof auth);
     router_init(&router);
@@ -148,6 +194,10 @@ static int serve(const struct config *cfg)
     }
     if (build_routes(&router, &auth, demo) != 0) {
         log_error("cannot build the route table");
+        goto out;
+    }
+    if (start_metrics(cfg, &router, &mh, err, sizeof err) != 0) {
+        log_error("%s", err);
         goto out;
     }
     /* Ports and the TLS key as root; the database and the JWT key as the
@@ -170,6 +220,8 @@ out:
     demo_free(demo);
     auth_free(&auth);
     server_free(srv);
+    metrics_http_stop(mh);
+    metrics_free();
     router_free(&router);
     log_info("stopped");
     return rc;
@@ -185,18 +237,20 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (load_config(&cfg, &cli) != 0)
         return 2;
-    if (cli.check_config) {
-        printf("config %s: ok\n", cli.config_path ? cli.config_path : "(defaults)");
-        return 0;
-    }
     if (tls_global_init(err, sizeof err) != 0) {
         fprintf(stderr, "portcullis: %s\n", err);
         return 1;
     }
+    if (cli.check_config)
+        return check_config(&cfg, cli.config_path);
     if (cli.command && strcmp(cli.command, "gen-cert") == 0)
         return cmd_gen_cert(&cfg);
     if (cli.command && strcmp(cli.command, "user") == 0)
         return auth_cli_user(&cfg.auth, &cfg.db, cli.sub_argc, cli.sub_argv);
+    if (cli.command && strcmp(cli.command, "backup") == 0)
+        return auth_cli_backup(&cfg.db, cli.sub_argc, cli.sub_argv);
+    if (cli.command && strcmp(cli.command, "restore") == 0)
+        return auth_cli_restore(&cfg.db, &cfg.server, cli.sub_argc, cli.sub_argv);
     if (cli.command && strcmp(cli.command, "demo") == 0)
         return demo_cli(&cfg, cli.sub_argc, cli.sub_argv);
     return serve(&cfg);

@@ -61,6 +61,39 @@ fail:
     return -1;
 }
 
+int net_probe_free(const char *addr, int port, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    int one = 1;
+    if (net_parse_addr(addr, port, &ss, &sslen) != 0) {
+        snprintf(err, errlen, "listen: '%s' is not an IPv4 or IPv6 address", addr);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        goto fail;
+    /* SO_REUSEADDR only: TIME_WAIT leftovers do not count, a listener does. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+        goto fail;
+    if (ss.ss_family == AF_INET6 &&
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
+        goto fail;
+    if (bind(fd, (struct sockaddr *)&ss, sslen) != 0)
+        goto fail;
+    close(fd);
+    return 0;
+fail:
+    if (errno == EADDRINUSE)
+        snprintf(err, errlen, "listen on %s port %d: another process already listens there", addr,
+                 port);
+    else
+        snprintf(err, errlen, "listen on %s port %d: %s", addr, port, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
 int net_accept(int lfd, struct sockaddr_storage *peer)
 {
     socklen_t len = sizeof *peer;

@@ -12,6 +12,11 @@
  * Returns the fd, or -1 with err. */
 int net_listen(const char *addr, int port, int backlog, int *bound_port, char *err, size_t errlen);
 
+/* 0 when nothing listens on addr:port: a bind without SO_REUSEPORT
+ * succeeds (the socket is closed again). -1 with err naming the address and
+ * port otherwise. */
+int net_probe_free(const char *addr, int port, char *err, size_t errlen);
+
 /* accept4(NONBLOCK|CLOEXEC) + TCP_NODELAY. Returns the fd or -1 (errno set). */
 int net_accept(int lfd, struct sockaddr_storage *peer);
 

@@ -20,6 +20,7 @@
 
 #include "server/log.h"
 #include "server/net.h"
+#include "server/portlock.h"
 #include "server/worker.h"
 #include "tls/certgen.h"
 
@@ -37,6 +38,7 @@ struct server {
     struct worker *workers;
     int nworkers;
     int https_port, http_port;
+    struct portlock ports; /* held from server_bind to server_free */
 };
 
 /* ---- setup ---- */
@@ -65,6 +67,10 @@ static int server_bind(struct server *s, char *err, size_t errlen)
 {
     const struct config *cfg = s->cfg;
     int https_port = cfg->server.https_port, http_port = cfg->server.http_port;
+    if (portlock_claim(&s->ports, cfg->server.https_address, https_port, err, errlen) != 0 ||
+        (http_port >= 0 &&
+         portlock_claim(&s->ports, cfg->server.http_address, http_port, err, errlen) != 0))
+        return -1;
     for (int i = 0; i < s->nworkers; i++) {
         struct worker *w = &s->workers[i];
         /* Port 0: the first socket gets a port from the kernel, the others
@@ -82,6 +88,11 @@ static int server_bind(struct server *s, char *err, size_t errlen)
     }
     s->https_port = https_port;
     s->http_port = cfg->server.http_port >= 0 ? http_port : -1;
+    if ((cfg->server.https_port == 0 &&
+         portlock_hold(&s->ports, cfg->server.https_address, https_port, err, errlen) != 0) ||
+        (cfg->server.http_port == 0 &&
+         portlock_hold(&s->ports, cfg->server.http_address, http_port, err, errlen) != 0))
+        return -1;
     return 0;
 }
 
@@ -122,6 +133,7 @@ int server_setup(struct server **out, const struct config *cfg, struct router *r
         return -1;
     }
     s->cfg = cfg;
+    portlock_init(&s->ports);
     server_share(s, router, hooks);
     s->www.dirfd = -1;
     int n = cfg->server.workers > 0 ? cfg->server.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -189,6 +201,7 @@ void server_free(struct server *s)
     for (int i = 0; i < s->nworkers; i++)
         worker_close_listeners(&s->workers[i]);
     free(s->workers);
+    portlock_release(&s->ports);
     static_root_close(&s->www);
     tls_server_release(s->tls);
     free(s);

@@ -127,19 +127,6 @@ START_TEST(drops_privileges)
 }
 END_TEST
 
-/* Runs the binary with args, returns its exit status and output. */
-static int run_cli(const char *args, char *out, size_t outlen)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", PC_BINARY, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, outlen - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -155,18 +142,18 @@ START_TEST(check_config_names_the_key)
     snprintf(path, sizeof path, "%s/c.json", dir);
     snprintf(args, sizeof args, "--check-config --config %s", path);
     write_text(path, "{\"server\": {\"workers\": 2}}");
-    ck_assert_int_eq(run_cli(args, out, sizeof out), 0);
+    ck_assert_int_eq(cli_run(args, out, sizeof out), 0);
     write_text(path, "{\"server\": {\"wrokers\": 2}}");
-    ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
+    ck_assert_int_eq(cli_run(args, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "server.wrokers") != NULL, "%s", out);
     write_text(path, "{\"timeouts\": {\"header_ms\": \"10\"}}");
-    ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
+    ck_assert_int_eq(cli_run(args, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "timeouts.header_ms") != NULL, "%s", out);
     write_text(path, "{\"server\": {\n \"workers\": 2,,}}");
-    ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
+    ck_assert_int_eq(cli_run(args, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "line 2") != NULL, "%s", out);
     ck_assert_int_eq(
-        run_cli("--check-config --config " PC_SOURCE_DIR "/config.example.json", out, sizeof out),
+        cli_run("--check-config --config " PC_SOURCE_DIR "/config.example.json", out, sizeof out),
         0);
     unlink(path);
     rmdir(dir);
@@ -182,9 +169,9 @@ START_TEST(gen_cert_creates_dev_ca)
     snprintf(cfg, sizeof cfg, "{\"tls\": {\"dev_cert_dir\": \"%s/dev\"}}", dir);
     write_text(path, cfg);
     snprintf(args, sizeof args, "gen-cert --config %s", path);
-    ck_assert_int_eq(run_cli(args, out, sizeof out), 0);
+    ck_assert_int_eq(cli_run(args, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "created") != NULL, "%s", out);
-    ck_assert_int_eq(run_cli(args, out, sizeof out), 0);
+    ck_assert_int_eq(cli_run(args, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "kept existing") != NULL, "%s", out);
     snprintf(args, sizeof args, "rm -rf %s", dir);
     ck_assert_int_eq(system(args), 0);

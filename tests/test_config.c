@@ -37,7 +37,8 @@ static char err[512];
     X(rate_limits.login_user_per_minute) \
     X(rate_limits.register_ip_per_minute) X(rate_limits.lockout_threshold) \
     X(rate_limits.lockout_base_s) X(rate_limits.lockout_max_s) \
-    X(demo.wire_capture_bytes) X(demo.wire_capture_connections)
+    X(demo.wire_capture_bytes) X(demo.wire_capture_connections) \
+    X(metrics.address) X(metrics.port)
 /* clang-format on */
 
 /* Byte comparison per field (padding ignored); returns the first differing

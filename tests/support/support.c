@@ -234,6 +234,19 @@ int srv_stop(struct srv *s, int sig)
     return st;
 }
 
+int cli_run(const char *args, char *out, size_t outlen)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", PC_BINARY, args);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 int srv_log_contains(const struct srv *s, const char *needle)
 {
     static char text[1 << 20];

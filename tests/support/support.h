@@ -41,6 +41,10 @@ int srv_wait(struct srv *s, int timeout_ms);
  * srv_log_contains until srv_stop, which removes the temp dir. */
 int srv_run_to_exit(struct srv *s, const char *extra_json, int timeout_ms);
 
+/* Runs the binary with args (one shell-quoted string), waits for it and
+ * returns its exit status (-1 if killed) with stdout and stderr in out. */
+int cli_run(const char *args, char *out, size_t outlen);
+
 /* A "normal client" running beside a test: a thread that GETs /healthz on a
  * fresh TLS connection (full handshake, trusting the server's dev CA)
  * every 100 ms until srv_probe_stop, timing each from connect to the end

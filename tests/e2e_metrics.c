@@ -1,0 +1,122 @@
+/* e2e_metrics.c: GET /metrics on its own listener, checked with Prometheus's
+ * own promtool, and numbers that must move when requests are made. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/https.h"
+
+/* The metrics port from the server's log ("metrics on http://ADDR:PORT/"). */
+static int metrics_port(const struct srv *s)
+{
+    char line[512];
+    FILE *f = fopen(s->log, "r");
+    int port = -1;
+    ck_assert_ptr_nonnull(f);
+    while (port < 0 && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "metrics on http://");
+        const char *c = p ? strrchr(p, ':') : NULL;
+        if (c)
+            port = atoi(c + 1);
+    }
+    fclose(f);
+    ck_assert_int_gt(port, 0);
+    return port;
+}
+
+/* GET path over plain HTTP; the whole answer into r. */
+static void scrape(int port, const char *path, struct http_resp *r)
+{
+    char req[256], carry[1];
+    size_t cl = 0;
+    int fd = tcp_connect(port);
+    ck_assert_int_ge(fd, 0);
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", path);
+    ck_assert_int_eq(tcp_write_all(fd, req, (size_t)n), 0);
+    ck_assert_int_eq(resp_read(fd_read_timeout, &fd, r, 10000, carry, sizeof carry, &cl), 0);
+    close(fd);
+}
+
+/* The value of one sample line ("name{labels} value"), or -1 if absent. */
+static double sample(const char *body, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = body; (p = strstr(p, series)) != NULL; p += n)
+        if ((p == body || p[-1] == '\n') && p[n] == ' ')
+            return atof(p + n + 1);
+    return -1;
+}
+
+/* promtool check metrics reads the exposition on stdin; exit 0 = clean. */
+static void promtool_ok(const char *body, size_t len)
+{
+    char path[] = "/tmp/pc-metrics-XXXXXX", cmd[256], out[4096];
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, body, len), (ssize_t)len);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "promtool check metrics < %s 2>&1", path);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t got = fread(out, 1, sizeof out - 1, p);
+    out[got] = '\0';
+    int st = pclose(p);
+    unlink(path);
+    ck_assert_msg(st == 0, "promtool check metrics failed:\n%s", out);
+}
+
+START_TEST(metrics_listener_and_format)
+{
+    struct srv s;
+    struct http_resp r;
+    ck_assert_int_eq(srv_start(&s, "{\"metrics\": {\"port\": 0}}", NULL), 0);
+    int port = metrics_port(&s);
+    scrape(port, "/metrics", &r);
+    ck_assert_int_eq(r.status, 200);
+    char v[128];
+    ck_assert_int_eq(resp_header(&r, "Content-Type", v, sizeof v), 0);
+    ck_assert_ptr_nonnull(strstr(v, "text/plain; version=0.0.4"));
+    promtool_ok(r.body, r.body_len);
+    ck_assert_ptr_nonnull(strstr(r.body, "portcullis_build_info{version=\"" PC_VERSION "\"} 1"));
+    ck_assert(sample(r.body, "portcullis_pool_rejected_total") == 0);
+    ck_assert(sample(r.body, "portcullis_connections{state=\"idle\"}") >= 0);
+    scrape(port, "/other", &r);
+    ck_assert_int_eq(r.status, 404);
+    /* Never served with the API. */
+    https_request(&s, "GET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &r);
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+START_TEST(metrics_off_by_default)
+{
+    struct srv s;
+    ck_assert_int_eq(srv_start(&s, NULL, NULL), 0);
+    ck_assert(!srv_log_contains(&s, "metrics on http://"));
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+static Suite *metrics_suite(void)
+{
+    Suite *s = suite_create("e2e_metrics");
+    TCase *tc = tcase_create("metrics");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, metrics_listener_and_format);
+    tcase_add_test(tc, metrics_off_by_default);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(metrics_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
