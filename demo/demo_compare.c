@@ -244,8 +244,8 @@ static int demo_login(const struct demo_run *x, json_t *side, int tls, const cha
     }
     demo_side_login(side, &e, &req, pw);
     rc = e.p.status;
-    /* Over plain HTTP any answer makes the point (a 308 to HTTPS comes after
-     * the password crossed the network); over HTTPS only a login counts. */
+    /* Over plain HTTP any answer makes the point (the 403 "HTTPS required"
+     * comes after the password crossed the network); over HTTPS only a login counts. */
     if (rc == 429)
         demo_fail(side, "the server rate-limits logins (429): try again in a minute");
     else if (tls && rc != 200 && !(rc == 401 && retry))

@@ -7,31 +7,67 @@
 #include "server/dispatch.h"
 #include "server/loop.h"
 
+/* "/api" or "/api/...": a client of the JSON API, which must not be told
+ * to repeat its request elsewhere (it would resend the password). */
+static int dispatch_is_api(struct str path)
+{
+    return path.n >= 4 && memcmp(path.p, "/api", 4) == 0 && (path.n == 4 || path.p[4] == '/');
+}
+
+/* The host for the Location of a redirect: the (validated) Host header minus
+ * its port, else the HTTPS listen address unless it is a wildcard; IPv6
+ * literals bracketed. 0, or -1 when there is no usable host. */
+static int dispatch_redirect_host(const struct dispatch_site *site, struct str host, char *out,
+                                  size_t outlen)
+{
+    if (host.n > 0 && host.p[0] == '[') {
+        const char *end = memchr(host.p, ']', host.n);
+        host.n = end ? (size_t)(end - host.p) + 1 : host.n;
+    } else if (host.n > 0) {
+        const char *colon = memchr(host.p, ':', host.n);
+        if (colon)
+            host.n = (size_t)(colon - host.p);
+    }
+    if (host.n > 0) {
+        if (host.n >= outlen)
+            return -1;
+        memcpy(out, host.p, host.n);
+        out[host.n] = '\0';
+        return 0;
+    }
+    const char *addr = site->cfg->server.https_address;
+    if (strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0)
+        return -1;
+    int n = snprintf(out, outlen, strchr(addr, ':') ? "[%s]" : "%s", addr);
+    return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
 /* The plain-HTTP listener, unless it serves (server_serve_plain): 308 to the
- * same path and query on HTTPS. The host comes from the (validated) Host
- * header minus its port. */
+ * same path and query on HTTPS. The JSON API is refused instead (403): its
+ * clients follow redirects silently, with the password already sent in the
+ * clear. So is a request with no usable host or no path (OPTIONS *). */
 static void dispatch_redirect(const struct dispatch_site *site, struct http_exchange *ex,
                               struct str host)
 {
     char hostbuf[300], loc[4096];
-    if (host.n > 0 && host.p[0] == '[') {
-        const char *end = memchr(host.p, ']', host.n);
-        host.n = end ? (size_t)(end - host.p) + 1 : host.n;
-    } else {
-        const char *colon = memchr(host.p ? host.p : "", ':', host.n);
-        if (colon)
-            host.n = (size_t)(colon - host.p);
+    struct str target = ex->req.head.target;
+    if (dispatch_is_api(ex->req.head.path)) {
+        http_resp_error(&ex->resp, 403, "https_required",
+                        "the API answers over HTTPS only; what this request carried crossed "
+                        "the network unencrypted");
+        return;
     }
-    if (host.n == 0 || host.n >= sizeof hostbuf)
-        host = str_make(site->cfg->server.https_address, strlen(site->cfg->server.https_address));
-    memcpy(hostbuf, host.p, host.n);
-    hostbuf[host.n] = '\0';
+    if (target.n == 0 || target.p[0] != '/' ||
+        dispatch_redirect_host(site, host, hostbuf, sizeof hostbuf) != 0) {
+        http_resp_error(&ex->resp, 403, "https_required", "this server answers over HTTPS only");
+        return;
+    }
     int port = site->https_port;
     char portbuf[16] = "";
     if (port != 443)
         snprintf(portbuf, sizeof portbuf, ":%d", port);
-    int n = snprintf(loc, sizeof loc, "https://%s%s%.*s", hostbuf, portbuf,
-                     (int)ex->req.head.target.n, ex->req.head.target.p);
+    int n = snprintf(loc, sizeof loc, "https://%s%s%.*s", hostbuf, portbuf, (int)target.n,
+                     target.p);
     if (n < 0 || (size_t)n >= sizeof loc) {
         http_resp_error(&ex->resp, 414, "uri_too_long", "the request target is too long");
         ex->resp.close = 1;

@@ -236,14 +236,14 @@ START_TEST(http_redirects_to_https)
     struct http_resp r;
     char carry[1], loc[256], want[256];
     size_t cl = 0;
-    const char *req = "GET /api/me?x=1 HTTP/1.1\r\nHost: localhost:1234\r\n\r\n";
+    const char *req = "GET /login?x=1 HTTP/1.1\r\nHost: localhost:1234\r\n\r\n";
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(tcp_write_all(fd, req, strlen(req)), 0);
     ck_assert_int_eq(resp_read(fd_read_timeout, &fd, &r, 20000, carry, sizeof carry, &cl), 0);
     close(fd);
     ck_assert_int_eq(r.status, 308);
     ck_assert_int_eq(resp_header(&r, "Location", loc, sizeof loc), 0);
-    snprintf(want, sizeof want, "https://localhost:%d/api/me?x=1", g_srv.https_port);
+    snprintf(want, sizeof want, "https://localhost:%d/login?x=1", g_srv.https_port);
     ck_assert_str_eq(loc, want);
     ck_assert_int_ne(resp_header(&r, "Strict-Transport-Security", loc, sizeof loc), 0);
 }

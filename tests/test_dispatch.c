@@ -72,6 +72,8 @@ static void teardown(void)
 
 static struct str s_(const char *p) { return str_make(p, strlen(p)); }
 
+static const char *req_host = "example.test:8080"; /* "" = no Host header */
+
 static enum dispatch_result run(int tls, const char *method, const char *target)
 {
     const char *q = strchr(target, '?');
@@ -87,7 +89,7 @@ static enum dispatch_result run(int tls, const char *method, const char *target)
     ex.req.is_tls = tls;
     ex.req.is_head = strcmp(method, "HEAD") == 0;
     ex.req.client_ip = "127.0.0.1";
-    return dispatch_request(&site, &files, &ex, s_("example.test:8080"));
+    return dispatch_request(&site, &files, &ex, s_(req_host));
 }
 
 static const char *resp_headers(void)
@@ -102,6 +104,54 @@ START_TEST(plain_listener_redirects)
     ck_assert_int_eq(ex.resp.status, 308);
     ck_assert_ptr_nonnull(strstr(resp_headers(), "Location: https://example.test:8443/sync?a=1"));
     ck_assert_int_eq(ex.resp.close, 0);
+}
+END_TEST
+
+/* The JSON API is refused, not redirected: a client would follow the 308
+ * and send the password a second time. */
+START_TEST(plain_listener_refuses_api)
+{
+    static const char *api[] = { "/api/login", "/api", "/api/me?x=1", "/api/" };
+    for (size_t i = 0; i < sizeof api / sizeof api[0]; i++) {
+        ck_assert_int_eq(run(0, "POST", api[i]), DISPATCH_ANSWERED);
+        ck_assert_int_eq(ex.resp.status, 403);
+        ck_assert_ptr_null(strstr(resp_headers(), "Location:"));
+        buf_append(&ex.resp.body, "", 1);
+        ck_assert_ptr_nonnull(strstr(buf_head(&ex.resp.body), "\"https_required\""));
+    }
+    ck_assert_int_eq(run(0, "GET", "/apiary"), DISPATCH_ANSWERED);
+    ck_assert_int_eq(ex.resp.status, 308);
+}
+END_TEST
+
+/* Never a broken Location: no path, no Host with a wildcard listen address,
+ * and IPv6 listen addresses in brackets. */
+START_TEST(redirect_location_always_valid)
+{
+    ck_assert_int_eq(run(0, "OPTIONS", "*"), DISPATCH_ANSWERED);
+    ck_assert_int_eq(ex.resp.status, 403);
+    ck_assert_ptr_null(strstr(resp_headers(), "Location:"));
+
+    req_host = "";
+    snprintf(cfg.server.https_address, sizeof cfg.server.https_address, "0.0.0.0");
+    ck_assert_int_eq(run(0, "GET", "/x"), DISPATCH_ANSWERED);
+    ck_assert_int_eq(ex.resp.status, 403);
+    ck_assert_ptr_null(strstr(resp_headers(), "Location:"));
+    snprintf(cfg.server.https_address, sizeof cfg.server.https_address, "::");
+    ck_assert_int_eq(run(0, "GET", "/x"), DISPATCH_ANSWERED);
+    ck_assert_int_eq(ex.resp.status, 403);
+    snprintf(cfg.server.https_address, sizeof cfg.server.https_address, "::1");
+    ck_assert_int_eq(run(0, "GET", "/x"), DISPATCH_ANSWERED);
+    ck_assert_int_eq(ex.resp.status, 308);
+    ck_assert_ptr_nonnull(strstr(resp_headers(), "Location: https://[::1]:8443/x\r\n"));
+    snprintf(cfg.server.https_address, sizeof cfg.server.https_address, "127.0.0.1");
+    ck_assert_int_eq(run(0, "GET", "/x"), DISPATCH_ANSWERED);
+    ck_assert_ptr_nonnull(strstr(resp_headers(), "Location: https://127.0.0.1:8443/x\r\n"));
+
+    req_host = "[fe80::1]:8080";
+    ck_assert_int_eq(run(0, "GET", "/y"), DISPATCH_ANSWERED);
+    ck_assert_ptr_nonnull(strstr(resp_headers(), "Location: https://[fe80::1]:8443/y\r\n"));
+    req_host = "example.test:8080";
 }
 END_TEST
 
@@ -162,6 +212,8 @@ static Suite *dispatch_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, plain_listener_redirects);
     tcase_add_test(tc, redirect_too_long_closes);
+    tcase_add_test(tc, plain_listener_refuses_api);
+    tcase_add_test(tc, redirect_location_always_valid);
     tcase_add_test(tc, plain_listener_serves_when_asked);
     tcase_add_test(tc, sync_and_async_handlers);
     tcase_add_test(tc, access_check_refuses);
