@@ -12,6 +12,7 @@
 #include "auth/auth.h"
 #include "auth/token_cache.h"
 #include "db/users.h"
+#include "server/metrics.h"
 
 static int deny(struct http_exchange *ex, const char *detail)
 {
@@ -67,19 +68,22 @@ static int check_user(struct http_exchange *ex, struct auth_loop *al, const stru
     uint64_t gen;
     if (auth_userstate_get(al->ctx->users, cl->user_id, loop_now(ex->loop), &v, &gen) != 0) {
         int rc = load_user(al->db, cl->user_id, &v);
-        if (rc == DB_NOTFOUND)
+        if (rc == DB_NOTFOUND) {
+            metrics_inc(MET_TOKEN_REFUSED_REVOKED);
             return deny(ex, "the account no longer exists");
+        }
         if (rc != 0) {
+            metrics_inc(MET_DB_ERRORS);
             http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
             http_resp_header(&ex->resp, "Retry-After", "1");
             return 1;
         }
         auth_userstate_put(al->ctx->users, &v, loop_now(ex->loop), gen);
     }
-    if (v.disabled)
-        return deny(ex, "the account is disabled");
-    if (v.epoch != cl->epoch)
-        return deny(ex, "the token was revoked");
+    if (v.disabled || v.epoch != cl->epoch) {
+        metrics_inc(MET_TOKEN_REFUSED_REVOKED);
+        return deny(ex, v.disabled ? "the account is disabled" : "the token was revoked");
+    }
     *p = v;
     return 0;
 }
@@ -92,9 +96,12 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
     struct auth_claims cl;
     struct auth_user_view p;
     int br = auth_bearer_token(&ex->req, token, sizeof token);
-    if (br == -2)
+    if (br == -2) {
+        metrics_inc(MET_TOKEN_REFUSED_INVALID);
         return deny(ex, auth_token_strerror(AUTH_TOKEN_MALFORMED));
+    }
     if (br != 0) {
+        metrics_inc(MET_TOKEN_REFUSED_MISSING);
         http_resp_error(&ex->resp, 401, "unauthorized",
                         "an Authorization: Bearer token is required");
         http_resp_header(&ex->resp, "WWW-Authenticate", "Bearer realm=\"portcullis\"");
@@ -102,12 +109,16 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
     }
     int rc = auth_token_cache_verify(al->tokens, al->ctx->tokens, token, (int64_t)time(NULL),
                                      al->ctx->cfg.auth->leeway_s, &cl);
-    if (rc != 0)
+    if (rc != 0) {
+        metrics_inc(rc == AUTH_TOKEN_EXPIRED ? MET_TOKEN_REFUSED_EXPIRED
+                                             : MET_TOKEN_REFUSED_INVALID);
         return deny(ex, auth_token_strerror(rc));
+    }
     memset(&p, 0, sizeof p);
     if (check_user(ex, al, &cl, &p) != 0)
         return 1;
     if (access == AUTH_ADMIN && strcmp(p.role, "admin") != 0) {
+        metrics_inc(MET_TOKEN_REFUSED_ROLE);
         http_resp_error(&ex->resp, 403, "forbidden", "this resource needs the admin role");
         return 1;
     }
@@ -117,6 +128,7 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
         return 1;
     }
     *heap = p;
+    ex->user_id = p.id;
     ex->principal = heap;
     ex->principal_free = free;
     return 0;

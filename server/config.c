@@ -13,13 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/cors.h"
 #include "server/net.h"
+#include "server/proxy.h"
 
 #define ENV_JWT_SECRET "PORTCULLIS_JWT_SECRET"
 /* DECODE_ANY so a non-object top level gets our message, not jansson's. */
 #define LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
 
-enum cfg_type { CFG_INT, CFG_SIZE, CFG_BOOL, CFG_STRING, CFG_CHOICE, CFG_LOGLEVEL };
+enum cfg_type { CFG_INT, CFG_SIZE, CFG_BOOL, CFG_STRING, CFG_CHOICE, CFG_LOGLEVEL, CFG_LIST };
 
 struct cfg_opt {
     const char *section;
@@ -34,6 +36,7 @@ struct cfg_opt {
 };
 
 static const char *const jwt_algs[] = { "ES256", "HS256", NULL };
+static const char *const log_formats[] = { "text", "json", NULL };
 
 /* _Generic with a single association turns a row whose macro does not match
  * the field's C type into a compile error, so the loader can never write an
@@ -53,6 +56,8 @@ static const char *const jwt_algs[] = { "ES256", "HS256", NULL };
     { #s, #k, _Generic(FIELD(s.k), char *: CFG_STRING), OFS(s.k), minlen, 0, 0, d, NULL }
 #define OPT_CHOICE(s, k, d, list) \
     { #s, #k, _Generic(FIELD(s.k), char *: CFG_CHOICE), OFS(s.k), 1, 0, 0, d, list }
+#define OPT_LIST(s, k) \
+    { #s, #k, _Generic(FIELD(s.k), struct config_list: CFG_LIST), OFS(s.k), 0, CONFIG_LIST_MAX, 0, NULL, NULL }
 #define OPT_LEVEL(s, k, d) \
     { #s, #k, _Generic(FIELD(s.k), enum log_level: CFG_LOGLEVEL), OFS(s.k), \
       LOG_DEBUG, LOG_ERROR, d, NULL, NULL }
@@ -72,6 +77,9 @@ static const struct cfg_opt opts[] = {
     OPT_STR(server, www_root, "www", 0),
     OPT_INT(server, static_cache_ms, 1000, 0, 60000),
     OPT_LEVEL(server, log_level, LOG_INFO),
+    OPT_CHOICE(server, log_format, "text", log_formats),
+    OPT_LIST(server, trusted_proxies),
+    OPT_BOOL(server, proxy_protocol, false),
     OPT_BOOL(server, demo, false),
     OPT_BOOL(server, demo_allow_non_loopback, false),
 
@@ -125,6 +133,9 @@ static const struct cfg_opt opts[] = {
 
     OPT_INT(demo, wire_capture_bytes, 2048, 0, 65536),
     OPT_INT(demo, wire_capture_connections, 16, 0, 1024),
+
+    OPT_LIST(http, cors_origins),
+    OPT_INT(http, cors_max_age_s, 600, 0, 86400),
 
     OPT_STR(metrics, address, "127.0.0.1", 1),
     OPT_INT(metrics, port, -1, -1, 65535),
@@ -287,6 +298,42 @@ static const struct cfg_opt *find_opt(const char *section, const char *key)
     return NULL;
 }
 
+/* One list item: a non-empty string without NUL that fits. 0 or -1. */
+static int check_item(const struct cfg_opt *o, const char *s, size_t n, char *msg, size_t msglen)
+{
+    if (n == 0 || n >= CONFIG_ITEM_MAX || memchr(s, '\0', n) != NULL) {
+        snprintf(msg, msglen, "'%s.%s' items must be 1 to %d bytes without NUL", o->section, o->key,
+                 CONFIG_ITEM_MAX - 1);
+        return -1;
+    }
+    return 0;
+}
+
+static int apply_list(struct config_list *l, const struct cfg_opt *o, json_t *v, char *msg,
+                      size_t msglen)
+{
+    size_t i;
+    json_t *it;
+    if (!json_is_array(v) || json_array_size(v) > CONFIG_LIST_MAX) {
+        snprintf(msg, msglen, "'%s.%s' must be an array of at most %d strings", o->section, o->key,
+                 CONFIG_LIST_MAX);
+        return -1;
+    }
+    json_array_foreach(v, i, it)
+    {
+        if (!json_is_string(it) ||
+            check_item(o, json_string_value(it), json_string_length(it), msg, msglen) < 0) {
+            if (!json_is_string(it))
+                snprintf(msg, msglen, "'%s.%s' must be an array of strings", o->section, o->key);
+            return -1;
+        }
+    }
+    memset(l, 0, sizeof *l);
+    json_array_foreach(v, i, it) memcpy(l->item[i], json_string_value(it), json_string_length(it));
+    l->n = (int)json_array_size(v);
+    return 0;
+}
+
 /* Applies one JSON value to its option; msg receives the reason on error. */
 static int apply_value(struct config *cfg, const struct cfg_opt *o, json_t *v, char *msg,
                        size_t msglen)
@@ -328,6 +375,7 @@ static int apply_value(struct config *cfg, const struct cfg_opt *o, json_t *v, c
             return -1;
         set_string(cfg, o, json_string_value(v), json_string_length(v));
         return 0;
+    case CFG_LIST: return apply_list(field_ptr(cfg, o), o, v, msg, msglen);
     }
     return -1;
 }
@@ -481,6 +529,19 @@ static int validate_fields(const struct config *cfg, char *msg, size_t msglen)
             continue;
         }
         case CFG_BOOL: continue;
+        case CFG_LIST: {
+            const struct config_list *l = p;
+            if (l->n < 0 || l->n > CONFIG_LIST_MAX) {
+                snprintf(msg, msglen, "'%s.%s' holds at most %d items", o->section, o->key,
+                         CONFIG_LIST_MAX);
+                return -1;
+            }
+            for (int k = 0; k < l->n; k++)
+                if (check_item(o, l->item[k], strnlen(l->item[k], CONFIG_ITEM_MAX), msg, msglen) <
+                    0)
+                    return -1;
+            continue;
+        }
         case CFG_INT: v = *(const int *)p; break;
         case CFG_SIZE:
             v = *(const size_t *)p > (size_t)LLONG_MAX ? LLONG_MAX : (long long)*(const size_t *)p;
@@ -493,8 +554,39 @@ static int validate_fields(const struct config *cfg, char *msg, size_t msglen)
     return 0;
 }
 
+static int validate_proxies(const struct config *cfg, char *msg, size_t msglen)
+{
+    const struct config_list *l = &cfg->server.trusted_proxies;
+    struct proxy_cidr c;
+    for (int i = 0; i < l->n; i++)
+        if (proxy_cidr_parse(l->item[i], &c) != 0) {
+            snprintf(msg, msglen,
+                     "'server.trusted_proxies' item '%.64s' is not an address or a network "
+                     "(\"10.0.0.0/8\", \"::1\"; host bits must be zero)",
+                     l->item[i]);
+            return -1;
+        }
+    return 0;
+}
+
+static int validate_origins(const struct config *cfg, char *msg, size_t msglen)
+{
+    const struct config_list *l = &cfg->http.cors_origins;
+    for (int i = 0; i < l->n; i++)
+        if (!cors_origin_valid(l->item[i])) {
+            snprintf(msg, msglen,
+                     "'http.cors_origins' item '%.64s' is not an origin "
+                     "(\"https://app.example.com\", lower case, no path)",
+                     l->item[i]);
+            return -1;
+        }
+    return 0;
+}
+
 static int validate_network(const struct config *cfg, char *msg, size_t msglen)
 {
+    if (validate_proxies(cfg, msg, msglen) != 0 || validate_origins(cfg, msg, msglen) != 0)
+        return -1;
     int https_lo = net_addr_loopback(cfg->server.https_address);
     int http_lo = net_addr_loopback(cfg->server.http_address);
 

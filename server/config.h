@@ -15,6 +15,14 @@
 
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_STR_MAX  256
+#define CONFIG_LIST_MAX 32  /* items in a list option */
+#define CONFIG_ITEM_MAX 128 /* bytes of one item, with its NUL */
+
+/* A JSON array of strings (CIDRs, origins). */
+struct config_list {
+    int n;
+    char item[CONFIG_LIST_MAX][CONFIG_ITEM_MAX];
+};
 
 /* One struct per section of the file, so each part of the program receives
  * only the settings it uses (auth/ gets struct auth_config and the sections
@@ -32,8 +40,11 @@ struct server_config {
     int static_cache_ms;                /* 1000: small files served from memory this long
                                          * after their last check; 0 = always from disk */
     enum log_level log_level;           /* "debug" | "info" | "warn" | "error" */
+    char log_format[8];                 /* "text" | "json" (one object per line) */
     bool demo;                          /* HTTP listener serves the API too */
     bool demo_allow_non_loopback;       /* demo on a non-loopback address only if forced */
+    struct config_list trusted_proxies; /* CIDRs whose X-Forwarded-For is believed */
+    bool proxy_protocol;                /* HTTPS connections start with a PROXY v2 header */
 };
 
 struct limits_config {
@@ -103,6 +114,11 @@ struct demo_config {
     int wire_capture_connections; /* 16 recent connections per listener */
 };
 
+struct http_config {
+    struct config_list cors_origins; /* browser origins allowed to call the API */
+    int cors_max_age_s;              /* 600: how long a preflight answer is cached */
+};
+
 struct metrics_config {
     char address[CONFIG_STR_MAX]; /* "127.0.0.1": never exposed with the API */
     int port;                     /* -1 = off (default); 0 = kernel picks */
@@ -121,6 +137,7 @@ struct config {
     struct rate_limits_config rate_limits;
     struct demo_config demo;
     struct metrics_config metrics;
+    struct http_config http;
 };
 
 /* Fills *cfg with the compiled-in defaults. Cannot fail. */

@@ -19,9 +19,12 @@
 #include <unistd.h>
 
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/net.h"
+#include "server/proxy.h"
 
 enum conn_state {
+    CONN_PROXY,     /* reading the PROXY protocol header (server.proxy_protocol) */
     CONN_HANDSHAKE, /* TLS handshake in progress */
     CONN_READ,      /* reading / parsing a request (or idle between requests) */
     CONN_ASYNC,     /* a pool job is producing the response */
@@ -36,11 +39,14 @@ struct conn {
     struct tls_conn *tls;     /* NULL on the plain-HTTP listener */
     void *obs;                /* the observer's handle; NULL: not observed */
     enum conn_state state;
-    bool idle;        /* between requests, nothing buffered */
-    bool closed;      /* conn_close ran; memory freed later */
-    bool dead;        /* must close at the next chance */
-    bool job_pending; /* a pool job holds &http.ex */
-    uint32_t want;    /* epoll interest while waiting */
+    int mstate;        /* the metrics gauge this connection counts in; -1: none */
+    bool idle;         /* between requests, nothing buffered */
+    bool closed;       /* conn_close ran; memory freed later */
+    bool dead;         /* must close at the next chance */
+    bool job_pending;  /* a pool job holds &http.ex */
+    uint32_t want;     /* epoll interest while waiting */
+    unsigned char *pp; /* CONN_PROXY: the header so far (PROXY_V2_MAX bytes) */
+    size_t pp_len;
     size_t write_len; /* length of a TLS write to retry */
     struct conn_http http;
 };
@@ -63,6 +69,7 @@ static void conn_free_deferred(struct loop *l, void *arg)
     (void)l;
     struct conn *c = arg;
     conn_http_free(&c->http);
+    free(c->pp);
     free(c);
 }
 
@@ -79,17 +86,46 @@ static void conn_linger(int fd)
             break;
 }
 
+/* The state as the metrics name it (open connections by state). */
+static int conn_metric_state(const struct conn *c)
+{
+    if (c->closed)
+        return -1;
+    switch (c->state) {
+    case CONN_PROXY:
+    case CONN_HANDSHAKE: return MET_CONN_HANDSHAKE;
+    case CONN_READ: return c->idle ? MET_CONN_IDLE : MET_CONN_READING;
+    case CONN_ASYNC: return MET_CONN_PROCESSING;
+    case CONN_WRITE: return MET_CONN_WRITING;
+    }
+    return -1;
+}
+
+/* Moves this connection's +1 to the gauge of its current state. */
+static void conn_metric_sync(struct conn *c)
+{
+    int now = conn_metric_state(c);
+    if (now == c->mstate)
+        return;
+    if (c->mstate >= 0)
+        metrics_add((enum metric_id)c->mstate, -1);
+    if (now >= 0)
+        metrics_add((enum metric_id)now, 1);
+    c->mstate = now;
+}
+
 static void conn_close(struct conn *c)
 {
     if (c->closed)
         return;
     c->closed = true;
+    conn_metric_sync(c);
     struct conn_set *set = c->set;
     struct loop *l = conn_loop(c);
     loop_timer_cancel(l, &c->timer);
     loop_io_del(l, &c->io);
     if (c->tls) {
-        if (c->state != CONN_HANDSHAKE)
+        if (c->state != CONN_HANDSHAKE && c->state != CONN_PROXY)
             tls_conn_close_notify(c->tls);
         tls_conn_free(c->tls);
         c->tls = NULL;
@@ -122,6 +158,7 @@ void conn_accept(struct conn_set *set, int fd, int is_tls, const struct sockaddr
         return;
     }
     c->set = set;
+    c->mstate = -1;
     c->io.fd = fd;
     c->io.fn = conn_on_io;
     c->io.data = c;
@@ -129,7 +166,7 @@ void conn_accept(struct conn_set *set, int fd, int is_tls, const struct sockaddr
     conn_http_init(&c->http, &set->http, is_tls);
     c->http.ex.conn = c;
     net_peer_text(peer, c->http.client_ip, sizeof c->http.client_ip, &c->http.client_port);
-    c->state = is_tls ? CONN_HANDSHAKE : CONN_READ;
+    c->state = !is_tls ? CONN_READ : cfg->server.proxy_protocol ? CONN_PROXY : CONN_HANDSHAKE;
     c->next = set->list;
     if (set->list)
         set->list->prev = c;
@@ -152,6 +189,7 @@ void conn_accept(struct conn_set *set, int fd, int is_tls, const struct sockaddr
     }
     conn_set_timer(c, is_tls ? cfg->timeouts.handshake_ms : cfg->timeouts.header_ms);
     c->idle = !is_tls;
+    conn_metric_sync(c);
 }
 
 /* ---- socket I/O: TLS or plain, same contract as tls_conn_* ---- */
@@ -246,11 +284,60 @@ static void conn_plaintext_on_tls(struct conn *c)
     conn_close(c);
 }
 
+/* The PROXY v2 header, read byte-exactly so not one byte of the TLS
+ * handshake behind it is consumed: first its 16 fixed bytes, then the
+ * length they announce. Without a valid header the connection is refused.
+ * Returns 1 to go on, 0 to wait for the socket, -1 closed. */
+static int conn_step_proxy(struct conn *c)
+{
+    char ip[PROXY_ADDR_MAX];
+    if (c->pp == NULL && (c->pp = malloc(PROXY_V2_MAX)) == NULL) {
+        conn_close(c);
+        return -1;
+    }
+    for (;;) {
+        size_t need = 16;
+        if (c->pp_len >= 16)
+            need += ((size_t)c->pp[14] << 8) | c->pp[15];
+        long rc = proxy_v2_parse(c->pp, c->pp_len, ip, sizeof ip);
+        if (rc > 0) {
+            if (ip[0] != '\0') {
+                snprintf(c->http.client_ip, sizeof c->http.client_ip, "%s", ip);
+                c->http.client_port = 0;
+            }
+            free(c->pp);
+            c->pp = NULL;
+            c->state = CONN_HANDSHAKE;
+            return 1;
+        }
+        if (rc < 0 || need > PROXY_V2_MAX) {
+            log_info("proxy: %s sent no valid PROXY v2 header, closed", c->http.client_ip);
+            conn_close(c);
+            return -1;
+        }
+        ssize_t n = recv(c->io.fd, c->pp + c->pp_len, need - c->pp_len, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            c->want = EPOLLIN;
+            return 0;
+        }
+        if (n <= 0) {
+            conn_close(c);
+            return -1;
+        }
+        c->pp_len += (size_t)n;
+    }
+}
+
 /* Returns 1 to go on, 0 to wait for the socket (interest set), -1 closed. */
 static int conn_step_handshake(struct conn *c)
 {
     int rc = tls_conn_handshake(c->tls);
     if (rc == 0) {
+        int v13 = strcmp(tls_conn_version(c->tls), "TLSv1.3") == 0;
+        if (tls_conn_resumed(c->tls))
+            metrics_inc(v13 ? MET_TLS_RESUMED_13 : MET_TLS_RESUMED_12);
+        else
+            metrics_inc(v13 ? MET_TLS_FULL_13 : MET_TLS_FULL_12);
         c->state = CONN_READ;
         c->idle = true;
         conn_set_timer(c, conn_cfg(c)->timeouts.keepalive_ms);
@@ -261,9 +348,11 @@ static int conn_step_handshake(struct conn *c)
         return 0;
     }
     if (rc == TLS_PLAINTEXT) {
+        metrics_inc(MET_TLS_FAIL_PLAINTEXT);
         conn_plaintext_on_tls(c);
         return -1;
     }
+    metrics_inc(rc == TLS_CLOSED ? MET_TLS_FAIL_CLOSED : MET_TLS_FAIL_PROTOCOL);
     log_debug("tls: handshake with %s failed: %s", c->http.client_ip, tls_conn_last_error(c->tls));
     conn_close(c);
     return -1;
@@ -360,6 +449,7 @@ static void conn_run(struct conn *c)
             return;
         }
         switch (c->state) {
+        case CONN_PROXY: go = conn_step_proxy(c); break;
         case CONN_HANDSHAKE: go = conn_step_handshake(c); break;
         case CONN_READ: go = conn_step_read(c); break;
         case CONN_WRITE: go = conn_step_write(c); break;
@@ -371,6 +461,8 @@ static void conn_run(struct conn *c)
     }
     if (go == 0 && !c->closed && loop_io_set(conn_loop(c), &c->io, c->want) != 0)
         conn_close(c);
+    if (!c->closed)
+        conn_metric_sync(c);
 }
 
 static void conn_on_io(struct loop *l, void *data, uint32_t events)
@@ -398,6 +490,8 @@ static void conn_on_timer(struct loop *l, struct loop_timer *t)
     struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
     if (c->closed || c->state == CONN_ASYNC)
         return;
+    if (c->state == CONN_HANDSHAKE || c->state == CONN_PROXY)
+        metrics_inc(MET_TLS_FAIL_TIMEOUT);
     if (c->state == CONN_READ && !c->idle) {
         log_info("timeout: %s did not send a complete request in time, answering 408",
                  c->http.client_ip);
@@ -432,7 +526,8 @@ void conn_drain_all(struct conn_set *set)
         struct conn *next = c->next;
         /* Busy ones finish their request: its answer sees http.draining
          * and says Connection: close. */
-        if (c->state == CONN_HANDSHAKE || (c->state == CONN_READ && c->idle))
+        if (c->state == CONN_PROXY || c->state == CONN_HANDSHAKE ||
+            (c->state == CONN_READ && c->idle))
             conn_close(c);
         c = next;
     }

@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server/clock.h"
+#include "server/cors.h"
 #include "server/log.h"
+#include "server/metrics.h"
 
 #define CONN_HTTP_OUT_MAX (8u * 1024 * 1024)
 
@@ -24,6 +27,7 @@ void conn_http_init(struct conn_http *h, struct conn_http_shared *sh, bool is_tl
     buf_init(&h->ex.resp.body, CONN_HTTP_OUT_MAX / 2);
     h->ex.loop = sh->loop;
     h->ex.loop_data = sh->loop_data;
+    h->ex.route = METRICS_ROUTE_UNMATCHED;
 }
 
 static void conn_http_drop_principal(struct http_exchange *ex)
@@ -73,15 +77,17 @@ static void conn_http_reset_response(struct http_exchange *ex)
     conn_http_drop_principal(ex);
 }
 
-static void conn_http_log(const struct conn_http *h, int status, size_t bytes)
+static void conn_http_log(const struct conn_http *h, int status, size_t bytes, uint64_t dur_us)
 {
     const struct http_request_head *r = &h->ex.req.head;
-    char client[INET6_ADDRSTRLEN + 8];
+    const struct router *rt = h->sh->site->router;
+    int route = h->ex.route;
     if (log_get_level() > LOG_INFO)
         return; /* the access log is off: format nothing */
-    snprintf(client, sizeof client, "%s:%d", h->client_ip, h->client_port);
+    int fwd = h->ex.req.client_ip == h->fwd_ip && h->fwd_ip[0];
     struct log_access a = {
-        .client = client,
+        .client_ip = fwd ? h->fwd_ip : h->client_ip,
+        .client_port = fwd ? 0 : h->client_port,
         .scheme = h->is_tls ? "https" : "http",
         .method = r->method.p ? r->method.p : "-",
         .method_len = r->method.p ? r->method.n : 1,
@@ -89,7 +95,12 @@ static void conn_http_log(const struct conn_http *h, int status, size_t bytes)
         .path_len = r->path.p ? r->path.n : 1,
         .status = status,
         .bytes = bytes,
-        .duration_ms = h->started_us ? (double)(clock_mono_us() - h->started_us) / 1000.0 : 0.0,
+        .duration_ms = (double)dur_us / 1000.0,
+        .request_id = h->ex.request_id,
+        .route = route >= 0 && rt != NULL && (size_t)route < rt->n ? rt->routes[route].pattern
+                 : route == METRICS_ROUTE_STATIC                   ? "static"
+                                                                   : NULL,
+        .user_id = h->ex.user_id,
     };
     log_access(&a);
 }
@@ -106,6 +117,11 @@ void conn_http_finish(struct conn_http *h)
     struct http_writer_opts o = { cfg->tls.hsts_max_age_s, h->is_tls };
     if (!h->is_tls && warning != NULL)
         http_resp_header(&ex->resp, "X-Portcullis-Warning", warning);
+    if (ex->request_id[0] == '\0') /* refused before its head was read */
+        reqid_assign(ex->request_id, str_make(NULL, 0));
+    http_resp_header(&ex->resp, "X-Request-Id", ex->request_id);
+    if (h->is_tls || warning != NULL)
+        cors_response(&cfg->http.cors_origins, &ex->req, &ex->resp);
     size_t before = h->out.len;
     if (http_resp_write(&ex->resp, &o, minor, keep, ex->req.is_head, &h->out) != 0) {
         keep = false; /* response too large to buffer: nothing sane to send */
@@ -117,13 +133,20 @@ void conn_http_finish(struct conn_http *h)
         http_resp_write(&e, &o, minor, 0, ex->req.is_head, &h->out);
         buf_free(&e.body);
     }
-    conn_http_log(h, ex->resp.status ? ex->resp.status : 500, h->out.len - before);
+    int status = ex->resp.status ? ex->resp.status : 500;
+    uint64_t dur_us = h->started_us ? clock_mono_us() - h->started_us : 0;
+    metrics_request(ex->route, status, dur_us);
+    conn_http_log(h, status, h->out.len - before, dur_us);
     h->requests++;
     if (!keep)
         h->close_after_write = true;
     conn_http_reset_response(ex);
     conn_http_reset_request(h);
     memset(&ex->req, 0, sizeof ex->req);
+    ex->route = METRICS_ROUTE_UNMATCHED;
+    ex->user_id = 0;
+    ex->request_id[0] = '\0';
+    log_set_request(NULL);
     h->started_us = 0;
 }
 
@@ -182,6 +205,7 @@ static bool conn_http_head(struct conn_http *h, enum conn_http_step *next)
     }
     h->head_len = (size_t)rc;
     h->head_moves = h->in.moves;
+    reqid_assign(h->ex.request_id, http_req_header(&h->ex.req, "X-Request-Id"));
     h->keep_alive = h->fr.keep_alive;
     if (h->fr.body == HTTP_BODY_LENGTH && h->fr.content_length > cfg->limits.max_body_bytes) {
         conn_http_fail(h, 413, "body_too_large", "the request body exceeds max_body_bytes");
@@ -254,12 +278,34 @@ static bool conn_http_body(struct conn_http *h, enum conn_http_step *next)
     return false;
 }
 
+/* Behind a trusted proxy, the client is the right-most untrusted address of
+ * the last X-Forwarded-For header; otherwise (or without a usable header)
+ * the peer itself. */
+static const char *conn_http_client(struct conn_http *h)
+{
+    const struct dispatch_site *site = h->sh->site;
+    const struct http_request_head *head = &h->ex.req.head;
+    h->fwd_ip[0] = '\0';
+    if (site->ntrusted == 0 || !proxy_cidr_match(site->trusted, site->ntrusted, h->client_ip))
+        return h->client_ip;
+    for (size_t i = head->num_headers; i-- > 0;) {
+        const struct http_header *x = &head->headers[i];
+        if (x->name.n == 15 && strncasecmp(x->name.p, "X-Forwarded-For", 15) == 0) {
+            if (proxy_xff_client(x->value.p, x->value.n, site->trusted, site->ntrusted, h->fwd_ip,
+                                 sizeof h->fwd_ip) != 0)
+                h->fwd_ip[0] = '\0';
+            break;
+        }
+    }
+    return h->fwd_ip[0] ? h->fwd_ip : h->client_ip;
+}
+
 /* The request as handlers see it: the head is already in place. */
 static void conn_http_fill_request(struct conn_http *h)
 {
     struct http_request *r = &h->ex.req;
     r->body = str_make(buf_head(&h->in) + h->head_len, h->body_len);
-    r->client_ip = h->client_ip;
+    r->client_ip = conn_http_client(h);
     r->is_tls = h->is_tls;
     r->is_head = str_eq(r->head.method, "HEAD");
     memset(&r->params, 0, sizeof r->params);
@@ -281,8 +327,11 @@ enum conn_http_step conn_http_advance(struct conn_http *h)
     if (h->in.moves != h->head_moves)
         conn_http_reparse_head(h);
     conn_http_fill_request(h);
-    if (dispatch_request(h->sh->site, &h->sh->files, &h->ex, h->fr.host) == DISPATCH_LATER)
+    log_set_request(h->ex.request_id); /* cleared by conn_http_finish */
+    if (dispatch_request(h->sh->site, &h->sh->files, &h->ex, h->fr.host) == DISPATCH_LATER) {
+        log_set_request(NULL);
         return CONN_HTTP_LATER;
+    }
     conn_http_finish(h);
     return CONN_HTTP_WRITE;
 }

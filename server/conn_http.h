@@ -36,9 +36,10 @@ struct conn_http {
     bool is_tls;
     bool keep_alive; /* of the current request */
     bool sent_continue;
-    bool close_after_write; /* the queued answer is the last one */
-    char client_ip[INET6_ADDRSTRLEN];
+    bool close_after_write;           /* the queued answer is the last one */
+    char client_ip[INET6_ADDRSTRLEN]; /* the peer, or the PROXY header's source */
     int client_port;
+    char fwd_ip[INET6_ADDRSTRLEN]; /* the client named by a trusted proxy, or "" */
 
     struct buf in, out;
 

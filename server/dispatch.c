@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include "server/dispatch.h"
+#include "server/cors.h"
 #include "server/loop.h"
+#include "server/metrics.h"
 
 /* "/api" or "/api/...": a client of the JSON API, which must not be told
  * to repeat its request elsewhere (it would resend the password). */
@@ -165,6 +167,8 @@ static void dispatch_options(const struct dispatch_site *site, struct http_excha
     snprintf(list, sizeof list, "%s, OPTIONS", allow);
     http_resp_bytes(resp, 204, NULL, HTTP_CONTENT_NONE, NULL, 0);
     http_resp_header(resp, "Allow", list);
+    cors_preflight(&site->cfg->http.cors_origins, site->cfg->http.cors_max_age_s, &ex->req, resp,
+                   list);
 }
 
 static enum dispatch_result dispatch_route(const struct dispatch_site *site,
@@ -179,14 +183,17 @@ static enum dispatch_result dispatch_route(const struct dispatch_site *site,
     if (rc != 0 && str_eq(method, "OPTIONS")) {
         dispatch_options(site, ex, rc, allow);
     } else if (rc == 404) {
-        if (!(get && dispatch_static(site, files, ex)))
+        if (get && dispatch_static(site, files, ex))
+            ex->route = METRICS_ROUTE_STATIC;
+        else
             http_resp_error(&ex->resp, 404, "not_found", "no such resource");
     } else if (rc == 405) {
         http_resp_error(&ex->resp, 405, "method_not_allowed",
                         "this resource does not accept that method");
         http_resp_header(&ex->resp, "Allow", allow);
-    } else if (rt->access == 0 || site->access_check == NULL ||
-               site->access_check(ex, rt->access, site->access_arg) == 0) {
+    } else if ((ex->route = (int)(rt - site->router->routes)) >= 0 &&
+               (rt->access == 0 || site->access_check == NULL ||
+                site->access_check(ex, rt->access, site->access_arg) == 0)) {
         if (rt->handler(ex, rt->arg) == 1)
             return DISPATCH_LATER;
     }
@@ -196,6 +203,7 @@ static enum dispatch_result dispatch_route(const struct dispatch_site *site,
 enum dispatch_result dispatch_request(const struct dispatch_site *site, struct static_cache *files,
                                       struct http_exchange *ex, struct str host)
 {
+    ex->route = METRICS_ROUTE_UNMATCHED;
     if (!ex->req.is_tls && site->plain_warning == NULL) {
         dispatch_redirect(site, ex, host);
         return DISPATCH_ANSWERED;

@@ -10,6 +10,7 @@
 
 #include "server/config.h"
 #include "server/http_msg.h"
+#include "server/proxy.h"
 #include "server/router.h"
 #include "server/static.h"
 #include "server/static_cache.h"
@@ -26,6 +27,9 @@ struct dispatch_site {
     const struct static_root *www; /* NULL: no www root */
     int https_port;                /* where the plain listener redirects */
     const char *plain_warning;     /* non-NULL: the plain listener serves */
+    /* Peers whose X-Forwarded-For names the client (server.trusted_proxies). */
+    struct proxy_cidr trusted[CONFIG_LIST_MAX];
+    size_t ntrusted;
 };
 
 enum dispatch_result {

@@ -12,6 +12,7 @@
 
 #include "server/buf.h"
 #include "server/http_parse.h"
+#include "server/reqid.h"
 #include "server/router.h"
 #include "server/str.h"
 
@@ -44,7 +45,11 @@ struct http_exchange {
     struct loop *loop; /* the owning loop */
     void *principal;   /* set by the access check; freed with principal_free */
     void (*principal_free)(void *principal);
-    struct conn *conn; /* opaque owner (conn.c) */
+    struct conn *conn;          /* opaque owner (conn.c) */
+    int route;                  /* what answered, for the metrics: the router's index of
+                          the route, or METRICS_ROUTE_STATIC / _UNMATCHED (< 0) */
+    long long user_id;          /* the authenticated user (set by the access check); 0: none */
+    char request_id[REQID_MAX]; /* echoed as X-Request-Id, in every log line */
 };
 
 /* Case-insensitive header lookup on the request; NULL slice p when absent. */

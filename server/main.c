@@ -185,6 +185,7 @@ static int serve(const struct config *cfg)
     memset(&auth, 0, sizeof auth);
     router_init(&router);
     log_set_level(cfg->server.log_level);
+    log_set_format(strcmp(cfg->server.log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
     /* Before any thread exists, so every thread inherits the mask. */
     server_block_signals();
     auth.cfg = auth_settings_of(cfg);

@@ -103,9 +103,9 @@ int metrics_init(int nroutes, const char *const *methods, const char *const *pat
     for (int i = 0; i < g.nroutes; i++) {
         int own = i < nroutes;
         g.route_method[i] = dup_or_empty(own ? methods[i] : "");
-        g.route_pattern[i] = dup_or_empty(own                                  ? patterns[i]
-                                          : i == METRICS_ROUTE_STATIC(nroutes) ? "static"
-                                                                               : "unmatched");
+        g.route_pattern[i] = dup_or_empty(own            ? patterns[i]
+                                          : i == nroutes ? "static"
+                                                         : "unmatched");
         if (g.route_method[i] == NULL || g.route_pattern[i] == NULL)
             return -1;
     }
@@ -204,7 +204,11 @@ void metrics_request(int route, int status, uint64_t usec)
 {
     struct shard *s = mine ? mine : &g.shared;
     int cls = status / 100 - 1;
-    if (route < 0 || route >= g.nroutes || s->req == NULL)
+    if (route == METRICS_ROUTE_STATIC)
+        route = g.nroutes - 2;
+    else if (route < 0 || route >= g.nroutes - 2)
+        route = g.nroutes - 1;
+    if (s->req == NULL)
         return;
     cls = cls < 0 ? 0 : cls > 4 ? 4 : cls;
     bump_u(&s->req[route * 5 + cls], 1);

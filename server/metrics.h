@@ -56,10 +56,10 @@ enum metric_id {
 /* Histograms: durations in microseconds, exposed in seconds. */
 enum metric_hist { MET_H_POOL_WAIT, MET_H_COUNT };
 
-/* Request routes beyond the router's: static files, and everything no route
- * or file answered (404, 405, redirects, framing errors). */
-#define METRICS_ROUTE_STATIC(n)    (n)
-#define METRICS_ROUTE_UNMATCHED(n) ((n) + 1)
+/* Request routes beyond the router's indexes: everything no route or file
+ * answered (404, 405, redirects, framing errors), and static files. */
+#define METRICS_ROUTE_UNMATCHED (-1)
+#define METRICS_ROUTE_STATIC    (-2)
 
 /* Copies the route labels (route i: methods[i] + patterns[i]) so requests
  * and their durations can be counted per route. 0 or -1 (no memory). */
@@ -73,7 +73,8 @@ int metrics_thread_attach(void);
 void metrics_add(enum metric_id id, int64_t delta);
 static inline void metrics_inc(enum metric_id id) { metrics_add(id, 1); }
 void metrics_observe(enum metric_hist h, uint64_t usec);
-/* One answered request: route index (or METRICS_ROUTE_*), status, duration. */
+/* One answered request: the router's index of its route (or one of
+ * METRICS_ROUTE_*), its status and its duration. */
 void metrics_request(int route, int status, uint64_t usec);
 
 /* The whole exposition (text format 0.0.4) appended to out. 0 or -1. */

@@ -5,15 +5,23 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "server/clock.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/reqid.h"
 
 struct pool_job {
     struct loop *owner;
     pool_work_fn work;
     loop_task_fn done;
     void *arg;
+    uint64_t queued_us;         /* when it entered the queue (metrics: wait time) */
+    char request_id[REQID_MAX]; /* the submitter's log context, "" for none */
     struct pool_job *next;
 };
 
@@ -39,6 +47,7 @@ static void *pool_main(void *argp)
     struct pool *p = st->p;
     void *ctx = st->ctx;
     free(st);
+    metrics_thread_attach();
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (p->head == NULL && !p->stopping)
@@ -50,8 +59,13 @@ static void *pool_main(void *argp)
         if (p->head == NULL)
             p->tail = NULL;
         p->queued--;
+        metrics_add(MET_POOL_QUEUED, -1);
         pthread_mutex_unlock(&p->lock);
+        metrics_observe(MET_H_POOL_WAIT, clock_mono_us() - j->queued_us);
+        /* What the job logs names the request it works for. */
+        log_set_request(j->request_id[0] ? j->request_id : NULL);
         j->work(ctx, j->arg);
+        log_set_request(NULL);
         if (loop_post(j->owner, j->done, j->arg) != 0)
             j->done(j->owner, j->arg); /* cannot happen short of OOM; better late than lost */
         free(j);
@@ -125,11 +139,17 @@ int pool_submit(struct pool *p, struct loop *owner, pool_work_fn work, loop_task
     struct pool_job *j = malloc(sizeof *j);
     if (j == NULL)
         return -1;
-    *j = (struct pool_job){ owner, work, done, arg, NULL };
+    *j = (struct pool_job){
+        .owner = owner, .work = work, .done = done, .arg = arg, .queued_us = clock_mono_us()
+    };
+    const char *rid = log_request();
+    if (rid != NULL)
+        snprintf(j->request_id, sizeof j->request_id, "%s", rid);
     pthread_mutex_lock(&p->lock);
     if (p->stopping || p->queued >= p->queue_max) {
         pthread_mutex_unlock(&p->lock);
         free(j);
+        metrics_inc(MET_POOL_REJECTED);
         return -1;
     }
     if (p->tail)
@@ -138,6 +158,7 @@ int pool_submit(struct pool *p, struct loop *owner, pool_work_fn work, loop_task
         p->head = j;
     p->tail = j;
     p->queued++;
+    metrics_add(MET_POOL_QUEUED, 1); /* under the lock: before its decrement */
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
     return 0;

@@ -115,6 +115,11 @@ static void server_share(struct server *s, struct router *router, const struct s
     sh->cfg = s->cfg;
     sh->site.cfg = s->cfg;
     sh->site.router = router;
+    /* Validated with the config: every item parses. */
+    const struct config_list *tp = &s->cfg->server.trusted_proxies;
+    for (int i = 0; i < tp->n; i++)
+        if (proxy_cidr_parse(tp->item[i], &sh->site.trusted[sh->site.ntrusted]) == 0)
+            sh->site.ntrusted++;
     if (hooks) {
         sh->site.access_check = hooks->access_check;
         sh->site.access_arg = hooks->arg;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/net.h"
 
 #define WORKER_ACCEPT_BATCH 64
@@ -278,6 +279,7 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     struct worker_shared *sh = w->sh;
     char err[256] = "";
+    metrics_thread_attach();
     if (sh->loop_init) {
         w->conns.http.loop_data = sh->loop_init(w->loop, w->index, sh->hook_arg, err, sizeof err);
         if (w->conns.http.loop_data == NULL) {

@@ -92,6 +92,59 @@ START_TEST(metrics_listener_and_format)
 }
 END_TEST
 
+/* Numbers that must move: requests per route and class, handshakes, token
+ * refusals by reason, static files, open connections. */
+START_TEST(metrics_move_with_traffic)
+{
+    struct srv s;
+    struct http_resp r;
+    ck_assert_int_eq(srv_start(&s, "{\"metrics\": {\"port\": 0}}", NULL), 0);
+    int port = metrics_port(&s);
+    for (int i = 0; i < 5; i++) {
+        https_request(&s, "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &r);
+        ck_assert_int_eq(r.status, 200);
+    }
+    https_request(&s, "GET /api/me HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &r);
+    ck_assert_int_eq(r.status, 401);
+    https_request(&s,
+                  "GET /api/me HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x.y.z\r\n"
+                  "Connection: close\r\n\r\n",
+                  &r);
+    ck_assert_int_eq(r.status, 401);
+    https_request(&s, "GET /nothing-here HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &r);
+    ck_assert_int_eq(r.status, 404);
+    https_request(&s, "GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &r);
+    ck_assert_int_eq(r.status, 200);
+    /* One connection left open and idle while the scrape runs. */
+    struct tc_conn idle;
+    tls_open(&idle, &s);
+    tls_exchange(&idle, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", &r);
+
+    scrape(port, "/metrics", &r);
+    ck_assert_int_eq(r.status, 200);
+    promtool_ok(r.body, r.body_len);
+    const char *b = r.body;
+    ck_assert(sample(b, "portcullis_http_requests_total{method=\"GET\",route=\"/healthz\","
+                        "code=\"2xx\"}") == 6);
+    ck_assert(sample(b, "portcullis_http_requests_total{method=\"GET\",route=\"/api/me\","
+                        "code=\"4xx\"}") == 2);
+    ck_assert(sample(b, "portcullis_http_requests_total{method=\"\",route=\"unmatched\","
+                        "code=\"4xx\"}") == 1);
+    ck_assert(sample(b, "portcullis_http_requests_total{method=\"\",route=\"static\","
+                        "code=\"2xx\"}") == 1);
+    ck_assert(sample(b, "portcullis_http_request_duration_seconds_count{method=\"GET\","
+                        "route=\"/healthz\"}") == 6);
+    ck_assert(sample(b, "portcullis_tls_handshakes_total{kind=\"full\",version=\"TLSv1.3\"}") +
+                  sample(b, "portcullis_tls_handshakes_total{kind=\"full\",version=\"TLSv1.2\"}") >=
+              10);
+    ck_assert(sample(b, "portcullis_token_refusals_total{reason=\"missing\"}") == 1);
+    ck_assert(sample(b, "portcullis_token_refusals_total{reason=\"invalid\"}") == 1);
+    ck_assert(sample(b, "portcullis_connections{state=\"idle\"}") >= 1);
+    tc_close(&idle);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
 START_TEST(metrics_off_by_default)
 {
     struct srv s;
@@ -107,6 +160,7 @@ static Suite *metrics_suite(void)
     TCase *tc = tcase_create("metrics");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, metrics_listener_and_format);
+    tcase_add_test(tc, metrics_move_with_traffic);
     tcase_add_test(tc, metrics_off_by_default);
     suite_add_tcase(s, tc);
     return s;

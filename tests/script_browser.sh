@@ -58,10 +58,14 @@ show_log() {
 }
 
 mkdir -p "$tmp/data"
+# The plain listener's port is fixed here so its origin can be listed in
+# http.cors_origins (cors.mjs calls the HTTPS API from a page served there).
+http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$tmp/config.json" <<EOF
 {
+  "http": {"cors_origins": ["http://127.0.0.1:$http_port"]},
   "server": {"https_address": "127.0.0.1", "https_port": 0,
-             "http_address": "127.0.0.1", "http_port": 0,
+             "http_address": "127.0.0.1", "http_port": $http_port,
              "workers": 2, "www_root": "$PC_SOURCE_DIR/www"},
   "tls": {"dev_cert_dir": "$tmp/certs"},
   "db": {"path": "$tmp/data/portcullis.db"},
@@ -92,6 +96,16 @@ TMPDIR="$tmp" PC_URL="https://127.0.0.1:$https_port" PC_HTTP_URL="http://127.0.0
 PC_CA_FILE="$tmp/certs/ca.crt" \
 PC_CHROMIUM="$chromium" PC_SCREENSHOTS="$shots" PC_SANITIZE="${PC_SANITIZE:-OFF}" \
   timeout -k 5 170 node "$work/login.mjs" || rc=$?
+if [ "$rc" -eq 0 ]; then
+  PC_URL="https://127.0.0.1:$https_port" PC_HTTP_URL="http://127.0.0.1:$http_port" \
+  PC_CA_FILE="$tmp/certs/ca.crt" PC_CHROMIUM="$chromium" \
+    timeout -k 5 100 node "$work/cors.mjs" || rc=$?
+  # The browser really asked first: the preflight reached the server.
+  if [ "$rc" -eq 0 ] && ! grep -q '"OPTIONS /api/register" 204' "$tmp/server.log"; then
+    show_log
+    fail "no CORS preflight reached the server"
+  fi
+fi
 
 # ---- stop: SIGTERM must end the server cleanly with status 0 ----
 if ! kill -0 "$pid" 2>/dev/null; then

@@ -20,7 +20,7 @@ static char err[512];
     X(server.https_address) X(server.https_port) X(server.http_address) \
     X(server.http_port) X(server.workers) X(server.max_connections) \
     X(server.user) X(server.www_root) X(server.static_cache_ms) \
-    X(server.log_level) X(server.demo) X(server.demo_allow_non_loopback) \
+    X(server.log_level) X(server.log_format) X(server.demo) X(server.demo_allow_non_loopback) X(server.trusted_proxies) X(server.proxy_protocol) \
     X(limits.max_header_bytes) X(limits.max_headers) \
     X(limits.max_uri_bytes) X(limits.max_body_bytes) \
     X(limits.max_requests_per_connection) X(timeouts.handshake_ms) \
@@ -38,7 +38,7 @@ static char err[512];
     X(rate_limits.register_ip_per_minute) X(rate_limits.lockout_threshold) \
     X(rate_limits.lockout_base_s) X(rate_limits.lockout_max_s) \
     X(demo.wire_capture_bytes) X(demo.wire_capture_connections) \
-    X(metrics.address) X(metrics.port)
+    X(metrics.address) X(metrics.port) X(http.cors_origins) X(http.cors_max_age_s)
 /* clang-format on */
 
 /* Byte comparison per field (padding ignored); returns the first differing

@@ -5,6 +5,7 @@
  * the level filter. */
 #include <check.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,18 +103,69 @@ static void write_access(void)
 {
     static const char method[] = "GE\"T";
     static const char path[] = "/x\n/y";
-    struct log_access a = {
-        "127.0.0.1:5000", "https", method, sizeof method - 1, path, sizeof path - 1, 404, 123, 1.5
-    };
+    struct log_access a = { .client_ip = "127.0.0.1",
+                            .client_port = 5000,
+                            .scheme = "https",
+                            .method = method,
+                            .method_len = sizeof method - 1,
+                            .path = path,
+                            .path_len = sizeof path - 1,
+                            .status = 404,
+                            .bytes = 123,
+                            .duration_ms = 1.5,
+                            .request_id = "req-1",
+                            .route = "/x/:id",
+                            .user_id = 7 };
     log_set_level(LOG_INFO);
     log_access(&a);
 }
+
+static void write_access_json(void)
+{
+    log_set_format(LOG_FORMAT_JSON);
+    write_access();
+    log_set_request("req-2");
+    log_warn("a \"quoted\" message");
+    log_set_request(NULL);
+    log_set_format(LOG_FORMAT_TEXT);
+}
+
+/* One JSON object per line, with every field an operator filters on. */
+START_TEST(access_line_json)
+{
+    char *s = strdup(capture_stderr(write_access_json));
+    char *nl = strchr(s, '\n');
+    ck_assert_ptr_nonnull(nl);
+    *nl = '\0';
+    json_error_t je;
+    json_t *a = json_loads(s, 0, &je), *m = json_loads(nl + 1, 0, &je);
+    ck_assert_msg(a != NULL && m != NULL, "not JSON lines: %s", s);
+    ck_assert_str_eq(json_string_value(json_object_get(a, "type")), "access");
+    ck_assert_str_eq(json_string_value(json_object_get(a, "method")), "GE\\x22T");
+    ck_assert_str_eq(json_string_value(json_object_get(a, "path")), "/x\\x0a/y");
+    ck_assert_str_eq(json_string_value(json_object_get(a, "route")), "/x/:id");
+    ck_assert_str_eq(json_string_value(json_object_get(a, "request_id")), "req-1");
+    ck_assert_str_eq(json_string_value(json_object_get(a, "client_ip")), "127.0.0.1");
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "status")), 404);
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "bytes")), 123);
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "user_id")), 7);
+    ck_assert(json_real_value(json_object_get(a, "duration_ms")) == 1.5);
+    ck_assert_ptr_nonnull(json_object_get(a, "time"));
+    ck_assert_str_eq(json_string_value(json_object_get(m, "msg")), "a \"quoted\" message");
+    ck_assert_str_eq(json_string_value(json_object_get(m, "level")), "warn");
+    ck_assert_str_eq(json_string_value(json_object_get(m, "request_id")), "req-2");
+    json_decref(a);
+    json_decref(m);
+    free(s);
+}
+END_TEST
 
 START_TEST(access_line_escaped)
 {
     const char *s = capture_stderr(write_access);
     ck_assert_msg(strstr(s, "access 127.0.0.1:5000 https \"GE\\x22T /x\\x0a/y\" 404 123 ") != NULL,
                   "got: %s", s);
+    ck_assert_msg(strstr(s, " id=req-1 user=7\n") != NULL, "got: %s", s);
     /* One line: the newline of the path did not end it early. */
     ck_assert_ptr_eq(strchr(s, '\n'), s + strlen(s) - 1);
 }
@@ -151,7 +203,8 @@ static Suite *log_suite(void)
     tcase_add_test(t, truncation_marked_and_terminated);
     tcase_add_test(t, tiny_destinations);
     suite_add_tcase(s, t);
-    t = tcase_create("lines");
+    tcase_add_test(t, access_line_escaped);
+    tcase_add_test(t, access_line_json);
     tcase_add_test(t, access_line_escaped);
     tcase_add_test(t, level_filter);
     suite_add_tcase(s, t);
