@@ -227,7 +227,7 @@ int tls_client_handshake(struct tls_client *c)
 
     if (c->failed)
         return TLS_ERROR;
-    while (!pc_ssl_handshake_over(&c->ssl)) {
+    while (!mbedtls_ssl_is_handshake_over(&c->ssl)) {
         if (PC_SSL_STATE(&c->ssl) == MBEDTLS_SSL_SERVER_CERTIFICATE)
             c->full_hs = 1;
         ret = mbedtls_ssl_handshake_step(&c->ssl);
@@ -252,10 +252,8 @@ ssize_t tls_client_read(struct tls_client *c, void *buf, size_t len)
             return ret;
         if (ret == 0)
             return TLS_CLOSED;
-#if PC_MBEDTLS3 && defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-            continue; /* TLS 1.3 ticket taken in; no data */
-#endif
+            continue; /* TLS 1.3 ticket taken in (session_save keeps it); no data */
         return client_map(c, ret, "tls client: read");
     }
 }
@@ -268,7 +266,11 @@ ssize_t tls_client_write(struct tls_client *c, const void *buf, size_t len)
         return ret;
     if (c->failed)
         return TLS_ERROR;
-    ret = mbedtls_ssl_write(&c->ssl, buf, len > INT_MAX ? INT_MAX : len);
+    /* A TLS 1.3 NewSessionTicket read while writing is reported the same
+     * way as on reads: taken in, and the write goes on. */
+    do
+        ret = mbedtls_ssl_write(&c->ssl, buf, len > INT_MAX ? INT_MAX : len);
+    while (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET);
     return ret >= 0 ? ret : client_map(c, ret, "tls client: write");
 }
 
