@@ -34,10 +34,11 @@ static const int policy_suites[] = {
  * group that this list contains: here the list only filters.
  * Order, measured with bench/ceiling.c on mbedTLS 3.6 (3 runs of 3 s on one
  * core, TLS 1.2's legacy ECDH and TLS 1.3's PSA key share alike; figures in
- * bench/ANALYSIS.md): key generation 0.19-0.25 ms for P-256 against
+ * bench/ANALYSIS.md): key generation 0.18-0.25 ms for P-256 against
  * 0.42-0.57 ms for X25519 (3.6 ships P-256's fixed-base table), the shared
- * secret 0.51-0.60 ms against 0.44-0.58 ms, so the whole ephemeral share
- * about 0.8 ms against 0.85-1.15 ms; P-384's costs 1.1-1.4 ms. So P-256
+ * secret 0.51-0.75 ms against 0.44-0.58 ms, so the whole ephemeral share
+ * 0.69-1.0 ms against 0.85-1.16 ms (P-256 cheaper in 5 of 6 runs); P-384's
+ * costs 1.1-1.45 ms. So P-256
  * first, then X25519, then P-384. (On 2.28 X25519 was the cheaper one, hence
  * the old "X25519 first".) The order is the server's choice in TLS 1.2
  * only: in TLS 1.3 browsers and OpenSSL send an X25519 share and get X25519. */
