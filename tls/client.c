@@ -64,9 +64,7 @@ static int client_conf(struct tls_client_config *cfg, const char *ca_file, char 
         return -1;
     }
     mbedtls_ssl_conf_rng(&cfg->conf, mbedtls_ctr_drbg_random, &cfg->drbg);
-#if defined(MBEDTLS_SSL_SESSION_TICKETS)
     mbedtls_ssl_conf_session_tickets(&cfg->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
-#endif
     if ((ret = tls_policy_apply(&cfg->conf, MBEDTLS_SSL_IS_CLIENT)) != 0) {
         client_errf(err, errlen, "tls client: policy", ret);
         return -1;
@@ -84,6 +82,11 @@ static int client_conf(struct tls_client_config *cfg, const char *ca_file, char 
     mbedtls_ssl_conf_authmode(&cfg->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     cfg->verify = 1;
     return 0;
+}
+
+void tls_client_config_max_tls12(struct tls_client_config *cfg)
+{
+    mbedtls_ssl_conf_max_tls_version(&cfg->conf, MBEDTLS_SSL_VERSION_TLS1_2);
 }
 
 int tls_client_config_setup(struct tls_client_config **out, const char *ca_file, char *err,

@@ -31,6 +31,9 @@ struct tls_client_session;
 int tls_client_config_setup(struct tls_client_config **out, const char *ca_file, char *err,
                             size_t errlen);
 void tls_client_config_free(struct tls_client_config *cfg); /* NULL ok */
+/* Caps the config at TLS 1.2 (the demo's "TLS 1.2 beside TLS 1.3"); for
+ * connections set up afterwards. */
+void tls_client_config_max_tls12(struct tls_client_config *cfg);
 
 /* New session on connected non-blocking socket fd (not owned: the caller
  * closes it after tls_client_free). server_name: SNI and the name the
