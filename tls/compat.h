@@ -55,4 +55,11 @@ static inline void pc_ssl_server_release_handshake(mbedtls_ssl_context *ssl)
         mbedtls_ssl_handshake_wrapup_free_hs_transform(ssl);
 }
 
+/* The output record buffer (mbedtls_ssl_setup allocates at least
+ * MBEDTLS_SSL_OUT_CONTENT_LEN bytes there). 3.6 keeps the field private. */
+static inline unsigned char *pc_ssl_out_buf(mbedtls_ssl_context *ssl)
+{
+    return ssl->MBEDTLS_PRIVATE(out_buf);
+}
+
 #endif

@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -51,6 +53,7 @@ struct tls_loop {
     mbedtls_ssl_config conf;
     /* Every recv() of this loop's connections lands here first (bio.h). */
     unsigned char scratch[MBEDTLS_SSL_IN_CONTENT_LEN + 2048];
+    void *share_spare; /* see share_step */
 };
 
 /* Memory: mbedtls_ssl_setup allocates an input and an output record buffer of
@@ -61,7 +64,8 @@ struct tls_loop {
  * stay; the max_fragment_length extension is left to the client. Once the
  * handshake is over an idle connection holds those buffers, the session and
  * the application transform, in TLS 1.3 as in TLS 1.2 (tls_conn_handshake
- * releases what TLS 1.3 would keep; bench/ANALYSIS.md has the figures). */
+ * releases what TLS 1.3 would keep, and gives back the output buffer pages
+ * its key-share export wrote; bench/ANALYSIS.md has the figures). */
 struct tls_conn {
     mbedtls_ssl_context ssl;
     struct tls_loop *loop;
@@ -261,6 +265,7 @@ void tls_server_release(struct tls_server *s)
 
 static void loop_destroy(struct tls_loop *l)
 {
+    free(l->share_spare);
     mbedtls_ssl_config_free(&l->conf);
     mbedtls_ctr_drbg_free(&l->drbg);
     mbedtls_entropy_free(&l->entropy);
@@ -442,6 +447,52 @@ void tls_conn_free(struct tls_conn *c)
     free(c);
 }
 
+/* The TLS 1.3 ServerHello step exports the server's key share through PSA,
+ * which in 3.6 (MBEDTLS_PSA_COPY_CALLER_BUFFERS) callocs a temporary as
+ * large as the room left in the output record buffer, about 16 KiB, zeroes
+ * it and frees it. Freed in the middle of the heap, those written pages
+ * become the next connections' record buffers: resident in full, where a
+ * TLS 1.2 connection's stay mostly untouched (bench/ANALYSIS.md, about
+ * 12 KB more per idle TLS 1.3 connection). So each loop keeps one block of
+ * that size and frees it just before the step, for the temporary to take;
+ * the block taken back after the step is the temporary's, and no fresh
+ * memory gets written. Only placement changes: glibc gives a freed block
+ * of the requested size back first; elsewhere this costs nothing more. */
+#define TLS_SHARE_SPARE (MBEDTLS_SSL_OUT_CONTENT_LEN + 64)
+
+static int share_step(struct tls_conn *c)
+{
+    struct tls_loop *l = c->loop;
+    int ret;
+
+    if (PC_SSL_STATE(&c->ssl) != MBEDTLS_SSL_SERVER_HELLO ||
+        mbedtls_ssl_get_version_number(&c->ssl) != MBEDTLS_SSL_VERSION_TLS1_3)
+        return mbedtls_ssl_handshake_step(&c->ssl);
+    free(l->share_spare);
+    ret = mbedtls_ssl_handshake_step(&c->ssl);
+    l->share_spare = malloc(TLS_SHARE_SPARE);
+    return ret;
+}
+
+/* The same export then copies the whole temporary back into the output
+ * record buffer, 16 KiB written where a few hundred bytes of ServerHello
+ * are: every page of the buffer resident for the connection's life. Once
+ * the handshake is over nothing waits in that buffer (our BIO took every
+ * byte), so its whole pages are handed back to the kernel; they read as
+ * zeroes and fill again only as far as later records are written. */
+static void conn_unwrite_out_buf(struct tls_conn *c)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t b = (uintptr_t)pc_ssl_out_buf(&c->ssl);
+    uintptr_t from = (b + page - 1) & ~(page - 1);
+    uintptr_t to = (b + MBEDTLS_SSL_OUT_CONTENT_LEN) & ~(page - 1);
+
+    if (b == 0 || mbedtls_ssl_get_version_number(&c->ssl) != MBEDTLS_SSL_VERSION_TLS1_3 ||
+        to <= from)
+        return;
+    (void)madvise((void *)from, to - from, MADV_DONTNEED); /* best effort */
+}
+
 /* Steps the handshake ourselves (mbedtls_ssl_handshake is this same loop) to
  * see whether the server reaches its Certificate message: it does not when a
  * ticket resumed the session, in TLS 1.2 and 1.3 alike. Each flight is
@@ -463,7 +514,7 @@ int tls_conn_handshake(struct tls_conn *c)
     while (PC_SSL_STATE(&c->ssl) != MBEDTLS_SSL_HANDSHAKE_OVER) {
         if (PC_SSL_STATE(&c->ssl) == MBEDTLS_SSL_SERVER_CERTIFICATE)
             c->full_hs = 1;
-        ret = mbedtls_ssl_handshake_step(&c->ssl);
+        ret = share_step(c);
         if (ret != 0)
             break;
     }
@@ -474,6 +525,7 @@ int tls_conn_handshake(struct tls_conn *c)
     if (ret != 0)
         return conn_map(c, ret);
     pc_ssl_server_release_handshake(&c->ssl); /* compat.h: TLS 1.3 keeps it */
+    conn_unwrite_out_buf(c);
     c->hs_done = 1;
     return 0;
 }
