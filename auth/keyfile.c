@@ -24,7 +24,7 @@
 /* DER SubjectPublicKeyInfo of a P-256 key: this fixed prefix (SEQUENCE,
  * id-ecPublicKey, prime256v1, BIT STRING header) then the 65-byte
  * uncompressed point 04||x||y. Comparing it checks the curve and yields
- * x and y with public mbedTLS API only, identically on 2.28 and 3.6. */
+ * x and y with public mbedTLS API only. */
 static const unsigned char p256_spki_prefix[] = {
     0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
     0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
@@ -40,11 +40,7 @@ static int rng(void *ctx, unsigned char *buf, size_t len)
  * include tls/, whose compat.h says the same for the TLS side.) */
 static int pk_parse(mbedtls_pk_context *pk, const unsigned char *buf, size_t len)
 {
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
     return mbedtls_pk_parse_key(pk, buf, len, NULL, 0, rng, NULL);
-#else
-    return mbedtls_pk_parse_key(pk, buf, len, NULL, 0);
-#endif
 }
 
 /* Creates each missing ancestor directory of path with mode 0700. */

@@ -1,41 +1,50 @@
-/* ceiling.c: the crypto ceiling of full TLS 1.2 ECDHE-ECDSA handshakes on
- * one core, server side.
+/* ceiling.c: the crypto ceiling of full TLS handshakes with ECDSA P-256 on
+ * one core, server side, with this mbedTLS (3.6 LTS), per key exchange group
+ * and per protocol version.
  *
- * What: the public-key work a server does for one full handshake, per key
- * exchange group (x25519, then secp256r1): ECDHE key generation, the ECDHE
- * shared secret, and one ECDSA P-256 signature over the ServerKeyExchange
- * hash. Symmetric crypto, X.509, parsing and I/O are left out, so
- * 1e6 / (keygen_us + secret_us + sign_us) is an upper bound on the full
- * handshakes per second one core can do with this mbedTLS.
+ * What: the public-key work a server does for one full handshake, for each
+ * group Portcullis offers (x25519, secp256r1, secp384r1):
+ *   TLS 1.2: ECDHE key generation and shared secret through the legacy ECDH
+ *            module (what ssl_tls12_server.c uses when the library is built
+ *            without MBEDTLS_USE_PSA_CRYPTO, as Debian's is), and one ECDSA
+ *            P-256 signature over the ServerKeyExchange hash;
+ *   TLS 1.3: the key share through PSA (what ssl_tls13 uses in every build:
+ *            psa_generate_key + export of the public share, then
+ *            psa_raw_key_agreement with the client's share), one ECDSA P-256
+ *            signature (CertificateVerify), and the key schedule: 3
+ *            HKDF-Extract and 22 HKDF-Expand-Label of SHA-256, about what a
+ *            full server handshake with one ticket derives (hkdf_us).
+ * Symmetric record crypto, X.509, parsing and I/O are left out, so
+ * 1e6 / (keygen_us + secret_us + sign_us [+ hkdf_us]) is an upper bound on
+ * the full handshakes per second one core can do.
  *
- * How: the calls the mbedTLS TLS layer itself makes, in its order: a fresh
- * ECDH context per handshake (setup, make_params, read_public of the
- * client's share, calc_secret, free), with the CTR_DRBG as f_rng for
- * blinding; and mbedtls_ecdsa_write_signature (deterministic ECDSA when the
- * library has MBEDTLS_ECDSA_DETERMINISTIC) with one long-lived key. Each
- * part is timed on its own with CLOCK_MONOTONIC, looping for the given time.
+ * How: each part timed on its own with CLOCK_MONOTONIC, in a loop for the
+ * given time per group and version; a fresh ephemeral key per handshake as
+ * the TLS layer does; deterministic ECDSA when the library has
+ * MBEDTLS_ECDSA_DETERMINISTIC, with one long-lived key (its group's
+ * fixed-base table is cached after the first signature, as in the server).
  *
  * Usage: ceiling [seconds]   (default 3; pin it to one CPU with taskset)
- * Prints one line per group, e.g.
- *   ceiling group=x25519 keygen_us=530.1 secret_us=540.2 sign_us=330.5
- *           handshakes_per_s=713.9 iterations=2140     (on one line)
+ * Prints one line per version and group, e.g.
+ *   ceiling tls=1.3 group=x25519 keygen_us=55.1 secret_us=54.2 sign_us=30.5
+ *           hkdf_us=9.0 handshakes_per_s=6720.0 iterations=20140  (one line)
+ * (tls=1.2 lines have hkdf_us=0: its PRF work is of the same small order and
+ * left out, as before.)
  *
  * Build: cc -O2 -o ceiling bench/ceiling.c -lmbedtls -lmbedx509 -lmbedcrypto
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 too */
 
-#include <mbedtls/version.h> /* pulls in config.h (2.28) or build_info.h (3.x) */
+#include <mbedtls/build_info.h>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdh.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
+#include <mbedtls/hkdf.h>
 #include <mbedtls/md.h>
-
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
 #include <psa/crypto.h>
-#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +60,15 @@ struct rng {
 
 /* Summed microseconds of each part over all iterations. */
 struct parts {
-    double keygen_us, secret_us, sign_us;
+    double keygen_us, secret_us, sign_us, hkdf_us;
     long iterations;
+};
+
+struct group {
+    const char *name;
+    mbedtls_ecp_group_id legacy;
+    psa_ecc_family_t family;
+    size_t bits;
 };
 
 static int fail(const char *what, int ret)
@@ -96,22 +112,14 @@ static int sign(mbedtls_ecdsa_context *key, const unsigned char hash[32], struct
     size_t sig_len;
     int ret;
 
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
     ret = mbedtls_ecdsa_write_signature(key, MBEDTLS_MD_SHA256, hash, 32, sig, sizeof sig, &sig_len,
                                         mbedtls_ctr_drbg_random, &r->drbg);
-#else
-    ret = mbedtls_ecdsa_write_signature(key, MBEDTLS_MD_SHA256, hash, 32, sig, &sig_len,
-                                        mbedtls_ctr_drbg_random, &r->drbg);
-#endif
     return ret != 0 ? fail("ecdsa_write_signature", ret) : 0;
 }
 
 /* The server's signing key, made once. The warm-up signature makes the key's
- * group cache its fixed-base comb table, which every later signature reuses:
- * the best this library allows. (The TLS layer of 2.28 does worse with a key
- * parsed from PEM, a PK context of type MBEDTLS_PK_ECKEY: it copies the key
- * into a temporary ECDSA context per signature and the copy loses the table.
- * The ceiling is the best case.) */
+ * group cache its fixed-base comb table, which every later signature reuses,
+ * as the server's long-lived key does. */
 static int signing_key_setup(mbedtls_ecdsa_context *key, struct rng *r)
 {
     static const unsigned char hash[32];
@@ -192,30 +200,133 @@ static int sign_once(mbedtls_ecdsa_context *key, const unsigned char *params, si
     return 0;
 }
 
-static int bench_group(const char *name, mbedtls_ecp_group_id grp, double seconds,
-                       mbedtls_ecdsa_context *key, struct rng *r)
+/* One TLS 1.3 key share, as ssl_tls13 does it through PSA: keygen is
+ * psa_generate_key + the export of the public share (ServerHello), secret is
+ * psa_raw_key_agreement with the client's share + psa_destroy_key. */
+static int tls13_share_once(const struct group *g, const unsigned char *peer, size_t peer_len,
+                            struct parts *p)
+{
+    psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
+    psa_key_id_t id = 0;
+    unsigned char pub[SHARE_MAX], secret[PSA_RAW_KEY_AGREEMENT_OUTPUT_MAX_SIZE];
+    size_t pub_len, secret_len;
+    psa_status_t st;
+    double t0, t1, t2;
+
+    psa_set_key_type(&attr, PSA_KEY_TYPE_ECC_KEY_PAIR(g->family));
+    psa_set_key_bits(&attr, g->bits);
+    psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_DERIVE);
+    psa_set_key_algorithm(&attr, PSA_ALG_ECDH);
+    t0 = now_us();
+    st = psa_generate_key(&attr, &id);
+    if (st == PSA_SUCCESS)
+        st = psa_export_public_key(id, pub, sizeof pub, &pub_len);
+    t1 = now_us();
+    if (st == PSA_SUCCESS)
+        st = psa_raw_key_agreement(PSA_ALG_ECDH, id, peer, peer_len, secret, sizeof secret,
+                                   &secret_len);
+    psa_destroy_key(id);
+    t2 = now_us();
+    if (st != PSA_SUCCESS) {
+        fprintf(stderr, "ceiling: psa key share (%s): status %d\n", g->name, (int)st);
+        return -1;
+    }
+    p->keygen_us += t1 - t0;
+    p->secret_us += t2 - t1;
+    return 0;
+}
+
+/* The client's TLS 1.3 share: an exported PSA public key, made once. */
+static int tls13_peer_make(const struct group *g, unsigned char *buf, size_t size, size_t *len)
+{
+    psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
+    psa_key_id_t id = 0;
+    psa_status_t st;
+
+    psa_set_key_type(&attr, PSA_KEY_TYPE_ECC_KEY_PAIR(g->family));
+    psa_set_key_bits(&attr, g->bits);
+    psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_DERIVE);
+    psa_set_key_algorithm(&attr, PSA_ALG_ECDH);
+    st = psa_generate_key(&attr, &id);
+    if (st == PSA_SUCCESS)
+        st = psa_export_public_key(id, buf, size, len);
+    psa_destroy_key(id);
+    if (st != PSA_SUCCESS) {
+        fprintf(stderr, "ceiling: peer share (%s): status %d\n", g->name, (int)st);
+        return -1;
+    }
+    return 0;
+}
+
+/* The TLS 1.3 key schedule of one full handshake, approximately: 3
+ * HKDF-Extract and 22 HKDF-Expand (Derive-Secret, traffic keys and IVs,
+ * finished keys, the resumption secret and one ticket's PSK), SHA-256. */
+static int tls13_hkdf_once(struct parts *p)
+{
+    const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+    unsigned char prk[32] = { 0 }, out[32], info[64] = { 0 };
+    double t0 = now_us();
+    int ret = 0;
+
+    for (int i = 0; i < 3 && ret == 0; i++)
+        ret = mbedtls_hkdf_extract(md, prk, sizeof prk, out, sizeof out, prk);
+    for (int i = 0; i < 22 && ret == 0; i++)
+        ret = mbedtls_hkdf_expand(md, prk, sizeof prk, info, sizeof info, out, sizeof out);
+    p->hkdf_us += now_us() - t0;
+    return ret != 0 ? fail("hkdf", ret) : 0;
+}
+
+static int report(const char *tls, const char *name, const struct parts *p)
+{
+    double n = (double)p->iterations, kg = p->keygen_us / n, sc = p->secret_us / n,
+           sg = p->sign_us / n, hk = p->hkdf_us / n;
+
+    printf("ceiling tls=%s group=%s keygen_us=%.1f secret_us=%.1f sign_us=%.1f hkdf_us=%.1f "
+           "handshakes_per_s=%.1f iterations=%ld\n",
+           tls, name, kg, sc, sg, hk, 1e6 / (kg + sc + sg + hk), p->iterations);
+    return fflush(stdout) == 0 ? 0 : -1;
+}
+
+static int bench_tls12(const struct group *g, double seconds, mbedtls_ecdsa_context *key,
+                       struct rng *r)
 {
     unsigned char peer[SHARE_MAX], params[SHARE_MAX];
     size_t peer_len, params_len;
-    struct parts p = { 0, 0, 0, 0 };
-    double end, kg, sc, sg;
+    struct parts p = { 0, 0, 0, 0, 0 };
+    double end;
 
-    if (peer_share_make(grp, r, peer, sizeof peer, &peer_len) != 0)
+    if (peer_share_make(g->legacy, r, peer, sizeof peer, &peer_len) != 0)
         return -1;
     end = now_us() + seconds * 1e6;
     do {
-        if (ecdhe_once(grp, peer, peer_len, r, params, &params_len, &p) != 0 ||
+        if (ecdhe_once(g->legacy, peer, peer_len, r, params, &params_len, &p) != 0 ||
             sign_once(key, params, params_len, r, &p) != 0)
             return -1;
         p.iterations++;
     } while (now_us() < end);
-    kg = p.keygen_us / (double)p.iterations;
-    sc = p.secret_us / (double)p.iterations;
-    sg = p.sign_us / (double)p.iterations;
-    printf("ceiling group=%s keygen_us=%.1f secret_us=%.1f sign_us=%.1f "
-           "handshakes_per_s=%.1f iterations=%ld\n",
-           name, kg, sc, sg, 1e6 / (kg + sc + sg), p.iterations);
-    return fflush(stdout) == 0 ? 0 : -1;
+    return report("1.2", g->name, &p);
+}
+
+static int bench_tls13(const struct group *g, double seconds, mbedtls_ecdsa_context *key,
+                       struct rng *r)
+{
+    unsigned char peer[SHARE_MAX];
+    size_t peer_len;
+    struct parts p = { 0, 0, 0, 0, 0 };
+    double end;
+
+    if (tls13_peer_make(g, peer, sizeof peer, &peer_len) != 0)
+        return -1;
+    end = now_us() + seconds * 1e6;
+    do {
+        /* The signed content differs per handshake (it covers the transcript);
+         * the peer share stands in for it. */
+        if (tls13_share_once(g, peer, peer_len, &p) != 0 || sign_once(key, peer, peer_len, r, &p) ||
+            tls13_hkdf_once(&p) != 0)
+            return -1;
+        p.iterations++;
+    } while (now_us() < end);
+    return report("1.3", g->name, &p);
 }
 
 static int parse_seconds(int argc, char **argv, double *seconds)
@@ -235,12 +346,10 @@ static int parse_seconds(int argc, char **argv, double *seconds)
 
 int main(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        mbedtls_ecp_group_id id;
-    } groups[] = {
-        { "x25519", MBEDTLS_ECP_DP_CURVE25519 },
-        { "secp256r1", MBEDTLS_ECP_DP_SECP256R1 },
+    static const struct group groups[] = {
+        { "x25519", MBEDTLS_ECP_DP_CURVE25519, PSA_ECC_FAMILY_MONTGOMERY, 255 },
+        { "secp256r1", MBEDTLS_ECP_DP_SECP256R1, PSA_ECC_FAMILY_SECP_R1, 256 },
+        { "secp384r1", MBEDTLS_ECP_DP_SECP384R1, PSA_ECC_FAMILY_SECP_R1, 384 },
     };
     mbedtls_ecdsa_context key;
     struct rng r;
@@ -251,24 +360,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: ceiling [seconds]   (0 < seconds <= 3600, default 3)\n");
         return 2;
     }
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
     if (psa_crypto_init() != PSA_SUCCESS) {
         fprintf(stderr, "ceiling: psa_crypto_init failed\n");
         return 1;
     }
-#endif
     mbedtls_ecdsa_init(&key);
     if (rng_setup(&r) != 0 || signing_key_setup(&key, &r) != 0)
         goto out;
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
-        if (bench_group(groups[i].name, groups[i].id, seconds, &key, &r) != 0)
+        if (bench_tls13(&groups[i], seconds, &key, &r) != 0 ||
+            bench_tls12(&groups[i], seconds, &key, &r) != 0)
             goto out;
     rc = 0;
 out:
     mbedtls_ecdsa_free(&key);
     rng_free(&r);
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
     mbedtls_psa_crypto_free();
-#endif
     return rc;
 }

@@ -1,8 +1,8 @@
 /* idle.c: hold N idle TLS connections open against a server on loopback, so
  * that the server's memory per idle connection can be measured.
  *
- * What: opens N TCP connections to ADDR:PORT, does a TLS 1.2 handshake on
- * each, sends one `GET PATH HTTP/1.1` and reads the whole response (status
+ * What: opens N TCP connections to ADDR:PORT, does a TLS 1.3 (or, with
+ * -V 1.2, TLS 1.2) handshake on each, sends one `GET PATH HTTP/1.1` and reads the whole response (status
  * 200 and a Content-Length body required), then leaves the connection open
  * and silent. When all N are idle it prints
  *   ready n=N full=F resumed=R errors=0 seconds=S
@@ -17,14 +17,17 @@
  * connections between connect() and the end of their response at a time.
  * The first connection does a full handshake alone; every later one offers
  * its session (ticket), so the client stays cheap; a server that does not
- * resume still works, only slower. A connection's mbedTLS context is freed
+ * resume still works, only slower. In TLS 1.2 the ticket arrives within the
+ * handshake; in TLS 1.3 it arrives after it, as a NewSessionTicket message
+ * that mbedtls_ssl_read reports as MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+ * (the session is taken then, and the read goes on). A connection's mbedTLS context is freed
  * once it is idle: only its socket stays, so this tool's own memory stays
  * small (the server cannot tell: idle means no further bytes either way).
  * stdin is watched only when it is a pipe, tty or socket; a file or
  * /dev/null is ignored (then SIGTERM or HOLD_S ends the hold).
  *
  * Usage: idle -p PORT -n N [-a ADDR=127.0.0.1] [-P PATH=/bench.json]
- *             [-i INFLIGHT=64] [-w HOLD_S=120] [-T TIMEOUT_S=180]
+ *             [-i INFLIGHT=64] [-w HOLD_S=120] [-T TIMEOUT_S=180] [-V 1.3|1.2]
  * ADDR must be in 127.0.0.0/8 or be ::1. Needs N + 64 file descriptors
  * (RLIMIT_NOFILE is raised up to the hard limit) and N local ports.
  *
@@ -32,23 +35,16 @@
  */
 #define _GNU_SOURCE
 
-#include <mbedtls/version.h> /* pulls in config.h (2.28) or build_info.h (3.x) */
-
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
 
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
 #include <psa/crypto.h>
-/* 3.x keeps the handshake state private; its numbering is public. */
+
+/* mbedTLS 3.6 keeps the handshake state private; its numbering is public. */
 #define IDLE_SSL_STATE(ssl) ((ssl)->MBEDTLS_PRIVATE(state))
-#define IDLE_HS_OVER(ssl)   mbedtls_ssl_is_handshake_over(ssl)
-#else
-#define IDLE_SSL_STATE(ssl) ((ssl)->state)
-#define IDLE_HS_OVER(ssl)   ((ssl)->state == MBEDTLS_SSL_HANDSHAKE_OVER)
-#endif
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -76,6 +72,7 @@
 struct opts {
     const char *addr, *path;
     long port, n, inflight, hold_s, timeout_s;
+    mbedtls_ssl_protocol_version version;
 };
 
 enum conn_state { ST_NEW, ST_CONNECTING, ST_HANDSHAKE, ST_WRITE, ST_READ, ST_IDLE, ST_CLOSED };
@@ -110,7 +107,8 @@ struct bench {
     mbedtls_ctr_drbg_context drbg;
     mbedtls_ssl_config conf;
     mbedtls_ssl_session saved;
-    int have_saved;
+    int have_saved; /* a session with a ticket to offer */
+    int first_done; /* the first connection is idle (ticket or not) */
 };
 
 static double now_s(void)
@@ -259,7 +257,7 @@ static int handshake_steps(struct active *a)
 {
     int ret;
 
-    while (!IDLE_HS_OVER(&a->ssl)) {
+    while (!mbedtls_ssl_is_handshake_over(&a->ssl)) {
         if (IDLE_SSL_STATE(&a->ssl) == MBEDTLS_SSL_SERVER_CERTIFICATE)
             a->full = 1;
         ret = mbedtls_ssl_handshake_step(&a->ssl);
@@ -269,22 +267,32 @@ static int handshake_steps(struct active *a)
     return 0;
 }
 
-static int on_handshake(struct bench *b, struct conn *c)
+/* Keeps the first connection's session for the others to resume. */
+static int save_session(struct bench *b, struct conn *c)
 {
     int ret;
 
+    if (b->have_saved)
+        return 0;
+    ret = mbedtls_ssl_get_session(&c->a->ssl, &b->saved);
+    if (ret != 0) {
+        conn_fail(b, c, "ssl_get_session", ret);
+        return -1;
+    }
+    b->have_saved = 1;
+    return 0;
+}
+
+static int on_handshake(struct bench *b, struct conn *c)
+{
     if (c->a->full)
         b->full++;
     else
         b->resumed++;
-    if (!b->have_saved) {
-        ret = mbedtls_ssl_get_session(&c->a->ssl, &b->saved);
-        if (ret != 0) {
-            conn_fail(b, c, "ssl_get_session", ret);
-            return -1;
-        }
-        b->have_saved = 1;
-    }
+    /* A TLS 1.3 ticket comes later, during the read. */
+    if (mbedtls_ssl_get_version_number(&c->a->ssl) == MBEDTLS_SSL_VERSION_TLS1_2 &&
+        save_session(b, c) != 0)
+        return -1;
     c->st = ST_WRITE;
     return 0;
 }
@@ -292,6 +300,7 @@ static int on_handshake(struct bench *b, struct conn *c)
 static void on_idle(struct bench *b, struct conn *c)
 {
     active_free(c);
+    b->first_done = 1;
     /* From now on only a hang-up by the server is of interest. */
     if (set_interest(b, c, EPOLLRDHUP) != 0)
         return;
@@ -325,6 +334,11 @@ static int step_write(struct bench *b, struct conn *c)
                                     b->req_len - c->a->sent);
         if (is_want(ret))
             return want(b, c, ret) == 0 ? 1 : -1;
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+            if (save_session(b, c) != 0)
+                return -1;
+            continue;
+        }
         if (ret < 0) {
             conn_fail(b, c, "ssl_write", ret);
             return -1;
@@ -348,6 +362,11 @@ static int step_read(struct bench *b, struct conn *c)
         if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
             conn_fail(b, c, "closed by the server before the end of the response", 0);
             return -1;
+        }
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+            if (save_session(b, c) != 0)
+                return -1;
+            continue;
         }
         if (ret < 0) {
             conn_fail(b, c, "ssl_read", ret);
@@ -440,7 +459,7 @@ static int conn_start(struct bench *b, struct conn *c)
 static void launch(struct bench *b)
 {
     while (b->errors == 0 && b->started < b->n && b->in_progress < (size_t)b->o.inflight &&
-           (b->have_saved || b->started == 0))
+           (b->have_saved || b->first_done || b->started == 0))
         conn_start(b, &b->c[b->started]);
 }
 
@@ -541,8 +560,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     int ch, bad = 0;
 
-    *o = (struct opts){ "127.0.0.1", "/bench.json", 0, 0, 64, 120, 180 };
-    while ((ch = getopt(argc, argv, "p:n:a:P:i:w:T:")) != -1) {
+    *o = (struct opts){
+        "127.0.0.1", "/bench.json", 0, 0, 64, 120, 180, MBEDTLS_SSL_VERSION_TLS1_3
+    };
+    while ((ch = getopt(argc, argv, "p:n:a:P:i:w:T:V:")) != -1) {
         switch (ch) {
         case 'p': bad |= parse_long(optarg, 1, 65535, &o->port); break;
         case 'n': bad |= parse_long(optarg, 1, 1000000, &o->n); break;
@@ -551,12 +572,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'i': bad |= parse_long(optarg, 1, 100000, &o->inflight); break;
         case 'w': bad |= parse_long(optarg, 0, 86400, &o->hold_s); break;
         case 'T': bad |= parse_long(optarg, 1, 86400, &o->timeout_s); break;
+        case 'V':
+            if (strcmp(optarg, "1.2") == 0)
+                o->version = MBEDTLS_SSL_VERSION_TLS1_2;
+            else if (strcmp(optarg, "1.3") == 0)
+                o->version = MBEDTLS_SSL_VERSION_TLS1_3;
+            else
+                bad = 1;
+            break;
         default: bad = 1;
         }
     }
     if (bad || optind != argc || o->port == 0 || o->n == 0) {
         fprintf(stderr, "usage: idle -p PORT -n N [-a ADDR=127.0.0.1] [-P PATH=/bench.json]\n"
-                        "            [-i INFLIGHT=64] [-w HOLD_S=120] [-T TIMEOUT_S=180]\n");
+                        "            [-i INFLIGHT=64] [-w HOLD_S=120] [-T TIMEOUT_S=180]"
+                        " [-V 1.3|1.2]\n");
         return -1;
     }
     return 0;
@@ -661,17 +691,13 @@ static int tls_setup(struct bench *b)
         return tls_fail("ssl_config_defaults", ret);
     mbedtls_ssl_conf_authmode(&b->conf, MBEDTLS_SSL_VERIFY_NONE);
     mbedtls_ssl_conf_rng(&b->conf, mbedtls_ctr_drbg_random, &b->drbg);
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-    mbedtls_ssl_conf_min_tls_version(&b->conf, MBEDTLS_SSL_VERSION_TLS1_2);
-    mbedtls_ssl_conf_max_tls_version(&b->conf, MBEDTLS_SSL_VERSION_TLS1_2);
-#else
-    mbedtls_ssl_conf_min_version(&b->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
-                                 MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_max_version(&b->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
-                                 MBEDTLS_SSL_MINOR_VERSION_3);
-#endif
+    mbedtls_ssl_conf_min_tls_version(&b->conf, b->o.version);
+    mbedtls_ssl_conf_max_tls_version(&b->conf, b->o.version);
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
     mbedtls_ssl_conf_session_tickets(&b->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+    /* Since 3.6.1 a client drops TLS 1.3 tickets unless it asks for them. */
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        &b->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
 #endif
     return 0;
 }
@@ -758,12 +784,10 @@ int main(int argc, char **argv)
     int rc;
 
     bench_init(&b);
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
     if (psa_crypto_init() != PSA_SUCCESS) {
         fprintf(stderr, "idle: psa_crypto_init failed\n");
         return 1;
     }
-#endif
     rc = bench_setup(&b, argc, argv);
     if (rc != 0)
         goto out;
@@ -785,8 +809,6 @@ int main(int argc, char **argv)
     }
 out:
     bench_free(&b);
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
     mbedtls_psa_crypto_free();
-#endif
     return rc;
 }

@@ -276,7 +276,8 @@ static int demo_read_response(struct demo_conn *c, struct buf *in, int *status)
 
 static int demo_handshake(struct demo_conn *c, const struct demo_exchange *e, const char *sni)
 {
-    if (tls_client_setup(&c->tls, c->x->tls, c->fd, sni, e->resume, c->err, c->errlen) != 0)
+    struct tls_client_config *cfg = e->tls == DEMO_TLS12 ? c->x->tls12 : c->x->tls;
+    if (tls_client_setup(&c->tls, cfg, c->fd, sni, e->resume, c->err, c->errlen) != 0)
         return -1;
     tls_client_set_observer(c->tls, demo_observe, &c->io);
     c->io.handshaking = 1;
@@ -360,14 +361,21 @@ int demo_run_setup(struct demo_run *x, const struct demo_opts *o, char *err, siz
     x->o = o;
     x->runs = o->runs <= 0 ? DEMO_RUNS_DEFAULT : o->runs > DEMO_RUNS_MAX ? DEMO_RUNS_MAX : o->runs;
     x->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEMO_TIMEOUT_MS;
-    /* mbedTLS 2.28 matches DNS names only; the dev certificate carries
-     * "localhost" next to its IP addresses. */
+    /* The name checked: the dev certificate carries "localhost" next to its
+     * IP addresses. */
     const char *sni = o->server_name                      ? o->server_name
                       : demo_is_ip_literal(o->https_host) ? "localhost"
                                                           : o->https_host;
     snprintf(x->server_name, sizeof x->server_name, "%s", sni);
     if (tls_client_config_setup(&x->tls, o->ca_file, err, errlen) != 0)
         return -1;
+    if (o->tls12) {
+        if (tls_client_config_setup(&x->tls12, o->ca_file, err, errlen) != 0) {
+            demo_run_free(x);
+            return -1;
+        }
+        tls_client_config_max_tls12(x->tls12);
+    }
     if (wire_ring_create(&x->ring, 4, DEMO_CAPTURE_BYTES) != 0) {
         snprintf(err, errlen, "demo: out of memory");
         demo_run_free(x);
@@ -379,8 +387,10 @@ int demo_run_setup(struct demo_run *x, const struct demo_opts *o, char *err, siz
 void demo_run_free(struct demo_run *x)
 {
     tls_client_config_free(x->tls);
+    tls_client_config_free(x->tls12);
     wire_ring_free(x->ring);
     x->tls = NULL;
+    x->tls12 = NULL;
     x->ring = NULL;
 }
 

@@ -44,6 +44,7 @@ struct demo_opts {
     const char *password;     /* NULL: DEMO_DEFAULT_PASSWORD */
     int runs;                 /* timed runs per case, 1..DEMO_RUNS_MAX; 0: default */
     int timeout_ms;           /* per connection; 0: 10000 */
+    int tls12;                /* also an HTTPS side capped at TLS 1.2 ("https_tls12") */
     const atomic_int *cancel; /* may be NULL; non-zero: give up soon */
 };
 

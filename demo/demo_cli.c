@@ -17,7 +17,7 @@
 
 struct demo_args {
     const char *https_url, *http_url, *ca_file, *user, *password;
-    int runs, json, insecure, no_http, width;
+    int runs, json, insecure, no_http, width, tls12;
 };
 
 static void demo_usage(FILE *f)
@@ -25,9 +25,10 @@ static void demo_usage(FILE *f)
     fputs(
         "usage: portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT]\n"
         "                  [--cacert FILE | --insecure] [--runs N] [--user NAME] [--password PW]\n"
-        "                  [--no-http] [--json] [--width COLUMNS]\n"
+        "                  [--no-http] [--tls12] [--json] [--width COLUMNS]\n"
         "Logs in over plain HTTP and over HTTPS and shows, side by side, what an\n"
-        "eavesdropper saw of each and what each cost. Defaults: " DEMO_DEFAULT_HTTPS
+        "eavesdropper saw of each and what each cost; --tls12 adds an HTTPS login\n"
+        "capped at TLS 1.2 beside the TLS 1.3 one. Defaults: " DEMO_DEFAULT_HTTPS
         " and " DEMO_DEFAULT_HTTP
         ",\nthe dev CA from the config (tls.dev_cert_dir/ca.crt), 5 runs.\n",
         f);
@@ -102,6 +103,8 @@ static int demo_parse_args(struct demo_args *a, int argc, char **argv)
             a->insecure = 1;
         else if (strcmp(s, "--no-http") == 0)
             a->no_http = 1;
+        else if (strcmp(s, "--tls12") == 0)
+            a->tls12 = 1;
         else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
             return 1;
         else if (a->https_url == NULL && strncmp(s, "https://", 8) == 0)
@@ -267,11 +270,20 @@ static void demo_side_records(struct demo_col *c, const json_t *side)
 
 static void demo_side_verdict(struct demo_col *c, const json_t *side)
 {
+    const json_t *r;
+    size_t i;
+    int cert = 0;
     if (!json_is_boolean(json_object_get(side, "password_visible")))
         return;
     demo_col_add(c, json_is_true(json_object_get(side, "password_visible"))
                         ? "password on the wire: VISIBLE to anyone on the path"
                         : "password on the wire: not visible (only TLS records)");
+    if (json_object_get(side, "records") == NULL)
+        return;
+    json_array_foreach(json_object_get(side, "records"), i, r)
+        cert |= strcmp(demo_str(r, "handshake"), "certificate") == 0;
+    demo_col_add(c, cert ? "server certificate: in the clear (TLS 1.2)"
+                         : "server certificate: encrypted (after ServerHello)");
 }
 
 /* ---- the cost table ---- */
@@ -319,6 +331,39 @@ static void demo_print_costs(const json_t *doc, const json_t *http, const json_t
            demo_num(http, "login_ms", "total"), demo_num(https, "login_ms", "total"));
 }
 
+/* --tls12: the TLS 1.3 login beside the TLS 1.2 one, then both costs. */
+static void demo_print_tls12(const json_t *doc, const json_t *t13, const json_t *t12, int width)
+{
+    struct demo_col l = { .width = width }, r = { .width = width };
+    printf("\nThe same HTTPS login in TLS 1.3 (left) and TLS 1.2 (right):\n\n");
+    demo_side_head(&l, t13, "HTTPS");
+    demo_side_head(&r, t12, "HTTPS, TLS 1.2 asked");
+    demo_side_records(&l, t13);
+    demo_side_records(&r, t12);
+    demo_col_add(&l, "");
+    demo_col_add(&r, "");
+    demo_side_verdict(&l, t13);
+    demo_side_verdict(&r, t12);
+    demo_print_cols(&l, &r);
+    demo_col_free(&l);
+    demo_col_free(&r);
+    printf("\nCost of %s, %s:\n", demo_str(doc, "timed_request"), demo_str(doc, "timing_note"));
+    printf("%-26s %12s %14s %15s\n", "", "", "TLS 1.3 full", "TLS 1.3 resumed");
+    demo_row("TLS handshake (ms)", NULL, t13, "median_ms", "resumed_median_ms", "handshake", 0);
+    demo_row("total (ms)", NULL, t13, "median_ms", "resumed_median_ms", "total", 0);
+    demo_row("bytes received", NULL, t13, "bytes", "resumed_bytes", "received", 1);
+    printf("%-26s %12s %14lld %15lld\n", "handshake round trips", "",
+           (long long)json_integer_value(json_object_get(t13, "handshake_round_trips")),
+           (long long)json_integer_value(json_object_get(t13, "resumed_handshake_round_trips")));
+    printf("%-26s %12s %14s %15s\n", "", "", "TLS 1.2 full", "TLS 1.2 resumed");
+    demo_row("TLS handshake (ms)", NULL, t12, "median_ms", "resumed_median_ms", "handshake", 0);
+    demo_row("total (ms)", NULL, t12, "median_ms", "resumed_median_ms", "total", 0);
+    demo_row("bytes received", NULL, t12, "bytes", "resumed_bytes", "received", 1);
+    printf("%-26s %12s %14lld %15lld\n", "handshake round trips", "",
+           (long long)json_integer_value(json_object_get(t12, "handshake_round_trips")),
+           (long long)json_integer_value(json_object_get(t12, "resumed_handshake_round_trips")));
+}
+
 static void demo_print(const json_t *doc, int width)
 {
     const json_t *http = json_object_get(doc, "http"), *https = json_object_get(doc, "https");
@@ -352,6 +397,8 @@ static void demo_print(const json_t *doc, int width)
     demo_col_free(&l);
     demo_col_free(&r);
     demo_print_costs(doc, http, https);
+    if (json_object_get(doc, "https_tls12") != NULL)
+        demo_print_tls12(doc, https, json_object_get(doc, "https_tls12"), width);
 }
 
 /* ---- the command ---- */
@@ -416,6 +463,7 @@ int demo_cli(const struct config *cfg, int argc, char **argv)
     o.user = a.user;
     o.password = a.password;
     o.runs = a.runs;
+    o.tls12 = a.tls12;
     json_t *doc = demo_compare(&o, err, sizeof err);
     if (doc == NULL) {
         fprintf(stderr, "portcullis demo: %s\n", err);
@@ -427,9 +475,10 @@ int demo_cli(const struct config *cfg, int argc, char **argv)
     } else {
         demo_print(doc, demo_width(a.width));
     }
-    const json_t *http = json_object_get(doc, "http");
+    const json_t *http = json_object_get(doc, "http"), *t12 = json_object_get(doc, "https_tls12");
     rc = json_is_true(json_object_get(json_object_get(doc, "https"), "ok")) &&
-                 (http == NULL || json_is_true(json_object_get(http, "ok")))
+                 (http == NULL || json_is_true(json_object_get(http, "ok"))) &&
+                 (t12 == NULL || json_is_true(json_object_get(t12, "ok")))
              ? 0
              : 1;
     json_decref(doc);

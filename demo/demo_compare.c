@@ -288,7 +288,7 @@ static int demo_time_one(const struct demo_run *x, int tls, const struct buf *re
     if (!tls)
         return 0;
     struct demo_exchange r = {
-        .tls = 1, .resume = sess, .request = buf_head(req), .request_len = req->len
+        .tls = tls, .resume = sess, .request = buf_head(req), .request_len = req->len
     };
     int rc = demo_exchange_run(x, &r, err, errlen);
     *res = r.p;
@@ -326,7 +326,7 @@ static void demo_timings(const struct demo_run *x, json_t *side, int tls)
 json_t *demo_compare(const struct demo_opts *o, char *err, size_t errlen)
 {
     struct demo_run x;
-    struct wire_cap cap_https, cap_http;
+    struct wire_cap cap_https, cap_http, cap_tls12;
     char user[80], note[96];
     const char *pw = o->password ? o->password : DEMO_DEFAULT_PASSWORD;
     if (demo_run_setup(&x, o, err, errlen) != 0)
@@ -338,7 +338,8 @@ json_t *demo_compare(const struct demo_opts *o, char *err, size_t errlen)
                             "timing_note", note);
     json_t *https = demo_side_new("https", o->https_host, o->https_port);
     json_t *http = o->http_host ? demo_side_new("http", o->http_host, o->http_port) : NULL;
-    if (doc == NULL || https == NULL || (o->http_host && http == NULL)) {
+    json_t *tls12 = o->tls12 ? demo_side_new("https", o->https_host, o->https_port) : NULL;
+    if (doc == NULL || https == NULL || (o->http_host && http == NULL) || (o->tls12 && !tls12)) {
         snprintf(err, errlen, "demo: out of memory");
         json_decref(doc);
         doc = NULL;
@@ -352,18 +353,25 @@ json_t *demo_compare(const struct demo_opts *o, char *err, size_t errlen)
     }
     if (http != NULL)
         demo_login(&x, http, 0, user, pw, 0, 0, &cap_http);
+    if (tls12 != NULL)
+        demo_login(&x, tls12, DEMO_TLS12, user, pw, 0, 0, &cap_tls12);
     if (demo_ok(https))
         demo_timings(&x, https, 1);
     if (demo_ok(http))
         demo_timings(&x, http, 0);
+    if (demo_ok(tls12))
+        demo_timings(&x, tls12, DEMO_TLS12);
     json_object_set_new(doc, "user", json_string(user));
     json_object_set_new(doc, "password", json_string(pw));
     json_object_set(doc, "https", https);
     if (http != NULL)
         json_object_set(doc, "http", http);
+    if (tls12 != NULL)
+        json_object_set(doc, "https_tls12", tls12);
 out:
     json_decref(https);
     json_decref(http);
+    json_decref(tls12);
     demo_run_free(&x);
     return doc;
 }

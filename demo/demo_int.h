@@ -24,12 +24,17 @@ struct demo_run {
     int runs, timeout_ms;
     char server_name[256];
     struct tls_client_config *tls;
-    struct wire_ring *ring; /* the transcripts' captures */
+    struct tls_client_config *tls12; /* capped at TLS 1.2; NULL unless o->tls12 */
+    struct wire_ring *ring;          /* the transcripts' captures */
 };
+
+/* demo_exchange.tls: HTTPS over the run's TLS 1.2-capped config. */
+#define DEMO_TLS12 2
 
 /* One request on a fresh connection. */
 struct demo_exchange {
-    int tls;                                 /* HTTPS side, else plain HTTP */
+    int tls; /* HTTPS side (1: TLS 1.3 or what the server offers, DEMO_TLS12),
+                else plain HTTP */
     const struct tls_client_session *resume; /* offer this session; NULL: full */
     struct tls_client_session **save;        /* NULL, or receives the session */
     const char *request;

@@ -163,6 +163,17 @@ static int demo_start(struct demo_ctx *d, struct demo_job *j)
     return rc == 0 ? 0 : -1;
 }
 
+/* An optional body {"tls12": true}: also an HTTPS side capped at TLS 1.2. */
+static int demo_wants_tls12(const struct http_exchange *ex)
+{
+    if (ex->req.body.n == 0)
+        return 0;
+    json_t *b = json_loadb(ex->req.body.p, ex->req.body.n, 0, NULL);
+    int on = json_is_true(json_object_get(b, "tls12"));
+    json_decref(b);
+    return on;
+}
+
 static int demo_run(struct http_exchange *ex, void *arg)
 {
     struct demo_ctx *d = arg;
@@ -191,6 +202,7 @@ static int demo_run(struct http_exchange *ex, void *arg)
         j->o.server_name = "localhost";
         j->o.cancel = &d->cancel;
         j->o.timeout_ms = 5000; /* per connection; a loopback exchange takes ms */
+        j->o.tls12 = demo_wants_tls12(ex);
         if (demo_start(d, j) == 0)
             return 1;
         free(j);

@@ -389,6 +389,46 @@ START_TEST(cli_json_and_failures)
 }
 END_TEST
 
+/* 1 when a side's records show a cleartext Certificate message. */
+static int cert_in_clear(const json_t *side)
+{
+    const json_t *r;
+    size_t i;
+    int n = 0;
+    json_array_foreach(json_object_get(side, "records"), i, r)
+    {
+        const char *hs = json_string_value(json_object_get(r, "handshake"));
+        n += hs != NULL && strcmp(hs, "certificate") == 0;
+    }
+    return n > 0;
+}
+
+/* --tls12: TLS 1.3 by default (one round trip, certificate encrypted), and
+ * TLS 1.2 beside it (two round trips, certificate in the clear). */
+START_TEST(cli_tls13_beside_tls12)
+{
+    static char out[1 << 20];
+    char args[600];
+    snprintf(args, sizeof args, "demo https://127.0.0.1:%d --no-http --tls12 --json --runs 1",
+             g_srv.https_port);
+    ck_assert_msg(api_cli(&g_srv, args, NULL, out, sizeof out) == 0, "%s", out);
+    json_t *doc = json_loads(out, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    const json_t *t13 = side(doc, "https"), *t12 = side(doc, "https_tls12");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(t13, "tls"), "version")),
+                     "TLSv1.3");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(t12, "tls"), "version")),
+                     "TLSv1.2");
+    ck_assert_int_eq(json_integer_value(json_object_get(t13, "handshake_round_trips")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(t12, "handshake_round_trips")), 2);
+    ck_assert_int_eq(cert_in_clear(t13), 0);
+    ck_assert_int_eq(cert_in_clear(t12), 1);
+    ck_assert(json_is_false(json_object_get(t12, "password_visible")));
+    ck_assert_int_eq(json_integer_value(json_object_get(t12, "resumed_runs")), 1);
+    json_decref(doc);
+}
+END_TEST
+
 /* ---- without demo mode ---- */
 
 START_TEST(no_demo_routes_and_redirects)
@@ -493,6 +533,7 @@ static Suite *demo_suite(void)
     tcase_add_test(demo, demo_run_compares_both_sides);
     tcase_add_test(demo, cli_side_by_side);
     tcase_add_test(demo, cli_json_and_failures);
+    tcase_add_test(demo, cli_tls13_beside_tls12);
     suite_add_tcase(s, demo);
     TCase *plain = tcase_create("plain");
     tcase_set_timeout(plain, 240);

@@ -88,8 +88,8 @@ static int key_matches(const char *key_file, const mbedtls_x509_crt *c)
     mbedtls_ctr_drbg_init(&drbg);
     mbedtls_pk_init(&pk);
     ok = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0) == 0 &&
-         pc_pk_parse_keyfile(&pk, key_file, mbedtls_ctr_drbg_random, &drbg) == 0 &&
-         pc_pk_check_pair(&c->pk, &pk, mbedtls_ctr_drbg_random, &drbg) == 0;
+         mbedtls_pk_parse_keyfile(&pk, key_file, NULL, mbedtls_ctr_drbg_random, &drbg) == 0 &&
+         mbedtls_pk_check_pair(&c->pk, &pk, mbedtls_ctr_drbg_random, &drbg) == 0;
     mbedtls_pk_free(&pk);
     mbedtls_ctr_drbg_free(&drbg);
     mbedtls_entropy_free(&ent);

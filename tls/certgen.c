@@ -1,5 +1,5 @@
 /* certgen.c: dev CA and localhost certificate with mbedTLS x509write.
- * The extensions mbedTLS 2.28 has no writer for (subjectAltName with IP
+ * The extensions x509write has no helper for (subjectAltName with IP
  * addresses, extendedKeyUsage) are DER-encoded with its asn1write API. */
 #include "tls/certgen.h"
 #include "tls/compat.h"
@@ -113,9 +113,9 @@ static int certgen_reusable(struct certgen *g)
         goto out;
     if (x509_time_before(&chain.valid_to, time(NULL) + CERTGEN_RENEW_S))
         goto out;
-    if (pc_pk_parse_keyfile(&key, p->key_file, mbedtls_ctr_drbg_random, &g->drbg) != 0)
+    if (mbedtls_pk_parse_keyfile(&key, p->key_file, NULL, mbedtls_ctr_drbg_random, &g->drbg) != 0)
         goto out;
-    ok = pc_pk_check_pair(&chain.pk, &key, mbedtls_ctr_drbg_random, &g->drbg) == 0;
+    ok = mbedtls_pk_check_pair(&chain.pk, &key, mbedtls_ctr_drbg_random, &g->drbg) == 0;
 out:
     mbedtls_pk_free(&key);
     mbedtls_x509_crt_free(&chain);
@@ -123,7 +123,7 @@ out:
     return ok;
 }
 
-/* ---- DER for the extensions 2.28 cannot write -------------------------- */
+/* ---- DER for the extensions x509write has no helper for ---------------- */
 
 /* Adds the length written by an mbedtls_asn1_write_* call to *len. */
 static int asn1_acc(size_t *len, int ret)
@@ -235,7 +235,7 @@ static int certgen_set_fields(mbedtls_x509write_cert *crt, const struct cert_spe
     serial[0] = (unsigned char)((serial[0] & 0x7f) | 0x40);
     certgen_time(from, start, 0);
     certgen_time(to, start, s->years);
-    if ((ret = pc_x509write_crt_set_serial(crt, serial, sizeof serial)) != 0 ||
+    if ((ret = mbedtls_x509write_crt_set_serial_raw(crt, serial, sizeof serial)) != 0 ||
         (ret = mbedtls_x509write_crt_set_validity(crt, from, to)) != 0 ||
         (ret = mbedtls_x509write_crt_set_subject_name(crt, s->subject)) != 0 ||
         (ret = mbedtls_x509write_crt_set_issuer_name(crt, CERTGEN_CA_NAME)) != 0)

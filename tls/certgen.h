@@ -32,7 +32,7 @@ struct tls_dev_paths {
  * parse, the leaf verifies against the CA for "localhost" now (unexpired)
  * and the key matches the leaf; otherwise generates all four files afresh.
  * Returns 0 with `out` filled, or -1 with err naming the failing path.
- * On mbedTLS 3.x call tls_global_init() first (PSA must be up). */
+ * Call tls_global_init() first (PSA must be up). */
 int tls_certgen_dev(const char *dir, struct tls_dev_paths *out, char *err, size_t errlen);
 
 #endif

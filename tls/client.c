@@ -64,9 +64,7 @@ static int client_conf(struct tls_client_config *cfg, const char *ca_file, char 
         return -1;
     }
     mbedtls_ssl_conf_rng(&cfg->conf, mbedtls_ctr_drbg_random, &cfg->drbg);
-#if defined(MBEDTLS_SSL_SESSION_TICKETS)
     mbedtls_ssl_conf_session_tickets(&cfg->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
-#endif
     if ((ret = tls_policy_apply(&cfg->conf, MBEDTLS_SSL_IS_CLIENT)) != 0) {
         client_errf(err, errlen, "tls client: policy", ret);
         return -1;
@@ -84,6 +82,11 @@ static int client_conf(struct tls_client_config *cfg, const char *ca_file, char 
     mbedtls_ssl_conf_authmode(&cfg->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     cfg->verify = 1;
     return 0;
+}
+
+void tls_client_config_max_tls12(struct tls_client_config *cfg)
+{
+    mbedtls_ssl_conf_max_tls_version(&cfg->conf, MBEDTLS_SSL_VERSION_TLS1_2);
 }
 
 int tls_client_config_setup(struct tls_client_config **out, const char *ca_file, char *err,
@@ -227,7 +230,7 @@ int tls_client_handshake(struct tls_client *c)
 
     if (c->failed)
         return TLS_ERROR;
-    while (!pc_ssl_handshake_over(&c->ssl)) {
+    while (!mbedtls_ssl_is_handshake_over(&c->ssl)) {
         if (PC_SSL_STATE(&c->ssl) == MBEDTLS_SSL_SERVER_CERTIFICATE)
             c->full_hs = 1;
         ret = mbedtls_ssl_handshake_step(&c->ssl);
@@ -252,10 +255,8 @@ ssize_t tls_client_read(struct tls_client *c, void *buf, size_t len)
             return ret;
         if (ret == 0)
             return TLS_CLOSED;
-#if PC_MBEDTLS3 && defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-            continue; /* TLS 1.3 ticket taken in; no data */
-#endif
+            continue; /* TLS 1.3 ticket taken in (session_save keeps it); no data */
         return client_map(c, ret, "tls client: read");
     }
 }
@@ -268,7 +269,11 @@ ssize_t tls_client_write(struct tls_client *c, const void *buf, size_t len)
         return ret;
     if (c->failed)
         return TLS_ERROR;
-    ret = mbedtls_ssl_write(&c->ssl, buf, len > INT_MAX ? INT_MAX : len);
+    /* A TLS 1.3 NewSessionTicket read while writing is reported the same
+     * way as on reads: taken in, and the write goes on. */
+    do
+        ret = mbedtls_ssl_write(&c->ssl, buf, len > INT_MAX ? INT_MAX : len);
+    while (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET);
     return ret >= 0 ? ret : client_map(c, ret, "tls client: write");
 }
 

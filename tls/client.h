@@ -1,10 +1,11 @@
 /* client.h: the mbedTLS client side, for `portcullis demo` and the server's
  * POST /demo/run (the server acting as its own client over loopback).
  *
- * Same policy as the server (SECURITY-NOTES.md): TLS 1.2 minimum (1.3 too on
- * mbedTLS 3.x), the six ECDHE AEAD suites, curves P-256, X25519, P-384,
- * ALPN "http/1.1", session tickets offered; certificate verification
- * required whenever a CA file is given.
+ * Same policy as the server (tls/policy.h): TLS 1.3 and 1.2, their AEAD
+ * suites, groups P-256, X25519, P-384, ALPN "http/1.1", session tickets
+ * offered (TLS 1.3 tickets arrive after the handshake, with the first
+ * response: read it before tls_client_session_save); certificate
+ * verification required whenever a CA file is given.
  *
  * Non-blocking like tls.h: every call makes what progress the socket allows
  * and returns TLS_WANT_READ / TLS_WANT_WRITE otherwise; the caller polls the
@@ -30,11 +31,14 @@ struct tls_client_session;
 int tls_client_config_setup(struct tls_client_config **out, const char *ca_file, char *err,
                             size_t errlen);
 void tls_client_config_free(struct tls_client_config *cfg); /* NULL ok */
+/* Caps the config at TLS 1.2 (the demo's "TLS 1.2 beside TLS 1.3"); for
+ * connections set up afterwards. */
+void tls_client_config_max_tls12(struct tls_client_config *cfg);
 
 /* New session on connected non-blocking socket fd (not owned: the caller
  * closes it after tls_client_free). server_name: SNI and the name the
- * certificate must carry (NULL = "localhost"; mbedTLS 2.28 matches DNS
- * names only, not IP addresses). resume: a session saved from an earlier
+ * certificate must carry (NULL = "localhost", the name of the dev
+ * certificate). resume: a session saved from an earlier
  * connection to offer (its ticket), or NULL. cfg must outlive the client.
  * Returns 0 or -1 with err. */
 int tls_client_setup(struct tls_client **out, struct tls_client_config *cfg, int fd,

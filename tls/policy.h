@@ -1,4 +1,4 @@
-/* policy.h: the one TLS policy of Portcullis (SECURITY-NOTES.md), applied
+/* policy.h: the one TLS policy of Portcullis (README.md, TLS), applied
  * to the server's config (tls.c) and the demo client's (client.c), and the
  * socket I/O both hand to mbedTLS as BIO callbacks. Internal to tls/. */
 #ifndef PC_TLS_POLICY_H
@@ -8,10 +8,13 @@
 
 #include "tls/compat.h"
 
-/* TLS 1.2 minimum (1.3 too on mbedTLS 3.x), exactly the six ECDHE AEAD
- * suites, curves P-256, X25519, P-384 in that order, SHA-2 signatures,
- * renegotiation off, ALPN "http/1.1". endpoint: MBEDTLS_SSL_IS_SERVER or
- * MBEDTLS_SSL_IS_CLIENT, for the few settings only one side has.
+/* TLS 1.2 and 1.3 (minimum stated: TLS 1.2): the three TLS 1.3 AEAD suites
+ * and exactly the six TLS 1.2 ECDHE AEAD suites, groups P-256, X25519,
+ * P-384 in that order (policy.c says why and who chooses in each version),
+ * TLS 1.3 resumption only with an ephemeral share (psk_dhe_ke), no 0-RTT,
+ * SHA-2 signatures (the 3.6 default), renegotiation off, ALPN "http/1.1".
+ * endpoint: MBEDTLS_SSL_IS_SERVER or MBEDTLS_SSL_IS_CLIENT, for the few
+ * settings only one side has.
  * Returns 0 or an mbedTLS error. */
 int tls_policy_apply(mbedtls_ssl_config *conf, int endpoint);
 

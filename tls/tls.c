@@ -1,5 +1,5 @@
 /* tls.c: mbedTLS server configuration, per-loop configs and per-connection
- * sessions over non-blocking sockets. Policy: SECURITY-NOTES.md. */
+ * sessions over non-blocking sockets. Policy: tls/policy.h. */
 #include "tls/tls.h"
 #include "tls/bio.h"
 #include "tls/compat.h"
@@ -12,18 +12,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
-#include <mbedtls/ecdsa.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl_ticket.h>
-#if PC_MBEDTLS3
 #include <psa/crypto.h>
-#endif
 
 /* Every loop's config points at the one ticket context of its tls_server;
  * mbedTLS serialises ticket writes/parses (and key rotation) only with its
@@ -54,6 +53,7 @@ struct tls_loop {
     mbedtls_ssl_config conf;
     /* Every recv() of this loop's connections lands here first (bio.h). */
     unsigned char scratch[MBEDTLS_SSL_IN_CONTENT_LEN + 2048];
+    void *share_spare; /* see share_step */
 };
 
 /* Memory: mbedtls_ssl_setup allocates an input and an output record buffer of
@@ -61,7 +61,11 @@ struct tls_loop {
  * the record expansion, about 33 KiB per connection on top of this struct.
  * Debian's build has no MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH, and shrinking the
  * buffers would break clients that send full 16 KiB records, so the defaults
- * stay; the max_fragment_length extension is left to the client. */
+ * stay; the max_fragment_length extension is left to the client. Once the
+ * handshake is over an idle connection holds those buffers, the session and
+ * the application transform, in TLS 1.3 as in TLS 1.2 (tls_conn_handshake
+ * releases what TLS 1.3 would keep, and gives back the output buffer pages
+ * its key-share export wrote; bench/ANALYSIS.md has the figures). */
 struct tls_conn {
     mbedtls_ssl_context ssl;
     struct tls_loop *loop;
@@ -103,7 +107,6 @@ static void tls_errs(char *err, size_t errlen, const char *msg)
 
 int tls_global_init(char *err, size_t errlen)
 {
-#if PC_MBEDTLS3
     psa_status_t st = psa_crypto_init();
 
     if (st != PSA_SUCCESS) {
@@ -111,10 +114,6 @@ int tls_global_init(char *err, size_t errlen)
             snprintf(err, errlen, "tls: psa_crypto_init failed (%d)", (int)st);
         return -1;
     }
-#else
-    (void)err;
-    (void)errlen;
-#endif
     return 0;
 }
 
@@ -166,48 +165,6 @@ static int check_regular_file(const char *what, const char *path, char *err, siz
     return -1;
 }
 
-/* mbedTLS 2.28 signs with an ECKEY-type key (what the PEM parser returns) by
- * copying it into a temporary ECDSA context, and the copy loses the
- * fixed-base comb table that a key's group caches on its first signature:
- * every handshake rebuilt it, doubling the signature's cost (perf: 31% of a
- * full handshake; 700 us against 330 us per signature here). An ECDSA-type
- * key signs in place and keeps the table. The one signature made here, before
- * any loop thread exists, builds it; later signatures only read it, so the
- * loops share the key safely. (3.x ships static tables: nothing to gain.) */
-static int server_prepare_signing_key(struct tls_server *s, char *err, size_t errlen)
-{
-#if PC_MBEDTLS3
-    (void)s;
-    (void)err;
-    (void)errlen;
-    return 0;
-#else
-    static const unsigned char hash[32];
-    unsigned char sig[MBEDTLS_ECDSA_MAX_LEN];
-    size_t sig_len;
-    mbedtls_pk_context k;
-    int ret;
-
-    if (mbedtls_pk_get_type(&s->key) != MBEDTLS_PK_ECKEY)
-        return 0;
-    mbedtls_pk_init(&k);
-    ret = mbedtls_pk_setup(&k, mbedtls_pk_info_from_type(MBEDTLS_PK_ECDSA));
-    if (ret == 0)
-        ret = mbedtls_ecdsa_from_keypair(mbedtls_pk_ec(k), mbedtls_pk_ec(s->key));
-    if (ret == 0)
-        ret = mbedtls_pk_sign(&k, MBEDTLS_MD_SHA256, hash, sizeof hash, sig, &sig_len,
-                              mbedtls_ctr_drbg_random, &s->drbg);
-    if (ret != 0) {
-        mbedtls_pk_free(&k);
-        tls_errf(err, errlen, "tls: preparing the ECDSA key", ret);
-        return -1;
-    }
-    mbedtls_pk_free(&s->key);
-    s->key = k; /* a pk context is two pointers: moving it is fine */
-    return 0;
-#endif
-}
-
 static int server_load_files(struct tls_server *s, const struct tls_server_opts *o, char *err,
                              size_t errlen)
 {
@@ -225,19 +182,19 @@ static int server_load_files(struct tls_server *s, const struct tls_server_opts 
             snprintf(err, errlen, "%s: %d certificate(s) could not be parsed", o->cert_file, ret);
         return -1;
     }
-    ret = pc_pk_parse_keyfile(&s->key, o->key_file, mbedtls_ctr_drbg_random, &s->drbg);
+    ret = mbedtls_pk_parse_keyfile(&s->key, o->key_file, NULL, mbedtls_ctr_drbg_random, &s->drbg);
     if (ret != 0) {
         tls_errf(err, errlen, o->key_file, ret);
         return -1;
     }
-    ret = pc_pk_check_pair(&s->chain.pk, &s->key, mbedtls_ctr_drbg_random, &s->drbg);
+    ret = mbedtls_pk_check_pair(&s->chain.pk, &s->key, mbedtls_ctr_drbg_random, &s->drbg);
     if (ret != 0) {
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "%s: private key does not match the first certificate in %s",
                      o->key_file, o->cert_file);
         return -1;
     }
-    return server_prepare_signing_key(s, err, errlen);
+    return 0;
 }
 
 int tls_server_load(struct tls_server **out, const struct tls_server_opts *opts, char *err,
@@ -308,6 +265,7 @@ void tls_server_release(struct tls_server *s)
 
 static void loop_destroy(struct tls_loop *l)
 {
+    free(l->share_spare);
     mbedtls_ssl_config_free(&l->conf);
     mbedtls_ctr_drbg_free(&l->drbg);
     mbedtls_entropy_free(&l->entropy);
@@ -489,11 +447,61 @@ void tls_conn_free(struct tls_conn *c)
     free(c);
 }
 
+/* The TLS 1.3 ServerHello step exports the server's key share through PSA,
+ * which in 3.6 (MBEDTLS_PSA_COPY_CALLER_BUFFERS) callocs a temporary as
+ * large as the room left in the output record buffer, about 16 KiB, zeroes
+ * it and frees it. Freed in the middle of the heap, those written pages
+ * become the next connections' record buffers: resident in full, where a
+ * TLS 1.2 connection's stay mostly untouched (bench/ANALYSIS.md, about
+ * 12 KB more per idle TLS 1.3 connection). So each loop keeps one block of
+ * that size and frees it just before the step, for the temporary to take;
+ * the block taken back after the step is the temporary's, and no fresh
+ * memory gets written. Only placement changes: glibc gives a freed block
+ * of the requested size back first; elsewhere this costs nothing more. */
+#define TLS_SHARE_SPARE (MBEDTLS_SSL_OUT_CONTENT_LEN + 64)
+
+static int share_step(struct tls_conn *c)
+{
+    struct tls_loop *l = c->loop;
+    int ret;
+
+    if (PC_SSL_STATE(&c->ssl) != MBEDTLS_SSL_SERVER_HELLO ||
+        mbedtls_ssl_get_version_number(&c->ssl) != MBEDTLS_SSL_VERSION_TLS1_3)
+        return mbedtls_ssl_handshake_step(&c->ssl);
+    free(l->share_spare);
+    ret = mbedtls_ssl_handshake_step(&c->ssl);
+    l->share_spare = malloc(TLS_SHARE_SPARE);
+    return ret;
+}
+
+/* The same export then copies the whole temporary back into the output
+ * record buffer, 16 KiB written where a few hundred bytes of ServerHello
+ * are: every page of the buffer resident for the connection's life. Once
+ * the handshake is over nothing waits in that buffer (our BIO took every
+ * byte), so its whole pages are handed back to the kernel; they read as
+ * zeroes and fill again only as far as later records are written. */
+static void conn_unwrite_out_buf(struct tls_conn *c)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t b = (uintptr_t)pc_ssl_out_buf(&c->ssl);
+    uintptr_t from = (b + page - 1) & ~(page - 1);
+    uintptr_t to = (b + MBEDTLS_SSL_OUT_CONTENT_LEN) & ~(page - 1);
+
+    if (b == 0 || mbedtls_ssl_get_version_number(&c->ssl) != MBEDTLS_SSL_VERSION_TLS1_3 ||
+        to <= from)
+        return;
+    (void)madvise((void *)from, to - from, MADV_DONTNEED); /* best effort */
+}
+
 /* Steps the handshake ourselves (mbedtls_ssl_handshake is this same loop) to
  * see whether the server reaches its Certificate message: it does not when a
  * ticket resumed the session, in TLS 1.2 and 1.3 alike. Each flight is
  * queued and sent with one send() when mbedTLS waits for the client, fails,
- * or finishes; the handshake counts as done once its last flight is out. */
+ * or finishes; the handshake counts as done once its last flight is out.
+ * In TLS 1.3 the last flight is the NewSessionTicket, which mbedTLS would
+ * otherwise send with the first response (mbedtls_ssl_is_handshake_over is
+ * already true before it): stepping up to HANDSHAKE_OVER sends it right
+ * after the client's Finished, and then the handshake state can go. */
 int tls_conn_handshake(struct tls_conn *c)
 {
     int ret = 0, sent;
@@ -503,10 +511,10 @@ int tls_conn_handshake(struct tls_conn *c)
     if ((sent = tls_bio_flush(&c->bio)) != 0)
         return conn_map(c, sent);
     c->bio.batching = 1;
-    while (!pc_ssl_handshake_over(&c->ssl)) {
+    while (PC_SSL_STATE(&c->ssl) != MBEDTLS_SSL_HANDSHAKE_OVER) {
         if (PC_SSL_STATE(&c->ssl) == MBEDTLS_SSL_SERVER_CERTIFICATE)
             c->full_hs = 1;
-        ret = mbedtls_ssl_handshake_step(&c->ssl);
+        ret = share_step(c);
         if (ret != 0)
             break;
     }
@@ -516,6 +524,8 @@ int tls_conn_handshake(struct tls_conn *c)
         ret = sent != 0 ? sent : ret;
     if (ret != 0)
         return conn_map(c, ret);
+    pc_ssl_server_release_handshake(&c->ssl); /* compat.h: TLS 1.3 keeps it */
+    conn_unwrite_out_buf(c);
     c->hs_done = 1;
     return 0;
 }
@@ -532,18 +542,12 @@ ssize_t tls_conn_read(struct tls_conn *c, void *buf, size_t len)
         return 0;
     if (len > INT_MAX)
         len = INT_MAX;
-    for (;;) {
-        ret = mbedtls_ssl_read(&c->ssl, buf, len);
-        if (ret > 0)
-            return ret;
-        if (ret == 0)
-            return TLS_CLOSED; /* transport EOF without close_notify */
-#if PC_MBEDTLS3 && defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-            continue; /* client-side signal; never data */
-#endif
-        return conn_map(c, ret);
-    }
+    ret = mbedtls_ssl_read(&c->ssl, buf, len);
+    if (ret > 0)
+        return ret;
+    if (ret == 0)
+        return TLS_CLOSED; /* transport EOF without close_notify */
+    return conn_map(c, ret);
 }
 
 ssize_t tls_conn_write(struct tls_conn *c, const void *buf, size_t len)
@@ -593,12 +597,7 @@ const char *tls_conn_ciphersuite(const struct tls_conn *c)
 
 const char *tls_conn_alpn(const struct tls_conn *c)
 {
-#if defined(MBEDTLS_SSL_ALPN)
     return mbedtls_ssl_get_alpn_protocol(&c->ssl);
-#else
-    (void)c;
-    return NULL;
-#endif
 }
 
 int tls_conn_resumed(const struct tls_conn *c) { return c->hs_done && !c->full_hs; }

@@ -11,9 +11,10 @@
  *   struct tls_conn    one per connection: mbedtls_ssl_context bound to a
  *                      non-blocking socket; EAGAIN maps to WANT_READ/WRITE.
  *
- * Policy (SECURITY-NOTES.md): TLS 1.2 minimum (1.3 too on mbedTLS 3.x),
- * exactly the six ECDHE AEAD suites, curves P-256, X25519, P-384, no
- * renegotiation, ALPN "http/1.1", session tickets with rotating keys. */
+ * Policy (tls/policy.h): TLS 1.3 and 1.2, nothing older; the three TLS 1.3
+ * AEAD suites and the six TLS 1.2 ECDHE AEAD suites; groups P-256, X25519,
+ * P-384; no renegotiation, no 0-RTT; ALPN "http/1.1"; session tickets with
+ * rotating keys (TLS 1.3: NewSessionTicket, resumption with psk_dhe_ke only). */
 #ifndef PC_TLS_H
 #define PC_TLS_H
 
@@ -35,14 +36,14 @@ struct tls_server_opts {
                                   1..TLS_TICKET_LIFETIME_MAX_S when tickets are on */
 };
 
-/* RFC 8446 §4.6.1 caps ticket lifetimes at 7 days; mbedTLS 3.x enforces it. */
+/* RFC 8446 §4.6.1 caps ticket lifetimes at 7 days; mbedTLS 3.6 enforces it. */
 #define TLS_TICKET_LIFETIME_MAX_S 604800
 
 struct tls_server;
 struct tls_loop;
 struct tls_conn;
 
-/* Once per process before anything else (psa_crypto_init on mbedTLS 3.x). */
+/* Once per process before anything else (psa_crypto_init). */
 int tls_global_init(char *err, size_t errlen);
 
 /* Loads and checks the certificate chain and key (key must match the leaf).

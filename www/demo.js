@@ -150,17 +150,47 @@ function renderHttps(data) {
   fillFacts($('https-login'), loginFacts(s));
 }
 
+/* The optional TLS 1.2 side (the toggle): its records beside TLS 1.3's. */
+function renderTls12(data) {
+  const s = data.https_tls12;
+  $('panel-tls12').hidden = !s;
+  if (!s) return;
+  $('tls12-url').textContent = s.url || '';
+  const v = $('tls12-verdict');
+  const cert = Array.isArray(s.records) && s.records.some((r) => r.handshake === 'certificate');
+  v.className = `verdict ${s.password_visible ? 'bad' : s.ok === false ? '' : 'good'}`;
+  v.textContent = s.password_visible
+    ? 'The password is visible in the captured bytes: something is wrong.'
+    : failedVerdict(s, cert
+      ? 'The password is encrypted, but the server’s certificate crossed in the clear.'
+      : 'The password appears nowhere in the captured bytes.');
+  const tls = s.tls || {};
+  $('tls12-tls').textContent = tls.version
+    ? `${tls.version}, ${tls.ciphersuite || 'unknown suite'}; certificate ${tls.verified ? 'verified' : 'NOT verified'}.`
+    : '';
+  sideError($('tls12-error'), s);
+  fillRecords($('tls12-records'), s.records);
+}
+
 /* ---- the cost table and bars ---- */
 
 function costColumns(data) {
   const h = data.http || {};
   const s = data.https || {};
-  return [
+  const v = s.tls && s.tls.version === 'TLSv1.3' ? ' (TLS 1.3)' : '';
+  const cols = [
     { label: 'HTTP', t: h.median_ms || {}, b: h.bytes || {}, rt: h.handshake_round_trips },
-    { label: 'HTTPS, full', t: s.median_ms || {}, b: s.bytes || {}, rt: s.handshake_round_trips },
-    { label: 'HTTPS, resumed', t: s.resumed_median_ms || {}, b: s.resumed_bytes || {},
+    { label: `HTTPS${v}, full`, t: s.median_ms || {}, b: s.bytes || {}, rt: s.handshake_round_trips },
+    { label: `HTTPS${v}, resumed`, t: s.resumed_median_ms || {}, b: s.resumed_bytes || {},
       rt: s.resumed_handshake_round_trips },
   ];
+  const t = data.https_tls12;
+  if (t) {
+    cols.push({ label: 'TLS 1.2, full', t: t.median_ms || {}, b: t.bytes || {}, rt: t.handshake_round_trips },
+      { label: 'TLS 1.2, resumed', t: t.resumed_median_ms || {}, b: t.resumed_bytes || {},
+        rt: t.resumed_handshake_round_trips });
+  }
+  return cols;
 }
 
 function renderCost(data) {
@@ -174,6 +204,14 @@ function renderCost(data) {
     ['Bytes sent', (c) => bytes(c.b.sent)],
     ['Bytes received', (c) => bytes(c.b.received)],
   ];
+  const head = $('cost-head');
+  head.replaceChildren(el('th', '', 'Measure'));
+  head.firstChild.scope = 'col';
+  for (const c of cols) {
+    const th = el('th', 'num', c.label);
+    th.scope = 'col';
+    head.append(th);
+  }
   const tbody = $('cost-rows');
   tbody.replaceChildren();
   for (const [label, value] of rows) {
@@ -241,6 +279,7 @@ function render(data) {
     `Medians of ${runs} runs of ${req} over loopback, each on a fresh connection; bytes on the wire of one run.${resumed}`;
   renderHttp(data);
   renderHttps(data);
+  renderTls12(data);
   renderCost(data);
   $('results').hidden = false;
 }
@@ -252,7 +291,8 @@ async function onRun() {
   const box = $('demo-msg');
   showMessage(box, 'info', 'Running: the server is logging in over both of its ports and timing fresh connections…');
   await busy(button, async () => {
-    const r = await api('POST', '/demo/run', { timeoutMs: 30000 });
+    const body = $('tls12-toggle').checked ? { tls12: true } : undefined;
+    const r = await api('POST', '/demo/run', { body, timeoutMs: 30000 });
     if (r.ok && r.data && r.data.http && r.data.https) {
       clearMessage(box);
       render(r.data);

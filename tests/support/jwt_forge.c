@@ -92,14 +92,9 @@ int forge_es256_sign(mbedtls_pk_context *pk, const char *input, size_t len, unsi
     if (mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), (const unsigned char *)input, len,
                    hash) != 0)
         goto out;
-#if PC_MBEDTLS3
     if (mbedtls_pk_sign(pk, MBEDTLS_MD_SHA256, hash, 32, der, sizeof der, &dlen, forge_rng, NULL) !=
         0)
         goto out;
-#else
-    if (mbedtls_pk_sign(pk, MBEDTLS_MD_SHA256, hash, 32, der, &dlen, forge_rng, NULL) != 0)
-        goto out;
-#endif
     /* mbedTLS signs in DER (SEQUENCE { r, s }); JWS wants fixed-width r||s. */
     if (mbedtls_asn1_get_tag(&p, der + dlen, &slen,
                              MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0 ||
@@ -209,5 +204,5 @@ char *forge_pem_from_xy(const char *x, const char *y)
 int forge_load_key(mbedtls_pk_context *pk, const char *path)
 {
     mbedtls_pk_init(pk);
-    return pc_pk_parse_keyfile(pk, path, forge_rng, NULL) == 0 ? 0 : -1;
+    return mbedtls_pk_parse_keyfile(pk, path, NULL, forge_rng, NULL) == 0 ? 0 : -1;
 }

@@ -78,36 +78,26 @@ static int tc_recv(void *ctx, unsigned char *buf, size_t len)
 
 /* ---- configuration ------------------------------------------------------ */
 
+/* mbedTLS 3.6 has no TLS 1.0/1.1 code: asking for them is an error here
+ * (refusals of old versions are tested with openssl, script_tls_clients.sh). */
 static int tc_conf_versions(struct tc_conn *c, const struct tc_opts *o)
 {
     int v[2] = { o->min_version, o->max_version };
 
     for (int i = 0; i < 2; i++) {
+        mbedtls_ssl_protocol_version pv;
         if (v[i] == TC_VERSION_DEFAULT)
             continue;
-#if PC_MBEDTLS3
-        mbedtls_ssl_protocol_version pv;
         if (v[i] == TC_TLS1_2)
             pv = MBEDTLS_SSL_VERSION_TLS1_2;
-#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
         else if (v[i] == TC_TLS1_3)
             pv = MBEDTLS_SSL_VERSION_TLS1_3;
-#endif
         else
             goto unsupported;
         if (i == 0)
             mbedtls_ssl_conf_min_tls_version(&c->conf, pv);
         else
             mbedtls_ssl_conf_max_tls_version(&c->conf, pv);
-#else
-        /* enum tc_version's TC_TLS1_0..2 are the wire minor versions 1..3. */
-        if (v[i] < TC_TLS1_0 || v[i] > TC_TLS1_2)
-            goto unsupported;
-        if (i == 0)
-            mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3, v[i]);
-        else
-            mbedtls_ssl_conf_max_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3, v[i]);
-#endif
     }
     return 0;
 unsupported:
@@ -136,19 +126,10 @@ static int tc_conf_lists(struct tc_conn *c, const struct tc_opts *o)
             snprintf(c->err, sizeof c->err, "tc: unknown curve \"%s\"", o->groups[n]);
             return TC_ERROR;
         }
-#if PC_MBEDTLS3
         c->groups[n] = ci->tls_id;
-#else
-        c->groups[n] = ci->grp_id;
-#endif
     }
-#if PC_MBEDTLS3
     c->groups[n] = 0;
     mbedtls_ssl_conf_groups(&c->conf, c->groups);
-#else
-    c->groups[n] = MBEDTLS_ECP_DP_NONE;
-    mbedtls_ssl_conf_curves(&c->conf, c->groups);
-#endif
     return 0;
 }
 
@@ -171,12 +152,11 @@ static int tc_conf(struct tc_conn *c, const struct tc_opts *o)
     } else {
         mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
     }
-#if PC_MBEDTLS3 && defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS) && \
-    MBEDTLS_VERSION_NUMBER >= 0x03060100
     /* Without it 3.6.1+ drops TLS 1.3 tickets and nothing resumes. */
     mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
         &c->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
-#endif
+    if (o->tls13_kex_modes != 0)
+        mbedtls_ssl_conf_tls13_key_exchange_modes(&c->conf, o->tls13_kex_modes);
     if (tc_conf_versions(c, o) != 0 || tc_conf_lists(c, o) != 0)
         return TC_ERROR;
     if (o->alpn != NULL && (ret = mbedtls_ssl_conf_alpn_protocols(&c->conf, o->alpn)) != 0) {

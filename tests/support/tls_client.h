@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#include <mbedtls/version.h>
+#include <mbedtls/build_info.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/ssl.h>
@@ -31,6 +31,9 @@
 #define TC_CLOSED     (-4) /* peer sent close_notify or closed the socket */
 #define TC_TIMEOUT    (-5) /* the timeout passed first */
 
+/* TC_TLS1_0/1_1 exist for tests that ask for them; mbedTLS 3.6 cannot speak
+ * them, so tc_connect/tc_attach fail with "not supported" (not a refusal by
+ * the server: test those with openssl). */
 enum tc_version { TC_VERSION_DEFAULT = 0, TC_TLS1_0, TC_TLS1_1, TC_TLS1_2, TC_TLS1_3 };
 
 /* A session saved for resumption (holds the ticket). */
@@ -42,7 +45,7 @@ struct tc_session {
 struct tc_opts {
     const char *ca_file;     /* PEM trust anchor; NULL = no verification */
     const char *server_name; /* SNI and the name checked; NULL = "localhost"
-                                     (mbedTLS 2.28 cannot match IP addresses) */
+                                     (a name, as the dev certificate's) */
     int min_version;         /* enum tc_version; TC_VERSION_DEFAULT = library's */
     int max_version;
     const int *ciphersuites;          /* 0-terminated MBEDTLS_TLS_* ids (max 31); NULL = default */
@@ -50,6 +53,8 @@ struct tc_opts {
                                      "x25519", "secp384r1", "secp521r1"...; NULL = default */
     const char **alpn;                /* NULL-terminated; kept by pointer; NULL = none */
     const struct tc_session *session; /* offer this session; NULL = full handshake */
+    int tls13_kex_modes;              /* MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_* bits;
+                                         0 = library default */
     int timeout_ms;                   /* tc_connect: connect + handshake; <= 0 = 5000 */
 };
 
@@ -63,13 +68,9 @@ struct tc_conn {
     mbedtls_ssl_config conf;
     mbedtls_ssl_context ssl;
     int suites[32];
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
     uint16_t groups[16]; /* IANA group ids, 0-terminated */
-#else
-    mbedtls_ecp_group_id groups[16];
-#endif
-    size_t wire_in;  /* raw bytes read from the socket */
-    size_t wire_out; /* raw bytes written to the socket */
+    size_t wire_in;      /* raw bytes read from the socket */
+    size_t wire_out;     /* raw bytes written to the socket */
     char err[192];
 };
 

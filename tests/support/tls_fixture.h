@@ -62,6 +62,45 @@ static inline int ske_curve(const struct wire *wc)
     return -1;
 }
 
+/* The TLS 1.3 ServerHello (sent in the clear; mbedTLS puts it in a record of
+ * its own): the group of its key_share extension (0x0033), or -1 when there
+ * is none (TLS 1.2, or a psk_ke resumption). *hrr counts HelloRetryRequests
+ * (ServerHellos whose random is RFC 8446's fixed value) before it. */
+static inline int sh_key_share(const struct wire *wc, int *hrr)
+{
+    static const unsigned char hrr_random[8] = { 0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11 };
+    size_t n = wc->w < sizeof wc->out ? wc->w : sizeof wc->out;
+    const unsigned char *b = wc->out;
+    int group = -1;
+
+    *hrr = 0;
+    for (size_t off = 0; off + 5 <= n;) {
+        size_t len = (size_t)b[off + 3] << 8 | b[off + 4];
+        const unsigned char *m = b + off + 5, *end = m + len;
+        off += 5 + len;
+        if (b[off - 5 - len] != 0x16 || off > n || len < 42 || m[0] != 2)
+            continue;
+        const unsigned char *p = m + 4 + 2 + 32; /* header, version, random */
+        p += 1 + p[0] + 2 + 1;                   /* session id, suite, compression */
+        if (p + 2 > end)
+            continue;
+        p += 2; /* extensions length */
+        while (p + 4 <= end) {
+            size_t elen = (size_t)p[2] << 8 | p[3];
+            if (p[0] == 0x00 && p[1] == 0x33 && elen >= 2 && p + 4 + elen <= end)
+                group = p[4] << 8 | p[5];
+            p += 4 + elen;
+        }
+        if (memcmp(m + 6, hrr_random, sizeof hrr_random) == 0) {
+            ++*hrr;
+            group = -1;
+        } else {
+            return group;
+        }
+    }
+    return group;
+}
+
 /* One server connection and its peer socket. */
 struct side {
     int sfd, cfd;
