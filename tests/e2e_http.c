@@ -75,19 +75,6 @@ START_TEST(tls_policy_negotiated)
 }
 END_TEST
 
-START_TEST(tls11_refused)
-{
-    struct tc_conn c;
-    struct tc_opts o = { .ca_file = g_srv.ca_file,
-                         .min_version = TC_TLS1_1,
-                         .max_version = TC_TLS1_1,
-                         .timeout_ms = 20000 };
-    char err[256];
-    ck_assert_int_ne(tc_connect(&c, "127.0.0.1", g_srv.https_port, &o, err, sizeof err), 0);
-    tc_close(&c);
-}
-END_TEST
-
 START_TEST(keepalive_several_requests)
 {
     struct tc_conn c;
@@ -340,7 +327,6 @@ static Suite *http_suite(void)
     tcase_set_timeout(shared, 120);
     tcase_add_test(shared, healthz_over_tls_with_security_headers);
     tcase_add_loop_test(shared, tls_policy_negotiated, 0, 2);
-    tcase_add_test(shared, tls11_refused);
     tcase_add_test(shared, keepalive_several_requests);
     tcase_add_test(shared, pipelined_in_order);
     tcase_add_test(shared, errors_with_status);
