@@ -61,8 +61,9 @@ static void send_all(int fd, const char *p, size_t n)
     }
 }
 
+/* head_only: HEAD, whose answer has the GET's length but no body. */
 static void answer(int fd, int status, const char *reason, const char *type, const char *body,
-                   size_t len)
+                   size_t len, int head_only)
 {
     char head[256];
     int n = snprintf(head, sizeof head,
@@ -70,7 +71,8 @@ static void answer(int fd, int status, const char *reason, const char *type, con
                      "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
                      status, reason, type, len);
     send_all(fd, head, (size_t)n);
-    send_all(fd, body, len);
+    if (!head_only)
+        send_all(fd, body, len);
 }
 
 static void serve_one(int fd)
@@ -85,23 +87,23 @@ static void serve_one(int fd)
     const char *target = head + (get ? 4 : 5);
     if (!get && !head_req) {
         static const char msg[] = "{\"error\":\"method_not_allowed\",\"detail\":\"GET only\"}";
-        answer(fd, 405, "Method Not Allowed", "application/json", msg, sizeof msg - 1);
+        answer(fd, 405, "Method Not Allowed", "application/json", msg, sizeof msg - 1, 0);
         return;
     }
     if (strncmp(target, "/metrics ", 9) != 0 && strncmp(target, "/metrics? ", 10) != 0 &&
         strncmp(target, "/metrics?", 9) != 0) {
         static const char msg[] = "{\"error\":\"not_found\",\"detail\":\"only /metrics here\"}";
-        answer(fd, 404, "Not Found", "application/json", msg, sizeof msg - 1);
+        answer(fd, 404, "Not Found", "application/json", msg, sizeof msg - 1, 0);
         return;
     }
     struct buf out;
     buf_init(&out, SCRAPE_BODY_MAX);
     if (metrics_render(&out) != 0) {
         static const char msg[] = "{\"error\":\"internal\",\"detail\":\"metrics too large\"}";
-        answer(fd, 500, "Internal Server Error", "application/json", msg, sizeof msg - 1);
+        answer(fd, 500, "Internal Server Error", "application/json", msg, sizeof msg - 1, 0);
     } else {
-        answer(fd, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", buf_head(&out),
-               head_req ? 0 : out.len);
+        answer(fd, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", buf_head(&out), out.len,
+               head_req);
     }
     buf_free(&out);
 }
