@@ -181,6 +181,7 @@ int auth_add_routes(struct router *r, struct auth_ctx *ctx)
         { "DELETE", "/api/admin/users/:id", auth_h_admin_delete, AUTH_ADMIN },
         { "GET", "/api/admin/audit", auth_h_admin_audit, AUTH_ADMIN },
         { "GET", "/.well-known/jwks.json", auth_h_jwks, AUTH_PUBLIC },
+        { "GET", "/api/auth/check", auth_h_check, AUTH_TOKEN },
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (router_add(r, routes[i].method, routes[i].pattern, routes[i].fn, (int)routes[i].access,

@@ -20,6 +20,8 @@ int auth_h_logout_all(struct http_exchange *ex, void *arg);
 int auth_h_me(struct http_exchange *ex, void *arg);
 int auth_h_password(struct http_exchange *ex, void *arg);
 int auth_h_jwks(struct http_exchange *ex, void *arg);
+/* GET /api/auth/check[?role=NAME]: 204 with the identity headers, or 401/403. */
+int auth_h_check(struct http_exchange *ex, void *arg);
 
 /* handlers_admin.c */
 int auth_h_admin_list(struct http_exchange *ex, void *arg);

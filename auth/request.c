@@ -164,6 +164,28 @@ int auth_req_query_int(struct http_exchange *ex, const char *name, long def, lon
     return -1;
 }
 
+int auth_req_query_word(struct http_exchange *ex, const char *name, char *out, size_t outlen)
+{
+    struct str v;
+    char detail[128];
+    out[0] = '\0';
+    if (query_find(ex->req.head.query, name, &v) != 0)
+        return 0;
+    int ok = v.n > 0 && v.n < outlen;
+    for (size_t i = 0; ok && i < v.n; i++)
+        ok = (v.p[i] >= 'a' && v.p[i] <= 'z') || (v.p[i] >= '0' && v.p[i] <= '9') ||
+             v.p[i] == '_' || v.p[i] == '-';
+    if (!ok) {
+        snprintf(detail, sizeof detail, "query parameter '%s' must be 1 to %zu of [a-z0-9_-]", name,
+                 outlen - 1);
+        http_resp_error(&ex->resp, 400, "bad_query", detail);
+        return -1;
+    }
+    memcpy(out, v.p, v.n);
+    out[v.n] = '\0';
+    return 0;
+}
+
 int auth_req_cookie(const struct http_exchange *ex, const char *name, char *out, size_t outlen)
 {
     size_t nl = strlen(name);

@@ -44,6 +44,11 @@ int auth_username_valid(const char *name, size_t len);
 int auth_req_query_int(struct http_exchange *ex, const char *name, long def, long min, long max,
                        long *out);
 
+/* Word query parameter (a role name): copied into out, "" when absent.
+ * Returns 0, or -1 with a 400 when present but empty, too long for out or
+ * not made of [a-z0-9_-]. */
+int auth_req_query_word(struct http_exchange *ex, const char *name, char *out, size_t outlen);
+
 /* Value of cookie `name` copied into out (NUL-terminated); 0 or -1. */
 int auth_req_cookie(const struct http_exchange *ex, const char *name, char *out, size_t outlen);
 
