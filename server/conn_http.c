@@ -121,7 +121,7 @@ void conn_http_finish(struct conn_http *h)
         reqid_assign(ex->request_id, str_make(NULL, 0));
     http_resp_header(&ex->resp, "X-Request-Id", ex->request_id);
     if (h->is_tls || warning != NULL)
-        cors_response(&cfg->http.cors_origins, &ex->req, &ex->resp);
+        cors_response(&dispatch_live(h->sh->site)->cors_origins, &ex->req, &ex->resp);
     size_t before = h->out.len;
     if (http_resp_write(&ex->resp, &o, minor, keep, ex->req.is_head, &h->out) != 0) {
         keep = false; /* response too large to buffer: nothing sane to send */
@@ -283,15 +283,15 @@ static bool conn_http_body(struct conn_http *h, enum conn_http_step *next)
  * the peer itself. */
 static const char *conn_http_client(struct conn_http *h)
 {
-    const struct dispatch_site *site = h->sh->site;
+    const struct dispatch_live *live = dispatch_live(h->sh->site);
     const struct http_request_head *head = &h->ex.req.head;
     h->fwd_ip[0] = '\0';
-    if (site->ntrusted == 0 || !proxy_cidr_match(site->trusted, site->ntrusted, h->client_ip))
+    if (live->ntrusted == 0 || !proxy_cidr_match(live->trusted, live->ntrusted, h->client_ip))
         return h->client_ip;
     for (size_t i = head->num_headers; i-- > 0;) {
         const struct http_header *x = &head->headers[i];
         if (x->name.n == 15 && strncasecmp(x->name.p, "X-Forwarded-For", 15) == 0) {
-            if (proxy_xff_client(x->value.p, x->value.n, site->trusted, site->ntrusted, h->fwd_ip,
+            if (proxy_xff_client(x->value.p, x->value.n, live->trusted, live->ntrusted, h->fwd_ip,
                                  sizeof h->fwd_ip) != 0)
                 h->fwd_ip[0] = '\0';
             break;

@@ -167,8 +167,8 @@ static void dispatch_options(const struct dispatch_site *site, struct http_excha
     snprintf(list, sizeof list, "%s, OPTIONS", allow);
     http_resp_bytes(resp, 204, NULL, HTTP_CONTENT_NONE, NULL, 0);
     http_resp_header(resp, "Allow", list);
-    cors_preflight(&site->cfg->http.cors_origins, site->cfg->http.cors_max_age_s, &ex->req, resp,
-                   list);
+    const struct dispatch_live *live = dispatch_live(site);
+    cors_preflight(&live->cors_origins, live->cors_max_age_s, &ex->req, resp, list);
 }
 
 static enum dispatch_result dispatch_route(const struct dispatch_site *site,
@@ -198,6 +198,17 @@ static enum dispatch_result dispatch_route(const struct dispatch_site *site,
             return DISPATCH_LATER;
     }
     return DISPATCH_ANSWERED;
+}
+
+void dispatch_live_fill(struct dispatch_live *l, const struct config *cfg)
+{
+    memset(l, 0, sizeof *l);
+    l->cors_origins = cfg->http.cors_origins;
+    l->cors_max_age_s = cfg->http.cors_max_age_s;
+    const struct config_list *tp = &cfg->server.trusted_proxies;
+    for (int i = 0; i < tp->n; i++)
+        if (proxy_cidr_parse(tp->item[i], &l->trusted[l->ntrusted]) == 0)
+            l->ntrusted++;
 }
 
 enum dispatch_result dispatch_request(const struct dispatch_site *site, struct static_cache *files,

@@ -8,6 +8,8 @@
 #ifndef PC_DISPATCH_H
 #define PC_DISPATCH_H
 
+#include <stdatomic.h>
+
 #include "server/config.h"
 #include "server/http_msg.h"
 #include "server/proxy.h"
@@ -18,6 +20,21 @@
 
 /* What requests are answered with: filled by server_setup (and
  * server_serve_plain), read-only while the loops run, shared by all. */
+/* The settings a reload replaces (http.cors_origins, server.trusted_proxies):
+ * one immutable block, published with a release store and read with an
+ * acquire load, so a loop sees the old block or the new one, never a mix.
+ * Retired blocks live until the server is freed. */
+struct dispatch_live {
+    struct config_list cors_origins;
+    int cors_max_age_s;
+    struct proxy_cidr trusted[CONFIG_LIST_MAX]; /* peers whose X-Forwarded-For is believed */
+    size_t ntrusted;
+};
+
+/* Fills a block from a validated config (items that do not parse are
+ * skipped: validation refuses them first). */
+void dispatch_live_fill(struct dispatch_live *l, const struct config *cfg);
+
 struct dispatch_site {
     const struct config *cfg;
     const struct router *router;
@@ -27,10 +44,15 @@ struct dispatch_site {
     const struct static_root *www; /* NULL: no www root */
     int https_port;                /* where the plain listener redirects */
     const char *plain_warning;     /* non-NULL: the plain listener serves */
-    /* Peers whose X-Forwarded-For names the client (server.trusted_proxies). */
-    struct proxy_cidr trusted[CONFIG_LIST_MAX];
-    size_t ntrusted;
+    /* What SIGHUP may change while the loops run: read once per request
+     * through dispatch_live(); replaced whole, never modified. */
+    _Atomic(const struct dispatch_live *) live;
 };
+
+static inline const struct dispatch_live *dispatch_live(const struct dispatch_site *site)
+{
+    return atomic_load_explicit(&site->live, memory_order_acquire);
+}
 
 enum dispatch_result {
     DISPATCH_ANSWERED, /* ex->resp holds the answer */

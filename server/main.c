@@ -12,6 +12,7 @@
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/metrics_http.h"
+#include "server/reload.h"
 #include "server/router.h"
 #include "server/server.h"
 #include "tls/certcheck.h"
@@ -173,7 +174,7 @@ static int start_metrics(const struct config *cfg, const struct router *r, struc
     return metrics_http_start(mh, cfg->metrics.address, cfg->metrics.port, &port, err, errlen);
 }
 
-static int serve(const struct config *cfg)
+static int serve(const struct config *cfg, const struct cli *cli)
 {
     char err[512];
     struct router router;
@@ -214,6 +215,8 @@ static int serve(const struct config *cfg)
         log_error("%s", err);
         goto out;
     }
+    struct reload_ctx reload = { cli->config_path, cli->demo, cfg, srv, NULL, NULL };
+    server_set_reload(srv, reload_config, &reload);
     rc = server_run(srv) == 0 ? 0 : 1;
 out:
     /* In-flight jobs (and a demo run) finish and post to the stopped loops;
@@ -254,5 +257,5 @@ int main(int argc, char **argv)
         return auth_cli_restore(&cfg.db, &cfg.server, cli.sub_argc, cli.sub_argv);
     if (cli.command && strcmp(cli.command, "demo") == 0)
         return demo_cli(&cfg, cli.sub_argc, cli.sub_argv);
-    return serve(&cfg);
+    return serve(&cfg, &cli);
 }

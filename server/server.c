@@ -39,6 +39,12 @@ struct server {
     int nworkers;
     int https_port, http_port;
     struct portlock ports; /* held from server_bind to server_free */
+    /* Every block of reloadable settings ever published, the current one
+     * last: a loop may still read a retired one, so all live until free. */
+    struct dispatch_live **lives;
+    size_t nlives;
+    void (*reload)(void *arg); /* SIGHUP, after the certificate */
+    void *reload_arg;
 };
 
 /* ---- setup ---- */
@@ -115,11 +121,6 @@ static void server_share(struct server *s, struct router *router, const struct s
     sh->cfg = s->cfg;
     sh->site.cfg = s->cfg;
     sh->site.router = router;
-    /* Validated with the config: every item parses. */
-    const struct config_list *tp = &s->cfg->server.trusted_proxies;
-    for (int i = 0; i < tp->n; i++)
-        if (proxy_cidr_parse(tp->item[i], &sh->site.trusted[sh->site.ntrusted]) == 0)
-            sh->site.ntrusted++;
     if (hooks) {
         sh->site.access_check = hooks->access_check;
         sh->site.access_arg = hooks->arg;
@@ -140,6 +141,11 @@ int server_setup(struct server **out, const struct config *cfg, struct router *r
     s->cfg = cfg;
     portlock_init(&s->ports);
     server_share(s, router, hooks);
+    if (server_reconfigure(s, cfg) != 0) {
+        snprintf(err, errlen, "server: out of memory");
+        free(s);
+        return -1;
+    }
     s->www.dirfd = -1;
     int n = cfg->server.workers > 0 ? cfg->server.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (server_alloc_workers(s, n > 0 ? n : 1) != 0) {
@@ -207,6 +213,9 @@ void server_free(struct server *s)
         worker_close_listeners(&s->workers[i]);
     free(s->workers);
     portlock_release(&s->ports);
+    for (size_t i = 0; i < s->nlives; i++)
+        free(s->lives[i]);
+    free(s->lives);
     static_root_close(&s->www);
     tls_server_release(s->tls);
     free(s);
@@ -238,6 +247,29 @@ static void server_reload(struct server *s)
     log_info("SIGHUP: certificate reloaded from %s", s->cert_file);
 }
 
+int server_reconfigure(struct server *s, const struct config *cfg)
+{
+    struct dispatch_live *l = malloc(sizeof *l);
+    struct dispatch_live **grown = realloc(s->lives, (s->nlives + 1) * sizeof *grown);
+    if (l == NULL || grown == NULL) {
+        free(l);
+        if (grown != NULL)
+            s->lives = grown;
+        return -1;
+    }
+    s->lives = grown;
+    dispatch_live_fill(l, cfg);
+    s->lives[s->nlives++] = l;
+    atomic_store_explicit(&s->shared.site.live, l, memory_order_release);
+    return 0;
+}
+
+void server_set_reload(struct server *s, void (*fn)(void *arg), void *arg)
+{
+    s->reload = fn;
+    s->reload_arg = arg;
+}
+
 static void server_wait_signals(struct server *s, int started)
 {
     sigset_t set;
@@ -251,6 +283,8 @@ static void server_wait_signals(struct server *s, int started)
             continue;
         if (sig == SIGHUP) {
             server_reload(s);
+            if (s->reload)
+                s->reload(s->reload_arg);
             continue;
         }
         log_info("%s: stopping, finishing in-flight requests (up to %d ms)",

@@ -49,6 +49,15 @@ void server_set_observer(struct server *s, const struct server_observer *obs);
  * string). Call after server_setup, before server_run. */
 void server_serve_plain(struct server *s, const char *warning);
 
+/* Main thread: the settings a reload may change (http.cors_origins,
+ * server.trusted_proxies) are taken from cfg (validated) for the requests
+ * that start from now on; cfg may be freed afterwards. 0 or -1 (memory). */
+int server_reconfigure(struct server *s, const struct config *cfg);
+
+/* Main thread, before server_run: fn(arg) runs on the main thread at each
+ * SIGHUP, after the certificate reload (the config file's turn). */
+void server_set_reload(struct server *s, void (*fn)(void *arg), void *arg);
+
 /* Drops to cfg->server.user when running as root. Returns 0 or -1 with err. */
 int server_drop_privileges(const struct server *s, char *err, size_t errlen);
 

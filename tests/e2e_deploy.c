@@ -2,6 +2,7 @@
  * production: one process per port, backup and restore of the live
  * database. */
 #include <check.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -312,6 +313,78 @@ START_TEST(check_config_checks_certificate_and_key)
 }
 END_TEST
 
+/* ---- SIGHUP reloads the config ------------------------------------------- */
+
+/* Rewrites the server's own config file: fn edits the parsed object. */
+static void edit_config(const struct srv *s, void (*fn)(json_t *root))
+{
+    json_error_t je;
+    json_t *root = json_load_file(s->config, 0, &je);
+    ck_assert_ptr_nonnull(root);
+    fn(root);
+    ck_assert_int_eq(json_dump_file(root, s->config, JSON_INDENT(2)), 0);
+    json_decref(root);
+}
+
+static void reloadable_changes(json_t *root)
+{
+    json_t *server = json_object_get(root, "server");
+    json_object_set_new(server, "log_format", json_string("json"));
+    json_object_set_new(server, "trusted_proxies", json_pack("[s]", "127.0.0.1"));
+    json_object_set_new(server, "workers", json_integer(3)); /* needs a restart */
+    json_object_set_new(root, "http",
+                        json_pack("{s:[s]}", "cors_origins", "https://app.example.com"));
+    json_object_set_new(root, "timeouts", json_pack("{s:i}", "header_ms", 5000));
+}
+
+static void broken(json_t *root)
+{
+    json_object_set_new(json_object_get(root, "server"), "workers", json_string("three"));
+}
+
+static void wait_log(const struct srv *s, const char *needle)
+{
+    for (int i = 0; i < 300 && !srv_log_contains(s, needle); i++)
+        usleep(20000);
+    ck_assert_msg(srv_log_contains(s, needle), "no '%s' in the log", needle);
+}
+
+START_TEST(sighup_reloads_config)
+{
+    struct srv s;
+    struct http_resp r;
+    char v[128];
+    ck_assert_int_eq(srv_start(&s, NULL, NULL), 0);
+    https_request(&s, "GET /healthz HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example.com\r\n\r\n",
+                  &r);
+    ck_assert_int_ne(resp_header(&r, "Access-Control-Allow-Origin", v, sizeof v), 0);
+
+    edit_config(&s, reloadable_changes);
+    kill(s.pid, SIGHUP);
+    wait_log(&s, "SIGHUP: config reloaded");
+    ck_assert(srv_log_contains(&s, "'timeouts' changed: restart to apply"));
+    ck_assert(srv_log_contains(&s, "'server' changed beyond"));
+    /* CORS origins, trusted proxies and the log format apply at once. */
+    https_request(&s,
+                  "GET /healthz HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example.com\r\n"
+                  "X-Forwarded-For: 203.0.113.9\r\n\r\n",
+                  &r);
+    ck_assert_int_eq(resp_header(&r, "Access-Control-Allow-Origin", v, sizeof v), 0);
+    ck_assert_str_eq(v, "https://app.example.com");
+    wait_log(&s, "\"client_ip\":\"203.0.113.9\"");
+
+    /* A config that does not validate changes nothing. */
+    edit_config(&s, broken);
+    kill(s.pid, SIGHUP);
+    wait_log(&s, "keeping the running config");
+    https_request(&s, "GET /healthz HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example.com\r\n\r\n",
+                  &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(resp_header(&r, "Access-Control-Allow-Origin", v, sizeof v), 0);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
 static Suite *deploy_suite(void)
 {
     Suite *s = suite_create("e2e_deploy");
@@ -326,6 +399,10 @@ static Suite *deploy_suite(void)
     tcase_add_test(backup, backup_under_registration_load);
     tcase_add_test(backup, restore_refused_while_running_then_restores);
     suite_add_tcase(s, backup);
+    TCase *reload = tcase_create("reload");
+    tcase_set_timeout(reload, 60);
+    tcase_add_test(reload, sighup_reloads_config);
+    suite_add_tcase(s, reload);
     TCase *check = tcase_create("check_config");
     tcase_add_test(check, check_config_checks_certificate_and_key);
     suite_add_tcase(s, check);

@@ -12,6 +12,7 @@
 static struct config cfg;
 static struct router router;
 static struct dispatch_site site;
+static struct dispatch_live live;
 static struct conn_http_shared sh;
 static struct conn_http h;
 
@@ -39,6 +40,8 @@ static void setup(void)
     ck_assert_int_eq(router_add(&router, "POST", "/len", h_echo_len, 0, NULL), 0);
     ck_assert_int_eq(router_add(&router, "GET", "/async", h_async, 0, NULL), 0);
     site = (struct dispatch_site){ .cfg = &cfg, .router = &router, .https_port = 8443 };
+    dispatch_live_fill(&live, &cfg);
+    atomic_init(&site.live, &live);
     memset(&sh, 0, sizeof sh);
     sh.cfg = &cfg;
     sh.site = &site;

@@ -14,6 +14,7 @@
 static struct config cfg;
 static struct router router;
 static struct dispatch_site site;
+static struct dispatch_live live;
 static struct static_cache files;
 static struct loop *lp;
 static struct http_exchange ex;
@@ -53,6 +54,8 @@ static void setup(void)
     site = (struct dispatch_site){
         .cfg = &cfg, .router = &router, .access_check = check_access, .https_port = 8443
     };
+    dispatch_live_fill(&live, &cfg);
+    atomic_init(&site.live, &live);
     static_cache_init(&files, 0);
     ck_assert_int_eq(loop_create(&lp, err, sizeof err), 0);
     memset(&ex, 0, sizeof ex);
