@@ -113,8 +113,8 @@ static int auth_limits(struct auth_ctx *ctx, char *err, size_t errlen)
         auth_limiter_new(&ctx->register_ip, (uint32_t)c->register_ip_per_minute,
                          (uint32_t)c->register_ip_per_minute, LIMITER_ENTRIES, err, errlen) != 0)
         return -1;
-    return auth_lockout_new(&ctx->lockout, c->lockout_threshold, c->lockout_base_s,
-                            c->lockout_max_s, LIMITER_ENTRIES, err, errlen);
+    ctx->guard = (struct auth_guard){ c->lockout_threshold, c->lockout_base_s, c->lockout_max_s };
+    return 0;
 }
 
 int auth_setup(struct auth_ctx *ctx, const struct config *cfg, char *err, size_t errlen)
@@ -152,7 +152,6 @@ void auth_free(struct auth_ctx *ctx)
     auth_limiter_free(ctx->login_ip);
     auth_limiter_free(ctx->login_user);
     auth_limiter_free(ctx->register_ip);
-    auth_lockout_free(ctx->lockout);
     auth_userstate_free(ctx->users);
     memset(ctx, 0, sizeof *ctx);
 }

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "auth/limits.h"
-#include "auth/lockout.h"
+#include "auth/guard.h"
 #include "auth/password.h"
 #include "auth/token.h"
 #include "auth/userstate.h"
@@ -30,7 +30,7 @@ struct auth_ctx {
     struct auth_token_opts token_opts;
     struct auth_tokens *tokens;
     struct auth_limiter *login_ip, *login_user, *register_ip;
-    struct auth_lockout *lockout;
+    struct auth_guard guard;      /* the lockout, kept in the database */
     struct auth_userstate *users; /* account state for token checks */
     struct pool *pool;
 };

@@ -10,6 +10,10 @@
 #include "server/http_msg.h"
 
 /* handlers_session.c */
+struct auth_limiter;
+/* 429 rate_limited + Retry-After from a token bucket, on the loop, for
+ * the NUL-terminated key. Returns 1 when limited (response set). */
+int auth_limited(struct http_exchange *ex, struct auth_limiter *lim, const char *key);
 int auth_h_register(struct http_exchange *ex, void *arg);
 int auth_h_login(struct http_exchange *ex, void *arg);
 int auth_h_refresh(struct http_exchange *ex, void *arg);

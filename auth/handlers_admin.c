@@ -12,14 +12,47 @@
 #include "db/audit.h"
 #include "db/users.h"
 
+/* The admin view of u, its failure count and lock read from the lockout's
+ * own record (guard.h), not from the users row. NULL on error. */
+static json_t *admin_user_json(const struct auth_ctx *ctx, struct db *db, const struct db_user *u)
+{
+    int64_t failures = 0, until = 0, now = (int64_t)time(NULL);
+    json_t *o = auth_user_json(u, 1);
+    if (o == NULL || auth_guard_state(&ctx->guard, db, u->username, now, &failures, &until) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    json_object_set_new(o, "failed_logins", json_integer(failures));
+    if (until > now) {
+        char locked[32];
+        auth_time_text(until, locked);
+        json_object_set_new(o, "locked_until", json_string(locked));
+    } else {
+        json_object_set_new(o, "locked_until", json_null());
+    }
+    return o;
+}
+
+struct list_arg {
+    const struct auth_ctx *ctx;
+    struct db *db;
+    json_t *users;
+};
+
+/* A failure stops the listing and leaves users NULL (freed). */
 static int add_user(void *arg, const struct db_user *u)
 {
-    return json_array_append_new(arg, auth_user_json(u, 1));
+    struct list_arg *a = arg;
+    json_t *o = admin_user_json(a->ctx, a->db, u);
+    if (o != NULL && json_array_append_new(a->users, o) == 0)
+        return 0;
+    json_decref(a->users);
+    a->users = NULL;
+    return 1;
 }
 
 int auth_h_admin_list(struct http_exchange *ex, void *arg)
 {
-    (void)arg;
     struct auth_loop *al = ex->loop_data;
     long offset, limit;
     int64_t total = 0;
@@ -27,9 +60,11 @@ int auth_h_admin_list(struct http_exchange *ex, void *arg)
         auth_req_query_int(ex, "limit", 50, 1, 500, &limit) != 0)
         return 0;
     json_t *users = json_array();
+    struct list_arg la = { arg, al->db, users };
     if (db_user_count(al->db, &total) != 0 ||
-        db_user_list(al->db, offset, limit, add_user, users) != 0) {
-        json_decref(users);
+        db_user_list(al->db, offset, limit, add_user, &la) != 0 ||
+        la.users == NULL) {
+        json_decref(la.users);
         http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
         return 0;
     }
@@ -115,7 +150,9 @@ static void patch_run(struct auth_job *j, struct db *db)
         return;
     }
     auth_userstate_forget(j->ctx->users, j->target_id);
-    auth_job_ok(j, 200, auth_user_json(&u, 1));
+    json_t *view = admin_user_json(j->ctx, db, &u);
+    if (view != NULL)
+        auth_job_ok(j, 200, view);
 }
 
 /* Reads {disabled?: bool, role?: "user"|"admin"}; 0 or -1 (resp set). */

@@ -25,10 +25,9 @@ static void lower_copy(char *dst, const char *src, size_t n)
     dst[n] = '\0';
 }
 
-/* 429 from a token bucket, on the loop. Returns 1 when limited. */
-static int limited(struct http_exchange *ex, struct auth_limiter *lim, const char *key,
-                   size_t keylen)
+int auth_limited(struct http_exchange *ex, struct auth_limiter *lim, const char *key)
 {
+    size_t keylen = strlen(key);
     int retry = 1;
     if (auth_limiter_take(lim, key, keylen, (int64_t)loop_now(ex->loop), &retry) == 0)
         return 0;
@@ -95,7 +94,7 @@ int auth_h_register(struct http_exchange *ex, void *arg)
 {
     struct auth_ctx *ctx = arg;
     const char *ip = ex->req.client_ip;
-    if (limited(ex, ctx->register_ip, ip, strlen(ip)))
+    if (auth_limited(ex, ctx->register_ip, ip))
         return 0;
     struct auth_job *j = auth_job_new(ex, ctx, register_run);
     if (j == NULL)
@@ -139,25 +138,36 @@ static void token_response(struct auth_job *j, int64_t uid, const char *role, in
 
 /* ---- login ---- */
 
-static void login_failed(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
+/* 429 locked with Retry-After, from a job. */
+static void locked_out(struct auth_job *j, int wait)
 {
-    const struct config *cfg = j->ctx->cfg;
-    char key[65];
-    lower_copy(key, j->username, strlen(j->username));
-    auth_lockout_fail(j->ctx->lockout, key, strlen(key), now);
-    if (u != NULL)
-        db_user_login_failed(db, u->id, now, cfg->lockout_threshold, cfg->lockout_base_s,
-                             cfg->lockout_max_s, NULL);
-    db_audit_add(db, "login_failure", u ? u->id : 0, j->username[0] ? j->username : NULL, j->ip,
-                 NULL, now);
+    auth_job_fail(j, 429, "locked", "too many failed attempts, retry later");
+    j->retry_after = wait;
+}
+
+/* 401 for every failed login, known name or not: one body, one cost. */
+static void login_refused(struct auth_job *j)
+{
     auth_job_fail(j, 401, "invalid_credentials", invalid_credentials);
     j->www_authenticate = 1;
+}
+
+static void login_failed(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
+{
+    /* The same write for a known and an unknown name (guard.h). */
+    if (auth_guard_fail(&j->ctx->guard, db, j->username, now) < 0) {
+        auth_job_db_error(j, db, "login failure count");
+        return;
+    }
+    db_audit_add(db, "login_failure", u ? u->id : 0, j->username[0] ? j->username : NULL, j->ip,
+                 NULL, now);
+    login_refused(j);
 }
 
 static void login_succeeded(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
 {
     char rehash[AUTH_PW_HASH_MAX] = "", refresh[AUTH_REFRESH_TOKEN_LEN + 1];
-    char family[AUTH_REFRESH_FAMILY_LEN + 1], key[65];
+    char family[AUTH_REFRESH_FAMILY_LEN + 1];
     unsigned char hash[AUTH_REFRESH_HASH_LEN];
     if (auth_pw_needs_rehash(u->password_hash, &j->ctx->pw) == 1 &&
         auth_pw_hash(&j->ctx->pw, j->password, j->password_len, rehash, sizeof rehash) != 0)
@@ -166,17 +176,16 @@ static void login_succeeded(struct auth_job *j, struct db *db, const struct db_u
         return;
     if (db_begin(db) != 0)
         return;
-    if (db_user_login_ok(db, u->id) != 0 ||
+    if (auth_guard_clear(db, j->username) != 0 ||
         db_refresh_insert(db, u->id, family, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL) !=
             0 ||
         (rehash[0] && db_user_set_hash_only(db, u->id, u->password_hash, rehash) == DB_ERROR) ||
         db_audit_add(db, "login_success", u->id, u->username, j->ip, NULL, now) != 0 ||
         db_commit(db) != 0) {
+        auth_job_db_error(j, db, "login");
         db_rollback(db);
         return;
     }
-    lower_copy(key, u->username, strlen(u->username));
-    auth_lockout_clear(j->ctx->lockout, key, strlen(key));
     token_response(j, u->id, u->role, u->token_epoch, refresh, now);
 }
 
@@ -184,6 +193,15 @@ static void login_run(struct auth_job *j, struct db *db)
 {
     struct db_user u;
     int64_t now = (int64_t)time(NULL);
+    /* Locked names are refused before any lookup or hashing, known or not. */
+    int wait = auth_guard_check(&j->ctx->guard, db, j->username, now);
+    if (wait != 0) {
+        if (wait > 0)
+            locked_out(j, wait);
+        else
+            auth_job_db_error(j, db, "lockout check");
+        return;
+    }
     int rc = j->username[0] ? db_user_by_name(db, j->username, &u) : DB_NOTFOUND;
     if (rc == DB_NOTFOUND) {
         /* Same cost as a real verification: timing reveals no accounts. */
@@ -191,27 +209,17 @@ static void login_run(struct auth_job *j, struct db *db)
         login_failed(j, db, NULL, now);
         return;
     }
-    if (rc != 0)
-        return;
-    int wrong = auth_pw_verify(u.password_hash, j->password, j->password_len) != 0;
-    if (u.locked_until > now) {
-        /* Locked in the database but not in the name-keyed memory table
-         * (after a restart, or evicted): a 429 here would tell an existing
-         * account from an unknown name, so refuse like any wrong password,
-         * at the same cost, even when the password is right. */
-        db_audit_add(db, "login_locked", u.id, u.username, j->ip, NULL, now);
-        auth_job_fail(j, 401, "invalid_credentials", invalid_credentials);
-        j->www_authenticate = 1;
+    if (rc != 0) {
+        auth_job_db_error(j, db, "login lookup");
         return;
     }
-    if (wrong) {
+    if (auth_pw_verify(u.password_hash, j->password, j->password_len) != 0) {
         login_failed(j, db, &u, now);
         return;
     }
     if (u.disabled) {
         db_audit_add(db, "login_disabled", u.id, u.username, j->ip, NULL, now);
-        auth_job_fail(j, 401, "invalid_credentials", invalid_credentials);
-        j->www_authenticate = 1;
+        login_refused(j);
         return;
     }
     login_succeeded(j, db, &u, now);
@@ -222,7 +230,7 @@ int auth_h_login(struct http_exchange *ex, void *arg)
     struct auth_ctx *ctx = arg;
     const char *ip = ex->req.client_ip;
     char key[65];
-    if (limited(ex, ctx->login_ip, ip, strlen(ip)))
+    if (auth_limited(ex, ctx->login_ip, ip))
         return 0;
     struct auth_job *j = auth_job_new(ex, ctx, login_run);
     if (j == NULL)
@@ -230,14 +238,13 @@ int auth_h_login(struct http_exchange *ex, void *arg)
     if (read_credentials(ex, j, 0) != 0)
         goto fail;
     lower_copy(key, j->username, strlen(j->username));
-    if (limited(ex, ctx->login_user, key, strlen(key)))
+    if (auth_limited(ex, ctx->login_user, key))
         goto fail;
-    int wait = auth_lockout_check(ctx->lockout, key, strlen(key), (int64_t)time(NULL));
-    if (wait > 0) {
-        char num[24];
-        snprintf(num, sizeof num, "%d", wait);
-        http_resp_error(&ex->resp, 429, "locked", "too many failed logins, retry later");
-        http_resp_header(&ex->resp, "Retry-After", num);
+    /* Never a valid password: refused here, before any lookup, the same
+     * way for every name (no hash, no write, no timing difference). */
+    if (j->password_len > AUTH_PW_MAX_LEN) {
+        http_resp_error(&ex->resp, 401, "invalid_credentials", invalid_credentials);
+        http_resp_header(&ex->resp, "WWW-Authenticate", "Bearer realm=\"portcullis\"");
         goto fail;
     }
     return auth_job_submit(j);

@@ -73,6 +73,13 @@ void auth_job_ok(struct auth_job *j, int status, json_t *body)
     j->body = body;
 }
 
+void auth_job_db_error(struct auth_job *j, struct db *db, const char *what)
+{
+    log_error("database error during %s: %s", what, db_errmsg(db));
+    auth_job_fail(j, 503, "unavailable", "the database is unavailable, retry shortly");
+    j->retry_after = 1;
+}
+
 static void job_work(void *thread_ctx, void *arg)
 {
     struct auth_job *j = arg;

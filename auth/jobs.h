@@ -57,5 +57,9 @@ void auth_job_discard(struct auth_job *j);
 /* Output helpers for run(). */
 void auth_job_fail(struct auth_job *j, int status, const char *error, const char *detail);
 void auth_job_ok(struct auth_job *j, int status, json_t *body);
+/* A database failure during `what`: logged with SQLite's message (never a
+ * bound value, so no secret), and answered 503 + Retry-After: 1, so that
+ * clients retry instead of discarding what they hold. */
+void auth_job_db_error(struct auth_job *j, struct db *db, const char *what);
 
 #endif

@@ -49,6 +49,12 @@ enum db_stmt_id {
     DB_STMT_AUDIT_LIST,
     DB_STMT_AUDIT_LIST_USER,
 
+    /* db/failures.c */
+    DB_STMT_FAILURE_GET,
+    DB_STMT_FAILURE_ADD,
+    DB_STMT_FAILURE_CLEAR,
+    DB_STMT_FAILURE_PURGE,
+
     DB_STMT_COUNT
 };
 

@@ -57,7 +57,19 @@ static const char migration_1[] =
     "CREATE INDEX audit_log_at ON audit_log(at);"
     "CREATE INDEX audit_log_user ON audit_log(user_id, at);";
 
-static const char *const migrations[] = { migration_1 };
+/* Failed sign-ins per lower-cased name, whether or not an account of that
+ * name exists: the one record the lockout decides from (auth/guard.c), so
+ * known and unknown names fail, decay and lock alike, across restarts.
+ * users.failed_logins and users.locked_until are no longer written. */
+static const char migration_2[] =
+    "CREATE TABLE login_failures ("
+    "  name     TEXT    PRIMARY KEY CHECK (length(CAST(name AS BLOB)) <= 64),"
+    "  failures INTEGER NOT NULL CHECK (failures >= 1),"
+    "  last_at  INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX login_failures_last_at ON login_failures(last_at);";
+
+static const char *const migrations[] = { migration_1, migration_2 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,
                "one migration per schema version");
