@@ -255,44 +255,71 @@ fail:
 
 /* ---- refresh ---- */
 
-static void refresh_reused(struct auth_job *j, struct db *db, const struct db_refresh *r,
-                           int64_t now)
+/* A token shown after it stopped being live. A rotated token shown again
+ * means two holders (theft): its whole family is revoked. A token revoked
+ * by logout, a password change or an admin is merely stale: refused as
+ * such, never described as reused. */
+static void refresh_not_live(struct auth_job *j, struct db *db, const struct db_refresh *r,
+                             int64_t now)
 {
-    /* A rotated token shown again means two holders (theft); a token revoked
-     * by logout or a password change is merely stale. Both end the family. */
-    db_refresh_revoke_family(db, r->family, now);
-    db_audit_add(db, r->replaced_by != 0 ? "refresh_reuse" : "refresh_revoked_use", r->user_id,
-                 NULL, j->ip, "family revoked", now);
+    if (r->replaced_by == 0) {
+        db_audit_add(db, "refresh_revoked_use", r->user_id, NULL, j->ip, NULL, now);
+        auth_job_fail(j, 401, "invalid_grant", "the refresh token was revoked");
+        return;
+    }
+    if (db_refresh_revoke_family(db, r->family, now) != 0) {
+        auth_job_db_error(j, db, "refresh family revoke");
+        return;
+    }
+    db_audit_add(db, "refresh_reuse", r->user_id, NULL, j->ip, "family revoked", now);
     auth_job_fail(j, 401, "invalid_grant", "refresh token reused: every session of it is revoked");
 }
 
+/* Refusals are 401 invalid_grant (the client drops its tokens); database
+ * failures are 503 and change nothing, so the token stays valid. */
 static void refresh_run(struct auth_job *j, struct db *db)
 {
     unsigned char old[AUTH_REFRESH_HASH_LEN], hash[AUTH_REFRESH_HASH_LEN];
     char next[AUTH_REFRESH_TOKEN_LEN + 1], role[DB_ROLE_MAX + 1];
     struct db_refresh r;
     int64_t now = (int64_t)time(NULL), epoch = 0;
-    int disabled = 0;
+    int disabled = 0, rc;
     auth_job_fail(j, 401, "invalid_grant", "the refresh token is invalid or expired");
-    if (auth_refresh_hash(j->refresh, strlen(j->refresh), old) != 0 ||
-        db_refresh_find(db, old, &r) != 0)
+    if (auth_refresh_hash(j->refresh, strlen(j->refresh), old) != 0)
         return;
+    if ((rc = db_refresh_find(db, old, &r)) != 0) {
+        if (rc != DB_NOTFOUND)
+            auth_job_db_error(j, db, "refresh lookup");
+        return;
+    }
     if (r.revoked_at != 0 || r.replaced_by != 0) {
-        refresh_reused(j, db, &r, now);
+        refresh_not_live(j, db, &r, now);
         return;
     }
-    if (r.expires_at <= now || db_user_auth_state(db, r.user_id, &epoch, &disabled, role) != 0 ||
-        disabled)
+    if (r.expires_at <= now)
         return;
-    if (auth_refresh_mint(next, hash) != 0)
-        return;
-    int rc = db_refresh_rotate(db, r.id, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL);
-    if (rc == DB_CONFLICT) { /* lost a race with another use of the same token */
-        refresh_reused(j, db, &r, now);
+    if ((rc = db_user_auth_state(db, r.user_id, &epoch, &disabled, role)) != 0) {
+        if (rc != DB_NOTFOUND)
+            auth_job_db_error(j, db, "refresh user state");
         return;
     }
-    if (rc == 0)
-        token_response(j, r.user_id, role, epoch, next, now);
+    if (disabled || auth_refresh_mint(next, hash) != 0)
+        return;
+    rc = db_refresh_rotate(db, r.id, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL);
+    if (rc == DB_CONFLICT) { /* lost a race: another use, or a logout */
+        if (db_refresh_find(db, old, &r) != 0)
+            auth_job_db_error(j, db, "refresh lookup");
+        else
+            refresh_not_live(j, db, &r, now);
+        return;
+    }
+    if (rc == DB_NOTFOUND) /* expired or deleted meanwhile */
+        return;
+    if (rc != 0) {
+        auth_job_db_error(j, db, "refresh rotation");
+        return;
+    }
+    token_response(j, r.user_id, role, epoch, next, now);
 }
 
 /* The refresh token from the body {"refresh_token": ...}, or the cookie.
