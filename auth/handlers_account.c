@@ -76,11 +76,13 @@ static void password_run(struct auth_job *j, struct db *db)
     if (db_user_by_id(db, j->user_id, &u) != 0)
         return;
     if (auth_pw_verify(u.password_hash, j->password, j->password_len) != 0) {
-        if (auth_guard_fail(&j->ctx->guard, db, j->username, now) < 0) {
-            auth_job_db_error(j, db, "failure count");
+        if (db_begin(db) != 0 || auth_guard_fail(&j->ctx->guard, db, j->username, now) < 0 ||
+            db_audit_add(db, "password_change_failed", u.id, u.username, j->ip, NULL, now) != 0 ||
+            db_commit(db) != 0) {
+            auth_job_db_error(j, db, "password change failure");
+            db_rollback(db);
             return;
         }
-        db_audit_add(db, "password_change_failed", u.id, u.username, j->ip, NULL, now);
         auth_job_fail(j, 403, "wrong_password", "the current password is not correct");
         return;
     }
@@ -93,6 +95,7 @@ static void password_run(struct auth_job *j, struct db *db)
         db_refresh_revoke_user(db, u.id, now) != 0 || auth_guard_clear(db, j->username) != 0 ||
         db_audit_add(db, "password_change", u.id, u.username, j->ip, NULL, now) != 0 ||
         db_commit(db) != 0) {
+        auth_job_db_error(j, db, "password change");
         db_rollback(db);
         return;
     }

@@ -9,6 +9,7 @@
 #include "auth/jobs.h"
 #include "auth/middleware.h"
 #include "auth/request.h"
+#include "db/admin.h"
 #include "db/audit.h"
 #include "db/users.h"
 
@@ -62,8 +63,7 @@ int auth_h_admin_list(struct http_exchange *ex, void *arg)
     json_t *users = json_array();
     struct list_arg la = { arg, al->db, users };
     if (db_user_count(al->db, &total) != 0 ||
-        db_user_list(al->db, offset, limit, add_user, &la) != 0 ||
-        la.users == NULL) {
+        db_user_list(al->db, offset, limit, add_user, &la) != 0 || la.users == NULL) {
         json_decref(la.users);
         http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
         return 0;
@@ -83,6 +83,7 @@ static int add_event(void *arg, const struct db_audit *a)
     json_object_set_new(o, "username", a->username ? json_string(a->username) : json_null());
     json_object_set_new(o, "ip", a->ip ? json_string(a->ip) : json_null());
     json_object_set_new(o, "detail", a->detail ? json_string(a->detail) : json_null());
+    json_object_set_new(o, "actor_id", a->actor_id >= 0 ? json_integer(a->actor_id) : json_null());
     return json_array_append_new(arg, o);
 }
 
@@ -124,13 +125,40 @@ bad:
     return 0;
 }
 
+/* The "at least one enabled admin" rule, checked inside the change's own
+ * transaction so that two admins demoting each other at once cannot both
+ * pass it. 0, DB_CONFLICT when it would be broken, or a DB_* error. */
+static int keep_an_admin(struct db *db)
+{
+    int64_t admins = 0;
+    int rc = db_admin_count_enabled(db, &admins);
+    return rc != 0 ? rc : admins > 0 ? 0 : DB_CONFLICT;
+}
+
+/* The end of an admin change: commit, or roll back and answer. */
+static int admin_finish(struct auth_job *j, struct db *db, int rc, const char *what)
+{
+    if (rc == 0 && (rc = db_commit(db)) == 0)
+        return 0;
+    if (rc == DB_NOTFOUND)
+        auth_job_fail(j, 404, "not_found", "no such user");
+    else if (rc == DB_CONFLICT)
+        auth_job_fail(j, 409, "last_admin", "at least one enabled admin must remain");
+    else
+        auth_job_db_error(j, db, what);
+    db_rollback(db);
+    return -1;
+}
+
 static void patch_run(struct auth_job *j, struct db *db)
 {
     struct db_user u;
     char detail[64];
     int64_t now = (int64_t)time(NULL);
-    if (db_begin(db) != 0)
+    if (db_begin(db) != 0) {
+        auth_job_db_error(j, db, "admin update");
         return;
+    }
     int rc = 0;
     if (j->set_disabled)
         rc = db_user_set_disabled(db, j->target_id, j->disabled, now);
@@ -140,15 +168,14 @@ static void patch_run(struct auth_job *j, struct db *db)
              j->set_disabled ? (j->disabled ? "true " : "false ") : "", j->set_role ? "role=" : "",
              j->set_role ? j->role : "");
     if (rc == 0)
-        rc = db_audit_add(db, "admin_update", j->target_id, NULL, j->ip, detail, now);
-    if (rc == 0)
         rc = db_user_by_id(db, j->target_id, &u);
-    if (rc != 0 || db_commit(db) != 0) {
-        db_rollback(db);
-        if (rc == DB_NOTFOUND)
-            auth_job_fail(j, 404, "not_found", "no such user");
+    if (rc == 0)
+        rc = keep_an_admin(db);
+    if (rc == 0)
+        rc = db_audit_add_by(db, "admin_update", j->target_id, u.username, j->user_id, j->ip,
+                             detail, now);
+    if (admin_finish(j, db, rc, "admin update") != 0)
         return;
-    }
     auth_userstate_forget(j->ctx->users, j->target_id);
     json_t *view = admin_user_json(j->ctx, db, &u);
     if (view != NULL)
@@ -209,6 +236,7 @@ int auth_h_admin_patch(struct http_exchange *ex, void *arg)
     if (j == NULL)
         return 0;
     j->target_id = id;
+    j->user_id = auth_principal(ex)->id;
     if (read_patch(ex, j) != 0 ||
         ((j->set_disabled && j->disabled) || (j->set_role && strcmp(j->role, "admin") != 0)
              ? refuse_self(ex, id, "admins cannot disable or demote themselves")
@@ -219,18 +247,29 @@ int auth_h_admin_patch(struct http_exchange *ex, void *arg)
     return auth_job_submit(j);
 }
 
+/* The user, its tokens (cascade) and its audit trail's missing names, the
+ * admin rule and the event: one transaction, or nothing. */
 static void delete_run(struct auth_job *j, struct db *db)
 {
+    struct db_user u;
     int64_t now = (int64_t)time(NULL);
-    int rc = db_user_delete(db, j->target_id);
-    if (rc == DB_NOTFOUND) {
-        auth_job_fail(j, 404, "not_found", "no such user");
+    if (db_begin(db) != 0) {
+        auth_job_db_error(j, db, "admin delete");
         return;
     }
-    if (rc != 0)
+    int rc = db_user_by_id(db, j->target_id, &u);
+    if (rc == 0)
+        rc = db_user_delete(db, j->target_id);
+    if (rc == 0)
+        rc = db_audit_keep_name(db, j->target_id, u.username);
+    if (rc == 0)
+        rc = keep_an_admin(db);
+    if (rc == 0)
+        rc = db_audit_add_by(db, "admin_delete", j->target_id, u.username, j->user_id, j->ip, NULL,
+                             now);
+    if (admin_finish(j, db, rc, "admin delete") != 0)
         return;
     auth_userstate_forget(j->ctx->users, j->target_id);
-    db_audit_add(db, "admin_delete", j->target_id, NULL, j->ip, NULL, now);
     auth_job_ok(j, 204, NULL);
 }
 
@@ -243,5 +282,6 @@ int auth_h_admin_delete(struct http_exchange *ex, void *arg)
     if (j == NULL)
         return 0;
     j->target_id = id;
+    j->user_id = auth_principal(ex)->id;
     return auth_job_submit(j);
 }

@@ -79,14 +79,21 @@ static void register_run(struct auth_job *j, struct db *db)
     int64_t id = 0, now = (int64_t)time(NULL);
     if (auth_pw_hash(&j->ctx->pw, j->password, j->password_len, hash, sizeof hash) != 0)
         return;
-    int rc = db_user_create(db, j->username, hash, "user", now, &id);
-    if (rc == DB_CONFLICT) {
-        auth_job_fail(j, 409, "username_taken", "that username is already registered");
+    int rc = db_begin(db);
+    if (rc == 0)
+        rc = db_user_create(db, j->username, hash, "user", now, &id);
+    if (rc == 0)
+        rc = db_audit_add(db, "register", id, j->username, j->ip, NULL, now);
+    if (rc == 0)
+        rc = db_commit(db);
+    if (rc != 0) {
+        if (rc == DB_CONFLICT)
+            auth_job_fail(j, 409, "username_taken", "that username is already registered");
+        else
+            auth_job_db_error(j, db, "register");
+        db_rollback(db);
         return;
     }
-    if (rc != 0)
-        return;
-    db_audit_add(db, "register", id, j->username, j->ip, NULL, now);
     auth_job_ok(j, 201, json_pack("{s:I, s:s}", "id", (json_int_t)id, "username", j->username));
 }
 
@@ -154,13 +161,16 @@ static void login_refused(struct auth_job *j)
 
 static void login_failed(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
 {
-    /* The same write for a known and an unknown name (guard.h). */
-    if (auth_guard_fail(&j->ctx->guard, db, j->username, now) < 0) {
-        auth_job_db_error(j, db, "login failure count");
+    /* The same write for a known and an unknown name (guard.h), with its
+     * event in the same transaction. */
+    if (db_begin(db) != 0 || auth_guard_fail(&j->ctx->guard, db, j->username, now) < 0 ||
+        db_audit_add(db, "login_failure", u ? u->id : 0, j->username[0] ? j->username : NULL, j->ip,
+                     NULL, now) != 0 ||
+        db_commit(db) != 0) {
+        auth_job_db_error(j, db, "login failure");
+        db_rollback(db);
         return;
     }
-    db_audit_add(db, "login_failure", u ? u->id : 0, j->username[0] ? j->username : NULL, j->ip,
-                 NULL, now);
     login_refused(j);
 }
 
@@ -375,9 +385,13 @@ static void logout_run(struct auth_job *j, struct db *db)
      * reveals nothing about other users' tokens. */
     if (auth_refresh_hash(j->refresh, strlen(j->refresh), hash) == 0 &&
         db_refresh_find(db, hash, &r) == 0 && r.user_id == j->user_id) {
-        if (db_refresh_revoke_family(db, r.family, now) != 0)
+        if (db_begin(db) != 0 || db_refresh_revoke_family(db, r.family, now) != 0 ||
+            db_audit_add(db, "logout", j->user_id, NULL, j->ip, NULL, now) != 0 ||
+            db_commit(db) != 0) {
+            auth_job_db_error(j, db, "logout");
+            db_rollback(db);
             return;
-        db_audit_add(db, "logout", j->user_id, NULL, j->ip, NULL, now);
+        }
     }
     auth_job_ok(j, 204, NULL);
     cookie_for(j, "", 0);

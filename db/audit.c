@@ -51,12 +51,15 @@ int db_audit_list(struct db *db, int64_t offset, int64_t limit, int64_t user_id,
     /* Two statements rather than "?3 = 0 OR user_id = ?3", which would keep
      * SQLite from using the (user_id, at) index. */
     sqlite3_stmt *st =
-        user_id ? db_stmt(db, DB_STMT_AUDIT_LIST_USER,
-                          "SELECT id, event, user_id, username, ip, detail, at FROM audit_log "
-                          "WHERE user_id = ?3 ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?1")
-                : db_stmt(db, DB_STMT_AUDIT_LIST,
-                          "SELECT id, event, user_id, username, ip, detail, at FROM audit_log "
-                          "ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?1");
+        user_id
+            ? db_stmt(
+                  db, DB_STMT_AUDIT_LIST_USER,
+                  "SELECT id, event, user_id, username, ip, detail, at, actor_id FROM audit_log "
+                  "WHERE user_id = ?3 ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?1")
+            : db_stmt(
+                  db, DB_STMT_AUDIT_LIST,
+                  "SELECT id, event, user_id, username, ip, detail, at, actor_id FROM audit_log "
+                  "ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?1");
     struct db_audit row;
     int rc;
 
@@ -85,6 +88,7 @@ int db_audit_list(struct db *db, int64_t offset, int64_t limit, int64_t user_id,
         row.ip = column_str(st, 4, &oom);
         row.detail = column_str(st, 5, &oom);
         row.at = sqlite3_column_int64(st, 6);
+        row.actor_id = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 7);
         if (oom || !row.event) {
             rc = db_failf(db, DB_ERROR, "out of memory reading audit row");
             break;

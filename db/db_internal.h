@@ -55,6 +55,11 @@ enum db_stmt_id {
     DB_STMT_FAILURE_CLEAR,
     DB_STMT_FAILURE_PURGE,
 
+    /* db/admin.c */
+    DB_STMT_ADMIN_AUDIT_ADD,
+    DB_STMT_ADMIN_AUDIT_NAME,
+    DB_STMT_ADMIN_COUNT_ENABLED,
+
     DB_STMT_COUNT
 };
 

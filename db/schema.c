@@ -67,7 +67,10 @@ static const char migration_2[] =
     "  failures INTEGER NOT NULL CHECK (failures >= 1),"
     "  last_at  INTEGER NOT NULL"
     ") STRICT;"
-    "CREATE INDEX login_failures_last_at ON login_failures(last_at);";
+    "CREATE INDEX login_failures_last_at ON login_failures(last_at);"
+    /* The admin (or 0 for the local CLI) who made an admin change; NULL for
+     * the user's own actions and rows written before this version. */
+    "ALTER TABLE audit_log ADD COLUMN actor_id INTEGER;";
 
 static const char *const migrations[] = { migration_1, migration_2 };
 

@@ -2,6 +2,7 @@
  * clear, purge) and the migration of a version-1 database that adds it. */
 #include <sqlite3.h>
 
+#include "db/admin.h"
 #include "db/failures.h"
 #include "db/users.h"
 #include "test_db_fixture.h"
@@ -87,6 +88,7 @@ START_TEST(test_version_1_migrates)
     ck_assert_int_eq(sqlite3_open(fx_path, &h), SQLITE_OK);
     ck_assert_int_eq(sqlite3_exec(h,
                                   "DROP TABLE login_failures;"
+                                  "ALTER TABLE audit_log DROP COLUMN actor_id;"
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -97,6 +99,7 @@ START_TEST(test_version_1_migrates)
     ck_assert_int_eq(db_failure_add(fx_db, "old.user", 5, 60, NULL, NULL), 0);
     ck_assert_int_eq(db_failure_get(fx_db, "old.user", &n, &at), 0);
     ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(db_audit_add_by(fx_db, "admin_update", 1, "old.user", 7, "ip", NULL, 9), 0);
 }
 END_TEST
 
