@@ -7,8 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "auth/handlers.h"
 #include "auth/middleware.h"
+#include "auth/seal.h"
 #include "auth/token_cache.h"
 #include "db/db.h"
 #include "server/log.h"
@@ -125,7 +128,8 @@ int auth_setup(struct auth_ctx *ctx, const struct config *cfg, char *err, size_t
                                        (uint32_t)cfg->argon2_iterations,
                                        (uint32_t)cfg->argon2_parallelism };
     if (auth_pw_params_check(&ctx->pw, err, errlen) != 0 || auth_migrate(cfg, err, errlen) != 0 ||
-        auth_load_tokens(ctx, err, errlen) != 0 || auth_limits(ctx, err, errlen) != 0)
+        auth_load_tokens(ctx, err, errlen) != 0 || auth_limits(ctx, err, errlen) != 0 ||
+        auth_seal_key_load(ctx->totp_key, cfg->totp_key_file, err, errlen) != 0)
         goto fail;
     ctx->users = auth_userstate_new(USER_CACHE_ENTRIES, cfg->user_cache_ms);
     if (ctx->users == NULL) {
@@ -153,7 +157,7 @@ void auth_free(struct auth_ctx *ctx)
     auth_limiter_free(ctx->login_user);
     auth_limiter_free(ctx->register_ip);
     auth_userstate_free(ctx->users);
-    memset(ctx, 0, sizeof *ctx);
+    mbedtls_platform_zeroize(ctx, sizeof *ctx);
 }
 
 int auth_add_routes(struct router *r, struct auth_ctx *ctx)

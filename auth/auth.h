@@ -31,12 +31,14 @@ struct auth_ctx {
     struct auth_tokens *tokens;
     struct auth_limiter *login_ip, *login_user, *register_ip;
     struct auth_guard guard;      /* the lockout, kept in the database */
+    unsigned char totp_key[32];   /* seals TOTP secrets at rest (seal.h) */
     struct auth_userstate *users; /* account state for token checks */
     struct pool *pool;
 };
 
 /* Opens and migrates the database once (so a bad path or a newer schema
- * fails start-up, not the first request), loads or creates the JWT key,
+ * fails start-up, not the first request), loads or creates the JWT key and
+ * the TOTP sealing key,
  * creates the limiters and the job pool. Returns 0 or -1 with err. */
 int auth_setup(struct auth_ctx *ctx, const struct config *cfg, char *err, size_t errlen);
 /* Stops the pool (finishing queued jobs), frees everything. Safe on a
