@@ -70,7 +70,35 @@ static const char migration_2[] =
     "CREATE INDEX login_failures_last_at ON login_failures(last_at);"
     /* The admin (or 0 for the local CLI) who made an admin change; NULL for
      * the user's own actions and rows written before this version. */
-    "ALTER TABLE audit_log ADD COLUMN actor_id INTEGER;";
+    "ALTER TABLE audit_log ADD COLUMN actor_id INTEGER;"
+    /* Two-factor (TOTP): the secret sealed with AES-256-GCM (auth/seal.h),
+     * pending until confirmed by a first code; last_step makes each code
+     * usable once. */
+    "CREATE TABLE mfa_totp ("
+    "  user_id    INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+    "  secret     BLOB    NOT NULL CHECK (length(secret) BETWEEN 1 AND 128),"
+    "  enabled    INTEGER NOT NULL DEFAULT 0 CHECK (enabled IN (0, 1)),"
+    "  last_step  INTEGER NOT NULL DEFAULT -1,"
+    "  created_at INTEGER NOT NULL"
+    ") STRICT;"
+    /* Recovery codes: SHA-256 only, each usable once. */
+    "CREATE TABLE mfa_recovery ("
+    "  id        INTEGER PRIMARY KEY,"
+    "  user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  code_hash BLOB    NOT NULL CHECK (length(code_hash) = 32),"
+    "  used_at   INTEGER,"
+    "  UNIQUE (user_id, code_hash)"
+    ") STRICT;"
+    /* The step between password and code: opaque tokens, SHA-256 only,
+     * bound to the user's token epoch at the password check. */
+    "CREATE TABLE mfa_tokens ("
+    "  token_hash  BLOB    PRIMARY KEY CHECK (length(token_hash) = 32),"
+    "  user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  token_epoch INTEGER NOT NULL,"
+    "  expires_at  INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX mfa_tokens_user ON mfa_tokens(user_id);"
+    "CREATE INDEX mfa_tokens_expires ON mfa_tokens(expires_at);";
 
 static const char *const migrations[] = { migration_1, migration_2 };
 

@@ -88,6 +88,8 @@ START_TEST(test_version_1_migrates)
     ck_assert_int_eq(sqlite3_open(fx_path, &h), SQLITE_OK);
     ck_assert_int_eq(sqlite3_exec(h,
                                   "DROP TABLE login_failures;"
+                                  "DROP TABLE mfa_totp; DROP TABLE mfa_recovery;"
+                                  "DROP TABLE mfa_tokens;"
                                   "ALTER TABLE audit_log DROP COLUMN actor_id;"
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
