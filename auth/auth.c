@@ -179,6 +179,11 @@ int auth_add_routes(struct router *r, struct auth_ctx *ctx)
         { "DELETE", "/api/admin/users/:id", auth_h_admin_delete, AUTH_ADMIN },
         { "GET", "/api/admin/audit", auth_h_admin_audit, AUTH_ADMIN },
         { "GET", "/.well-known/jwks.json", auth_h_jwks, AUTH_PUBLIC },
+        { "POST", "/api/login/mfa", auth_h_login_mfa, AUTH_PUBLIC },
+        { "POST", "/api/mfa/totp/setup", auth_h_totp_setup, AUTH_TOKEN },
+        { "POST", "/api/mfa/totp/enable", auth_h_totp_enable, AUTH_TOKEN },
+        { "POST", "/api/mfa/totp/disable", auth_h_totp_disable, AUTH_TOKEN },
+        { "POST", "/api/admin/users/:id/mfa-reset", auth_h_admin_mfa_reset, AUTH_ADMIN },
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (router_add(r, routes[i].method, routes[i].pattern, routes[i].fn, (int)routes[i].access,

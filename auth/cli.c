@@ -28,7 +28,8 @@ static int cli_usage(void)
           "       portcullis [--config FILE] user enable NAME\n"
           "       portcullis [--config FILE] user delete NAME\n"
           "       portcullis [--config FILE] user role NAME admin|user\n"
-          "       portcullis [--config FILE] user unlock NAME\n",
+          "       portcullis [--config FILE] user unlock NAME\n"
+          "       portcullis [--config FILE] user mfa-reset NAME\n",
           stderr);
     return 2;
 }
@@ -159,6 +160,8 @@ int auth_cli_user(const struct config *cfg, int argc, char **argv)
         rc = auth_cli_role(db, argv[2], argv[3]);
     else if (strcmp(cmd, "unlock") == 0 && argc == 3)
         rc = auth_cli_unlock(db, argv[2]);
+    else if (strcmp(cmd, "mfa-reset") == 0 && argc == 3)
+        rc = auth_cli_mfa_reset(db, argv[2]);
     else
         rc = cli_usage();
     db_close(db);

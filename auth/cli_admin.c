@@ -10,6 +10,7 @@
 #include "auth/guard.h"
 #include "auth/request.h"
 #include "db/admin.h"
+#include "db/mfa.h"
 #include "db/users.h"
 
 /* Commits, or rolls back and says why. The process exit code. */
@@ -127,5 +128,22 @@ int auth_cli_unlock(struct db *db, const char *name)
     if (finish(db, rc, name) != 0)
         return 1;
     printf("unlocked '%s'\n", name);
+    return 0;
+}
+
+int auth_cli_mfa_reset(struct db *db, const char *name)
+{
+    struct db_user u;
+    int removed = 0;
+    int64_t now = (int64_t)time(NULL);
+    int rc = begin_on(db, name, &u);
+    if (rc == 0)
+        rc = db_mfa_remove(db, u.id, &removed);
+    if (rc == 0)
+        rc = db_audit_add_by(db, "cli_mfa_reset", u.id, u.username, 0, "local",
+                             removed ? "two-factor removed" : "two-factor was off", now);
+    if (finish(db, rc, name) != 0)
+        return 1;
+    printf("two-factor %s for '%s'\n", removed ? "turned off" : "was already off", u.username);
     return 0;
 }

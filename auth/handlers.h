@@ -20,6 +20,23 @@ int auth_h_refresh(struct http_exchange *ex, void *arg);
 int auth_h_logout(struct http_exchange *ex, void *arg);
 int auth_h_logout_all(struct http_exchange *ex, void *arg);
 
+struct auth_job;
+struct db;
+/* 200 {access_token, token_type, expires_in, refresh_token} (+ the cookie
+ * in cookie mode), from a job that has stored the refresh token. */
+void auth_token_response(struct auth_job *j, int64_t uid, const char *role, int64_t epoch,
+                         const char *refresh, int64_t now);
+
+/* handlers_mfa.c */
+int auth_h_totp_setup(struct http_exchange *ex, void *arg);
+int auth_h_totp_enable(struct http_exchange *ex, void *arg);
+int auth_h_totp_disable(struct http_exchange *ex, void *arg);
+int auth_h_login_mfa(struct http_exchange *ex, void *arg);
+/* From a login job whose password was right: when u has two-factor on,
+ * answers 200 {mfa_required, mfa_token, expires_in} and returns 1; 0 when
+ * it is off (carry on with the tokens); -1 after answering an error. */
+int auth_mfa_login_step(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now);
+
 /* handlers_account.c */
 int auth_h_me(struct http_exchange *ex, void *arg);
 int auth_h_password(struct http_exchange *ex, void *arg);
@@ -30,6 +47,7 @@ int auth_h_admin_list(struct http_exchange *ex, void *arg);
 int auth_h_admin_patch(struct http_exchange *ex, void *arg);
 int auth_h_admin_delete(struct http_exchange *ex, void *arg);
 int auth_h_admin_audit(struct http_exchange *ex, void *arg);
+int auth_h_admin_mfa_reset(struct http_exchange *ex, void *arg);
 
 /* Public view of a user: {id, username, role, disabled, created_at}
  * (+ failed_logins, locked_until when admin_view). */

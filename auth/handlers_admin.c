@@ -11,6 +11,7 @@
 #include "auth/request.h"
 #include "db/admin.h"
 #include "db/audit.h"
+#include "db/mfa.h"
 #include "db/users.h"
 
 /* The admin view of u, its failure count and lock read from the lockout's
@@ -279,6 +280,39 @@ int auth_h_admin_delete(struct http_exchange *ex, void *arg)
     if (id == 0 || refuse_self(ex, id, "admins cannot delete themselves"))
         return 0;
     struct auth_job *j = auth_job_new(ex, arg, delete_run);
+    if (j == NULL)
+        return 0;
+    j->target_id = id;
+    j->user_id = auth_principal(ex)->id;
+    return auth_job_submit(j);
+}
+
+/* Turns the user's two-factor off (a lost phone and no recovery code). */
+static void mfa_reset_run(struct auth_job *j, struct db *db)
+{
+    struct db_user u;
+    int removed = 0;
+    int64_t now = (int64_t)time(NULL);
+    if (db_begin(db) != 0) {
+        auth_job_db_error(j, db, "mfa reset");
+        return;
+    }
+    int rc = db_user_by_id(db, j->target_id, &u);
+    if (rc == 0)
+        rc = db_mfa_remove(db, u.id, &removed);
+    if (rc == 0)
+        rc = db_audit_add_by(db, "admin_mfa_reset", u.id, u.username, j->user_id, j->ip,
+                             removed ? "two-factor removed" : "two-factor was off", now);
+    if (admin_finish(j, db, rc, "mfa reset") == 0)
+        auth_job_ok(j, 204, NULL);
+}
+
+int auth_h_admin_mfa_reset(struct http_exchange *ex, void *arg)
+{
+    int64_t id = target_id(ex);
+    if (id == 0)
+        return 0;
+    struct auth_job *j = auth_job_new(ex, arg, mfa_reset_run);
     if (j == NULL)
         return 0;
     j->target_id = id;

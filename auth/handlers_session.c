@@ -129,9 +129,8 @@ static void cookie_for(struct auth_job *j, const char *token, int max_age)
              token, max_age);
 }
 
-/* 200 {access_token, token_type, expires_in, refresh_token}. */
-static void token_response(struct auth_job *j, int64_t uid, const char *role, int64_t epoch,
-                           const char *refresh, int64_t now)
+void auth_token_response(struct auth_job *j, int64_t uid, const char *role, int64_t epoch,
+                         const char *refresh, int64_t now)
 {
     char *access = NULL;
     if (auth_token_issue(j->ctx->tokens, uid, role, epoch, now, &access) != 0)
@@ -176,6 +175,10 @@ static void login_failed(struct auth_job *j, struct db *db, const struct db_user
 
 static void login_succeeded(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
 {
+    /* With two-factor on, the password only opens the second step. */
+    int mfa = auth_mfa_login_step(j, db, u, now);
+    if (mfa != 0)
+        return;
     char rehash[AUTH_PW_HASH_MAX] = "", refresh[AUTH_REFRESH_TOKEN_LEN + 1];
     char family[AUTH_REFRESH_FAMILY_LEN + 1];
     unsigned char hash[AUTH_REFRESH_HASH_LEN];
@@ -196,7 +199,7 @@ static void login_succeeded(struct auth_job *j, struct db *db, const struct db_u
         db_rollback(db);
         return;
     }
-    token_response(j, u->id, u->role, u->token_epoch, refresh, now);
+    auth_token_response(j, u->id, u->role, u->token_epoch, refresh, now);
 }
 
 static void login_run(struct auth_job *j, struct db *db)
@@ -329,7 +332,7 @@ static void refresh_run(struct auth_job *j, struct db *db)
         auth_job_db_error(j, db, "refresh rotation");
         return;
     }
-    token_response(j, r.user_id, role, epoch, next, now);
+    auth_token_response(j, r.user_id, role, epoch, next, now);
 }
 
 /* The refresh token from the body {"refresh_token": ...}, or the cookie.

@@ -34,6 +34,9 @@ struct auth_job {
     char refresh[AUTH_REFRESH_TOKEN_LEN + 1];
     int set_disabled, disabled, set_role;
     char role[8];
+    char code[72];                              /* a TOTP or recovery code */
+    int recovery;                               /* code is a recovery code */
+    char mfa_token[AUTH_REFRESH_TOKEN_LEN + 1]; /* between password and code */
     /* outputs */
     int status;
     json_t *body;               /* NULL: no body (204) */

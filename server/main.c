@@ -30,7 +30,7 @@ static void usage(FILE *f)
           "       portcullis --check-config [--config FILE] validate a config file\n"
           "       portcullis gen-cert [--config FILE]       create the dev CA and certificate\n"
           "       portcullis [--config FILE] user add NAME [--admin] | list | disable NAME | "
-          "enable NAME | delete NAME | role NAME admin|user | unlock NAME\n"
+          "enable NAME | delete NAME | role NAME admin|user | unlock NAME | mfa-reset NAME\n"
           "       portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT] "
           "[--cacert FILE]\n"
           "                                       HTTP vs HTTPS side by side (demo --help)\n"
