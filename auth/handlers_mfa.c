@@ -86,6 +86,23 @@ static int locked(struct auth_job *j, struct db *db, const char *name, int64_t n
     return wait != 0;
 }
 
+/* The per-user bucket of logins (rate_limits.login_user_per_minute) also
+ * meters second steps: 1 with a 429 set when empty. */
+static int user_limited(struct auth_job *j, const char *name)
+{
+    struct timespec ts;
+    char key[65];
+    int retry = 1;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    auth_guard_key(key, name);
+    if (auth_limiter_take(j->ctx->login_user, key, strlen(key),
+                          (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &retry) == 0)
+        return 0;
+    auth_job_fail(j, 429, "rate_limited", "too many attempts, retry later");
+    j->retry_after = retry;
+    return 1;
+}
+
 /* ---- the login's second step ---- */
 
 int auth_mfa_login_step(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
@@ -156,7 +173,8 @@ static void login_mfa_run(struct auth_job *j, struct db *db)
             auth_job_db_error(j, db, "mfa token lookup");
         return;
     }
-    if (exp <= now || u.token_epoch != epoch || u.disabled || locked(j, db, u.username, now))
+    if (exp <= now || u.token_epoch != epoch || u.disabled || locked(j, db, u.username, now) ||
+        user_limited(j, u.username))
         return;
     if (db_begin(db) != 0) {
         auth_job_db_error(j, db, "login second step");

@@ -388,6 +388,24 @@ START_TEST(wrong_codes_lock_out)
 }
 END_TEST
 
+/* The per-user login bucket meters second steps too. */
+START_TEST(second_steps_share_the_user_bucket)
+{
+    struct srv s;
+    struct enrolled e;
+    struct api_resp r = { 0 };
+    char tok[128];
+    ck_assert_int_eq(api_start(&s, "{\"rate_limits\": {\"login_user_per_minute\": 3}}"), 0);
+    enrol(&s, "mfa.bucket", &e, 0);     /* its login takes 1 */
+    login_step1(&s, "mfa.bucket", tok); /* 2 */
+    api_expect_error(&r, login_step2(&s, tok, "code", "123456", &r), 401, "invalid_code"); /* 3 */
+    api_expect_error(&r, login_step2(&s, tok, "recovery_code", e.recovery[0], &r), 429,
+                     "rate_limited");
+    api_resp_free(&r);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
 static Suite *mfa_suite(void)
 {
     Suite *s = suite_create("e2e_mfa");
@@ -405,6 +423,7 @@ static Suite *mfa_suite(void)
     TCase *own = tcase_create("own_server");
     tcase_set_timeout(own, 120);
     tcase_add_test(own, wrong_codes_lock_out);
+    tcase_add_test(own, second_steps_share_the_user_bucket);
     suite_add_tcase(s, own);
     return s;
 }
