@@ -9,6 +9,7 @@
 
 #include <mbedtls/platform_util.h>
 
+#include "auth/demo_user.h"
 #include "auth/handlers.h"
 #include "auth/middleware.h"
 #include "auth/seal.h"
@@ -131,6 +132,8 @@ int auth_setup(struct auth_ctx *ctx, const struct config *cfg, char *err, size_t
         auth_load_tokens(ctx, err, errlen) != 0 || auth_limits(ctx, err, errlen) != 0 ||
         auth_seal_key_load(ctx->totp_key, cfg->totp_key_file, err, errlen) != 0)
         goto fail;
+    if (!cfg->demo)
+        auth_demo_user_remove(cfg); /* a demo run that did not end cleanly */
     ctx->users = auth_userstate_new(USER_CACHE_ENTRIES, cfg->user_cache_ms);
     if (ctx->users == NULL) {
         snprintf(err, errlen, "auth: out of memory");
@@ -150,8 +153,11 @@ fail:
 
 void auth_free(struct auth_ctx *ctx)
 {
+    int demo_ran = ctx->pool != NULL && ctx->cfg->demo;
     pool_free(ctx->pool);
     ctx->pool = NULL;
+    if (demo_ran)
+        auth_demo_user_remove(ctx->cfg);
     auth_tokens_free(ctx->tokens);
     auth_limiter_free(ctx->login_ip);
     auth_limiter_free(ctx->login_user);

@@ -28,19 +28,22 @@ static int finish(struct db *db, int rc, const char *name)
     return 1;
 }
 
-static int keep_an_admin(struct db *db)
+static int keep_an_admin(struct db *db, int64_t before)
 {
-    int64_t admins = 0;
-    int rc = db_admin_count_enabled(db, &admins);
-    return rc != 0 ? rc : admins > 0 ? 0 : DB_CONFLICT;
+    int64_t after = 0;
+    int rc = db_admin_count_enabled(db, &after);
+    return rc != 0 ? rc : before > 0 && after == 0 ? DB_CONFLICT : 0;
 }
 
-/* Starts the transaction and finds the user. 0 or a DB_* code. */
-static int begin_on(struct db *db, const char *name, struct db_user *u)
+/* Starts the transaction, finds the user and counts the enabled admins
+ * (for keep_an_admin). 0 or a DB_* code. */
+static int begin_on(struct db *db, const char *name, struct db_user *u, int64_t *admins)
 {
     int rc = db_begin(db);
-    if (rc == 0 && (rc = db_user_by_name(db, name, u)) != 0)
-        return rc;
+    if (rc == 0)
+        rc = db_user_by_name(db, name, u);
+    if (rc == 0 && admins != NULL)
+        rc = db_admin_count_enabled(db, admins);
     return rc;
 }
 
@@ -48,13 +51,14 @@ int auth_cli_delete(struct db *db, const char *name)
 {
     struct db_user u;
     int64_t now = (int64_t)time(NULL);
-    int rc = begin_on(db, name, &u);
+    int64_t admins = 0;
+    int rc = begin_on(db, name, &u, &admins);
     if (rc == 0)
         rc = db_user_delete(db, u.id);
     if (rc == 0)
         rc = db_audit_keep_name(db, u.id, u.username);
     if (rc == 0)
-        rc = keep_an_admin(db);
+        rc = keep_an_admin(db, admins);
     if (rc == 0)
         rc = db_audit_add_by(db, "cli_user_delete", u.id, u.username, 0, "local", NULL, now);
     if (finish(db, rc, name) != 0)
@@ -72,11 +76,12 @@ int auth_cli_role(struct db *db, const char *name, const char *role)
         fprintf(stderr, "portcullis: the role is admin or user\n");
         return 2;
     }
-    int rc = begin_on(db, name, &u);
+    int64_t admins = 0;
+    int rc = begin_on(db, name, &u, &admins);
     if (rc == 0)
         rc = db_user_set_role(db, u.id, role, now);
     if (rc == 0)
-        rc = keep_an_admin(db);
+        rc = keep_an_admin(db, admins);
     snprintf(detail, sizeof detail, "role=%s", role);
     if (rc == 0)
         rc = db_audit_add_by(db, "cli_user_role", u.id, u.username, 0, "local", detail, now);
@@ -90,11 +95,12 @@ int auth_cli_set_disabled(struct db *db, const char *name, int disabled)
 {
     struct db_user u;
     int64_t now = (int64_t)time(NULL);
-    int rc = begin_on(db, name, &u);
+    int64_t admins = 0;
+    int rc = begin_on(db, name, &u, &admins);
     if (rc == 0)
         rc = db_user_set_disabled(db, u.id, disabled, now);
     if (rc == 0)
-        rc = keep_an_admin(db);
+        rc = keep_an_admin(db, admins);
     if (rc == 0)
         rc = db_audit_add_by(db, disabled ? "cli_user_disable" : "cli_user_enable", u.id,
                              u.username, 0, "local", NULL, now);
@@ -136,7 +142,7 @@ int auth_cli_mfa_reset(struct db *db, const char *name)
     struct db_user u;
     int removed = 0;
     int64_t now = (int64_t)time(NULL);
-    int rc = begin_on(db, name, &u);
+    int rc = begin_on(db, name, &u, NULL);
     if (rc == 0)
         rc = db_mfa_remove(db, u.id, &removed);
     if (rc == 0)

@@ -128,12 +128,13 @@ bad:
 
 /* The "at least one enabled admin" rule, checked inside the change's own
  * transaction so that two admins demoting each other at once cannot both
- * pass it. 0, DB_CONFLICT when it would be broken, or a DB_* error. */
-static int keep_an_admin(struct db *db)
+ * pass it: a change may not take the count of enabled admins (`before`,
+ * counted in the same transaction) to zero. 0, DB_CONFLICT, or DB_*. */
+static int keep_an_admin(struct db *db, int64_t before)
 {
-    int64_t admins = 0;
-    int rc = db_admin_count_enabled(db, &admins);
-    return rc != 0 ? rc : admins > 0 ? 0 : DB_CONFLICT;
+    int64_t after = 0;
+    int rc = db_admin_count_enabled(db, &after);
+    return rc != 0 ? rc : before > 0 && after == 0 ? DB_CONFLICT : 0;
 }
 
 /* The end of an admin change: commit, or roll back and answer. */
@@ -160,8 +161,9 @@ static void patch_run(struct auth_job *j, struct db *db)
         auth_job_db_error(j, db, "admin update");
         return;
     }
-    int rc = 0;
-    if (j->set_disabled)
+    int64_t admins = 0;
+    int rc = db_admin_count_enabled(db, &admins);
+    if (rc == 0 && j->set_disabled)
         rc = db_user_set_disabled(db, j->target_id, j->disabled, now);
     if (rc == 0 && j->set_role)
         rc = db_user_set_role(db, j->target_id, j->role, now);
@@ -171,7 +173,7 @@ static void patch_run(struct auth_job *j, struct db *db)
     if (rc == 0)
         rc = db_user_by_id(db, j->target_id, &u);
     if (rc == 0)
-        rc = keep_an_admin(db);
+        rc = keep_an_admin(db, admins);
     if (rc == 0)
         rc = db_audit_add_by(db, "admin_update", j->target_id, u.username, j->user_id, j->ip,
                              detail, now);
@@ -258,13 +260,16 @@ static void delete_run(struct auth_job *j, struct db *db)
         auth_job_db_error(j, db, "admin delete");
         return;
     }
-    int rc = db_user_by_id(db, j->target_id, &u);
+    int64_t admins = 0;
+    int rc = db_admin_count_enabled(db, &admins);
+    if (rc == 0)
+        rc = db_user_by_id(db, j->target_id, &u);
     if (rc == 0)
         rc = db_user_delete(db, j->target_id);
     if (rc == 0)
         rc = db_audit_keep_name(db, j->target_id, u.username);
     if (rc == 0)
-        rc = keep_an_admin(db);
+        rc = keep_an_admin(db, admins);
     if (rc == 0)
         rc = db_audit_add_by(db, "admin_delete", j->target_id, u.username, j->user_id, j->ip, NULL,
                              now);

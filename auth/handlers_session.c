@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "auth/demo_user.h"
 #include "auth/handlers.h"
 #include "auth/jobs.h"
 #include "auth/middleware.h"
@@ -112,6 +113,10 @@ int auth_h_register(struct http_exchange *ex, void *arg)
         http_resp_error(&ex->resp, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
         goto fail;
     }
+    if (auth_demo_user_reserved(ctx->cfg, j->username)) {
+        http_resp_error(&ex->resp, 422, "invalid_username", "that name is reserved for the demo");
+        goto fail;
+    }
     return auth_job_submit(j);
 fail:
     auth_job_discard(j);
@@ -215,7 +220,11 @@ static void login_run(struct auth_job *j, struct db *db)
             auth_job_db_error(j, db, "lockout check");
         return;
     }
-    int rc = j->username[0] ? db_user_by_name(db, j->username, &u) : DB_NOTFOUND;
+    /* The demo's account has a published password: outside demo mode it
+     * is treated as unknown (demo_user.h). */
+    int rc = j->username[0] && !auth_demo_user_reserved(j->ctx->cfg, j->username)
+                 ? db_user_by_name(db, j->username, &u)
+                 : DB_NOTFOUND;
     if (rc == DB_NOTFOUND) {
         /* Same cost as a real verification: timing reveals no accounts. */
         auth_pw_dummy_verify(&j->ctx->pw, j->password, j->password_len);
