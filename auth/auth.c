@@ -190,6 +190,8 @@ int auth_add_routes(struct router *r, struct auth_ctx *ctx)
         { "POST", "/api/mfa/totp/enable", auth_h_totp_enable, AUTH_TOKEN },
         { "POST", "/api/mfa/totp/disable", auth_h_totp_disable, AUTH_TOKEN },
         { "POST", "/api/admin/users/:id/mfa-reset", auth_h_admin_mfa_reset, AUTH_ADMIN },
+        { "POST", "/api/admin/users/:id/password-reset", auth_h_admin_password_reset, AUTH_ADMIN },
+        { "POST", "/api/password/reset", auth_h_password_reset, AUTH_PUBLIC },
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (router_add(r, routes[i].method, routes[i].pattern, routes[i].fn, (int)routes[i].access,

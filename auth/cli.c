@@ -29,7 +29,8 @@ static int cli_usage(void)
           "       portcullis [--config FILE] user delete NAME\n"
           "       portcullis [--config FILE] user role NAME admin|user\n"
           "       portcullis [--config FILE] user unlock NAME\n"
-          "       portcullis [--config FILE] user mfa-reset NAME\n",
+          "       portcullis [--config FILE] user mfa-reset NAME\n"
+          "       portcullis [--config FILE] user reset-password NAME\n",
           stderr);
     return 2;
 }
@@ -162,6 +163,8 @@ int auth_cli_user(const struct config *cfg, int argc, char **argv)
         rc = auth_cli_unlock(db, argv[2]);
     else if (strcmp(cmd, "mfa-reset") == 0 && argc == 3)
         rc = auth_cli_mfa_reset(db, argv[2]);
+    else if (strcmp(cmd, "reset-password") == 0 && argc == 3)
+        rc = auth_cli_reset_password(db, argv[2]);
     else
         rc = cli_usage();
     db_close(db);

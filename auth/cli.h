@@ -1,5 +1,6 @@
 /* cli.h: `portcullis user add NAME [--admin] | list | disable NAME | enable NAME |
- * delete NAME | role NAME admin|user | unlock NAME | mfa-reset NAME`.
+ * delete NAME | role NAME admin|user | unlock NAME | mfa-reset NAME |
+ * reset-password NAME`.
  * The way the first admin is created: locally, never over the network.
  * Passwords come from standard input (echo off on a terminal), never argv. */
 #ifndef PC_AUTH_CLI_H

@@ -7,7 +7,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "auth/guard.h"
+#include "auth/handlers.h"
+#include "auth/refresh.h"
 #include "auth/request.h"
 #include "db/admin.h"
 #include "db/mfa.h"
@@ -151,5 +155,20 @@ int auth_cli_mfa_reset(struct db *db, const char *name)
     if (finish(db, rc, name) != 0)
         return 1;
     printf("two-factor %s for '%s'\n", removed ? "turned off" : "was already off", u.username);
+    return 0;
+}
+
+int auth_cli_reset_password(struct db *db, const char *name)
+{
+    struct db_user u;
+    char token[AUTH_REFRESH_TOKEN_LEN + 1];
+    int rc = begin_on(db, name, &u, NULL);
+    if (rc == 0)
+        rc = auth_reset_issue(db, u.id, u.username, 0, "local", token);
+    if (finish(db, rc, name) != 0)
+        return 1;
+    printf("password reset token for '%s' (usable once, for %d minutes):\n%s\n", u.username,
+           AUTH_RESET_TTL_S / 60, token);
+    mbedtls_platform_zeroize(token, sizeof token);
     return 0;
 }

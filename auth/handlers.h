@@ -37,6 +37,16 @@ int auth_h_login_mfa(struct http_exchange *ex, void *arg);
  * it is off (carry on with the tokens); -1 after answering an error. */
 int auth_mfa_login_step(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now);
 
+/* handlers_reset.c */
+#define AUTH_RESET_TTL_S 1800 /* a reset token lasts 30 minutes */
+int auth_h_admin_password_reset(struct http_exchange *ex, void *arg);
+int auth_h_password_reset(struct http_exchange *ex, void *arg);
+/* Issues a reset token for the user (minted into token, stored hashed,
+ * audited with actor: an admin's id, 0 for the CLI), in the caller's
+ * transaction. 0 or a DB_* code. */
+int auth_reset_issue(struct db *db, int64_t user_id, const char *username, int64_t actor,
+                     const char *ip, char token[44]);
+
 /* handlers_account.c */
 int auth_h_me(struct http_exchange *ex, void *arg);
 int auth_h_password(struct http_exchange *ex, void *arg);
@@ -48,6 +58,8 @@ int auth_h_admin_patch(struct http_exchange *ex, void *arg);
 int auth_h_admin_delete(struct http_exchange *ex, void *arg);
 int auth_h_admin_audit(struct http_exchange *ex, void *arg);
 int auth_h_admin_mfa_reset(struct http_exchange *ex, void *arg);
+/* The :id of an admin route, or 0 with a 404 set. */
+int64_t auth_target_id(struct http_exchange *ex);
 
 /* Public view of a user: {id, username, role, disabled, created_at}
  * (+ failed_logins, locked_until when admin_view). */

@@ -110,7 +110,7 @@ int auth_h_admin_audit(struct http_exchange *ex, void *arg)
 }
 
 /* The :id parameter, or 0 with a 404 set. */
-static int64_t target_id(struct http_exchange *ex)
+int64_t auth_target_id(struct http_exchange *ex)
 {
     struct str v = route_param(&ex->req.params, "id");
     int64_t id = 0;
@@ -232,7 +232,7 @@ static int refuse_self(struct http_exchange *ex, int64_t target, const char *wha
 
 int auth_h_admin_patch(struct http_exchange *ex, void *arg)
 {
-    int64_t id = target_id(ex);
+    int64_t id = auth_target_id(ex);
     if (id == 0)
         return 0;
     struct auth_job *j = auth_job_new(ex, arg, patch_run);
@@ -281,7 +281,7 @@ static void delete_run(struct auth_job *j, struct db *db)
 
 int auth_h_admin_delete(struct http_exchange *ex, void *arg)
 {
-    int64_t id = target_id(ex);
+    int64_t id = auth_target_id(ex);
     if (id == 0 || refuse_self(ex, id, "admins cannot delete themselves"))
         return 0;
     struct auth_job *j = auth_job_new(ex, arg, delete_run);
@@ -314,7 +314,7 @@ static void mfa_reset_run(struct auth_job *j, struct db *db)
 
 int auth_h_admin_mfa_reset(struct http_exchange *ex, void *arg)
 {
-    int64_t id = target_id(ex);
+    int64_t id = auth_target_id(ex);
     if (id == 0)
         return 0;
     struct auth_job *j = auth_job_new(ex, arg, mfa_reset_run);

@@ -76,6 +76,13 @@ enum db_stmt_id {
     DB_STMT_MFA_TOKEN_DELETE_USER,
     DB_STMT_MFA_TOKEN_PURGE,
 
+    /* db/resets.c */
+    DB_STMT_RESET_DROP_USER,
+    DB_STMT_RESET_INSERT,
+    DB_STMT_RESET_FIND,
+    DB_STMT_RESET_SPEND,
+    DB_STMT_RESET_PURGE,
+
     DB_STMT_COUNT
 };
 

@@ -98,7 +98,18 @@ static const char migration_2[] =
     "  expires_at  INTEGER NOT NULL"
     ") STRICT;"
     "CREATE INDEX mfa_tokens_user ON mfa_tokens(user_id);"
-    "CREATE INDEX mfa_tokens_expires ON mfa_tokens(expires_at);";
+    "CREATE INDEX mfa_tokens_expires ON mfa_tokens(expires_at);"
+    /* One-time password-reset tokens issued by an admin or the operator:
+     * SHA-256 only, spent once (used_at), 30 minutes. */
+    "CREATE TABLE password_resets ("
+    "  token_hash BLOB    PRIMARY KEY CHECK (length(token_hash) = 32),"
+    "  user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at    INTEGER"
+    ") STRICT;"
+    "CREATE INDEX password_resets_user ON password_resets(user_id);"
+    "CREATE INDEX password_resets_expires ON password_resets(expires_at);";
 
 static const char *const migrations[] = { migration_1, migration_2 };
 

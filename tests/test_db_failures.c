@@ -89,7 +89,7 @@ START_TEST(test_version_1_migrates)
     ck_assert_int_eq(sqlite3_exec(h,
                                   "DROP TABLE login_failures;"
                                   "DROP TABLE mfa_totp; DROP TABLE mfa_recovery;"
-                                  "DROP TABLE mfa_tokens;"
+                                  "DROP TABLE mfa_tokens; DROP TABLE password_resets;"
                                   "ALTER TABLE audit_log DROP COLUMN actor_id;"
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
