@@ -109,7 +109,19 @@ static const char migration_2[] =
     "  used_at    INTEGER"
     ") STRICT;"
     "CREATE INDEX password_resets_user ON password_resets(user_id);"
-    "CREATE INDEX password_resets_expires ON password_resets(expires_at);";
+    "CREATE INDEX password_resets_expires ON password_resets(expires_at);"
+    /* A session is one refresh-token family (one login on one device); it
+     * is live while the family holds a live token. */
+    "CREATE TABLE sessions ("
+    "  id           INTEGER PRIMARY KEY,"
+    "  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  family       TEXT    NOT NULL UNIQUE CHECK (length(CAST(family AS BLOB)) BETWEEN 1 AND 64),"
+    "  created_at   INTEGER NOT NULL,"
+    "  last_used_at INTEGER NOT NULL,"
+    "  ip           TEXT    CHECK (ip IS NULL OR length(CAST(ip AS BLOB)) <= 64),"
+    "  user_agent   TEXT    CHECK (user_agent IS NULL OR length(CAST(user_agent AS BLOB)) <= 128)"
+    ") STRICT;"
+    "CREATE INDEX sessions_user ON sessions(user_id);";
 
 static const char *const migrations[] = { migration_1, migration_2 };
 

@@ -90,6 +90,7 @@ START_TEST(test_version_1_migrates)
                                   "DROP TABLE login_failures;"
                                   "DROP TABLE mfa_totp; DROP TABLE mfa_recovery;"
                                   "DROP TABLE mfa_tokens; DROP TABLE password_resets;"
+                                  "DROP TABLE sessions;"
                                   "ALTER TABLE audit_log DROP COLUMN actor_id;"
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
