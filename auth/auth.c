@@ -12,6 +12,7 @@
 #include "auth/demo_user.h"
 #include "auth/handlers.h"
 #include "auth/middleware.h"
+#include "auth/purge.h"
 #include "auth/seal.h"
 #include "auth/token_cache.h"
 #include "db/db.h"
@@ -135,13 +136,16 @@ int auth_setup(struct auth_ctx *ctx, const struct config *cfg, char *err, size_t
     if (!cfg->demo)
         auth_demo_user_remove(cfg); /* a demo run that did not end cleanly */
     ctx->users = auth_userstate_new(USER_CACHE_ENTRIES, cfg->user_cache_ms);
-    if (ctx->users == NULL) {
+    ctx->sessions = auth_userstate_new(USER_CACHE_ENTRIES, cfg->user_cache_ms);
+    if (ctx->users == NULL || ctx->sessions == NULL) {
         snprintf(err, errlen, "auth: out of memory");
         goto fail;
     }
     int threads = cfg->pool_threads > 0 ? cfg->pool_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     struct pool_thread_hooks ph = { pool_thread_init, pool_thread_fini, ctx };
     if (pool_create(&ctx->pool, threads > 0 ? threads : 1, cfg->pool_queue, &ph, err, errlen) != 0)
+        goto fail;
+    if (auth_purge_start(&ctx->purge, cfg, cfg->purge_interval_s, err, errlen) != 0)
         goto fail;
     log_info("auth: %s tokens (kid %s), database %s, %d pool threads", auth_tokens_alg(ctx->tokens),
              auth_tokens_kid(ctx->tokens), cfg->db_path, threads);
@@ -153,6 +157,8 @@ fail:
 
 void auth_free(struct auth_ctx *ctx)
 {
+    auth_purge_stop(ctx->purge);
+    ctx->purge = NULL;
     int demo_ran = ctx->pool != NULL && ctx->cfg->demo;
     pool_free(ctx->pool);
     ctx->pool = NULL;
@@ -163,6 +169,7 @@ void auth_free(struct auth_ctx *ctx)
     auth_limiter_free(ctx->login_user);
     auth_limiter_free(ctx->register_ip);
     auth_userstate_free(ctx->users);
+    auth_userstate_free(ctx->sessions);
     mbedtls_platform_zeroize(ctx, sizeof *ctx);
 }
 
@@ -192,6 +199,8 @@ int auth_add_routes(struct router *r, struct auth_ctx *ctx)
         { "POST", "/api/admin/users/:id/mfa-reset", auth_h_admin_mfa_reset, AUTH_ADMIN },
         { "POST", "/api/admin/users/:id/password-reset", auth_h_admin_password_reset, AUTH_ADMIN },
         { "POST", "/api/password/reset", auth_h_password_reset, AUTH_PUBLIC },
+        { "GET", "/api/sessions", auth_h_sessions, AUTH_TOKEN },
+        { "DELETE", "/api/sessions/:id", auth_h_session_end, AUTH_TOKEN },
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (router_add(r, routes[i].method, routes[i].pattern, routes[i].fn, (int)routes[i].access,

@@ -30,10 +30,12 @@ struct auth_ctx {
     struct auth_token_opts token_opts;
     struct auth_tokens *tokens;
     struct auth_limiter *login_ip, *login_user, *register_ip;
-    struct auth_guard guard;      /* the lockout, kept in the database */
-    unsigned char totp_key[32];   /* seals TOTP secrets at rest (seal.h) */
-    struct auth_userstate *users; /* account state for token checks */
+    struct auth_guard guard;         /* the lockout, kept in the database */
+    unsigned char totp_key[32];      /* seals TOTP secrets at rest (seal.h) */
+    struct auth_userstate *users;    /* account state for token checks */
+    struct auth_userstate *sessions; /* session liveness by sid (middleware.c) */
     struct pool *pool;
+    struct auth_purge *purge; /* the scheduled purge thread (purge.h) */
 };
 
 /* Opens and migrates the database once (so a bad path or a newer schema

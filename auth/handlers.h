@@ -23,9 +23,10 @@ int auth_h_logout_all(struct http_exchange *ex, void *arg);
 struct auth_job;
 struct db;
 /* 200 {access_token, token_type, expires_in, refresh_token} (+ the cookie
- * in cookie mode), from a job that has stored the refresh token. */
+ * in cookie mode), from a job that has stored the refresh token of session
+ * sid (named in the access token). */
 void auth_token_response(struct auth_job *j, int64_t uid, const char *role, int64_t epoch,
-                         const char *refresh, int64_t now);
+                         int64_t sid, const char *refresh, int64_t now);
 
 /* handlers_mfa.c */
 int auth_h_totp_setup(struct http_exchange *ex, void *arg);
@@ -46,6 +47,10 @@ int auth_h_password_reset(struct http_exchange *ex, void *arg);
  * transaction. 0 or a DB_* code. */
 int auth_reset_issue(struct db *db, int64_t user_id, const char *username, int64_t actor,
                      const char *ip, char token[44]);
+
+/* handlers_sessions.c */
+int auth_h_sessions(struct http_exchange *ex, void *arg);
+int auth_h_session_end(struct http_exchange *ex, void *arg);
 
 /* handlers_account.c */
 int auth_h_me(struct http_exchange *ex, void *arg);

@@ -15,6 +15,7 @@
 #include "auth/mfa.h"
 #include "auth/middleware.h"
 #include "auth/request.h"
+#include "auth/session.h"
 #include "db/audit.h"
 #include "db/mfa.h"
 #include "db/tokens.h"
@@ -132,21 +133,16 @@ int auth_mfa_login_step(struct auth_job *j, struct db *db, const struct db_user 
     return 1;
 }
 
-/* The code was right: spend the mfa token, clear the failures, issue the
+/* The code was right: spend the mfa token, clear the failures, start the
  * session, all in the open transaction. 0 or a DB_* code. */
 static int mfa_finish(struct auth_job *j, struct db *db, const struct db_user *u,
-                      const unsigned char *th, char *refresh, int64_t now)
+                      const unsigned char *th, char *refresh, int64_t *sid, int64_t now)
 {
-    char family[AUTH_REFRESH_FAMILY_LEN + 1];
-    unsigned char hash[AUTH_REFRESH_HASH_LEN];
-    if (auth_refresh_mint(refresh, hash) != 0 || auth_refresh_family_id(family) != 0)
-        return DB_ERROR;
     int rc = db_mfa_token_spend(db, th);
     if (rc == 0)
         rc = auth_guard_clear(db, u->username);
     if (rc == 0)
-        rc = db_refresh_insert(db, u->id, family, hash, now + j->ctx->cfg->refresh_ttl_s, now,
-                               NULL);
+        rc = auth_session_start(j, db, u->id, now, refresh, sid);
     if (rc == 0 && j->recovery)
         rc = db_audit_add(db, "recovery_code_used", u->id, u->username, j->ip, "login", now);
     if (rc == 0)
@@ -161,7 +157,7 @@ static void login_mfa_run(struct auth_job *j, struct db *db)
     unsigned char th[AUTH_REFRESH_HASH_LEN];
     char refresh[AUTH_REFRESH_TOKEN_LEN + 1];
     struct db_user u;
-    int64_t now = (int64_t)time(NULL), uid = 0, epoch = 0, exp = 0;
+    int64_t now = (int64_t)time(NULL), uid = 0, epoch = 0, exp = 0, sid = 0;
     auth_job_fail(j, 401, "invalid_mfa_token", "the sign-in step is unknown or expired: log in");
     if (auth_refresh_hash(j->mfa_token, strlen(j->mfa_token), th) != 0)
         return;
@@ -182,11 +178,11 @@ static void login_mfa_run(struct auth_job *j, struct db *db)
     }
     rc = spend_code(j, db, uid, now);
     if (rc == 0)
-        rc = mfa_finish(j, db, &u, th, refresh, now);
+        rc = mfa_finish(j, db, &u, th, refresh, &sid, now);
     if (rc == 0)
         rc = db_commit(db);
     if (rc == 0) {
-        auth_token_response(j, u.id, u.role, u.token_epoch, refresh, now);
+        auth_token_response(j, u.id, u.role, u.token_epoch, sid, refresh, now);
         return;
     }
     db_rollback(db);

@@ -11,6 +11,7 @@
 #include "auth/jobs.h"
 #include "auth/middleware.h"
 #include "auth/request.h"
+#include "auth/session.h"
 #include "db/audit.h"
 #include "db/tokens.h"
 #include "db/users.h"
@@ -135,10 +136,10 @@ static void cookie_for(struct auth_job *j, const char *token, int max_age)
 }
 
 void auth_token_response(struct auth_job *j, int64_t uid, const char *role, int64_t epoch,
-                         const char *refresh, int64_t now)
+                         int64_t sid, const char *refresh, int64_t now)
 {
     char *access = NULL;
-    if (auth_token_issue(j->ctx->tokens, uid, role, epoch, now, &access) != 0)
+    if (auth_token_issue_sid(j->ctx->tokens, uid, role, epoch, sid, now, &access) != 0)
         return;
     auth_job_ok(j, 200,
                 json_pack("{s:s, s:s, s:i, s:s}", "access_token", access, "token_type", "Bearer",
@@ -185,18 +186,12 @@ static void login_succeeded(struct auth_job *j, struct db *db, const struct db_u
     if (mfa != 0)
         return;
     char rehash[AUTH_PW_HASH_MAX] = "", refresh[AUTH_REFRESH_TOKEN_LEN + 1];
-    char family[AUTH_REFRESH_FAMILY_LEN + 1];
-    unsigned char hash[AUTH_REFRESH_HASH_LEN];
+    int64_t sid = 0;
     if (auth_pw_needs_rehash(u->password_hash, &j->ctx->pw) == 1 &&
         auth_pw_hash(&j->ctx->pw, j->password, j->password_len, rehash, sizeof rehash) != 0)
         rehash[0] = '\0';
-    if (auth_refresh_mint(refresh, hash) != 0 || auth_refresh_family_id(family) != 0)
-        return;
-    if (db_begin(db) != 0)
-        return;
-    if (auth_guard_clear(db, j->username) != 0 ||
-        db_refresh_insert(db, u->id, family, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL) !=
-            0 ||
+    if (db_begin(db) != 0 || auth_guard_clear(db, j->username) != 0 ||
+        auth_session_start(j, db, u->id, now, refresh, &sid) != 0 ||
         (rehash[0] && db_user_set_hash_only(db, u->id, u->password_hash, rehash) == DB_ERROR) ||
         db_audit_add(db, "login_success", u->id, u->username, j->ip, NULL, now) != 0 ||
         db_commit(db) != 0) {
@@ -204,7 +199,7 @@ static void login_succeeded(struct auth_job *j, struct db *db, const struct db_u
         db_rollback(db);
         return;
     }
-    auth_token_response(j, u->id, u->role, u->token_epoch, refresh, now);
+    auth_token_response(j, u->id, u->role, u->token_epoch, sid, refresh, now);
 }
 
 static void login_run(struct auth_job *j, struct db *db)
@@ -293,6 +288,7 @@ static void refresh_not_live(struct auth_job *j, struct db *db, const struct db_
         auth_job_db_error(j, db, "refresh family revoke");
         return;
     }
+    auth_session_forget(j, db, r->family);
     db_audit_add(db, "refresh_reuse", r->user_id, NULL, j->ip, "family revoked", now);
     auth_job_fail(j, 401, "invalid_grant", "refresh token reused: every session of it is revoked");
 }
@@ -327,7 +323,14 @@ static void refresh_run(struct auth_job *j, struct db *db)
     }
     if (disabled || auth_refresh_mint(next, hash) != 0)
         return;
-    rc = db_refresh_rotate(db, r.id, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL);
+    int64_t sid = 0;
+    if ((rc = db_begin(db)) == 0 &&
+        (rc = db_refresh_rotate(db, r.id, hash, now + j->ctx->cfg->refresh_ttl_s, now, NULL)) ==
+            0 &&
+        (rc = auth_session_touch(j, db, r.user_id, r.family, now, &sid)) == 0)
+        rc = db_commit(db);
+    if (rc != 0)
+        db_rollback(db);
     if (rc == DB_CONFLICT) { /* lost a race: another use, or a logout */
         if (db_refresh_find(db, old, &r) != 0)
             auth_job_db_error(j, db, "refresh lookup");
@@ -341,7 +344,7 @@ static void refresh_run(struct auth_job *j, struct db *db)
         auth_job_db_error(j, db, "refresh rotation");
         return;
     }
-    auth_token_response(j, r.user_id, role, epoch, next, now);
+    auth_token_response(j, r.user_id, role, epoch, sid, next, now);
 }
 
 /* The refresh token from the body {"refresh_token": ...}, or the cookie.
@@ -404,6 +407,7 @@ static void logout_run(struct auth_job *j, struct db *db)
             db_rollback(db);
             return;
         }
+        auth_session_forget(j, db, r.family);
     }
     auth_job_ok(j, 204, NULL);
     cookie_for(j, "", 0);

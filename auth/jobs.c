@@ -43,6 +43,13 @@ struct auth_job *auth_job_new(struct http_exchange *ex, struct auth_ctx *ctx, au
     j->ctx = ctx;
     j->run = run;
     snprintf(j->ip, sizeof j->ip, "%s", ex->req.client_ip ? ex->req.client_ip : "");
+    /* Kept for the sessions list: shortened, and nothing a terminal or a
+     * page would interpret. */
+    struct str ua = http_req_header(&ex->req, "User-Agent");
+    size_t n = 0;
+    for (size_t i = 0; ua.p != NULL && i < ua.n && n < sizeof j->user_agent - 1; i++)
+        j->user_agent[n++] = ua.p[i] >= 0x20 && ua.p[i] < 0x7f ? ua.p[i] : '?';
+    j->user_agent[n] = '\0';
     return j;
 }
 

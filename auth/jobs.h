@@ -37,6 +37,8 @@ struct auth_job {
     char code[72];                              /* a TOTP or recovery code */
     int recovery;                               /* code is a recovery code */
     char mfa_token[AUTH_REFRESH_TOKEN_LEN + 1]; /* between password and code */
+    char user_agent[129];                       /* shortened, printable ASCII only ("" if none) */
+    int64_t sid;                                /* the principal's session (0: none) */
     /* outputs */
     int status;
     json_t *body;               /* NULL: no body (204) */

@@ -21,6 +21,7 @@ struct auth_user_view {
     int disabled;
     char role[8];
     char username[65];
+    int64_t sid; /* the request's session, set per request by the middleware */
 };
 
 struct auth_userstate;

@@ -144,6 +144,21 @@ int db_session_family(struct db *db, int64_t id, int64_t user_id, int64_t now, c
     return rc;
 }
 
+int db_session_id(struct db *db, const char *family, int64_t *id)
+{
+    sqlite3_stmt *st = db_stmt(db, DB_STMT_SESSION_ID, "SELECT id FROM sessions WHERE family = ?1");
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    if ((rc = db_bind_text(st, 1, family)) != SQLITE_OK)
+        rc = db_fail(db, rc);
+    else if ((rc = db_step_row(db, st)) == 0)
+        *id = sqlite3_column_int64(st, 0);
+    db_stmt_reset(st);
+    return rc;
+}
+
 static int exec_now(struct db *db, sqlite3_stmt *st, int64_t now, int64_t *deleted)
 {
     int rc;

@@ -42,6 +42,9 @@ int db_session_live(struct db *db, int64_t id, int64_t user_id, int64_t now, int
  * there is none (another user's, ended, unknown). */
 int db_session_family(struct db *db, int64_t id, int64_t user_id, int64_t now, char *family);
 
+/* The id of family's session; DB_NOTFOUND if it has none. */
+int db_session_id(struct db *db, const char *family, int64_t *id);
+
 /* The scheduled purge: refresh tokens that expired, and every token of a
  * family with no live token left (logged out, revoked: nothing to detect
  * any more); then sessions without tokens. Rotated tokens of live families

@@ -114,6 +114,7 @@ static const struct cfg_opt opts[] = {
     OPT_BOOL("auth", "refresh_cookie", refresh_cookie, false),
     OPT_INT("auth", "user_cache_ms", user_cache_ms, 1000, 0, 60000),
     OPT_STR("auth", "totp_key_file", totp_key_file, "data/totp.key", 1),
+    OPT_INT("auth", "purge_interval_s", purge_interval_s, 3600, 1, 86400),
 
     OPT_INT("rate_limits", "login_ip_per_minute", login_ip_per_minute, 20, 1, 100000),
     OPT_INT("rate_limits", "login_user_per_minute", login_user_per_minute, 10, 1, 100000),

@@ -79,6 +79,7 @@ struct config {
     int user_cache_ms;                 /* 1000: account state cached for token checks;
                                              changes by another process show within this; 0 = off */
     char totp_key_file[CONFIG_PATH_MAX]; /* AES-256 key sealing TOTP secrets; created 0600 */
+    int purge_interval_s; /* 3600: dead refresh tokens, sessions, one-time tokens purged */
 
     /* "rate_limits" */
     int login_ip_per_minute;    /* 20 (bucket refill per minute, burst = same) */

@@ -314,6 +314,11 @@ START_TEST(audit_log_records_events)
     ck_assert_int_eq(
         api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:s}", "refresh_token", rotated),
         401);
+    /* The reuse ended that session, its access token with it: a new one. */
+    ck_assert_int_eq(api_json(&g_srv, "GET", "/api/me", u.access, &r, NULL), 401);
+    int64_t uid = u.id;
+    ck_assert_int_eq(api_login(&g_srv, "audit.user", PW, &u), 200);
+    u.id = uid;
     ck_assert_int_eq(api_json(&g_srv, "POST", "/api/password", u.access, &r, "{s:s, s:s}",
                               "old_password", PW, "new_password", "the next password"),
                      204);

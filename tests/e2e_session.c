@@ -294,8 +294,10 @@ START_TEST(refresh_cookie_mode)
     snprintf(access, sizeof access, "%s", api_str(&r, "access_token"));
     cookie_value(&r, tok, sizeof tok);
     ck_assert_str_eq(tok, api_str(&r, "refresh_token"));
-    ck_assert_int_eq(api_request(&s, &q, &r), 401); /* the old cookie: reuse */
     ck_assert_int_eq(api_json(&s, "GET", "/api/me", access, &r, NULL), 200);
+    ck_assert_int_eq(api_request(&s, &q, &r), 401); /* the old cookie: reuse */
+    /* Reuse ends the session: its access tokens are refused at once too. */
+    ck_assert_int_eq(api_json(&s, "GET", "/api/me", access, &r, NULL), 401);
     /* Log out by cookie on the path the cookie is sent to; it is cleared. */
     ck_assert_int_eq(api_json(&s, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
                               "cookie.user", "password", PW),

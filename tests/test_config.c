@@ -28,7 +28,7 @@ static char err[512];
     X(pool_threads) X(pool_queue) X(jwt_alg) X(jwt_key_file) X(jwt_secret) \
     X(jwt_issuer) X(jwt_audience) X(access_ttl_s) X(refresh_ttl_s) \
     X(jwt_leeway_s) X(argon2_memory_kib) X(argon2_iterations) \
-    X(argon2_parallelism) X(refresh_cookie) X(user_cache_ms) X(totp_key_file) X(login_ip_per_minute) \
+    X(argon2_parallelism) X(refresh_cookie) X(user_cache_ms) X(totp_key_file) X(purge_interval_s) X(login_ip_per_minute) \
     X(login_user_per_minute) X(register_ip_per_minute) X(lockout_threshold) \
     X(lockout_base_s) X(lockout_max_s) X(wire_capture_bytes) \
     X(wire_capture_connections)
@@ -99,6 +99,7 @@ START_TEST(test_defaults)
     ck_assert_str_eq(c.jwt_alg, "ES256");
     ck_assert_str_eq(c.jwt_key_file, "data/jwt-es256.pem");
     ck_assert_str_eq(c.totp_key_file, "data/totp.key");
+    ck_assert_int_eq(c.purge_interval_s, 3600);
     ck_assert_str_eq(c.jwt_secret, "");
     ck_assert_str_eq(c.jwt_issuer, "portcullis");
     ck_assert_str_eq(c.jwt_audience, "portcullis-api");

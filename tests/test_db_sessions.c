@@ -65,6 +65,9 @@ START_TEST(test_create_touch_list)
     ck_assert_int_eq(db_session_touch(fx_db, "fam-a", "10.0.0.2", 40, &t), 0);
     ck_assert_int_eq(t, s1);
     ck_assert_int_eq(db_session_touch(fx_db, "no-such", "x", 40, &t), DB_NOTFOUND);
+    ck_assert_int_eq(db_session_id(fx_db, "fam-b", &t), 0);
+    ck_assert_int_eq(t, s2);
+    ck_assert_int_eq(db_session_id(fx_db, "no-such", &t), DB_NOTFOUND);
     ck_assert_int_eq(db_session_list(fx_db, u, 50, seen_cb, &x), 0);
     ck_assert_int_eq(x.n, 2);
     ck_assert_int_eq(x.ids[0], s1); /* most recently used first */
