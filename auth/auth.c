@@ -200,6 +200,7 @@ int auth_add_routes(struct router *r, struct auth_ctx *ctx)
         { "POST", "/api/admin/users/:id/password-reset", auth_h_admin_password_reset, AUTH_ADMIN },
         { "POST", "/api/password/reset", auth_h_password_reset, AUTH_PUBLIC },
         { "GET", "/api/sessions", auth_h_sessions, AUTH_TOKEN },
+        { "POST", "/api/token/logout", auth_h_token_logout, AUTH_PUBLIC },
         { "DELETE", "/api/sessions/:id", auth_h_session_end, AUTH_TOKEN },
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)

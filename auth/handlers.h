@@ -19,6 +19,7 @@ int auth_h_login(struct http_exchange *ex, void *arg);
 int auth_h_refresh(struct http_exchange *ex, void *arg);
 int auth_h_logout(struct http_exchange *ex, void *arg);
 int auth_h_logout_all(struct http_exchange *ex, void *arg);
+int auth_h_token_logout(struct http_exchange *ex, void *arg);
 
 struct auth_job;
 struct db;

@@ -209,17 +209,18 @@ int auth_h_login_mfa(struct http_exchange *ex, void *arg)
     struct auth_ctx *ctx = arg;
     const char *tok = NULL, *code = NULL, *rcode = NULL;
     size_t toklen = 0, codelen = 0, rlen = 0;
-    int has_code = 0, has_r = 0;
+    int has_code = 0, has_r = 0, cookie = 0;
     struct auth_field f[] = {
         { "mfa_token", AUTH_F_STRING, 1, &tok, &toklen, NULL, NULL },
         { "code", AUTH_F_STRING, 0, &code, &codelen, NULL, &has_code },
         { "recovery_code", AUTH_F_STRING, 0, &rcode, &rlen, NULL, &has_r },
+        { "refresh_cookie", AUTH_F_BOOL, 0, NULL, NULL, &cookie, NULL },
     };
     struct auth_job *j = NULL;
     if (auth_limited(ex, ctx->login_ip, ex->req.client_ip))
         return 0;
     json_t *body = auth_req_json(ex);
-    if (body == NULL || auth_req_fields(ex, body, f, 3) != 0)
+    if (body == NULL || auth_req_fields(ex, body, f, 4) != 0)
         goto out;
     if (has_code == has_r) {
         http_resp_json(&ex->resp, 422,
@@ -233,6 +234,7 @@ int auth_h_login_mfa(struct http_exchange *ex, void *arg)
     snprintf(j->mfa_token, sizeof j->mfa_token, "%.*s",
              toklen < sizeof j->mfa_token ? (int)toklen : 0, tok);
     set_code(j, has_code ? code : rcode, has_code ? codelen : rlen, has_r);
+    j->cookie_mode = cookie;
     json_decref(body);
     return auth_job_submit(j);
 out:

@@ -48,9 +48,10 @@ static int read_credentials(struct http_exchange *ex, struct auth_job *j, int st
     struct auth_field f[] = {
         { "username", AUTH_F_STRING, 1, &user, &ulen, NULL, NULL },
         { "password", AUTH_F_STRING, 1, &pw, &pwlen, NULL, NULL },
+        { "refresh_cookie", AUTH_F_BOOL, 0, NULL, NULL, &j->cookie_mode, NULL },
     };
     json_t *body = auth_req_json(ex);
-    if (body == NULL || auth_req_fields(ex, body, f, 2) != 0)
+    if (body == NULL || auth_req_fields(ex, body, f, 3) != 0)
         goto fail;
     if (!auth_username_valid(user, ulen)) {
         if (strict_username) {
@@ -126,9 +127,12 @@ fail:
 
 /* ---- tokens out ---- */
 
+/* The refresh cookie: for browsers that asked for cookie mode (and for
+ * every client when auth.refresh_cookie is on). Its path covers refresh
+ * and logout under /api/token and nothing else. */
 static void cookie_for(struct auth_job *j, const char *token, int max_age)
 {
-    if (!j->ctx->cfg->refresh_cookie)
+    if (!j->ctx->cfg->refresh_cookie && !j->cookie_mode)
         return;
     snprintf(j->set_cookie, sizeof j->set_cookie,
              REFRESH_COOKIE "=%s; HttpOnly; Secure; SameSite=Strict; Path=/api/token; Max-Age=%d",
@@ -141,9 +145,12 @@ void auth_token_response(struct auth_job *j, int64_t uid, const char *role, int6
     char *access = NULL;
     if (auth_token_issue_sid(j->ctx->tokens, uid, role, epoch, sid, now, &access) != 0)
         return;
-    auth_job_ok(j, 200,
-                json_pack("{s:s, s:s, s:i, s:s}", "access_token", access, "token_type", "Bearer",
-                          "expires_in", auth_tokens_ttl(j->ctx->tokens), "refresh_token", refresh));
+    json_t *body = json_pack("{s:s, s:s, s:i}", "access_token", access, "token_type", "Bearer",
+                             "expires_in", auth_tokens_ttl(j->ctx->tokens));
+    /* In cookie mode the refresh token never reaches page scripts. */
+    if (body != NULL && !j->cookie_mode)
+        json_object_set_new(body, "refresh_token", json_string(refresh));
+    auth_job_ok(j, 200, body);
     cookie_for(j, refresh, j->ctx->cfg->refresh_ttl_s);
     free(access);
 }
@@ -303,6 +310,7 @@ static void refresh_run(struct auth_job *j, struct db *db)
     int64_t now = (int64_t)time(NULL), epoch = 0;
     int disabled = 0, rc;
     auth_job_fail(j, 401, "invalid_grant", "the refresh token is invalid or expired");
+    cookie_for(j, "", 0); /* a refused cookie is cleared (a new one replaces it) */
     if (auth_refresh_hash(j->refresh, strlen(j->refresh), old) != 0)
         return;
     if ((rc = db_refresh_find(db, old, &r)) != 0) {
@@ -369,6 +377,15 @@ static int read_refresh(struct http_exchange *ex, struct auth_job *j)
         }
         snprintf(j->refresh, sizeof j->refresh, "%.*s", len < sizeof j->refresh ? (int)len : 0,
                  tok);
+    } else if (!auth_req_is_json(ex)) {
+        /* The cookie authenticates this request: demand a header that no
+         * cross-site form can send (SameSite=Strict is the first guard). */
+        http_resp_error(&ex->resp, 403, "csrf_check",
+                        "a request carrying the refresh cookie must say "
+                        "Content-Type: application/json");
+        goto fail;
+    } else {
+        j->cookie_mode = 1;
     }
     json_decref(body);
     return 0;
@@ -419,6 +436,41 @@ int auth_h_logout(struct http_exchange *ex, void *arg)
     if (j == NULL)
         return 0;
     j->user_id = auth_principal(ex)->id;
+    if (read_refresh(ex, j) != 0) {
+        auth_job_discard(j);
+        return 0;
+    }
+    return auth_job_submit(j);
+}
+
+/* Logout by the refresh token alone (POST /api/token/logout): a browser
+ * after a reload holds only the cookie. Holding the token is the proof;
+ * unknown tokens are ignored (always 204). */
+static void token_logout_run(struct auth_job *j, struct db *db)
+{
+    unsigned char hash[AUTH_REFRESH_HASH_LEN];
+    struct db_refresh r;
+    int64_t now = (int64_t)time(NULL);
+    if (auth_refresh_hash(j->refresh, strlen(j->refresh), hash) == 0 &&
+        db_refresh_find(db, hash, &r) == 0) {
+        if (db_begin(db) != 0 || db_refresh_revoke_family(db, r.family, now) != 0 ||
+            db_audit_add(db, "logout", r.user_id, NULL, j->ip, NULL, now) != 0 ||
+            db_commit(db) != 0) {
+            auth_job_db_error(j, db, "logout");
+            db_rollback(db);
+            return;
+        }
+        auth_session_forget(j, db, r.family);
+    }
+    auth_job_ok(j, 204, NULL);
+    cookie_for(j, "", 0);
+}
+
+int auth_h_token_logout(struct http_exchange *ex, void *arg)
+{
+    struct auth_job *j = auth_job_new(ex, arg, token_logout_run);
+    if (j == NULL)
+        return 0;
     if (read_refresh(ex, j) != 0) {
         auth_job_discard(j);
         return 0;

@@ -85,6 +85,7 @@ void auth_job_db_error(struct auth_job *j, struct db *db, const char *what)
     log_error("database error during %s: %s", what, db_errmsg(db));
     auth_job_fail(j, 503, "unavailable", "the database is unavailable, retry shortly");
     j->retry_after = 1;
+    j->set_cookie[0] = '\0'; /* nothing changed: neither does the client's cookie */
 }
 
 static void job_work(void *thread_ctx, void *arg)

@@ -39,6 +39,7 @@ struct auth_job {
     char mfa_token[AUTH_REFRESH_TOKEN_LEN + 1]; /* between password and code */
     char user_agent[129];                       /* shortened, printable ASCII only ("" if none) */
     int64_t sid;                                /* the principal's session (0: none) */
+    int cookie_mode;                            /* browser: the refresh token only in the cookie */
     /* outputs */
     int status;
     json_t *body;               /* NULL: no body (204) */
@@ -64,7 +65,7 @@ void auth_job_fail(struct auth_job *j, int status, const char *error, const char
 void auth_job_ok(struct auth_job *j, int status, json_t *body);
 /* A database failure during `what`: logged with SQLite's message (never a
  * bound value, so no secret), and answered 503 + Retry-After: 1, so that
- * clients retry instead of discarding what they hold. */
+ * clients retry instead of discarding what they hold (no Set-Cookie). */
 void auth_job_db_error(struct auth_job *j, struct db *db, const char *what);
 
 #endif

@@ -287,13 +287,17 @@ START_TEST(refresh_cookie_mode)
                      200);
     cookie_value(&r, tok, sizeof tok);
     ck_assert_str_eq(tok, api_str(&r, "refresh_token"));
-    /* A browser sends only the cookie, no body. */
+    /* A browser sends only the cookie, no body, and the JSON content type
+     * no cross-site form can send: without it, 403. */
     snprintf(hdr, sizeof hdr, "Cookie: theme=dark; pc_refresh=%s\r\n", tok);
     struct api_req q = { .method = "POST", .path = "/api/token/refresh", .headers = hdr };
+    api_expect_error(&r, api_request(&s, &q, &r), 403, "csrf_check");
+    snprintf(hdr, sizeof hdr,
+             "Cookie: theme=dark; pc_refresh=%s\r\nContent-Type: application/json\r\n", tok);
     ck_assert_int_eq(api_request(&s, &q, &r), 200);
     snprintf(access, sizeof access, "%s", api_str(&r, "access_token"));
     cookie_value(&r, tok, sizeof tok);
-    ck_assert_str_eq(tok, api_str(&r, "refresh_token"));
+    ck_assert_ptr_null(json_object_get(r.json, "refresh_token")); /* only in the cookie */
     ck_assert_int_eq(api_json(&s, "GET", "/api/me", access, &r, NULL), 200);
     ck_assert_int_eq(api_request(&s, &q, &r), 401); /* the old cookie: reuse */
     /* Reuse ends the session: its access tokens are refused at once too. */
@@ -304,7 +308,7 @@ START_TEST(refresh_cookie_mode)
                      200);
     cookie_value(&r, tok, sizeof tok);
     snprintf(access, sizeof access, "%s", api_str(&r, "access_token"));
-    snprintf(hdr, sizeof hdr, "Cookie: pc_refresh=%s\r\n", tok);
+    snprintf(hdr, sizeof hdr, "Cookie: pc_refresh=%s\r\nContent-Type: application/json\r\n", tok);
     struct api_req out = {
         .method = "POST", .path = "/api/token/revoke", .headers = hdr, .bearer = access
     };
