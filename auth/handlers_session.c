@@ -364,8 +364,13 @@ static int read_refresh(struct http_exchange *ex, struct auth_job *j)
     int present = 0;
     struct auth_field f[] = { { "refresh_token", AUTH_F_STRING, 0, &tok, &len, NULL, &present } };
     json_t *body = NULL;
-    if (ex->req.body.n > 0 ||
-        auth_req_cookie(ex, REFRESH_COOKIE, j->refresh, sizeof j->refresh) != 0) {
+    int cookie = auth_req_cookie(ex, REFRESH_COOKIE, j->refresh, sizeof j->refresh) == 0;
+    if (ex->req.body.n == 0 && !cookie && auth_req_is_json(ex)) {
+        /* A page asking whether it still has a session: it has none. */
+        http_resp_error(&ex->resp, 401, "invalid_grant", "no refresh token: log in");
+        goto fail;
+    }
+    if (ex->req.body.n > 0 || !cookie) {
         body = auth_req_json(ex);
         if (body == NULL || auth_req_fields(ex, body, f, 1) != 0)
             goto fail;
