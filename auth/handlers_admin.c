@@ -308,8 +308,10 @@ static void mfa_reset_run(struct auth_job *j, struct db *db)
     if (rc == 0)
         rc = db_audit_add_by(db, "admin_mfa_reset", u.id, u.username, j->user_id, j->ip,
                              removed ? "two-factor removed" : "two-factor was off", now);
-    if (admin_finish(j, db, rc, "mfa reset") == 0)
+    if (admin_finish(j, db, rc, "mfa reset") == 0) {
+        auth_userstate_forget(j->ctx->users, j->target_id);
         auth_job_ok(j, 204, NULL);
+    }
 }
 
 int auth_h_admin_mfa_reset(struct http_exchange *ex, void *arg)

@@ -330,6 +330,7 @@ static void enable_run(struct auth_job *j, struct db *db)
             auth_job_db_error(j, db, "totp enable");
         db_rollback(db);
     } else {
+        auth_userstate_forget(j->ctx->users, j->user_id); /* /api/me shows mfa */
         json_t *list = json_array();
         for (int i = 0; i < AUTH_RECOVERY_CODES; i++)
             json_array_append_new(list, json_string(codes[i]));
@@ -362,6 +363,7 @@ static void disable_run(struct auth_job *j, struct db *db)
     if (rc == 0)
         rc = db_audit_add(db, "mfa_disable", u.id, u.username, j->ip, NULL, now);
     if (rc == 0 && (rc = db_commit(db)) == 0) {
+        auth_userstate_forget(j->ctx->users, u.id);
         auth_job_ok(j, 204, NULL);
         return;
     }

@@ -11,6 +11,7 @@
 
 #include "auth/auth.h"
 #include "auth/token_cache.h"
+#include "db/mfa.h"
 #include "db/sessions.h"
 #include "db/users.h"
 
@@ -61,6 +62,11 @@ static int load_user(struct db *db, int64_t id, struct auth_user_view *v)
     v->disabled = u.disabled;
     snprintf(v->role, sizeof v->role, "%s", u.role);
     snprintf(v->username, sizeof v->username, "%s", u.username);
+    struct db_totp t;
+    rc = db_totp_get(db, id, &t);
+    if (rc != 0 && rc != DB_NOTFOUND)
+        return rc;
+    v->mfa = rc == 0 && t.enabled;
     return 0;
 }
 
