@@ -13,6 +13,7 @@
 #include "db/audit.h"
 #include "db/mfa.h"
 #include "db/users.h"
+#include "server/log.h"
 
 /* The admin view of u, its failure count and lock read from the lockout's
  * own record (guard.h), not from the users row. NULL on error. */
@@ -66,6 +67,7 @@ int auth_h_admin_list(struct http_exchange *ex, void *arg)
     if (db_user_count(al->db, &total) != 0 ||
         db_user_list(al->db, offset, limit, add_user, &la) != 0 || la.users == NULL) {
         json_decref(la.users);
+        log_error("database error listing users: %s", db_errmsg(al->db));
         http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
         return 0;
     }
@@ -100,6 +102,7 @@ int auth_h_admin_audit(struct http_exchange *ex, void *arg)
     json_t *events = json_array();
     if (db_audit_list(al->db, offset, limit, user, add_event, events) != 0) {
         json_decref(events);
+        log_error("database error listing the audit log: %s", db_errmsg(al->db));
         http_resp_error(&ex->resp, 503, "unavailable", "the audit log is busy, try again");
         return 0;
     }

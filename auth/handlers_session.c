@@ -291,12 +291,14 @@ static void refresh_not_live(struct auth_job *j, struct db *db, const struct db_
         auth_job_fail(j, 401, "invalid_grant", "the refresh token was revoked");
         return;
     }
-    if (db_refresh_revoke_family(db, r->family, now) != 0) {
+    if (db_begin(db) != 0 || db_refresh_revoke_family(db, r->family, now) != 0 ||
+        db_audit_add(db, "refresh_reuse", r->user_id, NULL, j->ip, "family revoked", now) != 0 ||
+        db_commit(db) != 0) {
         auth_job_db_error(j, db, "refresh family revoke");
+        db_rollback(db);
         return;
     }
     auth_session_forget(j, db, r->family);
-    db_audit_add(db, "refresh_reuse", r->user_id, NULL, j->ip, "family revoked", now);
     auth_job_fail(j, 401, "invalid_grant", "refresh token reused: every session of it is revoked");
 }
 

@@ -13,6 +13,7 @@
 #include "db/audit.h"
 #include "db/sessions.h"
 #include "db/tokens.h"
+#include "server/log.h"
 
 struct list_arg {
     json_t *list;
@@ -44,6 +45,7 @@ int auth_h_sessions(struct http_exchange *ex, void *arg)
     if (a.list == NULL ||
         db_session_list(al->db, p->id, (int64_t)time(NULL), add_session, &a) != 0) {
         json_decref(a.list);
+        log_error("database error listing sessions: %s", db_errmsg(al->db));
         http_resp_error(&ex->resp, 503, "unavailable", "the session store is busy, try again");
         return 0;
     }

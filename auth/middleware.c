@@ -14,6 +14,7 @@
 #include "db/mfa.h"
 #include "db/sessions.h"
 #include "db/users.h"
+#include "server/log.h"
 
 static int deny(struct http_exchange *ex, const char *detail)
 {
@@ -80,6 +81,7 @@ static int check_user(struct http_exchange *ex, struct auth_loop *al, const stru
         if (rc == DB_NOTFOUND)
             return deny(ex, "the account no longer exists");
         if (rc != 0) {
+            log_error("database error during the token check: %s", db_errmsg(al->db));
             http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
             http_resp_header(&ex->resp, "Retry-After", "1");
             return 1;
@@ -107,6 +109,7 @@ static int check_session(struct http_exchange *ex, struct auth_loop *al,
         v.epoch != cl->user_id) {
         int live = 0;
         if (db_session_live(al->db, cl->sid, cl->user_id, (int64_t)time(NULL), &live) != 0) {
+            log_error("database error during the session check: %s", db_errmsg(al->db));
             http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
             http_resp_header(&ex->resp, "Retry-After", "1");
             return 1;
