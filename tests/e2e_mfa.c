@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth/totp.h"
 #include "support/api.h"
@@ -388,6 +390,38 @@ START_TEST(wrong_codes_lock_out)
 }
 END_TEST
 
+/* The sealing key is created 0600 on first start; a group-readable one
+ * (or one of the wrong size) stops the server from starting, naming it. */
+START_TEST(sealing_key_file_checked)
+{
+    struct srv s;
+    struct stat st;
+    char path[400], cfg[512];
+    ck_assert_int_eq(api_start(&s, NULL), 0);
+    snprintf(path, sizeof path, "%s/data/totp.key", s.dir);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_int_eq(st.st_size, 32);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+
+    char dir[] = "/tmp/pc-totpkey-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/totp.key", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("0123456789abcdef0123456789abcdef", f);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, 0640), 0);
+    snprintf(cfg, sizeof cfg, "{\"auth\": {\"totp_key_file\": \"%s\"}}", path);
+    ck_assert_int_ne(srv_run_to_exit(&s, cfg, 20000), 0);
+    ck_assert(srv_log_contains(&s, path));
+    ck_assert(srv_log_contains(&s, "group/others"));
+    srv_stop(&s, SIGTERM);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 /* The per-user login bucket meters second steps too. */
 START_TEST(second_steps_share_the_user_bucket)
 {
@@ -424,6 +458,7 @@ static Suite *mfa_suite(void)
     tcase_set_timeout(own, 120);
     tcase_add_test(own, wrong_codes_lock_out);
     tcase_add_test(own, second_steps_share_the_user_bucket);
+    tcase_add_test(own, sealing_key_file_checked);
     suite_add_tcase(s, own);
     return s;
 }

@@ -75,6 +75,14 @@ START_TEST(test_key_file)
     ck_assert_ptr_nonnull(strstr(err, path));
     ck_assert_ptr_nonnull(strstr(err, "group/others"));
     ck_assert_int_eq(chmod(path, 0600), 0);
+    /* A key owned by another (non-root) user is refused; only root can
+     * make one to try. */
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(path, 65534, 65534), 0);
+        ck_assert_int_eq(auth_seal_key_load(again, path, err, sizeof err), -1);
+        ck_assert_ptr_nonnull(strstr(err, "owned by uid 65534"));
+        ck_assert_int_eq(chown(path, 0, 0), 0);
+    }
     ck_assert_int_eq(truncate(path, 31), 0);
     ck_assert_int_eq(auth_seal_key_load(again, path, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "32-byte"));
