@@ -7,8 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mbedtls/platform_util.h>
+
+#include "auth/demo_user.h"
 #include "auth/handlers.h"
 #include "auth/middleware.h"
+#include "auth/purge.h"
+#include "auth/seal.h"
 #include "auth/token_cache.h"
 #include "db/db.h"
 #include "server/log.h"
@@ -113,8 +118,8 @@ static int auth_limits(struct auth_ctx *ctx, char *err, size_t errlen)
         auth_limiter_new(&ctx->register_ip, (uint32_t)c->register_ip_per_minute,
                          (uint32_t)c->register_ip_per_minute, LIMITER_ENTRIES, err, errlen) != 0)
         return -1;
-    return auth_lockout_new(&ctx->lockout, c->lockout_threshold, c->lockout_base_s,
-                            c->lockout_max_s, LIMITER_ENTRIES, err, errlen);
+    ctx->guard = (struct auth_guard){ c->lockout_threshold, c->lockout_base_s, c->lockout_max_s };
+    return 0;
 }
 
 int auth_setup(struct auth_ctx *ctx, const struct auth_settings *set, char *err, size_t errlen)
@@ -130,16 +135,22 @@ int auth_setup(struct auth_ctx *ctx, const struct auth_settings *set, char *err,
                                        (uint32_t)cfg->argon2_parallelism };
     if (auth_pw_params_check(&ctx->pw, err, errlen) != 0 ||
         auth_migrate(set->db, err, errlen) != 0 || auth_load_tokens(ctx, err, errlen) != 0 ||
-        auth_limits(ctx, err, errlen) != 0)
+        auth_limits(ctx, err, errlen) != 0 ||
+        auth_seal_key_load(ctx->totp_key, cfg->totp_key_file, err, errlen) != 0)
         goto fail;
+    if (!set->demo)
+        auth_demo_user_remove(set); /* a demo run that did not end cleanly */
     ctx->users = auth_userstate_new(USER_CACHE_ENTRIES, cfg->user_cache_ms);
-    if (ctx->users == NULL) {
+    ctx->sessions = auth_userstate_new(USER_CACHE_ENTRIES, cfg->user_cache_ms);
+    if (ctx->users == NULL || ctx->sessions == NULL) {
         snprintf(err, errlen, "auth: out of memory");
         goto fail;
     }
     int threads = set->pool->threads > 0 ? set->pool->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     struct pool_thread_hooks ph = { pool_thread_init, pool_thread_fini, ctx };
     if (pool_create(&ctx->pool, threads > 0 ? threads : 1, set->pool->queue, &ph, err, errlen) != 0)
+        goto fail;
+    if (auth_purge_start(&ctx->purge, set, cfg->purge_interval_s, err, errlen) != 0)
         goto fail;
     log_info("auth: %s tokens (kid %s), database %s, %d pool threads", auth_tokens_alg(ctx->tokens),
              auth_tokens_kid(ctx->tokens), set->db->path, threads);
@@ -151,15 +162,20 @@ fail:
 
 void auth_free(struct auth_ctx *ctx)
 {
+    auth_purge_stop(ctx->purge);
+    ctx->purge = NULL;
+    int demo_ran = ctx->pool != NULL && ctx->cfg.demo;
     pool_free(ctx->pool);
     ctx->pool = NULL;
+    if (demo_ran)
+        auth_demo_user_remove(&ctx->cfg);
     auth_tokens_free(ctx->tokens);
     auth_limiter_free(ctx->login_ip);
     auth_limiter_free(ctx->login_user);
     auth_limiter_free(ctx->register_ip);
-    auth_lockout_free(ctx->lockout);
     auth_userstate_free(ctx->users);
-    memset(ctx, 0, sizeof *ctx);
+    auth_userstate_free(ctx->sessions);
+    mbedtls_platform_zeroize(ctx, sizeof *ctx);
 }
 
 int auth_add_routes(struct router *r, struct auth_ctx *ctx)
@@ -182,6 +198,16 @@ int auth_add_routes(struct router *r, struct auth_ctx *ctx)
         { "GET", "/api/admin/audit", auth_h_admin_audit, AUTH_ADMIN },
         { "GET", "/.well-known/jwks.json", auth_h_jwks, AUTH_PUBLIC },
         { "GET", "/api/auth/check", auth_h_check, AUTH_TOKEN },
+        { "POST", "/api/login/mfa", auth_h_login_mfa, AUTH_PUBLIC },
+        { "POST", "/api/mfa/totp/setup", auth_h_totp_setup, AUTH_TOKEN },
+        { "POST", "/api/mfa/totp/enable", auth_h_totp_enable, AUTH_TOKEN },
+        { "POST", "/api/mfa/totp/disable", auth_h_totp_disable, AUTH_TOKEN },
+        { "POST", "/api/admin/users/:id/mfa-reset", auth_h_admin_mfa_reset, AUTH_ADMIN },
+        { "POST", "/api/admin/users/:id/password-reset", auth_h_admin_password_reset, AUTH_ADMIN },
+        { "POST", "/api/password/reset", auth_h_password_reset, AUTH_PUBLIC },
+        { "GET", "/api/sessions", auth_h_sessions, AUTH_TOKEN },
+        { "POST", "/api/token/logout", auth_h_token_logout, AUTH_PUBLIC },
+        { "DELETE", "/api/sessions/:id", auth_h_session_end, AUTH_TOKEN },
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (router_add(r, routes[i].method, routes[i].pattern, routes[i].fn, (int)routes[i].access,

@@ -9,10 +9,11 @@
 #ifndef PC_AUTH_H
 #define PC_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "auth/limits.h"
-#include "auth/lockout.h"
+#include "auth/guard.h"
 #include "auth/password.h"
 #include "auth/token.h"
 #include "auth/userstate.h"
@@ -32,6 +33,7 @@ struct auth_settings {
     const struct rate_limits_config *rate_limits;
     const struct db_config *db;
     const struct pool_config *pool;
+    bool demo; /* server.demo: the demo's account may exist (demo_user.h) */
 };
 
 struct auth_ctx {
@@ -40,13 +42,17 @@ struct auth_ctx {
     struct auth_token_opts token_opts;
     struct auth_tokens *tokens;
     struct auth_limiter *login_ip, *login_user, *register_ip;
-    struct auth_lockout *lockout;
-    struct auth_userstate *users; /* account state for token checks */
+    struct auth_guard guard;         /* the lockout, kept in the database */
+    unsigned char totp_key[32];      /* seals TOTP secrets at rest (seal.h) */
+    struct auth_userstate *users;    /* account state for token checks */
+    struct auth_userstate *sessions; /* session liveness by sid (middleware.c) */
     struct pool *pool;
+    struct auth_purge *purge; /* the scheduled purge thread (purge.h) */
 };
 
 /* Opens and migrates the database once (so a bad path or a newer schema
- * fails start-up, not the first request), loads or creates the JWT key,
+ * fails start-up, not the first request), loads or creates the JWT key and
+ * the TOTP sealing key,
  * creates the limiters and the job pool. Returns 0 or -1 with err. */
 int auth_setup(struct auth_ctx *ctx, const struct auth_settings *cfg, char *err, size_t errlen);
 /* Stops the pool (finishing queued jobs), frees everything. Safe on a

@@ -1,19 +1,22 @@
-/* cli.c: see cli.h. Runs in its own process next to (or without) a running
+/* cli.c: see cli.h; the account-changing commands are in cli_admin.c. Runs in its own process next to (or without) a running
  * server: SQLite's WAL lets both write the same file. */
 #include "auth/cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/platform_util.h>
 
+#include "auth/cli_admin.h"
 #include "auth/handlers.h"
 #include "auth/password.h"
 #include "auth/request.h"
-#include "db/audit.h"
+#include "db/admin.h"
 #include "db/db.h"
 #include "db/users.h"
 
@@ -22,7 +25,12 @@ static int cli_usage(void)
     fputs("usage: portcullis [--config FILE] user add NAME [--admin]   (password on stdin)\n"
           "       portcullis [--config FILE] user list\n"
           "       portcullis [--config FILE] user disable NAME\n"
-          "       portcullis [--config FILE] user enable NAME\n",
+          "       portcullis [--config FILE] user enable NAME\n"
+          "       portcullis [--config FILE] user delete NAME\n"
+          "       portcullis [--config FILE] user role NAME admin|user\n"
+          "       portcullis [--config FILE] user unlock NAME\n"
+          "       portcullis [--config FILE] user mfa-reset NAME\n"
+          "       portcullis [--config FILE] user reset-password NAME\n",
           stderr);
     return 2;
 }
@@ -70,16 +78,22 @@ static int cli_add(struct db *db, const struct auth_config *cfg, const char *nam
         fprintf(stderr, "portcullis: hashing failed\n");
         goto out;
     }
-    int drc = db_user_create(db, name, hash, admin ? "admin" : "user", now, &id);
-    if (drc == DB_CONFLICT) {
-        fprintf(stderr, "portcullis: user '%s' already exists\n", name);
-        goto out;
-    }
+    int drc = db_begin(db);
+    if (drc == 0)
+        drc = db_user_create(db, name, hash, admin ? "admin" : "user", now, &id);
+    if (drc == 0)
+        drc = db_audit_add_by(db, "cli_user_add", id, name, 0, "local",
+                              admin ? "role=admin" : "role=user", now);
+    if (drc == 0)
+        drc = db_commit(db);
     if (drc != 0) {
-        fprintf(stderr, "portcullis: %s\n", db_errmsg(db));
+        if (drc == DB_CONFLICT)
+            fprintf(stderr, "portcullis: user '%s' already exists\n", name);
+        else
+            fprintf(stderr, "portcullis: %s\n", db_errmsg(db));
+        db_rollback(db);
         goto out;
     }
-    db_audit_add(db, "cli_user_add", id, name, "local", admin ? "role=admin" : "role=user", now);
     printf("created %s '%s' (id %lld)\n", admin ? "admin" : "user", name, (long long)id);
     rc = 0;
 out:
@@ -111,32 +125,24 @@ static int cli_list(struct db *db)
     }
 }
 
-static int cli_set_disabled(struct db *db, const char *name, int disabled)
-{
-    struct db_user u;
-    int64_t now = (int64_t)time(NULL);
-    if (db_user_by_name(db, name, &u) != 0) {
-        fprintf(stderr, "portcullis: no user '%s'\n", name);
-        return 1;
-    }
-    if (db_user_set_disabled(db, u.id, disabled, now) != 0) {
-        fprintf(stderr, "portcullis: %s\n", db_errmsg(db));
-        return 1;
-    }
-    db_audit_add(db, disabled ? "cli_user_disable" : "cli_user_enable", u.id, u.username, "local",
-                 NULL, now);
-    printf("%s '%s'\n", disabled ? "disabled" : "enabled", u.username);
-    return 0;
-}
-
 int auth_cli_user(const struct auth_config *auth, const struct db_config *dbc, int argc,
                   char **argv)
 {
     char err[512];
     struct db *db = NULL;
     int rc = 2;
+    struct stat st;
     if (argc < 2)
         return cli_usage();
+    /* Never create a database here: a wrong working directory or config
+     * would otherwise get an empty one, silently. */
+    if (stat(dbc->path, &st) != 0) {
+        fprintf(stderr,
+                "portcullis: database %s: %s (start the server once to create it, or check "
+                "db.path)\n",
+                dbc->path, strerror(errno));
+        return 1;
+    }
     if (db_open(&db, dbc->path, dbc->busy_timeout_ms, err, sizeof err) != 0 ||
         db_migrate(db, err, sizeof err) != 0) {
         fprintf(stderr, "portcullis: %s\n", err);
@@ -149,7 +155,17 @@ int auth_cli_user(const struct auth_config *auth, const struct db_config *dbc, i
     else if (strcmp(cmd, "list") == 0 && argc == 2)
         rc = cli_list(db);
     else if ((strcmp(cmd, "disable") == 0 || strcmp(cmd, "enable") == 0) && argc == 3)
-        rc = cli_set_disabled(db, argv[2], strcmp(cmd, "disable") == 0);
+        rc = auth_cli_set_disabled(db, argv[2], strcmp(cmd, "disable") == 0);
+    else if (strcmp(cmd, "delete") == 0 && argc == 3)
+        rc = auth_cli_delete(db, argv[2]);
+    else if (strcmp(cmd, "role") == 0 && argc == 4)
+        rc = auth_cli_role(db, argv[2], argv[3]);
+    else if (strcmp(cmd, "unlock") == 0 && argc == 3)
+        rc = auth_cli_unlock(db, argv[2]);
+    else if (strcmp(cmd, "mfa-reset") == 0 && argc == 3)
+        rc = auth_cli_mfa_reset(db, argv[2]);
+    else if (strcmp(cmd, "reset-password") == 0 && argc == 3)
+        rc = auth_cli_reset_password(db, argv[2]);
     else
         rc = cli_usage();
     db_close(db);

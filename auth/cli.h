@@ -1,5 +1,6 @@
 /* cli.h: the operator's commands: `portcullis user add NAME [--admin] | list |
- * disable NAME | enable NAME`, `backup FILE`, `restore FILE`.
+ * disable NAME | enable NAME | delete NAME | role NAME admin|user | unlock NAME |
+ * mfa-reset NAME | reset-password NAME`, `backup FILE`, `restore FILE`.
  * The way the first admin is created: locally, never over the network.
  * Passwords come from standard input (echo off on a terminal), never argv. */
 #ifndef PC_AUTH_CLI_H
@@ -7,8 +8,9 @@
 
 #include "server/config.h"
 
-/* argv[0] is "user". Returns the process exit code (0, 1 failure, 2 usage). */
-/* Hashes with the argon2 parameters of `auth`; opens the database of `db`. */
+/* argv[0] is "user". Returns the process exit code (0, 1 failure, 2 usage).
+ * Hashes with the argon2 parameters of `auth`; opens the database of `db`. A
+ * missing database file is an error naming its path (never created here). */
 int auth_cli_user(const struct auth_config *auth, const struct db_config *db, int argc,
                   char **argv);
 

@@ -10,6 +10,7 @@
 #include "auth/middleware.h"
 #include "auth/request.h"
 #include "db/audit.h"
+#include "db/mfa.h"
 #include "db/tokens.h"
 #include "db/users.h"
 
@@ -52,7 +53,9 @@ int auth_h_me(struct http_exchange *ex, void *arg)
     u.created_at = p->created_at;
     snprintf(u.username, sizeof u.username, "%s", p->username);
     snprintf(u.role, sizeof u.role, "%s", p->role);
-    http_resp_json(&ex->resp, 200, auth_user_json(&u, 0));
+    json_t *o = auth_user_json(&u, 0);
+    json_object_set_new(o, "mfa", json_boolean(p->mfa));
+    http_resp_json(&ex->resp, 200, o);
     return 0;
 }
 
@@ -61,10 +64,28 @@ static void password_run(struct auth_job *j, struct db *db)
     struct db_user u;
     char hash[AUTH_PW_HASH_MAX];
     int64_t now = (int64_t)time(NULL);
+    /* Wrong current passwords count toward the same lockout as logins: a
+     * stolen access token must not allow unlimited guesses. */
+    int wait = auth_guard_check(&j->ctx->guard, db, j->username, now);
+    if (wait != 0) {
+        if (wait < 0) {
+            auth_job_db_error(j, db, "lockout check");
+            return;
+        }
+        auth_job_fail(j, 429, "locked", "too many failed attempts, retry later");
+        j->retry_after = wait;
+        return;
+    }
     if (db_user_by_id(db, j->user_id, &u) != 0)
         return;
     if (auth_pw_verify(u.password_hash, j->password, j->password_len) != 0) {
-        db_audit_add(db, "password_change_failed", u.id, u.username, j->ip, NULL, now);
+        if (db_begin(db) != 0 || auth_guard_fail(&j->ctx->guard, db, j->username, now) < 0 ||
+            db_audit_add(db, "password_change_failed", u.id, u.username, j->ip, NULL, now) != 0 ||
+            db_commit(db) != 0) {
+            auth_job_db_error(j, db, "password change failure");
+            db_rollback(db);
+            return;
+        }
         auth_job_fail(j, 403, "wrong_password", "the current password is not correct");
         return;
     }
@@ -74,9 +95,10 @@ static void password_run(struct auth_job *j, struct db *db)
     if (db_begin(db) != 0)
         return;
     if (db_user_set_password(db, u.id, hash, now, 1) != 0 ||
-        db_refresh_revoke_user(db, u.id, now) != 0 ||
+        db_refresh_revoke_user(db, u.id, now) != 0 || auth_guard_clear(db, j->username) != 0 ||
         db_audit_add(db, "password_change", u.id, u.username, j->ip, NULL, now) != 0 ||
         db_commit(db) != 0) {
+        auth_job_db_error(j, db, "password change");
         db_rollback(db);
         return;
     }
@@ -100,10 +122,17 @@ int auth_h_password(struct http_exchange *ex, void *arg)
         http_resp_error(&ex->resp, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
         goto out;
     }
+    const struct auth_user_view *p = auth_principal(ex);
+    struct auth_ctx *ctx = arg;
+    char key[65];
+    auth_guard_key(key, p->username);
+    if (auth_limited(ex, ctx->login_user, key))
+        goto out;
     j = auth_job_new(ex, arg, password_run);
     if (j == NULL)
         goto out;
-    j->user_id = auth_principal(ex)->id;
+    j->user_id = p->id;
+    snprintf(j->username, sizeof j->username, "%s", p->username);
     if (auth_job_secret(&j->password, &j->password_len, old, oldlen) != 0 ||
         auth_job_secret(&j->new_password, &j->new_password_len, new, newlen) != 0) {
         http_resp_error(&ex->resp, 503, "unavailable", "out of memory");

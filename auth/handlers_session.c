@@ -6,10 +6,13 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "auth/demo_user.h"
 #include "auth/handlers.h"
 #include "auth/jobs.h"
 #include "auth/middleware.h"
 #include "auth/request.h"
+#include "auth/session.h"
+#include "server/metrics.h"
 #include "db/audit.h"
 #include "db/tokens.h"
 #include "db/users.h"
@@ -25,10 +28,9 @@ static void lower_copy(char *dst, const char *src, size_t n)
     dst[n] = '\0';
 }
 
-/* 429 from a token bucket, on the loop. Returns 1 when limited. */
-static int limited(struct http_exchange *ex, struct auth_limiter *lim, const char *key,
-                   size_t keylen)
+int auth_limited(struct http_exchange *ex, struct auth_limiter *lim, const char *key)
 {
+    size_t keylen = strlen(key);
     int retry = 1;
     if (auth_limiter_take(lim, key, keylen, (int64_t)loop_now(ex->loop), &retry) == 0)
         return 0;
@@ -47,9 +49,10 @@ static int read_credentials(struct http_exchange *ex, struct auth_job *j, int st
     struct auth_field f[] = {
         { "username", AUTH_F_STRING, 1, &user, &ulen, NULL, NULL },
         { "password", AUTH_F_STRING, 1, &pw, &pwlen, NULL, NULL },
+        { "refresh_cookie", AUTH_F_BOOL, 0, NULL, NULL, &j->cookie_mode, NULL },
     };
     json_t *body = auth_req_json(ex);
-    if (body == NULL || auth_req_fields(ex, body, f, 2) != 0)
+    if (body == NULL || auth_req_fields(ex, body, f, 3) != 0)
         goto fail;
     if (!auth_username_valid(user, ulen)) {
         if (strict_username) {
@@ -80,14 +83,21 @@ static void register_run(struct auth_job *j, struct db *db)
     int64_t id = 0, now = (int64_t)time(NULL);
     if (auth_pw_hash(&j->ctx->pw, j->password, j->password_len, hash, sizeof hash) != 0)
         return;
-    int rc = db_user_create(db, j->username, hash, "user", now, &id);
-    if (rc == DB_CONFLICT) {
-        auth_job_fail(j, 409, "username_taken", "that username is already registered");
+    int rc = db_begin(db);
+    if (rc == 0)
+        rc = db_user_create(db, j->username, hash, "user", now, &id);
+    if (rc == 0)
+        rc = db_audit_add(db, "register", id, j->username, j->ip, NULL, now);
+    if (rc == 0)
+        rc = db_commit(db);
+    if (rc != 0) {
+        if (rc == DB_CONFLICT)
+            auth_job_fail(j, 409, "username_taken", "that username is already registered");
+        else
+            auth_job_db_error(j, db, "register");
+        db_rollback(db);
         return;
     }
-    if (rc != 0)
-        return;
-    db_audit_add(db, "register", id, j->username, j->ip, NULL, now);
     auth_job_ok(j, 201, json_pack("{s:I, s:s}", "id", (json_int_t)id, "username", j->username));
 }
 
@@ -95,7 +105,7 @@ int auth_h_register(struct http_exchange *ex, void *arg)
 {
     struct auth_ctx *ctx = arg;
     const char *ip = ex->req.client_ip;
-    if (limited(ex, ctx->register_ip, ip, strlen(ip)))
+    if (auth_limited(ex, ctx->register_ip, ip))
         return 0;
     struct auth_job *j = auth_job_new(ex, ctx, register_run);
     if (j == NULL)
@@ -106,6 +116,10 @@ int auth_h_register(struct http_exchange *ex, void *arg)
         http_resp_error(&ex->resp, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
         goto fail;
     }
+    if (auth_demo_user_reserved(&ctx->cfg, j->username)) {
+        http_resp_error(&ex->resp, 422, "invalid_username", "that name is reserved for the demo");
+        goto fail;
+    }
     return auth_job_submit(j);
 fail:
     auth_job_discard(j);
@@ -114,104 +128,126 @@ fail:
 
 /* ---- tokens out ---- */
 
+/* The refresh cookie: for browsers that asked for cookie mode (and for
+ * every client when auth.refresh_cookie is on). Its path covers refresh
+ * and logout under /api/token and nothing else. */
 static void cookie_for(struct auth_job *j, const char *token, int max_age)
 {
-    if (!j->ctx->cfg.auth->refresh_cookie)
+    if (!j->ctx->cfg.auth->refresh_cookie && !j->cookie_mode)
         return;
     snprintf(j->set_cookie, sizeof j->set_cookie,
              REFRESH_COOKIE "=%s; HttpOnly; Secure; SameSite=Strict; Path=/api/token; Max-Age=%d",
              token, max_age);
 }
 
-/* 200 {access_token, token_type, expires_in, refresh_token}. */
-static void token_response(struct auth_job *j, int64_t uid, const char *role, int64_t epoch,
-                           const char *refresh, int64_t now)
+void auth_token_response(struct auth_job *j, int64_t uid, const char *role, int64_t epoch,
+                         int64_t sid, const char *refresh, int64_t now)
 {
     char *access = NULL;
-    if (auth_token_issue(j->ctx->tokens, uid, role, epoch, now, &access) != 0)
+    if (auth_token_issue_sid(j->ctx->tokens, uid, role, epoch, sid, now, &access) != 0)
         return;
-    auth_job_ok(j, 200,
-                json_pack("{s:s, s:s, s:i, s:s}", "access_token", access, "token_type", "Bearer",
-                          "expires_in", auth_tokens_ttl(j->ctx->tokens), "refresh_token", refresh));
+    json_t *body = json_pack("{s:s, s:s, s:i}", "access_token", access, "token_type", "Bearer",
+                             "expires_in", auth_tokens_ttl(j->ctx->tokens));
+    /* In cookie mode the refresh token never reaches page scripts. */
+    if (body != NULL && !j->cookie_mode)
+        json_object_set_new(body, "refresh_token", json_string(refresh));
+    auth_job_ok(j, 200, body);
     cookie_for(j, refresh, j->ctx->cfg.auth->refresh_ttl_s);
     free(access);
 }
 
 /* ---- login ---- */
 
-static void login_failed(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
+/* 429 locked with Retry-After, from a job. */
+static void locked_out(struct auth_job *j, int wait)
 {
-    const struct rate_limits_config *cfg = j->ctx->cfg.rate_limits;
-    char key[65];
-    lower_copy(key, j->username, strlen(j->username));
-    auth_lockout_fail(j->ctx->lockout, key, strlen(key), now);
-    if (u != NULL)
-        db_user_login_failed(db, u->id, now, cfg->lockout_threshold, cfg->lockout_base_s,
-                             cfg->lockout_max_s, NULL);
-    db_audit_add(db, "login_failure", u ? u->id : 0, j->username[0] ? j->username : NULL, j->ip,
-                 NULL, now);
+    metrics_inc(MET_LOGIN_LOCKED);
+    auth_job_fail(j, 429, "locked", "too many failed attempts, retry later");
+    j->retry_after = wait;
+}
+
+/* 401 for every failed login, known name or not: one body, one cost. */
+static void login_refused(struct auth_job *j)
+{
     auth_job_fail(j, 401, "invalid_credentials", invalid_credentials);
     j->www_authenticate = 1;
 }
 
-static void login_succeeded(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
+static void login_failed(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
 {
-    char rehash[AUTH_PW_HASH_MAX] = "", refresh[AUTH_REFRESH_TOKEN_LEN + 1];
-    char family[AUTH_REFRESH_FAMILY_LEN + 1], key[65];
-    unsigned char hash[AUTH_REFRESH_HASH_LEN];
-    if (auth_pw_needs_rehash(u->password_hash, &j->ctx->pw) == 1 &&
-        auth_pw_hash(&j->ctx->pw, j->password, j->password_len, rehash, sizeof rehash) != 0)
-        rehash[0] = '\0';
-    if (auth_refresh_mint(refresh, hash) != 0 || auth_refresh_family_id(family) != 0)
-        return;
-    if (db_begin(db) != 0)
-        return;
-    if (db_user_login_ok(db, u->id) != 0 ||
-        db_refresh_insert(db, u->id, family, hash, now + j->ctx->cfg.auth->refresh_ttl_s, now,
-                          NULL) != 0 ||
-        (rehash[0] && db_user_set_hash_only(db, u->id, u->password_hash, rehash) == DB_ERROR) ||
-        db_audit_add(db, "login_success", u->id, u->username, j->ip, NULL, now) != 0 ||
+    /* The same write for a known and an unknown name (guard.h), with its
+     * event in the same transaction. */
+    if (db_begin(db) != 0 || auth_guard_fail(&j->ctx->guard, db, j->username, now) < 0 ||
+        db_audit_add(db, "login_failure", u ? u->id : 0, j->username[0] ? j->username : NULL, j->ip,
+                     NULL, now) != 0 ||
         db_commit(db) != 0) {
+        auth_job_db_error(j, db, "login failure");
         db_rollback(db);
         return;
     }
-    lower_copy(key, u->username, strlen(u->username));
-    auth_lockout_clear(j->ctx->lockout, key, strlen(key));
-    token_response(j, u->id, u->role, u->token_epoch, refresh, now);
+    metrics_inc(MET_LOGIN_FAILED);
+    login_refused(j);
+}
+
+static void login_succeeded(struct auth_job *j, struct db *db, const struct db_user *u, int64_t now)
+{
+    /* With two-factor on, the password only opens the second step. */
+    int mfa = auth_mfa_login_step(j, db, u, now);
+    if (mfa != 0)
+        return;
+    char rehash[AUTH_PW_HASH_MAX] = "", refresh[AUTH_REFRESH_TOKEN_LEN + 1];
+    int64_t sid = 0;
+    if (auth_pw_needs_rehash(u->password_hash, &j->ctx->pw) == 1 &&
+        auth_pw_hash(&j->ctx->pw, j->password, j->password_len, rehash, sizeof rehash) != 0)
+        rehash[0] = '\0';
+    if (db_begin(db) != 0 || auth_guard_clear(db, j->username) != 0 ||
+        auth_session_start(j, db, u->id, now, refresh, &sid) != 0 ||
+        (rehash[0] && db_user_set_hash_only(db, u->id, u->password_hash, rehash) == DB_ERROR) ||
+        db_audit_add(db, "login_success", u->id, u->username, j->ip, NULL, now) != 0 ||
+        db_commit(db) != 0) {
+        auth_job_db_error(j, db, "login");
+        db_rollback(db);
+        return;
+    }
+    metrics_inc(MET_LOGIN_OK);
+    auth_token_response(j, u->id, u->role, u->token_epoch, sid, refresh, now);
 }
 
 static void login_run(struct auth_job *j, struct db *db)
 {
     struct db_user u;
     int64_t now = (int64_t)time(NULL);
-    int rc = j->username[0] ? db_user_by_name(db, j->username, &u) : DB_NOTFOUND;
+    /* Locked names are refused before any lookup or hashing, known or not. */
+    int wait = auth_guard_check(&j->ctx->guard, db, j->username, now);
+    if (wait != 0) {
+        if (wait > 0)
+            locked_out(j, wait);
+        else
+            auth_job_db_error(j, db, "lockout check");
+        return;
+    }
+    /* The demo's account has a published password: outside demo mode it
+     * is treated as unknown (demo_user.h). */
+    int rc = j->username[0] && !auth_demo_user_reserved(&j->ctx->cfg, j->username)
+                 ? db_user_by_name(db, j->username, &u)
+                 : DB_NOTFOUND;
     if (rc == DB_NOTFOUND) {
         /* Same cost as a real verification: timing reveals no accounts. */
         auth_pw_dummy_verify(&j->ctx->pw, j->password, j->password_len);
         login_failed(j, db, NULL, now);
         return;
     }
-    if (rc != 0)
-        return;
-    int wrong = auth_pw_verify(u.password_hash, j->password, j->password_len) != 0;
-    if (u.locked_until > now) {
-        /* Locked in the database but not in the name-keyed memory table
-         * (after a restart, or evicted): a 429 here would tell an existing
-         * account from an unknown name, so refuse like any wrong password,
-         * at the same cost, even when the password is right. */
-        db_audit_add(db, "login_locked", u.id, u.username, j->ip, NULL, now);
-        auth_job_fail(j, 401, "invalid_credentials", invalid_credentials);
-        j->www_authenticate = 1;
+    if (rc != 0) {
+        auth_job_db_error(j, db, "login lookup");
         return;
     }
-    if (wrong) {
+    if (auth_pw_verify(u.password_hash, j->password, j->password_len) != 0) {
         login_failed(j, db, &u, now);
         return;
     }
     if (u.disabled) {
         db_audit_add(db, "login_disabled", u.id, u.username, j->ip, NULL, now);
-        auth_job_fail(j, 401, "invalid_credentials", invalid_credentials);
-        j->www_authenticate = 1;
+        login_refused(j);
         return;
     }
     login_succeeded(j, db, &u, now);
@@ -222,7 +258,7 @@ int auth_h_login(struct http_exchange *ex, void *arg)
     struct auth_ctx *ctx = arg;
     const char *ip = ex->req.client_ip;
     char key[65];
-    if (limited(ex, ctx->login_ip, ip, strlen(ip)))
+    if (auth_limited(ex, ctx->login_ip, ip))
         return 0;
     struct auth_job *j = auth_job_new(ex, ctx, login_run);
     if (j == NULL)
@@ -230,14 +266,13 @@ int auth_h_login(struct http_exchange *ex, void *arg)
     if (read_credentials(ex, j, 0) != 0)
         goto fail;
     lower_copy(key, j->username, strlen(j->username));
-    if (limited(ex, ctx->login_user, key, strlen(key)))
+    if (auth_limited(ex, ctx->login_user, key))
         goto fail;
-    int wait = auth_lockout_check(ctx->lockout, key, strlen(key), (int64_t)time(NULL));
-    if (wait > 0) {
-        char num[24];
-        snprintf(num, sizeof num, "%d", wait);
-        http_resp_error(&ex->resp, 429, "locked", "too many failed logins, retry later");
-        http_resp_header(&ex->resp, "Retry-After", num);
+    /* Never a valid password: refused here, before any lookup, the same
+     * way for every name (no hash, no write, no timing difference). */
+    if (j->password_len > AUTH_PW_MAX_LEN) {
+        http_resp_error(&ex->resp, 401, "invalid_credentials", invalid_credentials);
+        http_resp_header(&ex->resp, "WWW-Authenticate", "Bearer realm=\"portcullis\"");
         goto fail;
     }
     return auth_job_submit(j);
@@ -248,44 +283,83 @@ fail:
 
 /* ---- refresh ---- */
 
-static void refresh_reused(struct auth_job *j, struct db *db, const struct db_refresh *r,
-                           int64_t now)
+/* A token shown after it stopped being live. A rotated token shown again
+ * means two holders (theft): its whole family is revoked. A token revoked
+ * by logout, a password change or an admin is merely stale: refused as
+ * such, never described as reused. */
+static void refresh_not_live(struct auth_job *j, struct db *db, const struct db_refresh *r,
+                             int64_t now)
 {
-    /* A rotated token shown again means two holders (theft); a token revoked
-     * by logout or a password change is merely stale. Both end the family. */
-    db_refresh_revoke_family(db, r->family, now);
-    db_audit_add(db, r->replaced_by != 0 ? "refresh_reuse" : "refresh_revoked_use", r->user_id,
-                 NULL, j->ip, "family revoked", now);
+    if (r->replaced_by == 0) {
+        db_audit_add(db, "refresh_revoked_use", r->user_id, NULL, j->ip, NULL, now);
+        auth_job_fail(j, 401, "invalid_grant", "the refresh token was revoked");
+        return;
+    }
+    if (db_begin(db) != 0 || db_refresh_revoke_family(db, r->family, now) != 0 ||
+        db_audit_add(db, "refresh_reuse", r->user_id, NULL, j->ip, "family revoked", now) != 0 ||
+        db_commit(db) != 0) {
+        auth_job_db_error(j, db, "refresh family revoke");
+        db_rollback(db);
+        return;
+    }
+    metrics_inc(MET_REFRESH_REUSE);
+    auth_session_forget(j, db, r->family);
     auth_job_fail(j, 401, "invalid_grant", "refresh token reused: every session of it is revoked");
 }
 
+/* Refusals are 401 invalid_grant (the client drops its tokens); database
+ * failures are 503 and change nothing, so the token stays valid. */
 static void refresh_run(struct auth_job *j, struct db *db)
 {
     unsigned char old[AUTH_REFRESH_HASH_LEN], hash[AUTH_REFRESH_HASH_LEN];
     char next[AUTH_REFRESH_TOKEN_LEN + 1], role[DB_ROLE_MAX + 1];
     struct db_refresh r;
     int64_t now = (int64_t)time(NULL), epoch = 0;
-    int disabled = 0;
+    int disabled = 0, rc;
     auth_job_fail(j, 401, "invalid_grant", "the refresh token is invalid or expired");
-    if (auth_refresh_hash(j->refresh, strlen(j->refresh), old) != 0 ||
-        db_refresh_find(db, old, &r) != 0)
+    cookie_for(j, "", 0); /* a refused cookie is cleared (a new one replaces it) */
+    if (auth_refresh_hash(j->refresh, strlen(j->refresh), old) != 0)
         return;
+    if ((rc = db_refresh_find(db, old, &r)) != 0) {
+        if (rc != DB_NOTFOUND)
+            auth_job_db_error(j, db, "refresh lookup");
+        return;
+    }
     if (r.revoked_at != 0 || r.replaced_by != 0) {
-        refresh_reused(j, db, &r, now);
+        refresh_not_live(j, db, &r, now);
         return;
     }
-    if (r.expires_at <= now || db_user_auth_state(db, r.user_id, &epoch, &disabled, role) != 0 ||
-        disabled)
+    if (r.expires_at <= now)
         return;
-    if (auth_refresh_mint(next, hash) != 0)
-        return;
-    int rc = db_refresh_rotate(db, r.id, hash, now + j->ctx->cfg.auth->refresh_ttl_s, now, NULL);
-    if (rc == DB_CONFLICT) { /* lost a race with another use of the same token */
-        refresh_reused(j, db, &r, now);
+    if ((rc = db_user_auth_state(db, r.user_id, &epoch, &disabled, role)) != 0) {
+        if (rc != DB_NOTFOUND)
+            auth_job_db_error(j, db, "refresh user state");
         return;
     }
-    if (rc == 0)
-        token_response(j, r.user_id, role, epoch, next, now);
+    if (disabled || auth_refresh_mint(next, hash) != 0)
+        return;
+    int64_t sid = 0;
+    if ((rc = db_begin(db)) == 0 &&
+        (rc = db_refresh_rotate(db, r.id, hash, now + j->ctx->cfg.auth->refresh_ttl_s, now,
+                                NULL)) == 0 &&
+        (rc = auth_session_touch(j, db, r.user_id, r.family, now, &sid)) == 0)
+        rc = db_commit(db);
+    if (rc != 0)
+        db_rollback(db);
+    if (rc == DB_CONFLICT) { /* lost a race: another use, or a logout */
+        if (db_refresh_find(db, old, &r) != 0)
+            auth_job_db_error(j, db, "refresh lookup");
+        else
+            refresh_not_live(j, db, &r, now);
+        return;
+    }
+    if (rc == DB_NOTFOUND) /* expired or deleted meanwhile */
+        return;
+    if (rc != 0) {
+        auth_job_db_error(j, db, "refresh rotation");
+        return;
+    }
+    auth_token_response(j, r.user_id, role, epoch, sid, next, now);
 }
 
 /* The refresh token from the body {"refresh_token": ...}, or the cookie.
@@ -297,8 +371,13 @@ static int read_refresh(struct http_exchange *ex, struct auth_job *j)
     int present = 0;
     struct auth_field f[] = { { "refresh_token", AUTH_F_STRING, 0, &tok, &len, NULL, &present } };
     json_t *body = NULL;
-    if (ex->req.body.n > 0 ||
-        auth_req_cookie(ex, REFRESH_COOKIE, j->refresh, sizeof j->refresh) != 0) {
+    int cookie = auth_req_cookie(ex, REFRESH_COOKIE, j->refresh, sizeof j->refresh) == 0;
+    if (ex->req.body.n == 0 && !cookie && auth_req_is_json(ex)) {
+        /* A page asking whether it still has a session: it has none. */
+        http_resp_error(&ex->resp, 401, "invalid_grant", "no refresh token: log in");
+        goto fail;
+    }
+    if (ex->req.body.n > 0 || !cookie) {
         body = auth_req_json(ex);
         if (body == NULL || auth_req_fields(ex, body, f, 1) != 0)
             goto fail;
@@ -310,6 +389,15 @@ static int read_refresh(struct http_exchange *ex, struct auth_job *j)
         }
         snprintf(j->refresh, sizeof j->refresh, "%.*s", len < sizeof j->refresh ? (int)len : 0,
                  tok);
+    } else if (!auth_req_is_json(ex)) {
+        /* The cookie authenticates this request: demand a header that no
+         * cross-site form can send (SameSite=Strict is the first guard). */
+        http_resp_error(&ex->resp, 403, "csrf_check",
+                        "a request carrying the refresh cookie must say "
+                        "Content-Type: application/json");
+        goto fail;
+    } else {
+        j->cookie_mode = 1;
     }
     json_decref(body);
     return 0;
@@ -341,9 +429,14 @@ static void logout_run(struct auth_job *j, struct db *db)
      * reveals nothing about other users' tokens. */
     if (auth_refresh_hash(j->refresh, strlen(j->refresh), hash) == 0 &&
         db_refresh_find(db, hash, &r) == 0 && r.user_id == j->user_id) {
-        if (db_refresh_revoke_family(db, r.family, now) != 0)
+        if (db_begin(db) != 0 || db_refresh_revoke_family(db, r.family, now) != 0 ||
+            db_audit_add(db, "logout", j->user_id, NULL, j->ip, NULL, now) != 0 ||
+            db_commit(db) != 0) {
+            auth_job_db_error(j, db, "logout");
+            db_rollback(db);
             return;
-        db_audit_add(db, "logout", j->user_id, NULL, j->ip, NULL, now);
+        }
+        auth_session_forget(j, db, r.family);
     }
     auth_job_ok(j, 204, NULL);
     cookie_for(j, "", 0);
@@ -355,6 +448,41 @@ int auth_h_logout(struct http_exchange *ex, void *arg)
     if (j == NULL)
         return 0;
     j->user_id = auth_principal(ex)->id;
+    if (read_refresh(ex, j) != 0) {
+        auth_job_discard(j);
+        return 0;
+    }
+    return auth_job_submit(j);
+}
+
+/* Logout by the refresh token alone (POST /api/token/logout): a browser
+ * after a reload holds only the cookie. Holding the token is the proof;
+ * unknown tokens are ignored (always 204). */
+static void token_logout_run(struct auth_job *j, struct db *db)
+{
+    unsigned char hash[AUTH_REFRESH_HASH_LEN];
+    struct db_refresh r;
+    int64_t now = (int64_t)time(NULL);
+    if (auth_refresh_hash(j->refresh, strlen(j->refresh), hash) == 0 &&
+        db_refresh_find(db, hash, &r) == 0) {
+        if (db_begin(db) != 0 || db_refresh_revoke_family(db, r.family, now) != 0 ||
+            db_audit_add(db, "logout", r.user_id, NULL, j->ip, NULL, now) != 0 ||
+            db_commit(db) != 0) {
+            auth_job_db_error(j, db, "logout");
+            db_rollback(db);
+            return;
+        }
+        auth_session_forget(j, db, r.family);
+    }
+    auth_job_ok(j, 204, NULL);
+    cookie_for(j, "", 0);
+}
+
+int auth_h_token_logout(struct http_exchange *ex, void *arg)
+{
+    struct auth_job *j = auth_job_new(ex, arg, token_logout_run);
+    if (j == NULL)
+        return 0;
     if (read_refresh(ex, j) != 0) {
         auth_job_discard(j);
         return 0;

@@ -9,6 +9,7 @@
 
 #include "auth/auth.h"
 #include "server/log.h"
+#include "server/metrics.h"
 
 static void job_free(struct auth_job *j)
 {
@@ -43,6 +44,13 @@ struct auth_job *auth_job_new(struct http_exchange *ex, struct auth_ctx *ctx, au
     j->ctx = ctx;
     j->run = run;
     snprintf(j->ip, sizeof j->ip, "%s", ex->req.client_ip ? ex->req.client_ip : "");
+    /* Kept for the sessions list: shortened, and nothing a terminal or a
+     * page would interpret. */
+    struct str ua = http_req_header(&ex->req, "User-Agent");
+    size_t n = 0;
+    for (size_t i = 0; ua.p != NULL && i < ua.n && n < sizeof j->user_agent - 1; i++)
+        j->user_agent[n++] = ua.p[i] >= 0x20 && ua.p[i] < 0x7f ? ua.p[i] : '?';
+    j->user_agent[n] = '\0';
     return j;
 }
 
@@ -71,6 +79,15 @@ void auth_job_ok(struct auth_job *j, int status, json_t *body)
     j->status = status;
     json_decref(j->body);
     j->body = body;
+}
+
+void auth_job_db_error(struct auth_job *j, struct db *db, const char *what)
+{
+    log_error("database error during %s: %s", what, db_errmsg(db));
+    metrics_inc(MET_DB_ERRORS);
+    auth_job_fail(j, 503, "unavailable", "the database is unavailable, retry shortly");
+    j->retry_after = 1;
+    j->set_cookie[0] = '\0'; /* nothing changed: neither does the client's cookie */
 }
 
 static void job_work(void *thread_ctx, void *arg)

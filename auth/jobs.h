@@ -34,6 +34,12 @@ struct auth_job {
     char refresh[AUTH_REFRESH_TOKEN_LEN + 1];
     int set_disabled, disabled, set_role;
     char role[8];
+    char code[72];                              /* a TOTP or recovery code */
+    int recovery;                               /* code is a recovery code */
+    char mfa_token[AUTH_REFRESH_TOKEN_LEN + 1]; /* between password and code */
+    char user_agent[129];                       /* shortened, printable ASCII only ("" if none) */
+    int64_t sid;                                /* the principal's session (0: none) */
+    int cookie_mode;                            /* browser: the refresh token only in the cookie */
     /* outputs */
     int status;
     json_t *body;               /* NULL: no body (204) */
@@ -57,5 +63,9 @@ void auth_job_discard(struct auth_job *j);
 /* Output helpers for run(). */
 void auth_job_fail(struct auth_job *j, int status, const char *error, const char *detail);
 void auth_job_ok(struct auth_job *j, int status, json_t *body);
+/* A database failure during `what`: logged with SQLite's message (never a
+ * bound value, so no secret), and answered 503 + Retry-After: 1, so that
+ * clients retry instead of discarding what they hold (no Set-Cookie). */
+void auth_job_db_error(struct auth_job *j, struct db *db, const char *what);
 
 #endif

@@ -1,14 +1,9 @@
 /* keyfile.c: create, check and load the ES256 key file (keyfile.h). */
 #include "auth/keyfile.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
@@ -16,6 +11,7 @@
 #include <mbedtls/version.h>
 
 #include "auth/encode.h"
+#include "auth/privfile.h"
 
 #define KEY_FILE_MAX 16384
 #define PEM_MAX      1024 /* a P-256 key in PEM is ~230 bytes */
@@ -43,98 +39,23 @@ static int pk_parse(mbedtls_pk_context *pk, const unsigned char *buf, size_t len
     return mbedtls_pk_parse_key(pk, buf, len, NULL, 0, rng, NULL);
 }
 
-/* Creates each missing ancestor directory of path with mode 0700. */
-static int mkdir_parents(const char *path)
-{
-    char *dir = strdup(path);
-    char *s;
-    int ret = 0;
-
-    if (dir == NULL)
-        return -1;
-    for (s = dir + 1; *s != '\0' && ret == 0; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            ret = -1;
-        *s = '/';
-    }
-    free(dir);
-    return ret;
-}
-
-/* Makes the new directory entry durable, not just the file's data. */
-static void fsync_parent(const char *path)
-{
-    char *copy = strdup(path);
-    int fd = copy != NULL ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(copy);
-}
-
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Generates a P-256 key and publishes it at path without ever exposing a
- * partial file: mkostemp (O_EXCL, mode 0600) + fsync, then link(2), which
- * fails with EEXIST instead of replacing a key another process just made. */
+/* Generates a P-256 key and publishes it at path (privfile.h: never a
+ * partial file, never replacing a key another process just made). */
 static int key_file_create(const char *path, char *err, size_t errlen)
 {
     mbedtls_pk_context pk;
     unsigned char pem[PEM_MAX];
-    char *tmp = NULL;
-    int fd = -1, ret = -1;
+    int ret = -1;
 
     mbedtls_pk_init(&pk);
-    if (mkdir_parents(path) != 0) {
-        snprintf(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
-        goto fail;
-    }
     if (mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
         mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), rng, NULL) != 0 ||
         mbedtls_pk_write_key_pem(&pk, pem, sizeof(pem)) != 0) {
         snprintf(err, errlen, "%s: cannot generate a P-256 key", path);
         goto fail;
     }
-    if ((tmp = malloc(strlen(path) + 8)) == NULL) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        goto fail;
-    }
-    sprintf(tmp, "%s.XXXXXX", path);
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0 || fchmod(fd, 0600) != 0 || write_all(fd, pem, strlen((const char *)pem)) != 0 ||
-        fsync(fd) != 0) {
-        snprintf(err, errlen, "%s: cannot write key: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (link(tmp, path) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%s: cannot create key file: %s", path, strerror(errno));
-        goto fail;
-    }
-    fsync_parent(path);
-    ret = 0;
+    ret = auth_privfile_create(path, pem, strlen((const char *)pem), err, errlen);
 fail:
-    if (fd >= 0) {
-        close(fd);
-        unlink(tmp);
-    }
-    free(tmp);
     mbedtls_platform_zeroize(pem, sizeof(pem));
     mbedtls_pk_free(&pk);
     return ret;
@@ -145,59 +66,10 @@ fail:
 static int key_file_read(const char *path, unsigned char **buf, size_t *len, char *err,
                          size_t errlen)
 {
-    struct stat st;
-    ssize_t n;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    *buf = NULL;
-    if (fd < 0 && errno == ENOENT)
-        return 1;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > KEY_FILE_MAX) {
-        snprintf(err, errlen, "%s: not a regular file of 1..%d bytes", path, KEY_FILE_MAX);
-        goto fail;
-    }
-    /* Like sshd: a key someone else owns could be known to them (a file
-     * planted in a shared directory before our first start). */
-    if (st.st_uid != geteuid() && st.st_uid != 0) {
-        snprintf(err, errlen, "%s: private key is owned by uid %u, not by us (uid %u) or root",
-                 path, (unsigned)st.st_uid, (unsigned)geteuid());
-        goto fail;
-    }
-    if ((st.st_mode & 077) != 0) {
-        snprintf(err, errlen,
-                 "%s: private key is accessible by group/others (mode %04o); "
-                 "run chmod 600 on it",
-                 path, (unsigned)(st.st_mode & 07777));
-        goto fail;
-    }
-    *buf = malloc((size_t)st.st_size + 1);
-    if (*buf == NULL) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        goto fail;
-    }
-    while (got < (size_t)st.st_size) {
-        n = read(fd, *buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    (*buf)[got] = '\0';
-    *len = got + 1;
-    close(fd);
-    return 0;
-fail:
-    if (fd >= 0)
-        close(fd);
-    free(*buf);
-    *buf = NULL;
-    return -1;
+    int rc = auth_privfile_read(path, KEY_FILE_MAX, buf, len, err, errlen);
+    if (rc == 0)
+        *len += 1;
+    return rc;
 }
 
 static void wipe_free(char *p)

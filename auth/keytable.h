@@ -1,5 +1,5 @@
 /* keytable.h (internal to auth/): the bounded, sharded per-key table under
- * the rate limiter (limits.c) and the login lockout (lockout.c).
+ * the rate limiter (limits.c).
  *
  * Keys are any bytes and are never stored: a slot holds a 64-bit tag, the
  * key's HMAC-SHA-256 under a secret drawn at creation, so an attacker can

@@ -13,7 +13,7 @@
  *
  * Thread-safe: the table is split into shards with a mutex each, so event
  * loop threads rarely contend. The table itself (keyed hashing, shards,
- * eviction) is auth/keytable.h, shared with the lockout (auth/lockout.h). */
+ * eviction) is auth/keytable.h. */
 #ifndef PC_AUTH_LIMITS_H
 #define PC_AUTH_LIMITS_H
 

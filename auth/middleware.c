@@ -11,8 +11,11 @@
 
 #include "auth/auth.h"
 #include "auth/token_cache.h"
+#include "db/mfa.h"
+#include "db/sessions.h"
 #include "db/users.h"
 #include "server/metrics.h"
+#include "server/log.h"
 
 static int deny(struct http_exchange *ex, const char *detail)
 {
@@ -58,6 +61,11 @@ static int load_user(struct db *db, int64_t id, struct auth_user_view *v)
     v->disabled = u.disabled;
     snprintf(v->role, sizeof v->role, "%s", u.role);
     snprintf(v->username, sizeof v->username, "%s", u.username);
+    struct db_totp t;
+    rc = db_totp_get(db, id, &t);
+    if (rc != 0 && rc != DB_NOTFOUND)
+        return rc;
+    v->mfa = rc == 0 && t.enabled;
     return 0;
 }
 
@@ -74,6 +82,7 @@ static int check_user(struct http_exchange *ex, struct auth_loop *al, const stru
         }
         if (rc != 0) {
             metrics_inc(MET_DB_ERRORS);
+            log_error("database error during the token check: %s", db_errmsg(al->db));
             http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
             http_resp_header(&ex->resp, "Retry-After", "1");
             return 1;
@@ -86,6 +95,33 @@ static int check_user(struct http_exchange *ex, struct auth_loop *al, const stru
     }
     *p = v;
     return 0;
+}
+
+/* A token naming a session (sid) dies with it: "sign out this device"
+ * and logout refuse its access tokens at once, not when they expire. The
+ * verdict is cached like the account state (ctx->sessions, keyed by sid,
+ * `disabled` meaning ended), and forgotten when this process ends it. */
+static int check_session(struct http_exchange *ex, struct auth_loop *al,
+                         const struct auth_claims *cl)
+{
+    struct auth_user_view v;
+    uint64_t gen;
+    if (auth_userstate_get(al->ctx->sessions, cl->sid, loop_now(ex->loop), &v, &gen) != 0 ||
+        v.epoch != cl->user_id) {
+        int live = 0;
+        if (db_session_live(al->db, cl->sid, cl->user_id, (int64_t)time(NULL), &live) != 0) {
+            log_error("database error during the session check: %s", db_errmsg(al->db));
+            http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
+            http_resp_header(&ex->resp, "Retry-After", "1");
+            return 1;
+        }
+        memset(&v, 0, sizeof v);
+        v.id = cl->sid;
+        v.epoch = cl->user_id;
+        v.disabled = !live;
+        auth_userstate_put(al->ctx->sessions, &v, loop_now(ex->loop), gen);
+    }
+    return v.disabled ? deny(ex, "the session has ended") : 0;
 }
 
 int auth_access_check(struct http_exchange *ex, int access, void *arg)
@@ -115,8 +151,9 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
         return deny(ex, auth_token_strerror(rc));
     }
     memset(&p, 0, sizeof p);
-    if (check_user(ex, al, &cl, &p) != 0)
+    if (check_user(ex, al, &cl, &p) != 0 || (cl.sid > 0 && check_session(ex, al, &cl) != 0))
         return 1;
+    p.sid = cl.sid;
     if (access == AUTH_ADMIN && strcmp(p.role, "admin") != 0) {
         metrics_inc(MET_TOKEN_REFUSED_ROLE);
         http_resp_error(&ex->resp, 403, "forbidden", "this resource needs the admin role");

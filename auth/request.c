@@ -33,6 +33,11 @@ static void json_error_reason(const json_error_t *je, char *out, size_t outlen)
     out[n] = '\0';
 }
 
+int auth_req_is_json(const struct http_exchange *ex)
+{
+    return content_type_is_json(http_req_header(&ex->req, "Content-Type"));
+}
+
 json_t *auth_req_json(struct http_exchange *ex)
 {
     json_error_t je;

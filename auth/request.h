@@ -32,6 +32,11 @@ struct auth_field {
  * ex->resp set (415, 400, or 422 when it is not an object). */
 json_t *auth_req_json(struct http_exchange *ex);
 
+/* 1 when the request says Content-Type: application/json (charset allowed):
+ * a header no cross-site form can send, the CSRF check for requests that a
+ * cookie authenticates. */
+int auth_req_is_json(const struct http_exchange *ex);
+
 /* Extracts fields from obj; returns 0 or -1 with a 422 listing each missing
  * or mistyped field. Unknown members are ignored. */
 int auth_req_fields(struct http_exchange *ex, json_t *obj, const struct auth_field *f, size_t n);

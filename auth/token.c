@@ -195,6 +195,12 @@ static int role_valid(const char *role)
 int auth_token_issue(const struct auth_tokens *t, int64_t user_id, const char *role, int64_t epoch,
                      int64_t now, char **out)
 {
+    return auth_token_issue_sid(t, user_id, role, epoch, 0, now, out);
+}
+
+int auth_token_issue_sid(const struct auth_tokens *t, int64_t user_id, const char *role,
+                         int64_t epoch, int64_t sid, int64_t now, char **out)
+{
     unsigned char raw[JTI_RAW_LEN];
     char jti[AUTH_B64URL_BUF(JTI_RAW_LEN)], sub[24];
     json_t *claims = NULL;
@@ -203,7 +209,7 @@ int auth_token_issue(const struct auth_tokens *t, int64_t user_id, const char *r
     int ret = AUTH_TOKEN_INTERNAL;
 
     *out = NULL;
-    if (user_id <= 0 || epoch < 0 || !role_valid(role) || now < 0 || now > INT64_MAX / 2)
+    if (user_id <= 0 || epoch < 0 || sid < 0 || !role_valid(role) || now < 0 || now > INT64_MAX / 2)
         return AUTH_TOKEN_CLAIMS;
     if (auth_rand_bytes(raw, sizeof(raw)) != 0 ||
         auth_b64url_encode(jti, sizeof(jti), raw, sizeof(raw)) < 0)
@@ -213,6 +219,8 @@ int auth_token_issue(const struct auth_tokens *t, int64_t user_id, const char *r
                        t->audience, "sub", sub, "iat", (json_int_t)now, "nbf", (json_int_t)now,
                        "exp", (json_int_t)(now + t->ttl_s), "jti", jti, "role", role, "ep",
                        (json_int_t)epoch);
+    if (claims != NULL && sid > 0 && json_object_set_new(claims, "sid", json_integer(sid)) != 0)
+        goto done;
     if (claims == NULL || (claims_s = json_dumps(claims, JSON_COMPACT)) == NULL)
         goto done;
     if (jwt_new(&jwt) != 0 || jwt_set_alg(jwt, t->alg, t->sign_key, (int)t->sign_len) != 0 ||
@@ -360,6 +368,11 @@ static int check_claims(const struct auth_tokens *t, json_t *c, int64_t now,
         return AUTH_TOKEN_EXPIRED;
     if (nbf > now + t->leeway_s || out->iat > now + t->leeway_s)
         return AUTH_TOKEN_NOT_YET_VALID;
+    /* sid (the session, optional): a positive integer when present. */
+    json_t *sid = json_object_get(c, "sid");
+    out->sid = 0;
+    if (sid != NULL && (claim_int(c, "sid", &out->sid) || out->sid <= 0))
+        return AUTH_TOKEN_CLAIMS;
     strcpy(out->role, role);
     strcpy(out->jti, jti);
     return 0;

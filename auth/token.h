@@ -10,7 +10,9 @@
  * Token format. Header: {"alg":"ES256","kid":<RFC 7638 thumbprint>,
  * "typ":"JWT"} (HS256: no kid). Claims: iss, aud (one string), sub (user
  * id, decimal string), iat, nbf, exp (= iat + ttl), jti (128-bit random,
- * base64url), role ("user" | "admin"), ep (the user's token epoch).
+ * base64url), role ("user" | "admin"), ep (the user's token epoch), and
+ * sid (the session: the refresh-token family it came from) when issued for
+ * one.
  * RFC 9068 asks for typ "at+jwt", but libjwt 1.10.2 overwrites "typ" with
  * "JWT" when encoding and rejects any other value when decoding, so "JWT"
  * is required here; our keys sign no other kind of JWT (refresh tokens are
@@ -60,6 +62,7 @@ struct auth_claims {
     int64_t iat;
     int64_t exp;
     char jti[64];
+    int64_t sid; /* the session (db/sessions.h); 0: none */
 };
 
 struct auth_tokens;
@@ -98,6 +101,11 @@ int auth_tokens_ttl(const struct auth_tokens *t);
  * AUTH_TOKEN_INTERNAL. */
 int auth_token_issue(const struct auth_tokens *t, int64_t user_id, const char *role, int64_t epoch,
                      int64_t now, char **out);
+
+/* The same for session sid (> 0; 0: no sid claim). The caller refuses the
+ * token once that session has ended (middleware.c). */
+int auth_token_issue_sid(const struct auth_tokens *t, int64_t user_id, const char *role,
+                         int64_t epoch, int64_t sid, int64_t now, char **out);
 
 /* Verifies token (NUL-terminated, e.g. the Bearer value) at time now (Unix
  * seconds). Returns 0 and fills *claims, or a negative AUTH_TOKEN_* reason

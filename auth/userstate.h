@@ -19,8 +19,10 @@ struct auth_user_view {
     int64_t epoch;
     int64_t created_at;
     int disabled;
+    int mfa; /* two-factor on (for /api/me) */
     char role[8];
     char username[65];
+    int64_t sid; /* the request's session, set per request by the middleware */
 };
 
 struct auth_userstate;

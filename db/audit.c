@@ -36,14 +36,17 @@ int db_audit_list(struct db *db, int64_t offset, int64_t limit, int64_t user_id,
 
     if (offset < 0 || limit < 0 || !cb)
         return db_failf(db, DB_ERROR, "invalid listing arguments");
-    st = user_id ? db_query(db, DB_STMT_AUDIT_LIST_USER,
-                            "SELECT id, event, user_id, username, ip, detail, at FROM audit_log "
-                            "WHERE user_id = ?3 ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?1",
-                            "iii", offset, limit, user_id)
-                 : db_query(db, DB_STMT_AUDIT_LIST,
-                            "SELECT id, event, user_id, username, ip, detail, at FROM audit_log "
-                            "ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?1",
-                            "ii", offset, limit);
+    st = user_id
+             ? db_query(
+                   db, DB_STMT_AUDIT_LIST_USER,
+                   "SELECT id, event, user_id, username, ip, detail, at, actor_id FROM audit_log "
+                   "WHERE user_id = ?3 ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?1",
+                   "iii", offset, limit, user_id)
+             : db_query(
+                   db, DB_STMT_AUDIT_LIST,
+                   "SELECT id, event, user_id, username, ip, detail, at, actor_id FROM audit_log "
+                   "ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?1",
+                   "ii", offset, limit);
     if (!st)
         return DB_ERROR;
     while ((rc = db_step(db, st)) == 1) {
@@ -58,6 +61,7 @@ int db_audit_list(struct db *db, int64_t offset, int64_t limit, int64_t user_id,
         row.ip = column_str(st, 4, &oom);
         row.detail = column_str(st, 5, &oom);
         row.at = sqlite3_column_int64(st, 6);
+        row.actor_id = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 7);
         if (oom || !row.event) {
             rc = db_failf(db, DB_ERROR, "out of memory reading audit row");
             break;

@@ -19,6 +19,7 @@ struct db_audit {
     const char *ip;
     const char *detail;
     int64_t at;
+    int64_t actor_id; /* the acting admin; -1: none (0: the local CLI) */
 };
 
 /* Non-zero return stops the listing (which still returns 0). */

@@ -53,6 +53,50 @@ enum db_stmt_id {
     DB_STMT_AUDIT_LIST,
     DB_STMT_AUDIT_LIST_USER,
 
+    /* db/failures.c */
+    DB_STMT_FAILURE_GET,
+    DB_STMT_FAILURE_ADD,
+    DB_STMT_FAILURE_CLEAR,
+    DB_STMT_FAILURE_PURGE,
+
+    /* db/admin.c */
+    DB_STMT_ADMIN_AUDIT_ADD,
+    DB_STMT_ADMIN_AUDIT_NAME,
+    DB_STMT_ADMIN_COUNT_ENABLED,
+
+    /* db/mfa.c */
+    DB_STMT_TOTP_GET,
+    DB_STMT_TOTP_SET_PENDING,
+    DB_STMT_TOTP_ENABLE,
+    DB_STMT_TOTP_USE_STEP,
+    DB_STMT_TOTP_DELETE,
+    DB_STMT_RECOVERY_DELETE,
+    DB_STMT_RECOVERY_INSERT,
+    DB_STMT_RECOVERY_USE,
+    DB_STMT_RECOVERY_LEFT,
+    DB_STMT_MFA_TOKEN_INSERT,
+    DB_STMT_MFA_TOKEN_FIND,
+    DB_STMT_MFA_TOKEN_SPEND,
+    DB_STMT_MFA_TOKEN_DELETE_USER,
+    DB_STMT_MFA_TOKEN_PURGE,
+
+    /* db/resets.c */
+    DB_STMT_RESET_DROP_USER,
+    DB_STMT_RESET_INSERT,
+    DB_STMT_RESET_FIND,
+    DB_STMT_RESET_SPEND,
+    DB_STMT_RESET_PURGE,
+
+    /* db/sessions.c */
+    DB_STMT_SESSION_CREATE,
+    DB_STMT_SESSION_TOUCH,
+    DB_STMT_SESSION_LIST,
+    DB_STMT_SESSION_LIVE,
+    DB_STMT_SESSION_FAMILY,
+    DB_STMT_SESSION_ID,
+    DB_STMT_SESSION_PURGE,
+    DB_STMT_REFRESH_PURGE_DEAD,
+
     DB_STMT_COUNT
 };
 
@@ -92,6 +136,8 @@ int db_step_finish(struct db *db, sqlite3_stmt *st);
  *   'i'  int64_t               integer
  *   'r'  int64_t               row reference: 0 binds SQL NULL
  *   'h'  const unsigned char * token hash, DB_TOKEN_HASH_LEN bytes (blob)
+ *   'b'  const void *, int     blob of that many bytes (two arguments; a NULL
+ *                              pointer binds SQL NULL, a negative length fails)
  * Text and blobs are bound SQLITE_STATIC: they must live until the caller's
  * db_stmt_reset(). Returns NULL on failure, with the error recorded and the
  * statement reset; otherwise the caller steps and resets. */

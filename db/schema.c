@@ -54,7 +54,73 @@ static const char migration_1[] =
     "CREATE INDEX audit_log_at ON audit_log(at);"
     "CREATE INDEX audit_log_user ON audit_log(user_id, at);";
 
-static const char *const migrations[] = { migration_1 };
+/* Failed sign-ins per lower-cased name, whether or not an account of that
+ * name exists: the one record the lockout decides from (auth/guard.c), so
+ * known and unknown names fail, decay and lock alike, across restarts.
+ * users.failed_logins and users.locked_until are no longer written. */
+static const char migration_2[] =
+    "CREATE TABLE login_failures ("
+    "  name     TEXT    PRIMARY KEY CHECK (length(CAST(name AS BLOB)) <= 64),"
+    "  failures INTEGER NOT NULL CHECK (failures >= 1),"
+    "  last_at  INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX login_failures_last_at ON login_failures(last_at);"
+    /* The admin (or 0 for the local CLI) who made an admin change; NULL for
+     * the user's own actions and rows written before this version. */
+    "ALTER TABLE audit_log ADD COLUMN actor_id INTEGER;"
+    /* Two-factor (TOTP): the secret sealed with AES-256-GCM (auth/seal.h),
+     * pending until confirmed by a first code; last_step makes each code
+     * usable once. */
+    "CREATE TABLE mfa_totp ("
+    "  user_id    INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+    "  secret     BLOB    NOT NULL CHECK (length(secret) BETWEEN 1 AND 128),"
+    "  enabled    INTEGER NOT NULL DEFAULT 0 CHECK (enabled IN (0, 1)),"
+    "  last_step  INTEGER NOT NULL DEFAULT -1,"
+    "  created_at INTEGER NOT NULL"
+    ") STRICT;"
+    /* Recovery codes: SHA-256 only, each usable once. */
+    "CREATE TABLE mfa_recovery ("
+    "  id        INTEGER PRIMARY KEY,"
+    "  user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  code_hash BLOB    NOT NULL CHECK (length(code_hash) = 32),"
+    "  used_at   INTEGER,"
+    "  UNIQUE (user_id, code_hash)"
+    ") STRICT;"
+    /* The step between password and code: opaque tokens, SHA-256 only,
+     * bound to the user's token epoch at the password check. */
+    "CREATE TABLE mfa_tokens ("
+    "  token_hash  BLOB    PRIMARY KEY CHECK (length(token_hash) = 32),"
+    "  user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  token_epoch INTEGER NOT NULL,"
+    "  expires_at  INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX mfa_tokens_user ON mfa_tokens(user_id);"
+    "CREATE INDEX mfa_tokens_expires ON mfa_tokens(expires_at);"
+    /* One-time password-reset tokens issued by an admin or the operator:
+     * SHA-256 only, spent once (used_at), 30 minutes. */
+    "CREATE TABLE password_resets ("
+    "  token_hash BLOB    PRIMARY KEY CHECK (length(token_hash) = 32),"
+    "  user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at    INTEGER"
+    ") STRICT;"
+    "CREATE INDEX password_resets_user ON password_resets(user_id);"
+    "CREATE INDEX password_resets_expires ON password_resets(expires_at);"
+    /* A session is one refresh-token family (one login on one device); it
+     * is live while the family holds a live token. */
+    "CREATE TABLE sessions ("
+    "  id           INTEGER PRIMARY KEY,"
+    "  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  family       TEXT    NOT NULL UNIQUE CHECK (length(CAST(family AS BLOB)) BETWEEN 1 AND 64),"
+    "  created_at   INTEGER NOT NULL,"
+    "  last_used_at INTEGER NOT NULL,"
+    "  ip           TEXT    CHECK (ip IS NULL OR length(CAST(ip AS BLOB)) <= 64),"
+    "  user_agent   TEXT    CHECK (user_agent IS NULL OR length(CAST(user_agent AS BLOB)) <= 128)"
+    ") STRICT;"
+    "CREATE INDEX sessions_user ON sessions(user_id);";
+
+static const char *const migrations[] = { migration_1, migration_2 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,
                "one migration per schema version");

@@ -95,7 +95,9 @@ static int bind_text(sqlite3_stmt *st, int idx, const char *s)
 
 static int bind_one(sqlite3_stmt *st, int idx, char type, va_list *ap)
 {
+    const void *p;
     int64_t v;
+    int n;
 
     switch (type) {
     case 't': return bind_text(st, idx, va_arg(*ap, const char *));
@@ -106,6 +108,11 @@ static int bind_one(sqlite3_stmt *st, int idx, char type, va_list *ap)
     case 'h':
         return sqlite3_bind_blob(st, idx, va_arg(*ap, const unsigned char *), DB_TOKEN_HASH_LEN,
                                  SQLITE_STATIC);
+    case 'b':
+        /* Two arguments, read in order: the bytes, then their length. */
+        p = va_arg(*ap, const void *);
+        n = va_arg(*ap, int);
+        return n < 0 ? SQLITE_MISUSE : sqlite3_bind_blob(st, idx, p, n, SQLITE_STATIC);
     default: return SQLITE_MISUSE;
     }
 }

@@ -84,20 +84,22 @@ struct pool_config {
 };
 
 struct auth_config {
-    char jwt_alg[16];                   /* "ES256" | "HS256" */
-    char jwt_key_file[CONFIG_PATH_MAX]; /* ES256 private key PEM; created 0600 if missing */
-    char jwt_secret[CONFIG_STR_MAX];    /* HS256; env PORTCULLIS_JWT_SECRET overrides; >= 32 */
-    char issuer[CONFIG_STR_MAX];        /* "portcullis" */
-    char audience[CONFIG_STR_MAX];      /* "portcullis-api" */
-    int access_ttl_s;                   /* 900 */
-    int refresh_ttl_s;                  /* 1209600 (14 days) */
-    int leeway_s;                       /* 30 */
-    int argon2_memory_kib;              /* 19456 */
-    int argon2_iterations;              /* 2 */
-    int argon2_parallelism;             /* 1 */
-    int user_cache_ms;                  /* 1000: account state cached for token checks;
+    char jwt_alg[16];                    /* "ES256" | "HS256" */
+    char jwt_key_file[CONFIG_PATH_MAX];  /* ES256 private key PEM; created 0600 if missing */
+    char jwt_secret[CONFIG_STR_MAX];     /* HS256; env PORTCULLIS_JWT_SECRET overrides; >= 32 */
+    char issuer[CONFIG_STR_MAX];         /* "portcullis" */
+    char audience[CONFIG_STR_MAX];       /* "portcullis-api" */
+    int access_ttl_s;                    /* 900 */
+    int refresh_ttl_s;                   /* 1209600 (14 days) */
+    int leeway_s;                        /* 30 */
+    int argon2_memory_kib;               /* 19456 */
+    int argon2_iterations;               /* 2 */
+    int argon2_parallelism;              /* 1 */
+    int user_cache_ms;                   /* 1000: account state cached for token checks;
                                          * changes by another process show within this */
-    bool refresh_cookie;                /* also set the refresh token as a cookie */
+    bool refresh_cookie;                 /* also set the refresh token as a cookie */
+    char totp_key_file[CONFIG_PATH_MAX]; /* AES-256 key sealing TOTP secrets; created 0600 */
+    int purge_interval_s; /* 3600: dead refresh tokens, sessions, one-time tokens purged */
 };
 
 struct rate_limits_config {

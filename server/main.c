@@ -34,7 +34,8 @@ static void usage(FILE *f)
           "       portcullis --check-config [--config FILE] validate a config file\n"
           "       portcullis gen-cert [--config FILE]       create the dev CA and certificate\n"
           "       portcullis [--config FILE] user add NAME [--admin] | list | disable NAME | "
-          "enable NAME\n"
+          "enable NAME | delete NAME | role NAME admin|user | unlock NAME | mfa-reset NAME | "
+          "reset-password NAME\n"
           "       portcullis [--config FILE] backup FILE  consistent copy of the live database\n"
           "       portcullis [--config FILE] restore FILE put a backup back (server stopped)\n"
           "       portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT] "
@@ -150,7 +151,8 @@ static int build_routes(struct router *r, struct auth_ctx *auth, struct demo_ctx
 /* The sections auth/ reads; they live as long as cfg. */
 static struct auth_settings auth_settings_of(const struct config *cfg)
 {
-    return (struct auth_settings){ &cfg->auth, &cfg->rate_limits, &cfg->db, &cfg->pool };
+    return (struct auth_settings){ &cfg->auth, &cfg->rate_limits, &cfg->db, &cfg->pool,
+                                   cfg->server.demo };
 }
 
 /* Metrics count per route, so they learn the routes before any thread runs;

@@ -2,11 +2,13 @@
  * the `portcullis user` CLI against the database of a running server.
  * The first admin is made the only way there is: with the CLI. */
 #include <check.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "server/clock.h"
@@ -308,6 +310,11 @@ START_TEST(audit_log_records_events)
     ck_assert_int_eq(
         api_json(&g_srv, "POST", "/api/token/refresh", NULL, &r, "{s:s}", "refresh_token", rotated),
         401);
+    /* The reuse ended that session, its access token with it: a new one. */
+    ck_assert_int_eq(api_json(&g_srv, "GET", "/api/me", u.access, &r, NULL), 401);
+    int64_t uid = u.id;
+    ck_assert_int_eq(api_login(&g_srv, "audit.user", PW, &u), 200);
+    u.id = uid;
     ck_assert_int_eq(api_json(&g_srv, "POST", "/api/password", u.access, &r, "{s:s, s:s}",
                               "old_password", PW, "new_password", "the next password"),
                      204);
@@ -390,6 +397,186 @@ START_TEST(cli_user_commands)
 }
 END_TEST
 
+/* Admin events name the acting admin; a deleted user's events keep the
+ * name (before: actor unknown, and events recorded without a name, such
+ * as a logout or the delete itself, lost it with the user). */
+START_TEST(audit_names_actor_and_keeps_deleted_names)
+{
+    struct api_resp r = { 0 };
+    struct api_session u;
+    char path[96];
+    ck_assert_int_eq(api_new_user(&g_srv, "gone.user", PW, &u), 0);
+    ck_assert_int_eq(
+        api_json(&g_srv, "POST", "/api/logout", u.access, &r, "{s:s}", "refresh_token", u.refresh),
+        204);
+    ck_assert_int_eq(
+        api_json(&g_srv, "PATCH", user_path(u.id), g_admin.access, &r, "{s:b}", "disabled", 1),
+        200);
+    ck_assert_int_eq(api_json(&g_srv, "DELETE", user_path(u.id), g_admin.access, &r, NULL), 204);
+    snprintf(path, sizeof path, "/api/admin/audit?user_id=%lld", (long long)u.id);
+    ck_assert_int_eq(api_json(&g_srv, "GET", path, g_admin.access, &r, NULL), 200);
+    json_t *events = json_object_get(r.json, "events");
+    ck_assert_uint_ge(json_array_size(events), 5);
+    for (size_t i = 0; i < json_array_size(events); i++) {
+        json_t *e = json_array_get(events, i);
+        const char *ev = json_string_value(json_object_get(e, "event"));
+        ck_assert_msg(json_is_string(json_object_get(e, "username")), "%s without a name", ev);
+        ck_assert_str_eq(json_string_value(json_object_get(e, "username")), "gone.user");
+        json_t *actor = json_object_get(e, "actor_id");
+        if (strncmp(ev, "admin_", 6) == 0)
+            ck_assert_int_eq(json_integer_value(actor), g_admin.id);
+        else
+            ck_assert_msg(json_is_null(actor), "%s has an actor", ev);
+    }
+    ck_assert_ptr_nonnull(find_event(events, "admin_delete"));
+    ck_assert_ptr_nonnull(find_event(events, "logout"));
+    api_resp_free(&r);
+}
+END_TEST
+
+/* The audit row is part of the change: when it cannot be written the
+ * change is not made (before: the user was deleted, the event lost). */
+START_TEST(audit_failure_undoes_the_change)
+{
+    struct srv s;
+    struct api_resp r = { 0 };
+    struct api_session boss, u;
+    char path[400];
+    sqlite3 *h = NULL;
+    ck_assert_int_eq(api_start(&s, NULL), 0);
+    ck_assert_int_eq(api_make_admin(&s, "boss", "boss password 1", &boss), 0);
+    ck_assert_int_eq(api_new_user(&s, "kept.user", PW, &u), 0);
+    snprintf(path, sizeof path, "%s/data/portcullis.db", s.dir);
+    ck_assert_int_eq(sqlite3_open(path, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(h,
+                                  "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log "
+                                  "WHEN NEW.event = 'admin_delete' "
+                                  "BEGIN SELECT RAISE(ABORT, 'audit refused'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    snprintf(path, sizeof path, "/api/admin/users/%lld", (long long)u.id);
+    api_expect_error(&r, api_json(&s, "DELETE", path, boss.access, &r, NULL), 503, "unavailable");
+    ck_assert_int_eq(api_login(&s, "kept.user", PW, &u), 200);
+    ck_assert(srv_log_contains(&s, "audit refused"));
+    ck_assert_int_eq(sqlite3_exec(h, "DROP TRIGGER no_audit", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    ck_assert_int_eq(api_json(&s, "DELETE", path, boss.access, &r, NULL), 204);
+    ck_assert_int_eq(api_login(&s, "kept.user", PW, &u), 401);
+    api_resp_free(&r);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+/* "At least one enabled admin" is checked inside the transaction of the
+ * change. Here admin a1's account was disabled by the CLI while the
+ * server still trusts a1's cached state (user_cache_ms): the same window
+ * two admins demoting each other at once open. Before, a1 could then
+ * demote a2 and leave no admin at all. */
+START_TEST(last_admin_rule_inside_transaction)
+{
+    struct srv s;
+    struct api_resp r = { 0 };
+    struct api_session a1, a2;
+    char path[96], out[4096];
+    ck_assert_int_eq(api_start(&s, "{\"auth\": {\"user_cache_ms\": 60000}}"), 0);
+    ck_assert_int_eq(api_make_admin(&s, "adm1", "admin one password", &a1), 0);
+    ck_assert_int_eq(api_make_admin(&s, "adm2", "admin two password", &a2), 0);
+    ck_assert_int_eq(api_json(&s, "GET", "/api/admin/users", a1.access, &r, NULL), 200);
+    ck_assert_int_eq(api_cli(&s, "user disable adm1", NULL, out, sizeof out), 0);
+    snprintf(path, sizeof path, "/api/admin/users/%lld", (long long)a2.id);
+    api_expect_error(&r, api_json(&s, "PATCH", path, a1.access, &r, "{s:s}", "role", "user"), 409,
+                     "last_admin");
+    api_expect_error(&r, api_json(&s, "PATCH", path, a1.access, &r, "{s:b}", "disabled", 1), 409,
+                     "last_admin");
+    api_expect_error(&r, api_json(&s, "DELETE", path, a1.access, &r, NULL), 409, "last_admin");
+    /* The CLI keeps the same rule. */
+    ck_assert_int_eq(api_cli(&s, "user role adm2 user", NULL, out, sizeof out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "at least one enabled admin"));
+    ck_assert_int_eq(api_cli(&s, "user delete adm2", NULL, out, sizeof out), 1);
+    ck_assert_int_eq(api_cli(&s, "user disable adm2", NULL, out, sizeof out), 1);
+    ck_assert_int_eq(api_json(&s, "GET", "/api/admin/users", a2.access, &r, NULL), 200);
+    ck_assert_int_eq(api_cli(&s, "user enable adm1", NULL, out, sizeof out), 0);
+    ck_assert_int_eq(api_cli(&s, "user role adm2 user", NULL, out, sizeof out), 0);
+    api_resp_free(&r);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+START_TEST(cli_delete_role_unlock)
+{
+    struct srv s;
+    struct api_resp r = { 0 };
+    struct api_session boss, u;
+    char out[4096];
+    ck_assert_int_eq(api_start(&s, "{\"rate_limits\": {\"lockout_threshold\": 2,"
+                                   " \"lockout_base_s\": 600, \"lockout_max_s\": 600}}"),
+                     0);
+    ck_assert_int_eq(api_make_admin(&s, "boss", "boss password 1", &boss), 0);
+    ck_assert_int_eq(api_new_user(&s, "cli.target", PW, &u), 0);
+    /* role */
+    ck_assert_int_eq(api_cli(&s, "user role CLI.target admin", NULL, out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "'cli.target' is now admin"));
+    ck_assert_int_eq(api_login(&s, "cli.target", PW, &u), 200);
+    ck_assert_int_eq(api_json(&s, "GET", "/api/me", u.access, &r, NULL), 200);
+    ck_assert_str_eq(api_str(&r, "role"), "admin");
+    ck_assert_int_eq(api_cli(&s, "user role cli.target root", NULL, out, sizeof out), 2);
+    ck_assert_int_eq(api_cli(&s, "user role no.such admin", NULL, out, sizeof out), 1);
+    ck_assert_int_eq(api_cli(&s, "user role cli.target user", NULL, out, sizeof out), 0);
+    /* unlock: any name, known or not */
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(api_login(&s, "cli.target", "wrong password", &u), 401);
+        ck_assert_int_eq(api_login(&s, "cli.ghost", "wrong password", &u), 401);
+    }
+    ck_assert_int_eq(api_login(&s, "cli.target", PW, &u), 429);
+    ck_assert_int_eq(api_cli(&s, "user unlock cli.target", NULL, out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "unlocked 'cli.target'"));
+    ck_assert_int_eq(api_login(&s, "cli.target", PW, &u), 200);
+    ck_assert_int_eq(api_login(&s, "cli.ghost", "wrong password", &u), 429);
+    ck_assert_int_eq(api_cli(&s, "user unlock cli.ghost", NULL, out, sizeof out), 0);
+    ck_assert_int_eq(api_login(&s, "cli.ghost", "wrong password", &u), 401);
+    /* delete */
+    ck_assert_int_eq(api_cli(&s, "user delete cli.target", NULL, out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "deleted 'cli.target'"));
+    ck_assert_int_eq(api_login(&s, "cli.target", PW, &u), 401);
+    ck_assert_int_eq(api_cli(&s, "user delete cli.target", NULL, out, sizeof out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "no user 'cli.target'"));
+    ck_assert_int_eq(api_json(&s, "GET", "/api/admin/audit", boss.access, &r, NULL), 200);
+    json_t *del = find_event(json_object_get(r.json, "events"), "cli_user_delete");
+    ck_assert_ptr_nonnull(del);
+    ck_assert_str_eq(json_string_value(json_object_get(del, "username")), "cli.target");
+    ck_assert_int_eq(json_integer_value(json_object_get(del, "actor_id")), 0);
+    ck_assert_ptr_nonnull(find_event(json_object_get(r.json, "events"), "cli_user_unlock"));
+    api_resp_free(&r);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+/* Before, the CLI silently created an empty database wherever it was run
+ * with a wrong path; now it refuses, naming the path, and creates nothing. */
+START_TEST(cli_missing_database_is_an_error)
+{
+    char dir[] = "/tmp/pc-cli-XXXXXX", cfg[512], cmd[1400], out[2048] = "", db[400];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/nowhere/portcullis.db", dir);
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    FILE *f = fopen(cfg, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "{\"db\": {\"path\": \"%s\"}}\n", db);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "'%s' --config '%s' user list 2>&1", PC_BINARY, cfg);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    ck_assert_int_eq(WEXITSTATUS(st), 1);
+    ck_assert_msg(strstr(out, db) != NULL, "output: %s", out);
+    ck_assert_int_ne(access(db, F_OK), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *admin_suite(void)
 {
     Suite *s = suite_create("e2e_admin");
@@ -404,7 +591,15 @@ static Suite *admin_suite(void)
     tcase_add_test(tc, admin_cannot_lock_self_out);
     tcase_add_test(tc, audit_log_records_events);
     tcase_add_test(tc, cli_user_commands);
+    tcase_add_test(tc, audit_names_actor_and_keeps_deleted_names);
     suite_add_tcase(s, tc);
+    TCase *own = tcase_create("own_server");
+    tcase_set_timeout(own, 120);
+    tcase_add_test(own, audit_failure_undoes_the_change);
+    tcase_add_test(own, last_admin_rule_inside_transaction);
+    tcase_add_test(own, cli_delete_role_unlock);
+    tcase_add_test(own, cli_missing_database_is_an_error);
+    suite_add_tcase(s, own);
     return s;
 }
 

@@ -462,9 +462,14 @@ START_TEST(no_demo_routes_and_redirects)
              "demo https://127.0.0.1:%d --http http://127.0.0.1:%d --json "
              "--runs 1",
              s.https_port, s.http_port);
-    ck_assert_msg(api_cli(&s, args, NULL, out, sizeof out) == 0, "%s", out);
+    /* Outside demo mode the demo's account is refused (its password is
+     * published), so the HTTPS side cannot log in: exit status 1. */
+    ck_assert_msg(api_cli(&s, args, NULL, out, sizeof out) == 1, "%s", out);
     json_t *doc = json_loads(out, 0, NULL);
     ck_assert_ptr_nonnull(doc);
+    const json_t *https = json_object_get(doc, "https");
+    ck_assert(json_is_false(json_object_get(https, "ok")));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(https, "error")), "422"));
     ck_assert_int_eq(json_integer_value(json_object_get(side(doc, "http"), "status")), 403);
     ck_assert(json_is_true(json_object_get(side(doc, "http"), "password_visible")));
     json_decref(doc);
@@ -520,6 +525,61 @@ START_TEST(non_loopback_demo_refused)
 }
 END_TEST
 
+/* The demo's account logs in with a published password: it must not
+ * outlive the demo (before, it stayed in the real database and worked
+ * outside demo mode). */
+START_TEST(demo_user_does_not_outlive_the_demo)
+{
+    char dir[] = "/tmp/pc-demo-user-XXXXXX", plain[700], demo[800], out[4096], unknown[1024];
+    struct srv s;
+    struct api_resp r = { 0 };
+    struct api_session t, boss;
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(plain, sizeof plain,
+             "{\"db\": {\"path\": \"%s/pc.db\"}, \"auth\": {\"jwt_key_file\": \"%s/jwt.pem\","
+             " \"totp_key_file\": \"%s/totp.key\"}}",
+             dir, dir, dir);
+    snprintf(demo, sizeof demo,
+             "{\"server\": {\"demo\": true}, \"db\": {\"path\": \"%s/pc.db\"}, \"auth\":"
+             " {\"jwt_key_file\": \"%s/jwt.pem\", \"totp_key_file\": \"%s/totp.key\"}}",
+             dir, dir, dir);
+    ck_assert_int_eq(api_start(&s, demo), 0);
+    ck_assert_int_eq(api_new_user(&s, "demo-eavesdrop", PW, &t), 0);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0); /* the demo ends: its user goes */
+
+    ck_assert_int_eq(api_start(&s, plain), 0);
+    ck_assert_int_eq(api_make_admin(&s, "boss", "boss password 1", &boss), 0);
+    ck_assert_int_eq(api_json(&s, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
+                              "nobody-at-all", "password", PW),
+                     401);
+    snprintf(unknown, sizeof unknown, "%.1000s", r.http.body);
+    ck_assert_int_eq(api_login(&s, "demo-eavesdrop", PW, &t), 401);
+    ck_assert_int_eq(api_json(&s, "GET", "/api/admin/audit", boss.access, &r, NULL), 200);
+    ck_assert_ptr_nonnull(strstr(r.http.body, "demo_user_removed"));
+    /* Outside demo mode the name is reserved... */
+    api_expect_error(&r,
+                     api_json(&s, "POST", "/api/register", NULL, &r, "{s:s, s:s}", "username",
+                              "Demo-Eavesdrop", "password", PW),
+                     422, "invalid_username");
+    /* ...and even when an operator creates it, it cannot log in. */
+    snprintf(out, sizeof out, "%s\n", PW);
+    ck_assert_int_eq(api_cli(&s, "user add demo-eavesdrop", out, out, sizeof out), 0);
+    ck_assert_int_eq(api_json(&s, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
+                              "demo-eavesdrop", "password", PW),
+                     401);
+    ck_assert_str_eq(r.http.body, unknown);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+    /* A leftover is removed when a server starts outside demo mode. */
+    ck_assert_int_eq(api_start(&s, plain), 0);
+    ck_assert_int_eq(api_cli(&s, "user list", NULL, out, sizeof out), 0);
+    ck_assert_ptr_null(strstr(out, "demo-eavesdrop"));
+    api_resp_free(&r);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+    snprintf(out, sizeof out, "rm -rf %s", dir);
+    ck_assert_int_eq(system(out), 0);
+}
+END_TEST
+
 static Suite *demo_suite(void)
 {
     Suite *s = suite_create("e2e_demo");
@@ -539,6 +599,7 @@ static Suite *demo_suite(void)
     tcase_set_timeout(plain, 240);
     tcase_add_test(plain, no_demo_routes_and_redirects);
     tcase_add_test(plain, non_loopback_demo_refused);
+    tcase_add_test(plain, demo_user_does_not_outlive_the_demo);
     suite_add_tcase(s, plain);
     return s;
 }

@@ -79,10 +79,11 @@ START_TEST(lockout_same_for_known_and_unknown_names)
 }
 END_TEST
 
-/* After a restart only the database remembers a lock, and only for real
- * accounts: it must refuse (even the right password) without a 429, so a
- * locked account still looks exactly like an unknown name. */
-START_TEST(database_lock_after_restart_reveals_nothing)
+/* The lockout has one record for every name, in the database: after a
+ * restart a locked name is still locked, known or unknown, with the same
+ * answer (before, only real accounts kept a lock, refused with a 401 that
+ * the next failures never turned into a 429, so they stood out). */
+START_TEST(locks_survive_restart_for_every_name)
 {
     char dir[] = "/tmp/pc-lock-XXXXXX", cfg[512], body[1024];
     struct srv s;
@@ -95,20 +96,133 @@ START_TEST(database_lock_after_restart_reveals_nothing)
              dir, dir);
     ck_assert_int_eq(api_start(&s, cfg), 0);
     ck_assert_int_eq(api_register(&s, "victim", PW, NULL), 201);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(login(&s, "victim", "wrong password", &r), 401);
+        ck_assert_int_eq(login(&s, "ghost", "wrong password", &r), 401);
+    }
     expect_429(&r, login(&s, "victim", PW, &r), "locked", 60);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
 
     ck_assert_int_eq(api_start(&s, cfg), 0);
-    ck_assert_int_eq(login(&s, "ghost", "wrong password", &r), 401);
+    expect_429(&r, login(&s, "ghost", "wrong password", &r), "locked", 60);
     snprintf(body, sizeof body, "%.1000s", r.http.body);
-    ck_assert_int_eq(login(&s, "victim", PW, &r), 401);
+    expect_429(&r, login(&s, "victim", PW, &r), "locked", 60);
     ck_assert_str_eq(r.http.body, body);
+    ck_assert_int_eq(login(&s, "fresh.name", "wrong password", &r), 401);
     api_resp_free(&r);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
     snprintf(cfg, sizeof cfg, "rm -rf %s", dir);
     ck_assert_int_eq(system(cfg), 0);
+}
+END_TEST
+
+/* Failures decay the same way for every name. Before, the memory count of
+ * an existing name decayed after lockout_max_s but its database count did
+ * not: its next failure locked it in the database only, every later try
+ * was a plain 401, and it never got the 429 an unknown name gets. */
+START_TEST(decay_same_for_known_and_unknown_names)
+{
+    struct srv s;
+    struct api_resp r = { 0 };
+    ck_assert_int_eq(api_start(&s, "{\"rate_limits\": {\"lockout_threshold\": 3,"
+                                   " \"lockout_base_s\": 1, \"lockout_max_s\": 2}}"),
+                     0);
+    ck_assert_int_eq(api_register(&s, "victim", PW, NULL), 201);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(login(&s, "victim", "wrong password", &r), 401);
+        ck_assert_int_eq(login(&s, "ghost", "wrong password", &r), 401);
+    }
+    sleep(4); /* past lockout_max_s: every count starts afresh */
+    const char *names[] = { "victim", "ghost" };
+    int seen[2][4];
+    for (int n = 0; n < 2; n++)
+        for (int i = 0; i < 4; i++)
+            seen[n][i] = login(&s, names[n], "wrong password", &r);
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(seen[0][i] == seen[1][i], "try %d: victim %d, ghost %d", i, seen[0][i],
+                      seen[1][i]);
+    ck_assert_int_eq(seen[1][2], 401);
+    ck_assert_int_eq(seen[1][3], 429);
+    api_resp_free(&r);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+/* Passwords over the 1024-byte limit are refused before any lookup: the
+ * same answer for every name, and no failure is written for a real
+ * account (before, only a known name paid a database write). */
+START_TEST(overlong_password_refused_before_lookup)
+{
+    struct srv s;
+    struct api_resp r = { 0 };
+    struct api_session boss;
+    char body_known[1024], big[1100];
+    memset(big, 'p', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    ck_assert_int_eq(api_start(&s, NULL), 0);
+    ck_assert_int_eq(api_make_admin(&s, "boss", "boss password 1", &boss), 0);
+    ck_assert_int_eq(api_register(&s, "long.pw", PW, NULL), 201);
+    api_expect_error(&r, login(&s, "long.pw", big, &r), 401, "invalid_credentials");
+    snprintf(body_known, sizeof body_known, "%.1000s", r.http.body);
+    api_expect_error(&r, login(&s, "no.such.user", big, &r), 401, "invalid_credentials");
+    ck_assert_str_eq(r.http.body, body_known);
+    ck_assert_int_eq(api_json(&s, "GET", "/api/admin/users", boss.access, &r, NULL), 200);
+    json_t *v = json_array_get(json_object_get(r.json, "users"), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(v, "username")), "long.pw");
+    ck_assert_int_eq(json_integer_value(json_object_get(v, "failed_logins")), 0);
+    /* No event either: nothing was looked up. */
+    ck_assert_int_eq(api_json(&s, "GET", "/api/admin/audit", boss.access, &r, NULL), 200);
+    ck_assert_ptr_null(strstr(r.http.body, "login_failure"));
+    api_resp_free(&r);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+/* A stolen access token must not allow unlimited guesses of the current
+ * password (before: 40 wrong tries, all 403, then the right one worked). */
+START_TEST(password_change_guesses_lock_out)
+{
+    struct srv s;
+    struct api_resp r = { 0 };
+    struct api_session t;
+    ck_assert_int_eq(api_start(&s, "{\"rate_limits\": {\"lockout_threshold\": 3,"
+                                   " \"lockout_base_s\": 60, \"lockout_max_s\": 120}}"),
+                     0);
+    ck_assert_int_eq(api_new_user(&s, "pw.victim", PW, &t), 0);
+    for (int i = 0; i < 3; i++)
+        api_expect_error(&r,
+                         api_json(&s, "POST", "/api/password", t.access, &r, "{s:s, s:s}",
+                                  "old_password", "a wrong guess", "new_password",
+                                  "attacker password"),
+                         403, "wrong_password");
+    int st = api_json(&s, "POST", "/api/password", t.access, &r, "{s:s, s:s}", "old_password", PW,
+                      "new_password", "attacker password");
+    expect_429(&r, st, "locked", 60);
+    /* The same lock as logins: the account is locked there too. */
+    expect_429(&r, login(&s, "pw.victim", PW, &r), "locked", 60);
+    ck_assert_int_eq(login(&s, "pw.victim", "attacker password", &r), 429);
+    api_resp_free(&r);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+/* The per-user bucket applies to password changes too. */
+START_TEST(password_change_user_bucket)
+{
+    struct srv s;
+    struct api_resp r = { 0 };
+    struct api_session t;
+    ck_assert_int_eq(api_start(&s, "{\"rate_limits\": {\"login_user_per_minute\": 2}}"), 0);
+    ck_assert_int_eq(api_new_user(&s, "bucket.pw", PW, &t), 0); /* 1 of 2 */
+    ck_assert_int_eq(api_json(&s, "POST", "/api/password", t.access, &r, "{s:s, s:s}",
+                              "old_password", "a wrong guess", "new_password", "another one 1"),
+                     403);
+    expect_429(&r,
+               api_json(&s, "POST", "/api/password", t.access, &r, "{s:s, s:s}", "old_password",
+                        "a wrong guess", "new_password", "another one 1"),
+               "rate_limited", 30);
+    api_resp_free(&r);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
 }
 END_TEST
 
@@ -219,7 +333,11 @@ static Suite *limits_suite(void)
     TCase *tc = tcase_create("own_server");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, lockout_same_for_known_and_unknown_names);
-    tcase_add_test(tc, database_lock_after_restart_reveals_nothing);
+    tcase_add_test(tc, locks_survive_restart_for_every_name);
+    tcase_add_test(tc, decay_same_for_known_and_unknown_names);
+    tcase_add_test(tc, overlong_password_refused_before_lookup);
+    tcase_add_test(tc, password_change_guesses_lock_out);
+    tcase_add_test(tc, password_change_user_bucket);
     tcase_add_test(tc, login_ip_bucket);
     tcase_add_test(tc, login_user_bucket);
     tcase_add_test(tc, register_ip_bucket);

@@ -3,6 +3,7 @@
  * of one family, logout-all, password change; API requests pipelined on
  * one connection; the refresh cookie mode for browsers. */
 #include <check.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,22 +287,28 @@ START_TEST(refresh_cookie_mode)
                      200);
     cookie_value(&r, tok, sizeof tok);
     ck_assert_str_eq(tok, api_str(&r, "refresh_token"));
-    /* A browser sends only the cookie, no body. */
+    /* A browser sends only the cookie, no body, and the JSON content type
+     * no cross-site form can send: without it, 403. */
     snprintf(hdr, sizeof hdr, "Cookie: theme=dark; pc_refresh=%s\r\n", tok);
     struct api_req q = { .method = "POST", .path = "/api/token/refresh", .headers = hdr };
+    api_expect_error(&r, api_request(&s, &q, &r), 403, "csrf_check");
+    snprintf(hdr, sizeof hdr,
+             "Cookie: theme=dark; pc_refresh=%s\r\nContent-Type: application/json\r\n", tok);
     ck_assert_int_eq(api_request(&s, &q, &r), 200);
     snprintf(access, sizeof access, "%s", api_str(&r, "access_token"));
     cookie_value(&r, tok, sizeof tok);
-    ck_assert_str_eq(tok, api_str(&r, "refresh_token"));
-    ck_assert_int_eq(api_request(&s, &q, &r), 401); /* the old cookie: reuse */
+    ck_assert_ptr_null(json_object_get(r.json, "refresh_token")); /* only in the cookie */
     ck_assert_int_eq(api_json(&s, "GET", "/api/me", access, &r, NULL), 200);
+    ck_assert_int_eq(api_request(&s, &q, &r), 401); /* the old cookie: reuse */
+    /* Reuse ends the session: its access tokens are refused at once too. */
+    ck_assert_int_eq(api_json(&s, "GET", "/api/me", access, &r, NULL), 401);
     /* Log out by cookie on the path the cookie is sent to; it is cleared. */
     ck_assert_int_eq(api_json(&s, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username",
                               "cookie.user", "password", PW),
                      200);
     cookie_value(&r, tok, sizeof tok);
     snprintf(access, sizeof access, "%s", api_str(&r, "access_token"));
-    snprintf(hdr, sizeof hdr, "Cookie: pc_refresh=%s\r\n", tok);
+    snprintf(hdr, sizeof hdr, "Cookie: pc_refresh=%s\r\nContent-Type: application/json\r\n", tok);
     struct api_req out = {
         .method = "POST", .path = "/api/token/revoke", .headers = hdr, .bearer = access
     };
@@ -330,6 +337,55 @@ START_TEST(no_cookie_without_cookie_mode)
 }
 END_TEST
 
+/* A logged-out token is refused as revoked, not described as reused, and
+ * its refusal does not touch the user's other sessions. */
+START_TEST(logged_out_token_not_called_reused)
+{
+    struct api_resp r = { 0 };
+    struct api_session s, other;
+    ck_assert_int_eq(api_new_user(&g_srv, "stale.user", PW, &s), 0);
+    ck_assert_int_eq(api_login(&g_srv, "stale.user", PW, &other), 200);
+    ck_assert_int_eq(
+        api_json(&g_srv, "POST", "/api/logout", s.access, &r, "{s:s}", "refresh_token", s.refresh),
+        204);
+    api_expect_error(&r, refresh(s.refresh, &r), 401, "invalid_grant");
+    ck_assert_ptr_null(strstr(api_str(&r, "detail"), "reuse"));
+    ck_assert_int_eq(refresh(other.refresh, &r), 200);
+    api_resp_free(&r);
+}
+END_TEST
+
+/* The database cannot be written while a token is rotated (here: another
+ * process holds the write lock past busy_timeout): 503, and the token is
+ * still valid afterwards (before: 401 invalid_grant, and clients threw
+ * their tokens away). */
+START_TEST(database_busy_during_refresh_is_503)
+{
+    struct srv s;
+    struct api_resp r = { 0 };
+    struct api_session t;
+    char path[400], v[32];
+    sqlite3 *h = NULL;
+    ck_assert_int_eq(api_start(&s, "{\"db\": {\"busy_timeout_ms\": 50}}"), 0);
+    ck_assert_int_eq(api_new_user(&s, "busy.user", PW, &t), 0);
+    snprintf(path, sizeof path, "%s/data/portcullis.db", s.dir);
+    ck_assert_int_eq(sqlite3_open(path, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    int st = api_json(&s, "POST", "/api/token/refresh", NULL, &r, "{s:s}", "refresh_token",
+                      t.refresh);
+    api_expect_error(&r, st, 503, "unavailable");
+    ck_assert_int_eq(api_header(&r, "Retry-After", v, sizeof v), 0);
+    ck_assert_int_eq(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    ck_assert_int_eq(
+        api_json(&s, "POST", "/api/token/refresh", NULL, &r, "{s:s}", "refresh_token", t.refresh),
+        200);
+    api_resp_free(&r);
+    ck_assert(srv_log_contains(&s, "database error during refresh rotation"));
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("e2e_session");
@@ -344,10 +400,12 @@ static Suite *session_suite(void)
     tcase_add_test(tc, concurrent_refresh_one_wins);
     tcase_add_test(tc, pipelined_api_requests_answered_in_order);
     tcase_add_test(tc, no_cookie_without_cookie_mode);
+    tcase_add_test(tc, logged_out_token_not_called_reused);
     suite_add_tcase(s, tc);
     TCase *own = tcase_create("own_server");
     tcase_set_timeout(own, 120);
     tcase_add_test(own, refresh_cookie_mode);
+    tcase_add_test(own, database_busy_during_refresh_is_503);
     suite_add_tcase(s, own);
     return s;
 }

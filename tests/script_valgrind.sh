@@ -74,7 +74,7 @@ cat >"$tmp/config.json" <<EOF
   "tls": {"dev_cert_dir": "$tmp/certs"},
   "db": {"path": "$tmp/data/portcullis.db"},
   "pool": {"threads": 2},
-  "auth": {"jwt_key_file": "$tmp/data/jwt-es256.pem", "argon2_memory_kib": 8192,
+  "auth": {"jwt_key_file": "$tmp/data/jwt-es256.pem", "totp_key_file": "$tmp/data/totp.key", "argon2_memory_kib": 8192,
            "argon2_iterations": 1}
 }
 EOF
@@ -116,6 +116,12 @@ expect 200 "$(req GET /api/me "" "$access")" "GET /api/me"
 expect 200 "$(req POST /api/token/refresh "{\"refresh_token\":\"$refresh\"}")" "refresh"
 refresh2=$(json_field refresh_token)
 expect 401 "$(req POST /api/token/refresh "{\"refresh_token\":\"$refresh\"}")" "refresh reuse"
+# The reuse ended that session, its access token with it.
+expect 401 "$(req GET /api/me "" "$access")" "GET /api/me after reuse"
+expect 200 "$(req POST /api/login "$cred")" "login again"
+access=$(json_field access_token)
+refresh2=$(json_field refresh_token)
+expect 200 "$(req GET /api/sessions "" "$access")" "GET /api/sessions"
 expect 204 "$(req POST /api/logout "{\"refresh_token\":\"$refresh2\"}" "$access")" "logout"
 expect 200 "$(req GET /)" "GET / (static)"
 expect 404 "$(req GET /no-such-thing)" "GET 404"

@@ -42,6 +42,26 @@ START_TEST(test_hs256_roundtrip)
 }
 END_TEST
 
+/* The session claim: carried when issued for a session, absent (0)
+ * otherwise; a negative sid is refused at issue. */
+START_TEST(test_session_claim)
+{
+    struct auth_claims c;
+    char *tok = NULL;
+
+    ck_assert_int_eq(auth_token_issue_sid(es, 42, "user", 3, 9001, NOW, &tok), 0);
+    ck_assert_int_eq(auth_token_verify(es, tok, NOW, &c), 0);
+    ck_assert_int_eq(c.sid, 9001);
+    ck_assert_int_eq(c.epoch, 3);
+    free(tok);
+    ck_assert_int_eq(auth_token_issue(es, 42, "user", 3, NOW, &tok), 0);
+    ck_assert_int_eq(auth_token_verify(es, tok, NOW, &c), 0);
+    ck_assert_int_eq(c.sid, 0);
+    free(tok);
+    ck_assert_int_eq(auth_token_issue_sid(es, 42, "user", 3, -1, NOW, &tok), AUTH_TOKEN_CLAIMS);
+}
+END_TEST
+
 START_TEST(test_header_is_ours)
 {
     char *tok = NULL, *dot, hdr[256];
@@ -392,6 +412,7 @@ static Suite *token_suite(void)
     tcase_add_test(tc, test_es256_roundtrip);
     tcase_add_test(tc, test_hs256_roundtrip);
     tcase_add_test(tc, test_header_is_ours);
+    tcase_add_test(tc, test_session_claim);
     tcase_add_test(tc, test_forged_valid_accepted);
     tcase_add_test(tc, test_issue_bad_args);
     tcase_add_test(tc, test_alg_none);

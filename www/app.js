@@ -1,7 +1,10 @@
-// app.js: the account page — register, log in, show /api/me, refresh,
-// log out, change password. Tokens are kept in this module's memory only
-// (never localStorage or sessionStorage): a script injected later could read
-// storage, and a reload simply signs this tab out.
+// app.js: the account page — register, log in (with a two-factor code when
+// it is on), show /api/me, refresh, log out, change password, two-factor
+// enrolment, the list of sessions. The access token is kept in this
+// module's memory only (never localStorage or sessionStorage: a script
+// injected later could read storage); the refresh token is never seen by
+// this code at all: the server keeps it in an HttpOnly cookie for
+// /api/token (cookie mode), so a reload refreshes and stays signed in.
 
 import {
   api, busy, clearMessage, describeFailure, holdButton, showFailure, showMessage,
@@ -10,7 +13,8 @@ import {
 
 const $ = (id) => document.getElementById(id);
 
-const session = { access: '', refresh: '', expiresAt: 0, user: null };
+const session = { access: '', expiresAt: 0, user: null };
+const pending = { mfaToken: '', username: '', recovery: false }; // the login's second step
 let refreshTimer = 0;
 let tickTimer = 0;
 let refreshing = null;          // the one refresh in flight, shared by callers
@@ -66,7 +70,6 @@ function reportFailure(box, r, context, button) {
 
 function setTokens(data) {
   session.access = data.access_token;
-  session.refresh = data.refresh_token;
   const ttl = Number(data.expires_in) > 0 ? Number(data.expires_in) : 900;
   session.expiresAt = Date.now() + ttl * 1000;
   scheduleRefresh();
@@ -100,9 +103,9 @@ function refreshTokens(quiet) {
   return refreshing;
 }
 
+// The refresh cookie goes by itself; the JSON content type is the CSRF proof.
 async function doRefresh(quiet) {
-  if (!session.refresh) return false;
-  const r = await api('POST', '/api/token/refresh', { body: { refresh_token: session.refresh } });
+  const r = await api('POST', '/api/token/refresh', { json: true });
   if (r.ok && r.data && r.data.access_token) {
     setTokens(r.data);
     return true;
@@ -121,7 +124,7 @@ async function doRefresh(quiet) {
 // Calls a token-protected endpoint; on a 401 refreshes once and retries.
 async function authed(method, path, body) {
   let r = await api(method, path, { body, token: session.access });
-  if (r.status === 401 && session.refresh && await refreshTokens(true)) {
+  if (r.status === 401 && session.access && await refreshTokens(true)) {
     r = await api(method, path, { body, token: session.access });
   }
   return r;
@@ -132,15 +135,18 @@ function endSession(kind, headline, detail) {
   clearTimeout(refreshTimer);
   clearInterval(tickTimer);
   session.access = '';
-  session.refresh = '';
   session.expiresAt = 0;
   session.user = null;
+  resetMfaCard();
+  $('sessions-list').replaceChildren();
+  clearMessage($('sessions-msg'));
   $('password-form').reset();
   clearFieldErrors($('password-form'));
   clearMessage($('password-msg'));
   clearMessage($('account-msg'));
   $('signed-in').hidden = true;
   $('signed-out').hidden = false;
+  showLoginStep();
   document.title = 'Portcullis — account';
   const box = $('login-msg');
   if (headline) showMessage(box, kind, headline, detail);
@@ -164,6 +170,7 @@ function showUser(user) {
   const when = new Date(user.created_at);
   created.textContent = Number.isNaN(when.getTime()) ? user.created_at : when.toLocaleString();
   $('password-username').value = user.username;
+  showMfaState(user.mfa === true);
   document.title = `${user.username} — Portcullis`;
 }
 
@@ -177,6 +184,93 @@ function enterSignedIn(user) {
   tickTimer = setInterval(showExpiry, 1000);
   showExpiry();
   $('me-username').focus();
+  loadSessions();
+}
+
+// Tokens in hand (after a login or a reload): fetch /api/me and show it.
+async function finishSignIn(data, box) {
+  setTokens(data);
+  const me = await authed('GET', '/api/me');
+  if (!me.ok || !me.data) {
+    if (box) showFailure(box, me, 'me');
+    session.access = '';
+    clearTimeout(refreshTimer);
+    return false;
+  }
+  enterSignedIn(me.data);
+  return true;
+}
+
+/* ---- the login's second step ---- */
+
+function showLoginStep() {
+  pending.mfaToken = '';
+  $('mfa-form').hidden = true;
+  $('login-form').hidden = false;
+  $('register-form').hidden = false;
+}
+
+function showMfaStep(token, username) {
+  pending.mfaToken = token;
+  pending.username = username;
+  setRecoveryMode(false);
+  $('mfa-form').reset();
+  clearFieldErrors($('mfa-form'));
+  clearMessage($('mfa-login-msg'));
+  $('login-form').hidden = true;
+  $('register-form').hidden = true;
+  $('mfa-form').hidden = false;
+  $('mfa-login-code').focus();
+}
+
+function setRecoveryMode(on) {
+  pending.recovery = on;
+  $('mfa-login-label').textContent = on ? 'Recovery code' : 'Code from the app';
+  $('mfa-login-hint').textContent = on
+    ? 'Enter one of the recovery codes you saved when you turned two-factor on. Each works once.'
+    : 'Your password was right. Enter the 6-digit code from your authenticator app.';
+  $('mfa-use-recovery').textContent = on ? 'Use the app instead' : 'Use a recovery code';
+  $('mfa-login-code').setAttribute('inputmode', on ? 'text' : 'numeric');
+}
+
+async function onMfaLogin(event) {
+  event.preventDefault();
+  const form = $('mfa-form');
+  const box = $('mfa-login-msg');
+  const code = $('mfa-login-code').value.trim();
+  clearFieldErrors(form);
+  clearMessage(box);
+  if (!pending.recovery && !/^[0-9]{6}$/.test(code)) {
+    setFieldError('mfa-login-code', 'Enter the 6 digits the app shows.');
+    focusFirstInvalid(form);
+    return;
+  }
+  if (pending.recovery && code.replace(/[-\s]/g, '').length !== 12) {
+    setFieldError('mfa-login-code', 'Recovery codes look like abcd-efgh-ijkl.');
+    focusFirstInvalid(form);
+    return;
+  }
+  const button = $('mfa-login-submit');
+  await busy(button, async () => {
+    const body = { mfa_token: pending.mfaToken, refresh_cookie: true };
+    body[pending.recovery ? 'recovery_code' : 'code'] = code;
+    const r = await api('POST', '/api/login/mfa', { body });
+    if (r.ok && r.data && r.data.access_token) {
+      await finishSignIn(r.data, box);
+      return;
+    }
+    if (r.status === 401 && r.error === 'invalid_mfa_token') {
+      const name = pending.username;
+      showLoginStep();
+      showFailure($('login-msg'), r, 'login');
+      $('login-username').value = name;
+      $('login-password').focus();
+      return;
+    }
+    reportFailure(box, r, 'mfa', button);
+    $('mfa-login-code').value = '';
+    $('mfa-login-code').focus();
+  });
 }
 
 /* ---- forms ---- */
@@ -197,7 +291,13 @@ async function onLogin(event) {
   }
   const button = $('login-submit');
   await busy(button, async () => {
-    const r = await api('POST', '/api/login', { body: { username, password } });
+    const r = await api('POST', '/api/login',
+      { body: { username, password, refresh_cookie: true } });
+    if (r.ok && r.data && r.data.mfa_required) {
+      $('login-password').value = '';
+      showMfaStep(r.data.mfa_token, username);
+      return;
+    }
     if (!r.ok || !r.data || !r.data.access_token) {
       reportFailure(box, r, 'login', button);
       if (r.status === 422) markServerFields(form, 'login', r);
@@ -207,16 +307,7 @@ async function onLogin(event) {
       }
       return;
     }
-    setTokens(r.data);
-    const me = await authed('GET', '/api/me');
-    if (!me.ok || !me.data) {
-      showFailure(box, me, 'me');
-      session.access = '';
-      session.refresh = '';
-      clearTimeout(refreshTimer);
-      return;
-    }
-    enterSignedIn(me.data);
+    await finishSignIn(r.data, box);
   });
 }
 
@@ -330,9 +421,11 @@ async function onRefresh() {
 async function onLogout(all) {
   const button = all ? $('logout-all-button') : $('logout-button');
   await busy(button, async () => {
+    // Logout by the cookie alone (it is cleared): works even without an
+    // access token.
     const r = all
       ? await authed('POST', '/api/logout-all')
-      : await authed('POST', '/api/logout', { refresh_token: session.refresh });
+      : await api('POST', '/api/token/logout', { json: true });
     if (r.ok) {
       endSession('ok', all
         ? 'Logged out everywhere: every session of this account was revoked.'
@@ -344,9 +437,223 @@ async function onLogout(all) {
   });
 }
 
+/* ---- two-factor ---- */
+
+function resetMfaCard() {
+  $('mfa-enrol').hidden = true;
+  $('mfa-enrol').reset();
+  $('mfa-recovery').hidden = true;
+  $('recovery-codes').replaceChildren();
+  $('mfa-disable-form').reset();
+  $('mfa-qr').replaceChildren();
+  $('mfa-secret').textContent = '';
+  clearMessage($('mfa-msg'));
+}
+
+function showMfaState(on) {
+  const badge = $('mfa-status');
+  badge.textContent = on ? 'on' : 'off';
+  badge.className = `badge ${on ? 'badge-ok' : ''}`;
+  $('mfa-off').hidden = on;
+  $('mfa-disable-form').hidden = !on;
+  if (on) $('mfa-enrol').hidden = true;
+}
+
+// The server's QR code is rebuilt from its path data alone, so no markup
+// from a response is ever inserted into the page.
+function renderQr(svgText) {
+  const box = $('mfa-qr');
+  box.replaceChildren();
+  const doc = new DOMParser().parseFromString(svgText, 'image/svg+xml');
+  const src = doc.documentElement;
+  const path = src.querySelector('path');
+  const viewBox = src.getAttribute('viewBox') || '';
+  if (src.nodeName !== 'svg' || !path || !/^[0-9 ]+$/.test(viewBox)) return;
+  const d = path.getAttribute('d') || '';
+  if (!/^[MmHhVvZz0-9 .-]*$/.test(d)) return;
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', viewBox);
+  svg.setAttribute('shape-rendering', 'crispEdges');
+  const bg = document.createElementNS(ns, 'rect');
+  bg.setAttribute('width', '100%');
+  bg.setAttribute('height', '100%');
+  bg.setAttribute('fill', '#fff');
+  const p = document.createElementNS(ns, 'path');
+  p.setAttribute('d', d);
+  p.setAttribute('fill', '#000');
+  svg.append(bg, p);
+  box.append(svg);
+}
+
+async function onMfaSetup() {
+  const box = $('mfa-msg');
+  clearMessage(box);
+  await busy($('mfa-setup'), async () => {
+    const r = await authed('POST', '/api/mfa/totp/setup');
+    if (!r.ok || !r.data) {
+      reportFailure(box, r, 'mfa', $('mfa-setup'));
+      return;
+    }
+    renderQr(r.data.qr_svg || '');
+    $('mfa-secret').textContent = r.data.secret;
+    $('mfa-off').hidden = true;
+    $('mfa-enrol').hidden = false;
+    $('mfa-code').focus();
+  });
+}
+
+async function onMfaEnable(event) {
+  event.preventDefault();
+  const form = $('mfa-enrol');
+  const box = $('mfa-msg');
+  const code = $('mfa-code').value.trim();
+  clearFieldErrors(form);
+  clearMessage(box);
+  if (!/^[0-9]{6}$/.test(code)) {
+    setFieldError('mfa-code', 'Enter the 6 digits the app shows.');
+    focusFirstInvalid(form);
+    return;
+  }
+  await busy($('mfa-enable'), async () => {
+    const r = await authed('POST', '/api/mfa/totp/enable', { code });
+    if (!r.ok || !r.data || !Array.isArray(r.data.recovery_codes)) {
+      reportFailure(box, r, 'mfa', $('mfa-enable'));
+      if (r.status === 422) setFieldError('mfa-code', 'Not the current code.');
+      return;
+    }
+    const list = $('recovery-codes');
+    list.replaceChildren(...r.data.recovery_codes.map((c) => {
+      const li = document.createElement('li');
+      li.textContent = c;
+      return li;
+    }));
+    form.reset();
+    $('mfa-qr').replaceChildren();
+    $('mfa-secret').textContent = '';
+    showMfaState(true);
+    $('mfa-disable-form').hidden = true;        // until the codes are saved
+    $('mfa-recovery').hidden = false;
+    showMessage(box, 'ok', 'Two-factor is on: the next login will ask for a code.');
+    $('recovery-copy').focus();
+  });
+}
+
+async function onRecoveryCopy() {
+  const codes = [...$('recovery-codes').querySelectorAll('li')].map((li) => li.textContent);
+  try {
+    await navigator.clipboard.writeText(`${codes.join('\n')}\n`);
+    showMessage($('mfa-msg'), 'ok', 'The recovery codes are on the clipboard.');
+  } catch (e) {
+    showMessage($('mfa-msg'), 'warn', 'Copying was not allowed: select the codes and copy them by hand.');
+  }
+}
+
+function onRecoveryDone() {
+  $('mfa-recovery').hidden = true;
+  $('recovery-codes').replaceChildren();      // shown once: gone from the page
+  $('mfa-disable-form').hidden = false;
+  clearMessage($('mfa-msg'));
+}
+
+async function onMfaDisable(event) {
+  event.preventDefault();
+  const form = $('mfa-disable-form');
+  const box = $('mfa-msg');
+  const password = $('mfa-disable-password').value;
+  const code = $('mfa-disable-code').value.trim();
+  clearFieldErrors(form);
+  clearMessage(box);
+  if (!password) setFieldError('mfa-disable-password', 'Enter your current password.');
+  if (!code) setFieldError('mfa-disable-code', 'Enter a code from the app or a recovery code.');
+  if (!password || !code) {
+    focusFirstInvalid(form);
+    return;
+  }
+  await busy($('mfa-disable-submit'), async () => {
+    const r = await authed('POST', '/api/mfa/totp/disable', { password, code });
+    if (r.ok) {
+      form.reset();
+      showMfaState(false);
+      showMessage(box, 'ok', 'Two-factor is off: logins need only the password again.');
+      return;
+    }
+    reportFailure(box, r, 'mfa', $('mfa-disable-submit'));
+    if (r.error === 'wrong_password') setFieldError('mfa-disable-password', 'Not your current password.');
+    if (r.error === 'invalid_code') setFieldError('mfa-disable-code', 'Wrong or already used.');
+  });
+}
+
+/* ---- sessions ---- */
+
+function when(text) {
+  const t = new Date(text);
+  return Number.isNaN(t.getTime()) ? text : t.toLocaleString();
+}
+
+function sessionItem(s) {
+  const li = document.createElement('li');
+  li.dataset.sessionId = String(s.id);
+  const info = document.createElement('div');
+  const what = document.createElement('div');
+  what.className = 'what';
+  what.textContent = `${s.user_agent || 'unknown client'} · ${s.ip || 'unknown address'}`;
+  if (s.current) {
+    const badge = document.createElement('span');
+    badge.className = 'badge badge-info';
+    badge.textContent = 'this device';
+    what.append(' ', badge);
+  }
+  const times = document.createElement('div');
+  times.className = 'when';
+  times.textContent = `signed in ${when(s.created_at)} · last used ${when(s.last_used_at)}`;
+  info.append(what, times);
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'danger';
+  button.textContent = 'Sign out this device';
+  button.addEventListener('click', () => onSessionEnd(s.id, s.current === true, button));
+  li.append(info, button);
+  return li;
+}
+
+async function loadSessions() {
+  const box = $('sessions-msg');
+  const r = await authed('GET', '/api/sessions');
+  if (!r.ok || !r.data || !Array.isArray(r.data.sessions)) {
+    reportFailure(box, r, 'sessions', $('sessions-reload'));
+    return;
+  }
+  $('sessions-list').replaceChildren(...r.data.sessions.map(sessionItem));
+}
+
+async function onSessionEnd(id, current, button) {
+  const box = $('sessions-msg');
+  clearMessage(box);
+  await busy(button, async () => {
+    const r = await authed('DELETE', `/api/sessions/${encodeURIComponent(id)}`);
+    if (r.ok && current) {
+      endSession('ok', 'This device is signed out.');
+      return;
+    }
+    if (r.ok) {
+      showMessage(box, 'ok', 'That device is signed out: its tokens no longer work.');
+      await loadSessions();
+      return;
+    }
+    reportFailure(box, r, 'sessions', button);
+  });
+}
+
 /* ---- start ---- */
 
-function start() {
+// A reload: the refresh cookie (if any) brings the session back.
+async function resume() {
+  const r = await api('POST', '/api/token/refresh', { json: true });
+  if (r.ok && r.data && r.data.access_token) await finishSignIn(r.data, null);
+}
+
+async function start() {
   warnIfPlainHttp();
   $('login-form').addEventListener('submit', onLogin);
   $('register-form').addEventListener('submit', onRegister);
@@ -355,12 +662,26 @@ function start() {
   $('refresh-button').addEventListener('click', onRefresh);
   $('logout-button').addEventListener('click', () => onLogout(false));
   $('logout-all-button').addEventListener('click', () => onLogout(true));
+  $('mfa-form').addEventListener('submit', onMfaLogin);
+  $('mfa-use-recovery').addEventListener('click', () => {
+    setRecoveryMode(!pending.recovery);
+    $('mfa-login-code').value = '';
+    $('mfa-login-code').focus();
+  });
+  $('mfa-cancel').addEventListener('click', () => showLoginStep());
+  $('mfa-setup').addEventListener('click', onMfaSetup);
+  $('mfa-enrol').addEventListener('submit', onMfaEnable);
+  $('recovery-copy').addEventListener('click', onRecoveryCopy);
+  $('recovery-done').addEventListener('click', onRecoveryDone);
+  $('mfa-disable-form').addEventListener('submit', onMfaDisable);
+  $('sessions-reload').addEventListener('click', () => busy($('sessions-reload'), loadSessions));
   // Typing into a field clears its error.
   for (const input of document.querySelectorAll('form input')) {
     input.addEventListener('input', () => {
       if (input.getAttribute('aria-invalid')) setFieldError(input.id, '');
     });
   }
+  await resume();
   document.body.dataset.ready = 'true';
 }
 

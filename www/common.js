@@ -8,9 +8,12 @@ const DEFAULT_TIMEOUT_MS = 15000;
 // come back as { ok: false, status: 0, error: "network" | "timeout" }.
 // Result: { ok, status, data (parsed JSON or null), retryAfter (seconds or
 // null), error (the API's "error" code or ""), detail, fields }.
-export async function api(method, path, { body, token, timeoutMs } = {}) {
+// `json: true` sends Content-Type: application/json without a body: the
+// header the server demands when the refresh cookie authenticates a request
+// (no cross-site form can send it).
+export async function api(method, path, { body, token, timeoutMs, json } = {}) {
   const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined || json) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs || DEFAULT_TIMEOUT_MS);
@@ -70,9 +73,12 @@ export function describeFailure(r, context) {
     case 401:
       if (r.error === 'invalid_credentials') return 'Wrong username or password.';
       if (r.error === 'invalid_grant') return 'Your session has ended. Please log in again.';
+      if (r.error === 'invalid_code') return 'That code is wrong or was already used.';
+      if (r.error === 'invalid_mfa_token') return 'The sign-in took too long. Please log in again.';
       return 'Your session has expired. Please log in again.';
     case 403:
       if (r.error === 'wrong_password') return 'The current password is not correct.';
+      if (r.error === 'invalid_code') return 'That code is wrong or was already used.';
       return 'You are not allowed to do that.';
     case 404: return 'Not found on this server.';
     case 409: return context === 'register'
@@ -80,9 +86,11 @@ export function describeFailure(r, context) {
       : 'That conflicts with the current state on the server.';
     case 413: return 'That is too large for the server.';
     case 415: return 'The server expected JSON.';
-    case 422: return r.fields.length ? 'Please correct the highlighted fields.' : 'The server refused these values.';
+    case 422:
+      if (r.error === 'invalid_code') return 'That code does not match. Check the time on your phone and try the next code.';
+      return r.fields.length ? 'Please correct the highlighted fields.' : 'The server refused these values.';
     case 429: return r.error === 'locked'
-      ? `Too many failed logins: this account is locked for now.${wait}`
+      ? `Too many failed attempts: this account is locked for now.${wait}`
       : `Too many attempts.${wait}`;
     case 503: return `The server is busy.${wait}`;
     default:

@@ -1,5 +1,9 @@
 // login.mjs: drives Debian's chromium with playwright-core through the
-// account page and the demo page of a running portcullis (demo mode).
+// account page and the demo page of a running portcullis (demo mode):
+// registration, login, a reload that stays signed in (cookie mode), token
+// refresh, logout, password change, two-factor enrolment (QR code, first
+// code, recovery codes shown once and copied), a login with a TOTP code
+// computed here, ending another session from the list, two-factor off.
 // Started by tests/script_browser.sh, which sets:
 //   PC_URL          https://127.0.0.1:PORT   (the HTTPS listener)
 //   PC_HTTP_URL     http://127.0.0.1:PORT    (the plain listener, demo mode)
@@ -17,7 +21,7 @@
 // database (that would need certutil, another package). A first step checks
 // that, without the pin, the same browser refuses the certificate.
 import { chromium } from 'playwright-core';
-import { X509Certificate, createHash, randomBytes } from 'node:crypto';
+import { X509Certificate, createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +61,37 @@ function spkiHash(pemFile) {
   const cert = new X509Certificate(readFileSync(pemFile));
   const der = cert.publicKey.export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(der).digest('base64');
+}
+
+/* ---- TOTP (RFC 6238), computed here independently of the server ---- */
+
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let acc = 0;
+  const out = [];
+  for (const ch of text.replace(/=+$/, '')) {
+    const v = alphabet.indexOf(ch);
+    if (v < 0) throw new Error(`not base32: ${text}`);
+    acc = (acc << 5) | v;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((acc >> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+// The code for the 30-second step `ahead` steps from now.
+function totp(secret, ahead = 0) {
+  const step = Math.floor(Date.now() / 1000 / 30) + ahead;
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const h = createHmac('sha1', base32Decode(secret)).update(msg).digest();
+  const o = h[h.length - 1] & 0x0f;
+  const n = (((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3]) % 1000000;
+  return String(n).padStart(6, '0');
 }
 
 /* ---- a tiny step runner: stops at the first failure ---- */
@@ -198,6 +233,26 @@ async function main() {
       await shot('03-signed-in.png');
     });
 
+    await step('a reload stays signed in (the refresh token is in an HttpOnly cookie)', async () => {
+      const res = await page.reload({ timeout: T });
+      check(res && res.status() === 200, `status ${res && res.status()}`);
+      await ready();
+      await visible('#signed-in');
+      await hasText('#me-username', new RegExp(`^${user}$`));
+      const stored = await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]);
+      check(stored[0] === 0 && stored[1] === 0 && stored[2] === '', `nothing readable by scripts: ${JSON.stringify(stored)}`);
+      const cookies = await ctx.cookies(`${BASE}/api/token/refresh`);
+      const c = cookies.find((k) => k.name === 'pc_refresh');
+      check(c && c.httpOnly && c.secure && c.sameSite === 'Strict' && c.path === '/api/token',
+        `refresh cookie: ${JSON.stringify(c)}`);
+      await hasText('#sessions-list li', /this device/);
+    });
+
+    await step('the cookie is not sent to other paths', async () => {
+      const other = await ctx.cookies(`${BASE}/api/me`);
+      check(!other.some((k) => k.name === 'pc_refresh'), 'no refresh cookie outside /api/token');
+    });
+
     await step('reload the profile and refresh the tokens', async () => {
       await page.click('#reload-button');
       await hasText('#account-msg', /reloaded/);
@@ -245,6 +300,102 @@ async function main() {
       await page.click('#logout-all-button');
       await visible('#signed-out');
       await hasText('#login-msg', /Logged out everywhere/);
+    });
+
+    const user2 = `${user}-2fa`;
+    let secret = '';
+    let recovery = [];
+    await step('two-factor enrolment: QR code, code check, recovery codes shown once', async () => {
+      await page.fill('#register-username', user2);
+      await page.fill('#register-password', password);
+      await page.fill('#register-confirm', password);
+      await page.click('#register-submit');
+      await hasText('#login-msg', /created/);
+      await page.fill('#login-password', password);
+      await page.click('#login-submit');
+      await hasText('#me-username', new RegExp(`^${user2}$`));
+      await hasText('#mfa-status', /^off$/);
+      await page.click('#mfa-setup');
+      await visible('#mfa-qr svg');
+      secret = (await page.textContent('#mfa-secret')).trim();
+      check(/^[A-Z2-7]{32}$/.test(secret), `secret ${secret}`);
+      await page.fill('#mfa-code', '000000');
+      await page.click('#mfa-enable');
+      await hasText('#mfa-msg', /does not match/);
+      await page.fill('#mfa-code', totp(secret));
+      await page.click('#mfa-enable');
+      await visible('#mfa-recovery');
+      recovery = await page.locator('#recovery-codes li').allTextContents();
+      check(recovery.length === 10, `${recovery.length} recovery codes`);
+      await hasText('#mfa-status', /^on$/);
+      await shot('09-recovery-codes.png');
+      await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+      await page.click('#recovery-copy');
+      await hasText('#mfa-msg', /clipboard/);
+      const copied = await page.evaluate(() => navigator.clipboard.readText());
+      check(recovery.every((c) => copied.includes(c)), 'every code copied');
+      await page.click('#recovery-done');
+      check(await page.locator('#recovery-codes li').count() === 0, 'codes gone from the page');
+    });
+
+    await step('log in with a TOTP code computed in the test', async () => {
+      await page.click('#logout-button');
+      await visible('#signed-out');
+      await page.fill('#login-username', user2);
+      await page.fill('#login-password', password);
+      await page.click('#login-submit');
+      await visible('#mfa-form');
+      check(await page.locator('#login-form').isHidden(), 'password form hidden at the second step');
+      await page.fill('#mfa-login-code', '123456');
+      await page.click('#mfa-login-submit');
+      await hasText('#mfa-login-msg', /wrong or was already used/);
+      await page.fill('#mfa-login-code', totp(secret, 1)); // the enabling code's step is spent
+      await page.click('#mfa-login-submit');
+      await visible('#signed-in');
+      await hasText('#me-username', new RegExp(`^${user2}$`));
+      await hasText('#mfa-status', /^on$/);
+      await page.reload({ timeout: T });
+      await ready();
+      await hasText('#me-username', new RegExp(`^${user2}$`));
+      await shot('10-two-factor-on.png');
+    });
+
+    await step('end another session from the list', async () => {
+      // Another device: an API client signing in with a recovery code.
+      const other = await page.evaluate(async ([name, pw, code]) => {
+        const post = (path, body) => fetch(path, {
+          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+        }).then((r) => r.json());
+        const step1 = await post('/api/login', { username: name, password: pw });
+        const step2 = await post('/api/login/mfa', { mfa_token: step1.mfa_token, recovery_code: code });
+        return step2.access_token;
+      }, [user2, password, recovery[0]]);
+      check(typeof other === 'string' && other.length > 20, 'second session signed in');
+      await page.click('#sessions-reload');
+      await page.locator('#sessions-list li').nth(1).waitFor({ state: 'visible', timeout: T });
+      check(await page.locator('#sessions-list li').count() === 2, 'two sessions listed');
+      const foreign = page.locator('#sessions-list li:not(:has(.badge))'); // not this device
+      await foreign.locator('button').click();
+      await hasText('#sessions-msg', /signed out/);
+      await page.waitForFunction(() => document.querySelectorAll('#sessions-list li').length === 1, null, { timeout: T });
+      const status = await page.evaluate(async (tok) => (await fetch('/api/me', {
+        headers: { Authorization: `Bearer ${tok}` } })).status, other);
+      check(status === 401, `the ended session's access token answered ${status}`);
+      await hasText('#me-username', new RegExp(`^${user2}$`));
+      await shot('11-sessions.png');
+    });
+
+    await step('turn two-factor off with a recovery code', async () => {
+      await page.fill('#mfa-disable-password', password);
+      await page.fill('#mfa-disable-code', recovery[0]); // spent: refused
+      await page.click('#mfa-disable-submit');
+      await hasText('#mfa-msg', /wrong or was already used/);
+      await page.fill('#mfa-disable-code', recovery[1]);
+      await page.click('#mfa-disable-submit');
+      await hasText('#mfa-msg', /Two-factor is off/);
+      await hasText('#mfa-status', /^off$/);
+      await page.click('#logout-button');
+      await visible('#signed-out');
     });
 
     await step('a 429 shows Retry-After and holds the button', async () => {

@@ -43,6 +43,8 @@ static int write_config(struct srv *s, const char *extra_json)
     json_object_set_new(json_object_get(cfg, "db"), "path", json_string(path));
     snprintf(path, sizeof path, "%s/data/jwt-es256.pem", s->dir);
     json_object_set_new(json_object_get(cfg, "auth"), "jwt_key_file", json_string(path));
+    snprintf(path, sizeof path, "%s/data/totp.key", s->dir);
+    json_object_set_new(json_object_get(cfg, "auth"), "totp_key_file", json_string(path));
     if (extra_json) {
         json_t *extra = json_loads(extra_json, 0, &je);
         if (extra == NULL) {
