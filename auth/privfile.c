@@ -3,94 +3,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Creates each missing ancestor directory of path with mode 0700. */
-static int mkdir_parents(const char *path)
-{
-    char *dir = strdup(path);
-    char *s;
-    int ret = 0;
-
-    if (dir == NULL)
-        return -1;
-    for (s = dir + 1; *s != '\0' && ret == 0; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            ret = -1;
-        *s = '/';
-    }
-    free(dir);
-    return ret;
-}
-
-/* Makes the new directory entry durable, not just the file's data. */
-static void fsync_parent(const char *path)
-{
-    char *copy = strdup(path);
-    int fd = copy != NULL ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(copy);
-}
-
-static int write_all(int fd, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
+#include "server/file.h"
 
 int auth_privfile_create(const char *path, const void *data, size_t len, char *err, size_t errlen)
 {
-    char *tmp = NULL;
-    int fd = -1, ret = -1;
-
-    if (mkdir_parents(path) != 0) {
-        snprintf(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
-        goto fail;
-    }
-    if ((tmp = malloc(strlen(path) + 8)) == NULL) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        goto fail;
-    }
-    sprintf(tmp, "%s.XXXXXX", path);
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0 || fchmod(fd, 0600) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-        snprintf(err, errlen, "%s: cannot write key: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (link(tmp, path) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%s: cannot create key file: %s", path, strerror(errno));
-        goto fail;
-    }
-    fsync_parent(path);
-    ret = 0;
-fail:
-    if (fd >= 0) {
-        close(fd);
-        unlink(tmp);
-    }
-    free(tmp);
-    return ret;
+    /* Create-only: a file another process made first stays, and is read. */
+    return file_write_atomic(path, data, len, 0600, FILE_MKDIRS, err, errlen) < 0 ? -1 : 0;
 }
 
 int auth_privfile_read(const char *path, size_t max, unsigned char **buf, size_t *len, char *err,

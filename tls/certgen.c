@@ -3,6 +3,7 @@
  * addresses, extendedKeyUsage) are DER-encoded with its asn1write API. */
 #include "tls/certgen.h"
 #include "tls/compat.h"
+#include "tls/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -335,64 +336,26 @@ static int certgen_mkdirs(struct certgen *g)
     return 0;
 }
 
-static int certgen_write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Temp file (O_CREAT|O_EXCL, 0600 from mkostemp), then rename into place:
- * a reader never sees a half-written file, a key is never world-readable. */
-static int certgen_write_file(struct certgen *g, const char *path, const unsigned char *data,
-                              mode_t mode)
-{
-    char tmp[TLS_DEV_PATH_MAX + 8];
-    int fd, e;
-
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= sizeof tmp)
-        return certgen_fail_errno(g, path, "temporary name", ENAMETOOLONG);
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return certgen_fail_errno(g, path, "create", errno);
-    if ((mode != 0600 && fchmod(fd, mode) != 0) ||
-        certgen_write_all(fd, data, strlen((const char *)data)) != 0 || fsync(fd) != 0) {
-        e = errno;
-        close(fd);
-        unlink(tmp);
-        return certgen_fail_errno(g, path, "write", e);
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        e = errno;
-        unlink(tmp);
-        return certgen_fail_errno(g, path, "write", e);
-    }
-    return 0;
-}
-
+/* Each file through the one atomic writer (tls/file.h): a reader never
+ * sees half a file, and a key is never readable by others. */
 static int certgen_write(struct certgen *g)
 {
     char ca_key[TLS_DEV_PATH_MAX + 16];
-    int dfd;
-
+    const struct {
+        const char *path;
+        const unsigned char *pem;
+        unsigned mode;
+    } f[] = {
+        { ca_key, g->ca_key_pem, 0600 },
+        { g->paths->key_file, g->leaf_key_pem, 0600 },
+        { g->paths->ca_file, g->ca_pem, 0644 },
+        { g->paths->cert_file, g->chain_pem, 0644 },
+    };
     snprintf(ca_key, sizeof ca_key, "%s/ca.key", g->dir);
-    if (certgen_write_file(g, ca_key, g->ca_key_pem, 0600) != 0 ||
-        certgen_write_file(g, g->paths->key_file, g->leaf_key_pem, 0600) != 0 ||
-        certgen_write_file(g, g->paths->ca_file, g->ca_pem, 0644) != 0 ||
-        certgen_write_file(g, g->paths->cert_file, g->chain_pem, 0644) != 0)
-        return -1;
-    dfd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd); /* the renames survive a crash */
-        close(dfd);
-    }
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (file_write_atomic(f[i].path, f[i].pem, strlen((const char *)f[i].pem), f[i].mode,
+                              FILE_REPLACE, g->err, g->errlen) != 0)
+            return -1;
     return 0;
 }
 
