@@ -118,7 +118,24 @@ static int auth_limits(struct auth_ctx *ctx, char *err, size_t errlen)
         auth_limiter_new(&ctx->register_ip, (uint32_t)c->register_ip_per_minute,
                          (uint32_t)c->register_ip_per_minute, LIMITER_ENTRIES, err, errlen) != 0)
         return -1;
-    ctx->guard = (struct auth_guard){ c->lockout_threshold, c->lockout_base_s, c->lockout_max_s };
+    atomic_init(&ctx->guard.threshold, c->lockout_threshold);
+    atomic_init(&ctx->guard.base_s, c->lockout_base_s);
+    atomic_init(&ctx->guard.max_s, c->lockout_max_s);
+    return 0;
+}
+
+int auth_reconfigure_limits(struct auth_ctx *ctx, const struct rate_limits_config *c)
+{
+    if (auth_limiter_set(ctx->login_ip, (uint32_t)c->login_ip_per_minute,
+                         (uint32_t)c->login_ip_per_minute) != 0 ||
+        auth_limiter_set(ctx->login_user, (uint32_t)c->login_user_per_minute,
+                         (uint32_t)c->login_user_per_minute) != 0 ||
+        auth_limiter_set(ctx->register_ip, (uint32_t)c->register_ip_per_minute,
+                         (uint32_t)c->register_ip_per_minute) != 0)
+        return -1;
+    atomic_store(&ctx->guard.threshold, c->lockout_threshold);
+    atomic_store(&ctx->guard.base_s, c->lockout_base_s);
+    atomic_store(&ctx->guard.max_s, c->lockout_max_s);
     return 0;
 }
 

@@ -57,6 +57,11 @@ struct auth_ctx {
 int auth_setup(struct auth_ctx *ctx, const struct auth_settings *cfg, char *err, size_t errlen);
 /* Stops the pool (finishing queued jobs), frees everything. Safe on a
  * zeroed or partly set-up ctx. */
+/* A config reload's new rate_limits section: the limiters' rates and bursts
+ * and the lockout's threshold and backoff, for every request from now on.
+ * Main thread. 0, or -1 when a value is out of range (validation refuses
+ * those first). */
+int auth_reconfigure_limits(struct auth_ctx *ctx, const struct rate_limits_config *c);
 void auth_free(struct auth_ctx *ctx);
 
 /* Hooks for server_setup (arg = ctx): per-loop database, access check. */

@@ -12,12 +12,15 @@
 #define PC_AUTH_GUARD_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "db/db.h"
 
+/* rate_limits.lockout_*: a config reload changes them while pool threads
+ * read them, hence atomic (each read is one load). */
 struct auth_guard {
-    int threshold, base_s, max_s; /* rate_limits.lockout_* */
+    _Atomic int threshold, base_s, max_s;
 };
 
 /* The key for a name: lower-cased into key[65] (names are <= 64 bytes). */

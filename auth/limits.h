@@ -40,6 +40,11 @@ void auth_limiter_free(struct auth_limiter *lim); /* NULL ok */
 int auth_limiter_take(struct auth_limiter *lim, const void *key, size_t keylen, int64_t now_ms,
                       int *retry_after_s);
 
+/* New rate and burst from now on, for every key (a config reload); a
+ * bucket above the new burst is cut down to it. Any thread. 0, or -1 when
+ * out of range (nothing changed). */
+int auth_limiter_set(struct auth_limiter *lim, uint32_t rate_per_minute, uint32_t burst);
+
 /* Number of slots in the table (what max_entries was rounded to). */
 size_t auth_limiter_capacity(const struct auth_limiter *lim);
 

@@ -176,6 +176,16 @@ static int start_metrics(const struct config *cfg, const struct router *r, struc
     return metrics_http_start(mh, cfg->metrics.address, cfg->metrics.port, &port, err, errlen);
 }
 
+/* SIGHUP's share of auth/: the new rate limits (reload.h). */
+static int reload_auth(const struct config *next, void *arg)
+{
+    if (auth_reconfigure_limits(arg, &next->rate_limits) != 0) {
+        log_error("SIGHUP: the new rate limits are out of range; keeping the old ones");
+        return -1;
+    }
+    return 1;
+}
+
 static int serve(const struct config *cfg, const struct cli *cli)
 {
     char err[512];
@@ -217,7 +227,7 @@ static int serve(const struct config *cfg, const struct cli *cli)
         log_error("%s", err);
         goto out;
     }
-    struct reload_ctx reload = { cli->config_path, cli->demo, cfg, srv, NULL, NULL };
+    struct reload_ctx reload = { cli->config_path, cli->demo, cfg, srv, reload_auth, &auth };
     server_set_reload(srv, reload_config, &reload);
     rc = server_run(srv) == 0 ? 0 : 1;
 out:

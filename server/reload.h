@@ -1,9 +1,10 @@
 /* reload.h: the config half of SIGHUP. The file is read and validated
  * again; if it fails, the running config stays and the log says why. If it
  * passes, what can change safely while requests run changes at once: log
- * level and format, CORS origins and trusted proxies (and whatever the
- * composition root adds through `apply`, such as rate limits). Every other
- * section or key that differs is logged as needing a restart.
+ * level and format, CORS origins and trusted proxies here, and the
+ * rate_limits section through the composition root's `apply` (auth/ owns
+ * the limiters). Every other section or key that differs is logged as
+ * needing a restart.
  *
  * Threads: the main thread, from the server's SIGHUP handling. */
 #ifndef PC_RELOAD_H

@@ -335,6 +335,7 @@ static void reloadable_changes(json_t *root)
     json_object_set_new(root, "http",
                         json_pack("{s:[s]}", "cors_origins", "https://app.example.com"));
     json_object_set_new(root, "timeouts", json_pack("{s:i}", "header_ms", 5000));
+    json_object_set_new(root, "rate_limits", json_pack("{s:i}", "register_ip_per_minute", 1));
 }
 
 static void broken(json_t *root)
@@ -372,6 +373,9 @@ START_TEST(sighup_reloads_config)
     ck_assert_int_eq(resp_header(&r, "Access-Control-Allow-Origin", v, sizeof v), 0);
     ck_assert_str_eq(v, "https://app.example.com");
     wait_log(&s, "\"client_ip\":\"203.0.113.9\"");
+    /* The rate limits too: one registration a minute from now on. */
+    ck_assert_int_eq(register_user(&s, "reload1", "correct horse 1"), 201);
+    ck_assert_int_eq(register_user(&s, "reload2", "correct horse 2"), 429);
 
     /* A config that does not validate changes nothing. */
     edit_config(&s, broken);

@@ -39,6 +39,23 @@ START_TEST(test_burst_then_limited)
 }
 END_TEST
 
+/* A reload's new rate and burst apply to buckets already in the table. */
+START_TEST(test_set_changes_existing_buckets)
+{
+    struct auth_limiter *lim = mk(60, 10, 1000); /* a token a second, burst 10 */
+    int retry = -1;
+    ck_assert_int_eq(take(lim, "k", 1000, &retry), 0); /* 9 left */
+    ck_assert_int_eq(auth_limiter_set(lim, 6, 2), 0);  /* burst 2: cut down to it */
+    ck_assert_int_eq(take(lim, "k", 1000, &retry), 0);
+    ck_assert_int_eq(take(lim, "k", 1000, &retry), 0);
+    ck_assert_int_eq(take(lim, "k", 1000, &retry), AUTH_LIMITED);
+    ck_assert_int_eq(retry, 10);                       /* the new rate: a token every 10 s */
+    ck_assert_int_eq(auth_limiter_set(lim, 0, 2), -1); /* out of range: unchanged */
+    ck_assert_int_eq(take(lim, "k", 11000, &retry), 0);
+    auth_limiter_free(lim);
+}
+END_TEST
+
 START_TEST(test_refill_over_time)
 {
     struct auth_limiter *lim = mk(20, 2, 1000); /* a token every 3 s */
@@ -228,6 +245,7 @@ static Suite *limits_suite(void)
 
     tcase_add_test(tc, test_burst_then_limited);
     tcase_add_test(tc, test_refill_over_time);
+    tcase_add_test(tc, test_set_changes_existing_buckets);
     tcase_add_test(tc, test_sustained_rate);
     tcase_add_test(tc, test_keys_independent);
     tcase_add_test(tc, test_table_full_evicts_and_keeps_hot_key);
