@@ -150,9 +150,16 @@ void conn_http_finish(struct conn_http *h)
     h->started_us = 0;
 }
 
+static void conn_http_reparse_head(struct conn_http *h);
+
 void conn_http_fail(struct conn_http *h, int status, const char *code, const char *detail)
 {
     struct http_exchange *ex = &h->ex;
+    /* Reading the body may have moved the buffer under the head's slices
+     * (a body timeout, a body too large): the access line and the answer's
+     * headers read them, so point them at the bytes' new place first. */
+    if (h->head_len != 0 && h->in.moves != h->head_moves)
+        conn_http_reparse_head(h);
     conn_http_reset_response(ex);
     http_resp_error(&ex->resp, status, code, detail);
     ex->resp.close = 1;

@@ -107,6 +107,30 @@ START_TEST(body_arms_its_timeout_first)
 }
 END_TEST
 
+/* A body that moves the input buffer, then times out: the 408 and its
+ * access line read the head where it now is (under ASan, a stale slice
+ * would be a use after free). */
+START_TEST(body_timeout_after_the_buffer_moved)
+{
+    log_set_level(LOG_INFO); /* the access line reads method and path */
+    feed("POST /len HTTP/1.1\r\nHost: a\r\nOrigin: https://x.example\r\n"
+         "Content-Length: 30000\r\n\r\n");
+    ck_assert_int_eq(conn_http_advance(&h), CONN_HTTP_BODY);
+    ck_assert_int_eq(conn_http_advance(&h), CONN_HTTP_NEED_MORE);
+    unsigned moves = h.in.moves;
+    static char chunk[20000];
+    memset(chunk, 'x', sizeof chunk - 1);
+    feed(chunk); /* grows the buffer past its first allocation */
+    ck_assert_uint_ne(h.in.moves, moves);
+    ck_assert_int_eq(conn_http_advance(&h), CONN_HTTP_NEED_MORE);
+    conn_http_fail(&h, 408, "timeout", "the request did not arrive in time");
+    char *out = take_out();
+    ck_assert_ptr_nonnull(strstr(out, "HTTP/1.1 408 "));
+    ck_assert_ptr_nonnull(strstr(out, "X-Request-Id: "));
+    log_set_level(LOG_WARN);
+}
+END_TEST
+
 START_TEST(expect_continue_is_written_first)
 {
     feed("POST /len HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
@@ -176,6 +200,7 @@ static Suite *conn_http_suite(void)
     tcase_add_test(tc, partial_head_needs_more);
     tcase_add_test(tc, body_arms_its_timeout_first);
     tcase_add_test(tc, expect_continue_is_written_first);
+    tcase_add_test(tc, body_timeout_after_the_buffer_moved);
     tcase_add_test(tc, pipelined_one_at_a_time);
     tcase_add_test(tc, async_handler_finishes_later);
     tcase_add_test(tc, malformed_closes);
