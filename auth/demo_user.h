@@ -1,4 +1,4 @@
-/* demo_user.h: the account `portcullis demo` registers (server/demo.h,
+/* demo_user.h: the account `portcullis demo` registers (demo/demo.h,
  * DEMO_DEFAULT_USER) logs in with a password printed for everyone to see,
  * so it must not outlive the demo: outside demo mode its name can neither
  * register nor log in, and the server removes it when a demo-mode run ends

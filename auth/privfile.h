@@ -1,5 +1,5 @@
 /* privfile.h (internal to auth/): private key files on disk, created and
- * checked the careful way (shared by keyfile.c and sealkey.c).
+ * checked the careful way (shared by keyfile.c and seal.c).
  *
  * Creation: missing parent directories made 0700; the bytes go to a
  * temporary file (O_EXCL, mode 0600) that is fsynced and then link(2)ed
