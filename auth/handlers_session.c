@@ -420,17 +420,19 @@ int auth_h_refresh(struct http_exchange *ex, void *arg)
 
 /* ---- logout ---- */
 
-static void logout_run(struct auth_job *j, struct db *db)
+/* Revokes the family of j->refresh when it is a known token (of user uid;
+ * of anyone when uid is 0), then answers 204 and clears the cookie.
+ * Unknown or foreign tokens are ignored: logout always succeeds, and
+ * reveals nothing about other users' tokens. */
+static void logout_family(struct auth_job *j, struct db *db, int64_t uid)
 {
     unsigned char hash[AUTH_REFRESH_HASH_LEN];
     struct db_refresh r;
     int64_t now = (int64_t)time(NULL);
-    /* Unknown or foreign tokens are ignored: logout always succeeds, and
-     * reveals nothing about other users' tokens. */
     if (auth_refresh_hash(j->refresh, strlen(j->refresh), hash) == 0 &&
-        db_refresh_find(db, hash, &r) == 0 && r.user_id == j->user_id) {
+        db_refresh_find(db, hash, &r) == 0 && (uid == 0 || r.user_id == uid)) {
         if (db_begin(db) != 0 || db_refresh_revoke_family(db, r.family, now) != 0 ||
-            db_audit_add(db, "logout", j->user_id, NULL, j->ip, NULL, now) != 0 ||
+            db_audit_add(db, "logout", r.user_id, NULL, j->ip, NULL, now) != 0 ||
             db_commit(db) != 0) {
             auth_job_db_error(j, db, "logout");
             db_rollback(db);
@@ -441,6 +443,8 @@ static void logout_run(struct auth_job *j, struct db *db)
     auth_job_ok(j, 204, NULL);
     cookie_for(j, "", 0);
 }
+
+static void logout_run(struct auth_job *j, struct db *db) { logout_family(j, db, j->user_id); }
 
 int auth_h_logout(struct http_exchange *ex, void *arg)
 {
@@ -456,27 +460,8 @@ int auth_h_logout(struct http_exchange *ex, void *arg)
 }
 
 /* Logout by the refresh token alone (POST /api/token/logout): a browser
- * after a reload holds only the cookie. Holding the token is the proof;
- * unknown tokens are ignored (always 204). */
-static void token_logout_run(struct auth_job *j, struct db *db)
-{
-    unsigned char hash[AUTH_REFRESH_HASH_LEN];
-    struct db_refresh r;
-    int64_t now = (int64_t)time(NULL);
-    if (auth_refresh_hash(j->refresh, strlen(j->refresh), hash) == 0 &&
-        db_refresh_find(db, hash, &r) == 0) {
-        if (db_begin(db) != 0 || db_refresh_revoke_family(db, r.family, now) != 0 ||
-            db_audit_add(db, "logout", r.user_id, NULL, j->ip, NULL, now) != 0 ||
-            db_commit(db) != 0) {
-            auth_job_db_error(j, db, "logout");
-            db_rollback(db);
-            return;
-        }
-        auth_session_forget(j, db, r.family);
-    }
-    auth_job_ok(j, 204, NULL);
-    cookie_for(j, "", 0);
-}
+ * after a reload holds only the cookie. Holding the token is the proof. */
+static void token_logout_run(struct auth_job *j, struct db *db) { logout_family(j, db, 0); }
 
 int auth_h_token_logout(struct http_exchange *ex, void *arg)
 {

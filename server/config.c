@@ -556,30 +556,20 @@ static int validate_fields(const struct config *cfg, char *msg, size_t msglen)
     return 0;
 }
 
-static int validate_proxies(const struct config *cfg, char *msg, size_t msglen)
+static int cidr_valid(const char *s)
 {
-    const struct config_list *l = &cfg->server.trusted_proxies;
     struct proxy_cidr c;
-    for (int i = 0; i < l->n; i++)
-        if (proxy_cidr_parse(l->item[i], &c) != 0) {
-            snprintf(msg, msglen,
-                     "'server.trusted_proxies' item '%.64s' is not an address or a network "
-                     "(\"10.0.0.0/8\", \"::1\"; host bits must be zero)",
-                     l->item[i]);
-            return -1;
-        }
-    return 0;
+    return proxy_cidr_parse(s, &c) == 0;
 }
 
-static int validate_origins(const struct config *cfg, char *msg, size_t msglen)
+/* Every item of a list option passes valid(); msg names the first that
+ * does not, with what is expected. */
+static int validate_list(const struct config_list *l, const char *key, int (*valid)(const char *),
+                         const char *expected, char *msg, size_t msglen)
 {
-    const struct config_list *l = &cfg->http.cors_origins;
     for (int i = 0; i < l->n; i++)
-        if (!cors_origin_valid(l->item[i])) {
-            snprintf(msg, msglen,
-                     "'http.cors_origins' item '%.64s' is not an origin "
-                     "(\"https://app.example.com\", lower case, no path)",
-                     l->item[i]);
+        if (!valid(l->item[i])) {
+            snprintf(msg, msglen, "'%s' item '%.64s' is not %s", key, l->item[i], expected);
             return -1;
         }
     return 0;
@@ -587,7 +577,12 @@ static int validate_origins(const struct config *cfg, char *msg, size_t msglen)
 
 static int validate_network(const struct config *cfg, char *msg, size_t msglen)
 {
-    if (validate_proxies(cfg, msg, msglen) != 0 || validate_origins(cfg, msg, msglen) != 0)
+    if (validate_list(&cfg->server.trusted_proxies, "server.trusted_proxies", cidr_valid,
+                      "an address or a network (\"10.0.0.0/8\", \"::1\"; host bits must be zero)",
+                      msg, msglen) != 0 ||
+        validate_list(&cfg->http.cors_origins, "http.cors_origins", cors_origin_valid,
+                      "an origin (\"https://app.example.com\", lower case, no path)", msg,
+                      msglen) != 0)
         return -1;
     int https_lo = net_addr_loopback(cfg->server.https_address);
     int http_lo = net_addr_loopback(cfg->server.http_address);
