@@ -3,26 +3,46 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/random.h>
 
 #include <mbedtls/base64.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+
+/* One CTR_DRBG per thread (mbedTLS's, AES-256), seeded from mbedTLS's
+ * entropy collector, which reads the kernel's getrandom(2): no lock on
+ * the hot path, and the library reseeds it every
+ * MBEDTLS_CTR_DRBG_RESEED_INTERVAL requests. The state holds no heap
+ * memory, so a thread that ends leaves nothing behind. */
+static _Thread_local mbedtls_entropy_context t_entropy;
+static _Thread_local mbedtls_ctr_drbg_context t_drbg;
+static _Thread_local int t_seeded;
+
+static int rand_seed(void)
+{
+    static const unsigned char pers[] = "portcullis auth";
+    mbedtls_entropy_init(&t_entropy);
+    mbedtls_ctr_drbg_init(&t_drbg);
+    if (mbedtls_ctr_drbg_seed(&t_drbg, mbedtls_entropy_func, &t_entropy, pers, sizeof pers - 1) !=
+        0) {
+        mbedtls_ctr_drbg_free(&t_drbg);
+        mbedtls_entropy_free(&t_entropy);
+        return -1;
+    }
+    t_seeded = 1;
+    return 0;
+}
 
 int auth_rand_bytes(void *buf, size_t len)
 {
     unsigned char *p = buf;
-
-    /* getrandom(2) may return short counts for requests above 256 bytes or
-     * when interrupted by a signal; loop until filled. flags 0 = urandom
-     * pool, which blocks only before the kernel pool is seeded. */
+    if (!t_seeded && rand_seed() != 0)
+        return -1;
     while (len > 0) {
-        ssize_t n = getrandom(p, len, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+        size_t n = len < MBEDTLS_CTR_DRBG_MAX_REQUEST ? len : MBEDTLS_CTR_DRBG_MAX_REQUEST;
+        if (mbedtls_ctr_drbg_random(&t_drbg, p, n) != 0)
             return -1;
-        }
         p += n;
-        len -= (size_t)n;
+        len -= n;
     }
     return 0;
 }

@@ -1,15 +1,18 @@
 /* encode.h: the CSPRNG and base64url helpers every part of auth/ shares.
  *
- * One place that talks to getrandom(2) and to mbedTLS' base64: refresh
- * tokens and family ids (refresh.c), jti, kid and JWKS coordinates
- * (token.c), salts (password.c) and the limiters' hash keys (keytable.c). */
+ * One place for random bytes (mbedTLS's CTR_DRBG) and mbedTLS' base64:
+ * refresh tokens and family ids (refresh.c), jti, kid and JWKS coordinates
+ * (token.c), salts (password.c), the limiters' hash keys (keytable.c),
+ * TOTP secrets and recovery codes (mfa.c), one-time tokens and the sealing
+ * key and nonces (seal.c). Thread-safe: each thread has a generator. */
 #ifndef PC_AUTH_ENCODE_H
 #define PC_AUTH_ENCODE_H
 
 #include <stddef.h>
 
-/* Fills buf with len bytes from the kernel CSPRNG (getrandom(2), blocking
- * only until the pool is initialised at boot). Returns 0 or -1. */
+/* Fills buf with len bytes from the calling thread's CTR_DRBG, seeded on
+ * first use from mbedTLS's entropy collector (the kernel's getrandom(2),
+ * which blocks only until the pool is initialised at boot). 0 or -1. */
 int auth_rand_bytes(void *buf, size_t len);
 
 /* Length of the unpadded base64url encoding of n bytes (without NUL). */
