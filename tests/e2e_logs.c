@@ -66,6 +66,39 @@ START_TEST(request_id_kept_or_made)
 }
 END_TEST
 
+/* Turns two-factor on for the holder of access and signs in with a code;
+ * the secret, the codes, the recovery codes and the sign-in step's token
+ * go into secrets[] (n in/out) for the log check. */
+static void mfa_session(const struct srv *s, const char *name, const char *pw, const char *access,
+                        char secrets[][200], size_t *n)
+{
+    struct api_resp r = { 0 };
+    char code[7], next[7];
+    ck_assert_int_eq(api_json(s, "POST", "/api/mfa/totp/setup", access, &r, NULL), 200);
+    snprintf(secrets[(*n)++], 200, "%s", api_str(&r, "secret"));
+    api_resp_free(&r);
+    api_totp_code(secrets[*n - 1], 0, code);
+    api_totp_code(secrets[*n - 1], 1, next); /* for the sign-in: this step is spent */
+    ck_assert_int_eq(api_json(s, "POST", "/api/mfa/totp/enable", access, &r, "{s:s}", "code", code),
+                     200);
+    json_t *codes = json_object_get(r.json, "recovery_codes");
+    ck_assert_uint_eq(json_array_size(codes), 10);
+    snprintf(secrets[(*n)++], 200, "%s", json_string_value(json_array_get(codes, 0)));
+    snprintf(secrets[(*n)++], 200, "%s", json_string_value(json_array_get(codes, 9)));
+    api_resp_free(&r);
+    snprintf(secrets[(*n)++], 200, "\"%s\"", code); /* quoted: six digits occur elsewhere */
+    ck_assert_int_eq(
+        api_json(s, "POST", "/api/login", NULL, &r, "{s:s, s:s}", "username", name, "password", pw),
+        200);
+    snprintf(secrets[(*n)++], 200, "%s", api_str(&r, "mfa_token"));
+    api_resp_free(&r);
+    ck_assert_int_eq(api_json(s, "POST", "/api/login/mfa", NULL, &r, "{s:s, s:s}", "mfa_token",
+                              secrets[*n - 1], "code", next),
+                     200);
+    snprintf(secrets[(*n)++], 200, "\"%s\"", next);
+    api_resp_free(&r);
+}
+
 static char logbuf[1 << 21];
 
 static const char *read_log(const struct srv *s)
@@ -101,7 +134,7 @@ START_TEST(json_logs_and_no_secrets)
 {
     struct srv s;
     struct api_session t, t2;
-    struct api_resp r;
+    struct api_resp r = { 0 };
     const char *pw = "Secret-Horse-91x", *pw2 = "Another-Secret-5q";
     ck_assert_int_eq(
         api_start(&s, "{\"server\": {\"log_format\": \"json\", \"log_level\": \"debug\"}}"), 0);
@@ -147,6 +180,15 @@ START_TEST(json_logs_and_no_secrets)
                               refreshed[0] ? refreshed : pw };
     for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
         ck_assert_msg(strstr(log, secrets[i]) == NULL, "the log holds secret #%zu", i);
+    /* Two-factor: the secret, codes, recovery codes and the sign-in step. */
+    static char mfa[8][200];
+    size_t nmfa = 0;
+    struct api_session t3;
+    ck_assert_int_eq(api_login(&s, "loggy", pw2, &t3), 200);
+    mfa_session(&s, "loggy", pw2, t3.access, mfa, &nmfa);
+    log = read_log(&s);
+    for (size_t i = 0; i < nmfa; i++)
+        ck_assert_msg(strstr(log, mfa[i]) == NULL, "the log holds two-factor secret #%zu", i);
     /* Not even a recognisable part of a token (its signature). */
     const char *sig = strrchr(t.access, '.');
     ck_assert(sig && strstr(log, sig + 1) == NULL);

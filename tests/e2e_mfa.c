@@ -41,34 +41,6 @@ static void shared_teardown(void)
 }
 
 /* RFC 4648 base32 without padding into out; the byte count. */
-static size_t b32_decode(const char *s, unsigned char *out, size_t cap)
-{
-    size_t n = 0;
-    unsigned bits = 0, acc = 0;
-    for (; *s; s++) {
-        const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", *p = strchr(a, *s);
-        ck_assert_ptr_nonnull(p);
-        acc = (acc << 5) | (unsigned)(p - a);
-        bits += 5;
-        if (bits >= 8) {
-            ck_assert_uint_lt(n, cap);
-            out[n++] = (unsigned char)(acc >> (bits - 8));
-            bits -= 8;
-        }
-    }
-    return n;
-}
-
-/* The code for the step `ahead` steps from now (0 or 1: both accepted). */
-static void code_at(const char *b32, int ahead, char out[7])
-{
-    unsigned char key[64];
-    uint32_t c = 0;
-    size_t n = b32_decode(b32, key, sizeof key);
-    ck_assert_int_eq(totp_code(key, n, totp_step(time(NULL)) + ahead, 6, &c), 0);
-    snprintf(out, 7, "%06u", c);
-}
-
 /* The next step's code from oathtool: -w 1 prints this step's and the next. */
 static void oath_next(const char *b32, char out[7])
 {
@@ -113,7 +85,7 @@ static void enrol(const struct srv *srv, const char *name, struct enrolled *e, i
     if (oath)
         oath_now(e->secret, code);
     else
-        code_at(e->secret, 0, code);
+        api_totp_code(e->secret, 0, code);
     ck_assert_int_eq(
         api_json(srv, "POST", "/api/mfa/totp/enable", e->s.access, &r, "{s:s}", "code", code), 200);
     json_t *codes = json_object_get(r.json, "recovery_codes");
@@ -178,7 +150,7 @@ START_TEST(enrol_and_login_with_codes)
         &r,
         api_json(&g_srv, "POST", "/api/mfa/totp/enable", s.access, &r, "{s:s}", "code", "000000"),
         422, "invalid_code");
-    code_at(secret, 0, first);
+    api_totp_code(secret, 0, first);
     ck_assert_int_eq(
         api_json(&g_srv, "POST", "/api/mfa/totp/enable", s.access, &r, "{s:s}", "code", first),
         200);
@@ -195,7 +167,7 @@ START_TEST(enrol_and_login_with_codes)
         401, "invalid_grant");
     /* The code that enabled it was used: replay refused. */
     api_expect_error(&r, login_step2(&g_srv, tok, "code", first, &r), 401, "invalid_code");
-    code_at(secret, 1, code);
+    api_totp_code(secret, 1, code);
     ck_assert_int_eq(login_step2(&g_srv, tok, "code", code, &r), 200);
     ck_assert_uint_gt(strlen(api_str(&r, "access_token")), 20);
     ck_assert_uint_eq(strlen(api_str(&r, "refresh_token")), 43);
@@ -269,7 +241,7 @@ START_TEST(mfa_token_dies_with_the_epoch)
     enrol(&g_srv, "mfa.epoch", &e, 0);
     login_step1(&g_srv, "mfa.epoch", tok);
     ck_assert_int_eq(api_json(&g_srv, "POST", "/api/logout-all", e.s.access, &r, NULL), 204);
-    code_at(e.secret, 1, code);
+    api_totp_code(e.secret, 1, code);
     api_expect_error(&r, login_step2(&g_srv, tok, "code", code, &r), 401, "invalid_mfa_token");
     api_resp_free(&r);
 }
@@ -343,7 +315,7 @@ START_TEST(secret_sealed_at_rest)
     sqlite3 *h = NULL;
     sqlite3_stmt *st = NULL;
     enrol(&g_srv, "mfa.rest", &e, 0);
-    size_t n = b32_decode(e.secret, raw, sizeof raw);
+    size_t n = api_b32_decode(e.secret, raw, sizeof raw);
     snprintf(path, sizeof path, "%s/data/portcullis.db", g_srv.dir);
     ck_assert_int_eq(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     ck_assert_int_eq(
@@ -376,7 +348,7 @@ START_TEST(wrong_codes_lock_out)
     for (int i = 0; i < 3; i++)
         api_expect_error(&r, login_step2(&s, tok, "code", i == 1 ? "zzzz-zzzz-zzzz" : "123456", &r),
                          401, "invalid_code");
-    code_at(e.secret, 1, code);
+    api_totp_code(e.secret, 1, code);
     api_expect_error(&r, login_step2(&s, tok, "code", code, &r), 429, "locked");
     ck_assert_int_eq(api_header(&r, "Retry-After", v, sizeof v), 0);
     ck_assert_int_ge(atoi(v), 1);

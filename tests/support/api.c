@@ -1,6 +1,8 @@
 /* api.c: see api.h. */
 #include "support/api.h"
 
+#include "auth/totp.h"
+
 #include <check.h>
 #include <ctype.h>
 #include <fcntl.h>
@@ -338,4 +340,31 @@ void api_expect_error(const struct api_resp *r, int st, int want, const char *co
     ck_assert_msg(strcmp(api_error(r), code) == 0, "error '%s', want '%s'", api_error(r), code);
     ck_assert_msg(json_is_string(json_object_get(r->json, "detail")), "no detail: %s",
                   r->http.body);
+}
+
+size_t api_b32_decode(const char *s, unsigned char *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned bits = 0, acc = 0;
+    for (; *s; s++) {
+        const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", *p = strchr(a, *s);
+        ck_assert_ptr_nonnull(p);
+        acc = (acc << 5) | (unsigned)(p - a);
+        bits += 5;
+        if (bits >= 8) {
+            ck_assert_uint_lt(n, cap);
+            out[n++] = (unsigned char)(acc >> (bits - 8));
+            bits -= 8;
+        }
+    }
+    return n;
+}
+
+void api_totp_code(const char *b32, int ahead, char out[7])
+{
+    unsigned char key[64];
+    uint32_t c = 0;
+    size_t n = api_b32_decode(b32, key, sizeof key);
+    ck_assert_int_eq(totp_code(key, n, totp_step(time(NULL)) + ahead, 6, &c), 0);
+    snprintf(out, 7, "%06u", c);
 }

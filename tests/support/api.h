@@ -112,4 +112,11 @@ int api_cli(const struct srv *s, const char *args, const char *stdin_text, char 
  * the CLI's "(id N)"): 0 or -1. */
 int api_make_admin(const struct srv *s, const char *name, const char *pw, struct api_session *t);
 
+/* Base32 (RFC 4648, no padding) of a TOTP secret into out; its length.
+ * Asserts on a character outside the alphabet or an overflow. */
+size_t api_b32_decode(const char *s, unsigned char *out, size_t cap);
+/* The 6-digit TOTP code of secret b32 for the step `ahead` steps from now
+ * (computed with auth/totp.c; e2e_mfa checks the same against oathtool). */
+void api_totp_code(const char *b32, int ahead, char out[7]);
+
 #endif
