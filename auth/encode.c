@@ -2,6 +2,7 @@
 #include "auth/encode.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <mbedtls/base64.h>
@@ -9,37 +10,63 @@
 #include <mbedtls/entropy.h>
 
 /* One CTR_DRBG per thread (mbedTLS's, AES-256), seeded from mbedTLS's
- * entropy collector, which reads the kernel's getrandom(2): no lock on
- * the hot path, and the library reseeds it every
- * MBEDTLS_CTR_DRBG_RESEED_INTERVAL requests. The state holds no heap
- * memory, so a thread that ends leaves nothing behind. */
-static _Thread_local mbedtls_entropy_context t_entropy;
-static _Thread_local mbedtls_ctr_drbg_context t_drbg;
-static _Thread_local int t_seeded;
+ * entropy collector, which reads the kernel's getrandom(2): no lock on the
+ * hot path, and the library reseeds it every MBEDTLS_CTR_DRBG_RESEED_INTERVAL
+ * requests. The state is heap memory (the entropy pool's hash context
+ * allocates) owned through a thread-specific key, whose destructor frees it
+ * when the thread ends. */
+struct rand_state {
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+};
 
-static int rand_seed(void)
+static pthread_key_t rand_key;
+static pthread_once_t rand_once = PTHREAD_ONCE_INIT;
+static int rand_key_ok;
+
+static void rand_state_free(void *p)
+{
+    struct rand_state *r = p;
+    mbedtls_ctr_drbg_free(&r->drbg);
+    mbedtls_entropy_free(&r->entropy);
+    free(r);
+}
+
+static void rand_key_make(void)
+{
+    rand_key_ok = pthread_key_create(&rand_key, rand_state_free) == 0;
+}
+
+static struct rand_state *rand_state(void)
 {
     static const unsigned char pers[] = "portcullis auth";
-    mbedtls_entropy_init(&t_entropy);
-    mbedtls_ctr_drbg_init(&t_drbg);
-    if (mbedtls_ctr_drbg_seed(&t_drbg, mbedtls_entropy_func, &t_entropy, pers, sizeof pers - 1) !=
-        0) {
-        mbedtls_ctr_drbg_free(&t_drbg);
-        mbedtls_entropy_free(&t_entropy);
-        return -1;
+    if (pthread_once(&rand_once, rand_key_make) != 0 || !rand_key_ok)
+        return NULL;
+    struct rand_state *r = pthread_getspecific(rand_key);
+    if (r != NULL)
+        return r;
+    if ((r = malloc(sizeof *r)) == NULL)
+        return NULL;
+    mbedtls_entropy_init(&r->entropy);
+    mbedtls_ctr_drbg_init(&r->drbg);
+    if (mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func, &r->entropy, pers, sizeof pers - 1) !=
+            0 ||
+        pthread_setspecific(rand_key, r) != 0) {
+        rand_state_free(r);
+        return NULL;
     }
-    t_seeded = 1;
-    return 0;
+    return r;
 }
 
 int auth_rand_bytes(void *buf, size_t len)
 {
     unsigned char *p = buf;
-    if (!t_seeded && rand_seed() != 0)
+    struct rand_state *r = rand_state();
+    if (r == NULL)
         return -1;
     while (len > 0) {
         size_t n = len < MBEDTLS_CTR_DRBG_MAX_REQUEST ? len : MBEDTLS_CTR_DRBG_MAX_REQUEST;
-        if (mbedtls_ctr_drbg_random(&t_drbg, p, n) != 0)
+        if (mbedtls_ctr_drbg_random(&r->drbg, p, n) != 0)
             return -1;
         p += n;
         len -= n;

@@ -124,15 +124,17 @@ START_TEST(decay_same_for_known_and_unknown_names)
 {
     struct srv s;
     struct api_resp r = { 0 };
+    /* Windows of seconds, not one: each try costs an argon2id hash, and a
+     * busy machine must not let a lock run out between two tries. */
     ck_assert_int_eq(api_start(&s, "{\"rate_limits\": {\"lockout_threshold\": 3,"
-                                   " \"lockout_base_s\": 1, \"lockout_max_s\": 2}}"),
+                                   " \"lockout_base_s\": 3, \"lockout_max_s\": 6}}"),
                      0);
     ck_assert_int_eq(api_register(&s, "victim", PW, NULL), 201);
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(login(&s, "victim", "wrong password", &r), 401);
         ck_assert_int_eq(login(&s, "ghost", "wrong password", &r), 401);
     }
-    sleep(4); /* past lockout_max_s: every count starts afresh */
+    sleep(7); /* past lockout_max_s: every count starts afresh */
     const char *names[] = { "victim", "ghost" };
     int seen[2][4];
     for (int n = 0; n < 2; n++)
