@@ -14,6 +14,7 @@
 # Loopback only; everything started here is stopped on exit.
 # Environment (set by ctest): PC_BINARY, PC_SOURCE_DIR.
 set -euo pipefail
+. "$(dirname "$0")/support/wait_port.sh"
 
 : "${PC_BINARY:?PC_BINARY is the portcullis binary}"
 fail() { echo "script_haproxy: FAIL: $*" >&2; exit 1; }
@@ -45,12 +46,7 @@ start_server() {
 JSON
     "$PC_BINARY" --config "$tmp/$name/config.json" >"$tmp/$name/log" 2>&1 &
     pids+=($!)
-    for _ in $(seq 1 600); do
-        port=$(sed -n 's|.*listening on https://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$tmp/$name/log" | head -n1)
-        [ -n "$port" ] && break
-        kill -0 "${pids[-1]}" 2>/dev/null || break
-        sleep 0.1
-    done
+    port=$(pc_wait_port "$tmp/$name/log" "${pids[-1]}" https || true)
     [ -n "$port" ] || { cat "$tmp/$name/log" >&2; fail "server $name did not start"; }
     printf -v "port_$name" '%s' "$port"
 }

@@ -9,6 +9,7 @@
 # Loopback only; everything started here is stopped on exit.
 # Environment (set by ctest): PC_BINARY.
 set -euo pipefail
+. "$(dirname "$0")/support/wait_port.sh"
 
 : "${PC_BINARY:?PC_BINARY is the portcullis binary}"
 fail() { echo "script_nginx_auth: FAIL: $*" >&2; exit 1; }
@@ -36,13 +37,7 @@ cat >"$tmp/config.json" <<JSON
 JSON
 "$PC_BINARY" --config "$tmp/config.json" >"$tmp/server.log" 2>&1 &
 pids+=($!)
-pc=""
-for _ in $(seq 1 600); do
-    pc=$(sed -n 's|.*listening on https://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$tmp/server.log" | head -n1)
-    [ -n "$pc" ] && break
-    kill -0 "${pids[-1]}" 2>/dev/null || break
-    sleep 0.1
-done
+pc=$(pc_wait_port "$tmp/server.log" "${pids[-1]}" https || true)
 [ -n "$pc" ] || { cat "$tmp/server.log" >&2; fail "portcullis did not start"; }
 
 # The upstream: echoes the request's headers as JSON.

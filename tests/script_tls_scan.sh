@@ -16,6 +16,7 @@
 # Bounded: the scan is killed after PC_TLS_SCAN_TIMEOUT seconds (240).
 # Environment (set by ctest): PC_BINARY, PC_SOURCE_DIR.
 set -euo pipefail
+. "$(dirname "$0")/support/wait_port.sh"
 
 : "${PC_BINARY:?PC_BINARY is the portcullis binary}"
 : "${PC_SOURCE_DIR:?PC_SOURCE_DIR is the source tree}"
@@ -58,13 +59,7 @@ EOF
 
 "$PC_BINARY" --config "$tmp/config.json" >"$tmp/server.log" 2>&1 &
 pid=$!
-port=""
-for _ in $(seq 1 600); do   # up to 60 s: sanitizer builds start slowly
-    port=$(sed -n 's|.*listening on https://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$tmp/server.log" | head -n1)
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
+port=$(pc_wait_port "$tmp/server.log" "$pid" https || true)
 if [ -z "$port" ]; then
     echo "script_tls_scan: the server did not start:" >&2
     cat "$tmp/server.log" >&2

@@ -12,6 +12,7 @@
 # server 120 s to start and 60 s per request.
 # Environment (set by ctest): PC_BINARY, PC_SOURCE_DIR, PC_BUILD_DIR, PC_SANITIZE.
 set -euo pipefail
+. "$(dirname "$0")/support/wait_port.sh"
 
 : "${PC_BINARY:?PC_BINARY is the portcullis binary}"
 : "${PC_SOURCE_DIR:?PC_SOURCE_DIR is the source tree}"
@@ -81,13 +82,7 @@ EOF
 "${vg[@]}" --log-file="$tmp/server.vg" "$PC_BINARY" --config "$tmp/config.json" \
     >"$tmp/server.log" 2>&1 &
 pid=$!
-port=""
-for _ in $(seq 1 1200); do   # up to 120 s
-    port=$(sed -n 's|.*listening on https://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$tmp/server.log" | head -n1)
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
+port=$(pc_wait_port "$tmp/server.log" "$pid" https 1200 || true) # up to 120 s
 if [ -z "$port" ]; then
     echo "FAIL: the server did not start under valgrind" >&2
     cat "$tmp/server.log" "$tmp/server.vg" >&2
