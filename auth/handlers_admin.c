@@ -14,6 +14,7 @@
 #include "db/mfa.h"
 #include "db/users.h"
 #include "server/log.h"
+#include "server/portcullis_int.h"
 
 /* The admin view of u, its failure count and lock read from the lockout's
  * own record (guard.h), not from the users row. NULL on error. */
@@ -54,8 +55,9 @@ static int add_user(void *arg, const struct db_user *u)
     return 1;
 }
 
-int auth_h_admin_list(struct http_exchange *ex, void *arg)
+int auth_h_admin_list(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_loop *al = ex->loop_data;
     long offset, limit;
     int64_t total = 0;
@@ -90,8 +92,9 @@ static int add_event(void *arg, const struct db_audit *a)
     return json_array_append_new(arg, o);
 }
 
-int auth_h_admin_audit(struct http_exchange *ex, void *arg)
+int auth_h_admin_audit(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     (void)arg;
     struct auth_loop *al = ex->loop_data;
     long offset, limit, user;
@@ -233,8 +236,9 @@ static int refuse_self(struct http_exchange *ex, int64_t target, const char *wha
     return 1;
 }
 
-int auth_h_admin_patch(struct http_exchange *ex, void *arg)
+int auth_h_admin_patch(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     int64_t id = auth_target_id(ex);
     if (id == 0)
         return 0;
@@ -282,8 +286,9 @@ static void delete_run(struct auth_job *j, struct db *db)
     auth_job_ok(j, 204, NULL);
 }
 
-int auth_h_admin_delete(struct http_exchange *ex, void *arg)
+int auth_h_admin_delete(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     int64_t id = auth_target_id(ex);
     if (id == 0 || refuse_self(ex, id, "admins cannot delete themselves"))
         return 0;
@@ -317,8 +322,9 @@ static void mfa_reset_run(struct auth_job *j, struct db *db)
     }
 }
 
-int auth_h_admin_mfa_reset(struct http_exchange *ex, void *arg)
+int auth_h_admin_mfa_reset(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     int64_t id = auth_target_id(ex);
     if (id == 0)
         return 0;

@@ -23,6 +23,7 @@
 #include "server/clock.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/portcullis_int.h"
 
 #define MFA_TOKEN_TTL_S 300 /* between the password and the code */
 #define SPEND_WRONG     1   /* spend_code: wrong, replayed or already used */
@@ -208,8 +209,9 @@ static void set_code(struct auth_job *j, const char *code, size_t len, int recov
     j->recovery = recovery;
 }
 
-int auth_h_login_mfa(struct http_exchange *ex, void *arg)
+int auth_h_login_mfa(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_ctx *ctx = arg;
     const char *tok = NULL, *code = NULL, *rcode = NULL;
     size_t toklen = 0, codelen = 0, rlen = 0;
@@ -414,14 +416,16 @@ out:
     return j;
 }
 
-int auth_h_totp_setup(struct http_exchange *ex, void *arg)
+int auth_h_totp_setup(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = code_job(ex, arg, setup_run, 0, 0);
     return j != NULL ? auth_job_submit(j) : 0;
 }
 
-int auth_h_totp_enable(struct http_exchange *ex, void *arg)
+int auth_h_totp_enable(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = code_job(ex, arg, enable_run, 1, 0);
     if (j != NULL && j->recovery) { /* enabling takes a code from the app */
         http_resp_error(&ex->resp, 422, "invalid_code", "the code is the app's 6 digits");
@@ -431,8 +435,9 @@ int auth_h_totp_enable(struct http_exchange *ex, void *arg)
     return j != NULL ? auth_job_submit(j) : 0;
 }
 
-int auth_h_totp_disable(struct http_exchange *ex, void *arg)
+int auth_h_totp_disable(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_ctx *ctx = arg;
     char key[65];
     auth_guard_key(key, auth_principal(ex)->username);

@@ -18,6 +18,7 @@
 #include "db/resets.h"
 #include "db/tokens.h"
 #include "db/users.h"
+#include "server/portcullis_int.h"
 
 int auth_reset_issue(struct db *db, int64_t user_id, const char *username, int64_t actor,
                      const char *ip, char token[AUTH_REFRESH_TOKEN_LEN + 1])
@@ -60,8 +61,9 @@ static void issue_run(struct auth_job *j, struct db *db)
     mbedtls_platform_zeroize(token, sizeof token);
 }
 
-int auth_h_admin_password_reset(struct http_exchange *ex, void *arg)
+int auth_h_admin_password_reset(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     int64_t id = auth_target_id(ex);
     if (id == 0)
         return 0;
@@ -119,8 +121,9 @@ static void reset_run(struct auth_job *j, struct db *db)
     auth_job_ok(j, 204, NULL);
 }
 
-int auth_h_password_reset(struct http_exchange *ex, void *arg)
+int auth_h_password_reset(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_ctx *ctx = arg;
     const char *tok = NULL, *pw = NULL;
     size_t toklen = 0, pwlen = 0;

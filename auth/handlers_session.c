@@ -16,6 +16,7 @@
 #include "db/audit.h"
 #include "db/tokens.h"
 #include "db/users.h"
+#include "server/portcullis_int.h"
 
 #define REFRESH_COOKIE "pc_refresh"
 
@@ -101,8 +102,9 @@ static void register_run(struct auth_job *j, struct db *db)
     auth_job_ok(j, 201, json_pack("{s:I, s:s}", "id", (json_int_t)id, "username", j->username));
 }
 
-int auth_h_register(struct http_exchange *ex, void *arg)
+int auth_h_register(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_ctx *ctx = arg;
     const char *ip = ex->req.client_ip;
     if (auth_limited(ex, ctx->register_ip, ip))
@@ -253,8 +255,9 @@ static void login_run(struct auth_job *j, struct db *db)
     login_succeeded(j, db, &u, now);
 }
 
-int auth_h_login(struct http_exchange *ex, void *arg)
+int auth_h_login(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_ctx *ctx = arg;
     const char *ip = ex->req.client_ip;
     char key[65];
@@ -406,8 +409,9 @@ fail:
     return -1;
 }
 
-int auth_h_refresh(struct http_exchange *ex, void *arg)
+int auth_h_refresh(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = auth_job_new(ex, arg, refresh_run);
     if (j == NULL)
         return 0;
@@ -446,8 +450,9 @@ static void logout_family(struct auth_job *j, struct db *db, int64_t uid)
 
 static void logout_run(struct auth_job *j, struct db *db) { logout_family(j, db, j->user_id); }
 
-int auth_h_logout(struct http_exchange *ex, void *arg)
+int auth_h_logout(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = auth_job_new(ex, arg, logout_run);
     if (j == NULL)
         return 0;
@@ -463,8 +468,9 @@ int auth_h_logout(struct http_exchange *ex, void *arg)
  * after a reload holds only the cookie. Holding the token is the proof. */
 static void token_logout_run(struct auth_job *j, struct db *db) { logout_family(j, db, 0); }
 
-int auth_h_token_logout(struct http_exchange *ex, void *arg)
+int auth_h_token_logout(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = auth_job_new(ex, arg, token_logout_run);
     if (j == NULL)
         return 0;
@@ -492,8 +498,9 @@ static void logout_all_run(struct auth_job *j, struct db *db)
     cookie_for(j, "", 0);
 }
 
-int auth_h_logout_all(struct http_exchange *ex, void *arg)
+int auth_h_logout_all(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = auth_job_new(ex, arg, logout_all_run);
     if (j == NULL)
         return 0;

@@ -14,6 +14,7 @@
 #include "db/sessions.h"
 #include "db/tokens.h"
 #include "server/log.h"
+#include "server/portcullis_int.h"
 
 struct list_arg {
     json_t *list;
@@ -36,8 +37,9 @@ static int add_session(void *arg, const struct db_session *s)
 }
 
 /* A read on the loop's connection, like /api/me. */
-int auth_h_sessions(struct http_exchange *ex, void *arg)
+int auth_h_sessions(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     (void)arg;
     struct auth_loop *al = ex->loop_data;
     const struct auth_user_view *p = auth_principal(ex);
@@ -79,8 +81,9 @@ static void end_run(struct auth_job *j, struct db *db)
     auth_job_ok(j, 204, NULL);
 }
 
-int auth_h_session_end(struct http_exchange *ex, void *arg)
+int auth_h_session_end(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct str v = route_param(&ex->req.params, "id");
     int64_t id = 0;
     size_t i = 0;

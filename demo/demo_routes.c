@@ -16,6 +16,7 @@
 #include "demo/demo_int.h"
 #include "server/log.h"
 #include "server/net.h"
+#include "server/portcullis_int.h"
 
 struct demo_ctx {
     const struct config *cfg;
@@ -90,8 +91,9 @@ static int demo_allowed(struct http_exchange *ex)
     return 0;
 }
 
-static int demo_wire(struct http_exchange *ex, void *arg)
+static int demo_wire(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct demo_ctx *d = arg;
     if (!demo_allowed(ex))
         return 0;
@@ -174,8 +176,9 @@ static int demo_wants_tls12(const struct http_exchange *ex)
     return on;
 }
 
-static int demo_run(struct http_exchange *ex, void *arg)
+static int demo_run(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct demo_ctx *d = arg;
     int idle = 0;
     if (!demo_allowed(ex))
@@ -213,10 +216,10 @@ static int demo_run(struct http_exchange *ex, void *arg)
     return 0;
 }
 
-int demo_add_routes(struct router *r, struct demo_ctx *d, int access)
+int demo_add_routes(struct pc_server *s, struct demo_ctx *d)
 {
-    if (router_add(r, "GET", "/demo/wire", demo_wire, access, d) != 0 ||
-        router_add(r, "POST", "/demo/run", demo_run, access, d) != 0)
+    if (pc_route(s, "GET", "/demo/wire", "public", demo_wire, d) != 0 ||
+        pc_route(s, "POST", "/demo/run", "public", demo_run, d) != 0)
         return -1;
     return 0;
 }

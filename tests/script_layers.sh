@@ -16,7 +16,7 @@ cd "$src"
 
 layer_of() {
     case "$1" in
-        server/main.c) echo main ;;
+        server/main.c|server/root.c) echo main ;;
         demo/*) echo demo ;;
         tls/*) echo tls ;;
         db/*) echo db ;;
