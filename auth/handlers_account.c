@@ -121,11 +121,11 @@ int auth_h_password(struct pc_req *req, void *arg)
         { "new_password", AUTH_F_STRING, 1, &new, &newlen, NULL, NULL },
     };
     struct auth_job *j = NULL;
-    json_t *body = auth_req_json(ex);
+    json_t *body = pc_body_json(req);
     if (body == NULL || auth_req_fields(ex, body, f, 2) != 0)
         goto out;
     if (auth_pw_check_length(newlen) != 0) {
-        http_resp_error(&ex->resp, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
+        pc_error(req, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
         goto out;
     }
     const struct auth_user_view *p = auth_principal(ex);
@@ -141,7 +141,7 @@ int auth_h_password(struct pc_req *req, void *arg)
     snprintf(j->username, sizeof j->username, "%s", p->username);
     if (auth_job_secret(&j->password, &j->password_len, old, oldlen) != 0 ||
         auth_job_secret(&j->new_password, &j->new_password_len, new, newlen) != 0) {
-        http_resp_error(&ex->resp, 503, "unavailable", "out of memory");
+        pc_error(req, 503, "unavailable", "out of memory");
         auth_job_discard(j);
         goto out;
     }
@@ -149,7 +149,7 @@ int auth_h_password(struct pc_req *req, void *arg)
     return auth_job_submit(j);
 out:
     json_decref(body);
-    return 0;
+    return PC_DONE;
 }
 
 int auth_h_jwks(struct pc_req *req, void *arg)
@@ -158,13 +158,13 @@ int auth_h_jwks(struct pc_req *req, void *arg)
     struct auth_ctx *ctx = arg;
     char *jwks = auth_tokens_jwks_json(ctx->tokens);
     if (jwks == NULL) {
-        http_resp_error(&ex->resp, 500, "internal", "cannot encode the key set");
-        return 0;
+        pc_error(req, 500, "internal", "cannot encode the key set");
+        return PC_DONE;
     }
     http_resp_bytes(&ex->resp, 200, "application/json; charset=utf-8", HTTP_CONTENT_OTHER, jwks,
                     strlen(jwks));
     /* Public keys: verifiers may cache them briefly. */
-    http_resp_header(&ex->resp, "Cache-Control", "public, max-age=300");
+    pc_header(req, "Cache-Control", "public, max-age=300");
     free(jwks);
-    return 0;
+    return PC_DONE;
 }

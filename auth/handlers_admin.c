@@ -63,20 +63,20 @@ int auth_h_admin_list(struct pc_req *req, void *arg)
     int64_t total = 0;
     if (auth_req_query_int(ex, "offset", 0, 0, 1L << 40, &offset) != 0 ||
         auth_req_query_int(ex, "limit", 50, 1, 500, &limit) != 0)
-        return 0;
+        return PC_DONE;
     json_t *users = json_array();
     struct list_arg la = { arg, al->db, users };
     if (db_user_count(al->db, &total) != 0 ||
         db_user_list(al->db, offset, limit, add_user, &la) != 0 || la.users == NULL) {
         json_decref(la.users);
         log_error("database error listing users: %s", db_errmsg(al->db));
-        http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
-        return 0;
+        pc_error(req, 503, "unavailable", "the user store is busy, try again");
+        return PC_DONE;
     }
-    http_resp_json(&ex->resp, 200,
-                   json_pack("{s:o, s:I, s:i, s:i}", "users", users, "total", (json_int_t)total,
-                             "offset", (int)offset, "limit", (int)limit));
-    return 0;
+    pc_json(req, 200,
+            json_pack("{s:o, s:I, s:i, s:i}", "users", users, "total", (json_int_t)total, "offset",
+                      (int)offset, "limit", (int)limit));
+    return PC_DONE;
 }
 
 static int add_event(void *arg, const struct db_audit *a)
@@ -101,33 +101,26 @@ int auth_h_admin_audit(struct pc_req *req, void *arg)
     if (auth_req_query_int(ex, "offset", 0, 0, 1L << 40, &offset) != 0 ||
         auth_req_query_int(ex, "limit", 100, 1, 1000, &limit) != 0 ||
         auth_req_query_int(ex, "user_id", 0, 0, 1L << 53, &user) != 0)
-        return 0;
+        return PC_DONE;
     json_t *events = json_array();
     if (db_audit_list(al->db, offset, limit, user, add_event, events) != 0) {
         json_decref(events);
         log_error("database error listing the audit log: %s", db_errmsg(al->db));
-        http_resp_error(&ex->resp, 503, "unavailable", "the audit log is busy, try again");
-        return 0;
+        pc_error(req, 503, "unavailable", "the audit log is busy, try again");
+        return PC_DONE;
     }
-    http_resp_json(
-        &ex->resp, 200,
+    pc_json(
+        req, 200,
         json_pack("{s:o, s:i, s:i}", "events", events, "offset", (int)offset, "limit", (int)limit));
-    return 0;
+    return PC_DONE;
 }
 
 /* The :id parameter, or 0 with a 404 set. */
 int64_t auth_target_id(struct http_exchange *ex)
 {
-    struct str v = route_param(&ex->req.params, "id");
-    int64_t id = 0;
-    for (size_t i = 0; i < v.n && v.n <= 15; i++) {
-        if (v.p[i] < '0' || v.p[i] > '9')
-            goto bad;
-        id = id * 10 + (v.p[i] - '0');
-    }
-    if (id > 0 && v.n <= 15)
+    long long id;
+    if (pc_param_id(pc_req_of(ex), "id", &id) == 0)
         return id;
-bad:
     http_resp_error(&ex->resp, 404, "not_found", "no such user");
     return 0;
 }
@@ -241,10 +234,10 @@ int auth_h_admin_patch(struct pc_req *req, void *arg)
     struct http_exchange *ex = pc_exchange(req);
     int64_t id = auth_target_id(ex);
     if (id == 0)
-        return 0;
+        return PC_DONE;
     struct auth_job *j = auth_job_new(ex, arg, patch_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     j->target_id = id;
     j->user_id = auth_principal(ex)->id;
     if (read_patch(ex, j) != 0 ||
@@ -252,7 +245,7 @@ int auth_h_admin_patch(struct pc_req *req, void *arg)
              ? refuse_self(ex, id, "admins cannot disable or demote themselves")
              : 0)) {
         auth_job_discard(j);
-        return 0;
+        return PC_DONE;
     }
     return auth_job_submit(j);
 }
@@ -291,10 +284,10 @@ int auth_h_admin_delete(struct pc_req *req, void *arg)
     struct http_exchange *ex = pc_exchange(req);
     int64_t id = auth_target_id(ex);
     if (id == 0 || refuse_self(ex, id, "admins cannot delete themselves"))
-        return 0;
+        return PC_DONE;
     struct auth_job *j = auth_job_new(ex, arg, delete_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     j->target_id = id;
     j->user_id = auth_principal(ex)->id;
     return auth_job_submit(j);
@@ -327,10 +320,10 @@ int auth_h_admin_mfa_reset(struct pc_req *req, void *arg)
     struct http_exchange *ex = pc_exchange(req);
     int64_t id = auth_target_id(ex);
     if (id == 0)
-        return 0;
+        return PC_DONE;
     struct auth_job *j = auth_job_new(ex, arg, mfa_reset_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     j->target_id = id;
     j->user_id = auth_principal(ex)->id;
     return auth_job_submit(j);

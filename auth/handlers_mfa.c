@@ -224,15 +224,14 @@ int auth_h_login_mfa(struct pc_req *req, void *arg)
     };
     struct auth_job *j = NULL;
     if (auth_limited(ex, ctx->login_ip, ex->req.client_ip))
-        return 0;
-    json_t *body = auth_req_json(ex);
+        return PC_DONE;
+    json_t *body = pc_body_json(req);
     if (body == NULL || auth_req_fields(ex, body, f, 4) != 0)
         goto out;
     if (has_code == has_r) {
-        http_resp_json(&ex->resp, 422,
-                       json_pack("{s:s, s:s, s:[s,s]}", "error", "invalid_fields", "detail",
-                                 "give either code or recovery_code", "fields", "code",
-                                 "recovery_code"));
+        pc_json(req, 422,
+                json_pack("{s:s, s:s, s:[s,s]}", "error", "invalid_fields", "detail",
+                          "give either code or recovery_code", "fields", "code", "recovery_code"));
         goto out;
     }
     if ((j = auth_job_new(ex, ctx, login_mfa_run)) == NULL)
@@ -245,7 +244,7 @@ int auth_h_login_mfa(struct pc_req *req, void *arg)
     return auth_job_submit(j);
 out:
     json_decref(body);
-    return 0;
+    return PC_DONE;
 }
 
 /* ---- setup, enable, disable ---- */
@@ -428,9 +427,9 @@ int auth_h_totp_enable(struct pc_req *req, void *arg)
     struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = code_job(ex, arg, enable_run, 1, 0);
     if (j != NULL && j->recovery) { /* enabling takes a code from the app */
-        http_resp_error(&ex->resp, 422, "invalid_code", "the code is the app's 6 digits");
+        pc_error(req, 422, "invalid_code", "the code is the app's 6 digits");
         auth_job_discard(j);
-        return 0;
+        return PC_DONE;
     }
     return j != NULL ? auth_job_submit(j) : 0;
 }
@@ -442,7 +441,7 @@ int auth_h_totp_disable(struct pc_req *req, void *arg)
     char key[65];
     auth_guard_key(key, auth_principal(ex)->username);
     if (auth_limited(ex, ctx->login_user, key))
-        return 0;
+        return PC_DONE;
     struct auth_job *j = code_job(ex, arg, disable_run, 1, 1);
     return j != NULL ? auth_job_submit(j) : 0;
 }
