@@ -19,7 +19,7 @@ int pc_route(struct pc_server *s, const char *method, const char *pattern, const
              pc_handler handler, void *arg)
 {
     int level = -1;
-    if (s == NULL || access == NULL || handler == NULL)
+    if (s == NULL || method == NULL || pattern == NULL || access == NULL || handler == NULL)
         return -1;
     if (strcmp(access, "public") == 0)
         level = 0;
