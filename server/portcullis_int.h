@@ -37,4 +37,10 @@ static inline struct pc_req *pc_req_of(struct http_exchange *ex)
     return (struct pc_req *)(void *)ex;
 }
 
+/* pc_defer for the built-in API: work also gets the pool thread's context
+ * (the pool hooks' per-thread data: auth/'s database connection), which an
+ * application never sees. Same returns and rules as pc_defer. */
+typedef void (*pc_work_ctx_fn)(void *thread_ctx, void *arg);
+int pc_defer_ctx(struct pc_req *req, pc_work_ctx_fn work, pc_done_fn done, void *arg);
+
 #endif

@@ -9,16 +9,19 @@
 
 struct pc_job {
     struct http_exchange *ex;
-    pc_work_fn work;
+    pc_work_fn work;         /* an application's: no thread context */
+    pc_work_ctx_fn work_ctx; /* the built-in API's */
     pc_done_fn done;
     void *arg;
 };
 
 static void job_work(void *thread_ctx, void *arg)
 {
-    (void)thread_ctx; /* the built-in API's database connection: not ours */
     struct pc_job *j = arg;
-    j->work(j->arg);
+    if (j->work_ctx != NULL)
+        j->work_ctx(thread_ctx, j->arg);
+    else
+        j->work(j->arg);
 }
 
 static void job_done(struct loop *l, void *arg)
@@ -33,18 +36,30 @@ static void job_done(struct loop *l, void *arg)
     http_exchange_complete(ex);
 }
 
-int pc_defer(struct pc_req *req, pc_work_fn work, pc_done_fn done, void *arg)
+static int submit(struct pc_req *req, pc_work_fn work, pc_work_ctx_fn work_ctx, pc_done_fn done,
+                  void *arg)
 {
     struct http_exchange *ex = pc_exchange(req);
     struct pc_job *j = malloc(sizeof *j);
     if (j != NULL) {
-        *j = (struct pc_job){ ex, work, done, arg };
+        *j = (struct pc_job){ ex, work, work_ctx, done, arg };
         if (ex->pool != NULL && pool_submit(ex->pool, ex->loop, job_work, job_done, j) == 0)
             return PC_LATER;
         free(j);
     }
-    log_warn("job pool full: answering 503");
+    log_warn("job pool full: answering 503 to %s",
+             ex->req.client_ip != NULL ? ex->req.client_ip : "?");
     http_resp_error(&ex->resp, 503, "busy", "the server is busy, retry shortly");
     http_resp_header(&ex->resp, "Retry-After", "1");
     return PC_DONE;
+}
+
+int pc_defer(struct pc_req *req, pc_work_fn work, pc_done_fn done, void *arg)
+{
+    return submit(req, work, NULL, done, arg);
+}
+
+int pc_defer_ctx(struct pc_req *req, pc_work_ctx_fn work, pc_done_fn done, void *arg)
+{
+    return submit(req, NULL, work, done, arg);
 }
