@@ -67,8 +67,9 @@ struct pc_server; /* opaque */
  * logging, blocks SIGINT, SIGTERM and SIGHUP for the calling thread (call
  * it before creating any thread: every later thread inherits the mask),
  * and registers the built-in routes (/healthz, /api/..., the demo's in
- * demo mode). Nothing is bound yet. Returns 0 with *out set, or -1 with a
- * message in err (a bad config names the key). */
+ * demo mode). Nothing is bound yet. One server per process (logging,
+ * metrics and signals are the process's). Returns 0 with *out set, or -1
+ * with a message in err (a bad config names the key). */
 int pc_server_new(struct pc_server **out, const char *config_path, char *err, size_t errlen);
 
 /* The request handler. Returns PC_DONE when the answer is set (pc_json,
