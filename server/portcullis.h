@@ -165,7 +165,8 @@ const char *pc_request_id(const struct pc_req *req);
 
 /* Status and a JSON body (sent compact, Content-Type: application/json).
  * Steals the reference to body; NULL: no body (for 204). Replaces any
- * earlier answer. Returns 0, or -1 when out of memory (a 500 is sent). */
+ * earlier status and body (headers added with pc_header stay). Returns 0,
+ * or -1 when the body could not be written out (out of memory). */
 int pc_json(struct pc_req *req, int status, json_t *body);
 
 /* The standard error answer, {"error": code, "detail": detail}: code a
@@ -174,8 +175,9 @@ int pc_json(struct pc_req *req, int status, json_t *body);
 int pc_error(struct pc_req *req, int status, const char *code, const char *detail);
 
 /* Adds a response header. Refuses (-1) a name that is not an HTTP token or
- * a value with CR, LF or NUL. Security headers, Content-Type, Content-Length
- * and X-Request-Id are the server's. */
+ * a value with CR or LF, so no answer can be split. Content-Type,
+ * Content-Length, Connection, X-Request-Id and the security headers are
+ * written by the server: do not add them. */
 int pc_header(struct pc_req *req, const char *name, const char *value);
 
 /* ---- Slow work: the job pool ---- */
