@@ -195,44 +195,45 @@ void auth_free(struct auth_ctx *ctx)
     mbedtls_platform_zeroize(ctx, sizeof *ctx);
 }
 
-int auth_add_routes(struct router *r, struct auth_ctx *ctx)
+int auth_add_routes(struct pc_server *s, struct auth_ctx *ctx)
 {
     static const struct {
         const char *method, *pattern;
-        route_handler fn;
-        enum auth_access access;
+        pc_handler fn;
+        const char *access;
     } routes[] = {
-        { "POST", "/api/register", auth_h_register, AUTH_PUBLIC },
-        { "POST", "/api/login", auth_h_login, AUTH_PUBLIC },
-        { "POST", "/api/token/refresh", auth_h_refresh, AUTH_PUBLIC },
-        { "POST", "/api/logout", auth_h_logout, AUTH_TOKEN },
-        { "POST", "/api/logout-all", auth_h_logout_all, AUTH_TOKEN },
-        { "GET", "/api/me", auth_h_me, AUTH_TOKEN },
-        { "POST", "/api/password", auth_h_password, AUTH_TOKEN },
-        { "GET", "/api/admin/users", auth_h_admin_list, AUTH_ADMIN },
-        { "PATCH", "/api/admin/users/:id", auth_h_admin_patch, AUTH_ADMIN },
-        { "DELETE", "/api/admin/users/:id", auth_h_admin_delete, AUTH_ADMIN },
-        { "GET", "/api/admin/audit", auth_h_admin_audit, AUTH_ADMIN },
-        { "GET", "/.well-known/jwks.json", auth_h_jwks, AUTH_PUBLIC },
-        { "GET", "/api/auth/check", auth_h_check, AUTH_TOKEN },
-        { "POST", "/api/login/mfa", auth_h_login_mfa, AUTH_PUBLIC },
-        { "POST", "/api/mfa/totp/setup", auth_h_totp_setup, AUTH_TOKEN },
-        { "POST", "/api/mfa/totp/enable", auth_h_totp_enable, AUTH_TOKEN },
-        { "POST", "/api/mfa/totp/disable", auth_h_totp_disable, AUTH_TOKEN },
-        { "POST", "/api/admin/users/:id/mfa-reset", auth_h_admin_mfa_reset, AUTH_ADMIN },
-        { "POST", "/api/admin/users/:id/password-reset", auth_h_admin_password_reset, AUTH_ADMIN },
-        { "POST", "/api/password/reset", auth_h_password_reset, AUTH_PUBLIC },
-        { "GET", "/api/sessions", auth_h_sessions, AUTH_TOKEN },
-        { "POST", "/api/token/logout", auth_h_token_logout, AUTH_PUBLIC },
-        { "DELETE", "/api/sessions/:id", auth_h_session_end, AUTH_TOKEN },
+        { "POST", "/api/register", auth_h_register, "public" },
+        { "POST", "/api/login", auth_h_login, "public" },
+        { "POST", "/api/token/refresh", auth_h_refresh, "public" },
+        { "POST", "/api/logout", auth_h_logout, "token" },
+        { "POST", "/api/logout-all", auth_h_logout_all, "token" },
+        { "GET", "/api/me", auth_h_me, "token" },
+        { "POST", "/api/password", auth_h_password, "token" },
+        { "GET", "/api/admin/users", auth_h_admin_list, "role:admin" },
+        { "PATCH", "/api/admin/users/:id", auth_h_admin_patch, "role:admin" },
+        { "DELETE", "/api/admin/users/:id", auth_h_admin_delete, "role:admin" },
+        { "GET", "/api/admin/audit", auth_h_admin_audit, "role:admin" },
+        { "GET", "/.well-known/jwks.json", auth_h_jwks, "public" },
+        { "GET", "/api/auth/check", auth_h_check, "token" },
+        { "POST", "/api/login/mfa", auth_h_login_mfa, "public" },
+        { "POST", "/api/mfa/totp/setup", auth_h_totp_setup, "token" },
+        { "POST", "/api/mfa/totp/enable", auth_h_totp_enable, "token" },
+        { "POST", "/api/mfa/totp/disable", auth_h_totp_disable, "token" },
+        { "POST", "/api/admin/users/:id/mfa-reset", auth_h_admin_mfa_reset, "role:admin" },
+        { "POST", "/api/admin/users/:id/password-reset", auth_h_admin_password_reset,
+          "role:admin" },
+        { "POST", "/api/password/reset", auth_h_password_reset, "public" },
+        { "GET", "/api/sessions", auth_h_sessions, "token" },
+        { "POST", "/api/token/logout", auth_h_token_logout, "public" },
+        { "DELETE", "/api/sessions/:id", auth_h_session_end, "token" },
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (router_add(r, routes[i].method, routes[i].pattern, routes[i].fn, (int)routes[i].access,
-                       ctx) != 0)
+        if (pc_route(s, routes[i].method, routes[i].pattern, routes[i].access, routes[i].fn, ctx) !=
+            0)
             return -1;
     /* Browsers in cookie mode only send the refresh cookie under /api/token. */
     if (ctx->cfg.auth->refresh_cookie &&
-        router_add(r, "POST", "/api/token/revoke", auth_h_logout, AUTH_TOKEN, ctx) != 0)
+        pc_route(s, "POST", "/api/token/revoke", "token", auth_h_logout, ctx) != 0)
         return -1;
     return 0;
 }

@@ -22,8 +22,10 @@
 #include "server/router.h"
 #include "server/server.h"
 
-/* Route access levels (the router's opaque `access`). */
-enum auth_access { AUTH_PUBLIC = 0, AUTH_TOKEN = 1, AUTH_ADMIN = 2 };
+/* Route access levels (the router's opaque `access`), from the public
+ * API's rules (auth_access_parse): "public", "token", "role:admin",
+ * "role:user". */
+enum auth_access { AUTH_PUBLIC = 0, AUTH_TOKEN = 1, AUTH_ADMIN = 2, AUTH_ROLE_USER = 3 };
 
 /* The configuration sections auth/ reads, filled by the composition root
  * from its struct config. The sections are borrowed: they must outlive the
@@ -67,9 +69,10 @@ void auth_free(struct auth_ctx *ctx);
 /* Hooks for server_setup (arg = ctx): per-loop database, access check. */
 struct server_hooks auth_server_hooks(struct auth_ctx *ctx);
 
-/* Adds every /api route and /.well-known/jwks.json. Needs only ctx->cfg.auth
- * (routes may be built before auth_setup; handlers run only after it).
- * 0 or -1. */
-int auth_add_routes(struct router *r, struct auth_ctx *ctx);
+/* Adds every /api route and /.well-known/jwks.json through the public API
+ * (pc_route, with its access rules; s->access_parse must be
+ * auth_access_parse). Needs only ctx->cfg.auth (routes may be built before
+ * auth_setup; handlers run only after it). 0 or -1. */
+int auth_add_routes(struct pc_server *s, struct auth_ctx *ctx);
 
 #endif

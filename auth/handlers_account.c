@@ -13,6 +13,7 @@
 #include "db/mfa.h"
 #include "db/tokens.h"
 #include "db/users.h"
+#include "server/portcullis_int.h"
 
 void auth_time_text(int64_t t, char out[32])
 {
@@ -43,20 +44,24 @@ json_t *auth_user_json(const struct db_user *u, int admin_view)
 }
 
 /* The middleware read the account for this request: no second read. */
-int auth_h_me(struct http_exchange *ex, void *arg)
+int auth_h_me(struct pc_req *req, void *arg)
 {
     (void)arg;
-    const struct auth_user_view *p = auth_principal(ex);
+    /* The public identity, and what only auth/ knows of the account. */
+    const struct auth_user_view *p = auth_principal(pc_exchange(req));
+    struct pc_user who;
     struct db_user u;
+    if (pc_user(req, &who) != 0)
+        return pc_error(req, 500, "internal", "no identity on a token route"), PC_DONE;
     memset(&u, 0, sizeof u);
-    u.id = p->id;
+    u.id = who.id;
     u.created_at = p->created_at;
-    snprintf(u.username, sizeof u.username, "%s", p->username);
-    snprintf(u.role, sizeof u.role, "%s", p->role);
+    snprintf(u.username, sizeof u.username, "%s", who.username);
+    snprintf(u.role, sizeof u.role, "%s", who.role);
     json_t *o = auth_user_json(&u, 0);
     json_object_set_new(o, "mfa", json_boolean(p->mfa));
-    http_resp_json(&ex->resp, 200, o);
-    return 0;
+    pc_json(req, 200, o);
+    return PC_DONE;
 }
 
 static void password_run(struct auth_job *j, struct db *db)
@@ -106,8 +111,9 @@ static void password_run(struct auth_job *j, struct db *db)
     auth_job_ok(j, 204, NULL);
 }
 
-int auth_h_password(struct http_exchange *ex, void *arg)
+int auth_h_password(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     const char *old = NULL, *new = NULL;
     size_t oldlen = 0, newlen = 0;
     struct auth_field f[] = {
@@ -115,11 +121,11 @@ int auth_h_password(struct http_exchange *ex, void *arg)
         { "new_password", AUTH_F_STRING, 1, &new, &newlen, NULL, NULL },
     };
     struct auth_job *j = NULL;
-    json_t *body = auth_req_json(ex);
+    json_t *body = pc_body_json(req);
     if (body == NULL || auth_req_fields(ex, body, f, 2) != 0)
         goto out;
     if (auth_pw_check_length(newlen) != 0) {
-        http_resp_error(&ex->resp, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
+        pc_error(req, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
         goto out;
     }
     const struct auth_user_view *p = auth_principal(ex);
@@ -135,7 +141,7 @@ int auth_h_password(struct http_exchange *ex, void *arg)
     snprintf(j->username, sizeof j->username, "%s", p->username);
     if (auth_job_secret(&j->password, &j->password_len, old, oldlen) != 0 ||
         auth_job_secret(&j->new_password, &j->new_password_len, new, newlen) != 0) {
-        http_resp_error(&ex->resp, 503, "unavailable", "out of memory");
+        pc_error(req, 503, "unavailable", "out of memory");
         auth_job_discard(j);
         goto out;
     }
@@ -143,21 +149,22 @@ int auth_h_password(struct http_exchange *ex, void *arg)
     return auth_job_submit(j);
 out:
     json_decref(body);
-    return 0;
+    return PC_DONE;
 }
 
-int auth_h_jwks(struct http_exchange *ex, void *arg)
+int auth_h_jwks(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_ctx *ctx = arg;
     char *jwks = auth_tokens_jwks_json(ctx->tokens);
     if (jwks == NULL) {
-        http_resp_error(&ex->resp, 500, "internal", "cannot encode the key set");
-        return 0;
+        pc_error(req, 500, "internal", "cannot encode the key set");
+        return PC_DONE;
     }
     http_resp_bytes(&ex->resp, 200, "application/json; charset=utf-8", HTTP_CONTENT_OTHER, jwks,
                     strlen(jwks));
     /* Public keys: verifiers may cache them briefly. */
-    http_resp_header(&ex->resp, "Cache-Control", "public, max-age=300");
+    pc_header(req, "Cache-Control", "public, max-age=300");
     free(jwks);
-    return 0;
+    return PC_DONE;
 }

@@ -14,6 +14,7 @@
 #include "db/mfa.h"
 #include "db/users.h"
 #include "server/log.h"
+#include "server/portcullis_int.h"
 
 /* The admin view of u, its failure count and lock read from the lockout's
  * own record (guard.h), not from the users row. NULL on error. */
@@ -54,27 +55,28 @@ static int add_user(void *arg, const struct db_user *u)
     return 1;
 }
 
-int auth_h_admin_list(struct http_exchange *ex, void *arg)
+int auth_h_admin_list(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_loop *al = ex->loop_data;
     long offset, limit;
     int64_t total = 0;
     if (auth_req_query_int(ex, "offset", 0, 0, 1L << 40, &offset) != 0 ||
         auth_req_query_int(ex, "limit", 50, 1, 500, &limit) != 0)
-        return 0;
+        return PC_DONE;
     json_t *users = json_array();
     struct list_arg la = { arg, al->db, users };
     if (db_user_count(al->db, &total) != 0 ||
         db_user_list(al->db, offset, limit, add_user, &la) != 0 || la.users == NULL) {
         json_decref(la.users);
         log_error("database error listing users: %s", db_errmsg(al->db));
-        http_resp_error(&ex->resp, 503, "unavailable", "the user store is busy, try again");
-        return 0;
+        pc_error(req, 503, "unavailable", "the user store is busy, try again");
+        return PC_DONE;
     }
-    http_resp_json(&ex->resp, 200,
-                   json_pack("{s:o, s:I, s:i, s:i}", "users", users, "total", (json_int_t)total,
-                             "offset", (int)offset, "limit", (int)limit));
-    return 0;
+    pc_json(req, 200,
+            json_pack("{s:o, s:I, s:i, s:i}", "users", users, "total", (json_int_t)total, "offset",
+                      (int)offset, "limit", (int)limit));
+    return PC_DONE;
 }
 
 static int add_event(void *arg, const struct db_audit *a)
@@ -90,41 +92,35 @@ static int add_event(void *arg, const struct db_audit *a)
     return json_array_append_new(arg, o);
 }
 
-int auth_h_admin_audit(struct http_exchange *ex, void *arg)
+int auth_h_admin_audit(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     (void)arg;
     struct auth_loop *al = ex->loop_data;
     long offset, limit, user;
     if (auth_req_query_int(ex, "offset", 0, 0, 1L << 40, &offset) != 0 ||
         auth_req_query_int(ex, "limit", 100, 1, 1000, &limit) != 0 ||
         auth_req_query_int(ex, "user_id", 0, 0, 1L << 53, &user) != 0)
-        return 0;
+        return PC_DONE;
     json_t *events = json_array();
     if (db_audit_list(al->db, offset, limit, user, add_event, events) != 0) {
         json_decref(events);
         log_error("database error listing the audit log: %s", db_errmsg(al->db));
-        http_resp_error(&ex->resp, 503, "unavailable", "the audit log is busy, try again");
-        return 0;
+        pc_error(req, 503, "unavailable", "the audit log is busy, try again");
+        return PC_DONE;
     }
-    http_resp_json(
-        &ex->resp, 200,
+    pc_json(
+        req, 200,
         json_pack("{s:o, s:i, s:i}", "events", events, "offset", (int)offset, "limit", (int)limit));
-    return 0;
+    return PC_DONE;
 }
 
 /* The :id parameter, or 0 with a 404 set. */
 int64_t auth_target_id(struct http_exchange *ex)
 {
-    struct str v = route_param(&ex->req.params, "id");
-    int64_t id = 0;
-    for (size_t i = 0; i < v.n && v.n <= 15; i++) {
-        if (v.p[i] < '0' || v.p[i] > '9')
-            goto bad;
-        id = id * 10 + (v.p[i] - '0');
-    }
-    if (id > 0 && v.n <= 15)
+    long long id;
+    if (pc_param_id(pc_req_of(ex), "id", &id) == 0)
         return id;
-bad:
     http_resp_error(&ex->resp, 404, "not_found", "no such user");
     return 0;
 }
@@ -233,14 +229,15 @@ static int refuse_self(struct http_exchange *ex, int64_t target, const char *wha
     return 1;
 }
 
-int auth_h_admin_patch(struct http_exchange *ex, void *arg)
+int auth_h_admin_patch(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     int64_t id = auth_target_id(ex);
     if (id == 0)
-        return 0;
+        return PC_DONE;
     struct auth_job *j = auth_job_new(ex, arg, patch_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     j->target_id = id;
     j->user_id = auth_principal(ex)->id;
     if (read_patch(ex, j) != 0 ||
@@ -248,7 +245,7 @@ int auth_h_admin_patch(struct http_exchange *ex, void *arg)
              ? refuse_self(ex, id, "admins cannot disable or demote themselves")
              : 0)) {
         auth_job_discard(j);
-        return 0;
+        return PC_DONE;
     }
     return auth_job_submit(j);
 }
@@ -282,14 +279,15 @@ static void delete_run(struct auth_job *j, struct db *db)
     auth_job_ok(j, 204, NULL);
 }
 
-int auth_h_admin_delete(struct http_exchange *ex, void *arg)
+int auth_h_admin_delete(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     int64_t id = auth_target_id(ex);
     if (id == 0 || refuse_self(ex, id, "admins cannot delete themselves"))
-        return 0;
+        return PC_DONE;
     struct auth_job *j = auth_job_new(ex, arg, delete_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     j->target_id = id;
     j->user_id = auth_principal(ex)->id;
     return auth_job_submit(j);
@@ -317,14 +315,15 @@ static void mfa_reset_run(struct auth_job *j, struct db *db)
     }
 }
 
-int auth_h_admin_mfa_reset(struct http_exchange *ex, void *arg)
+int auth_h_admin_mfa_reset(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     int64_t id = auth_target_id(ex);
     if (id == 0)
-        return 0;
+        return PC_DONE;
     struct auth_job *j = auth_job_new(ex, arg, mfa_reset_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     j->target_id = id;
     j->user_id = auth_principal(ex)->id;
     return auth_job_submit(j);

@@ -23,6 +23,7 @@
 #include "server/clock.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/portcullis_int.h"
 
 #define MFA_TOKEN_TTL_S 300 /* between the password and the code */
 #define SPEND_WRONG     1   /* spend_code: wrong, replayed or already used */
@@ -208,8 +209,9 @@ static void set_code(struct auth_job *j, const char *code, size_t len, int recov
     j->recovery = recovery;
 }
 
-int auth_h_login_mfa(struct http_exchange *ex, void *arg)
+int auth_h_login_mfa(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_ctx *ctx = arg;
     const char *tok = NULL, *code = NULL, *rcode = NULL;
     size_t toklen = 0, codelen = 0, rlen = 0;
@@ -222,15 +224,14 @@ int auth_h_login_mfa(struct http_exchange *ex, void *arg)
     };
     struct auth_job *j = NULL;
     if (auth_limited(ex, ctx->login_ip, ex->req.client_ip))
-        return 0;
-    json_t *body = auth_req_json(ex);
+        return PC_DONE;
+    json_t *body = pc_body_json(req);
     if (body == NULL || auth_req_fields(ex, body, f, 4) != 0)
         goto out;
     if (has_code == has_r) {
-        http_resp_json(&ex->resp, 422,
-                       json_pack("{s:s, s:s, s:[s,s]}", "error", "invalid_fields", "detail",
-                                 "give either code or recovery_code", "fields", "code",
-                                 "recovery_code"));
+        pc_json(req, 422,
+                json_pack("{s:s, s:s, s:[s,s]}", "error", "invalid_fields", "detail",
+                          "give either code or recovery_code", "fields", "code", "recovery_code"));
         goto out;
     }
     if ((j = auth_job_new(ex, ctx, login_mfa_run)) == NULL)
@@ -243,7 +244,7 @@ int auth_h_login_mfa(struct http_exchange *ex, void *arg)
     return auth_job_submit(j);
 out:
     json_decref(body);
-    return 0;
+    return PC_DONE;
 }
 
 /* ---- setup, enable, disable ---- */
@@ -414,30 +415,33 @@ out:
     return j;
 }
 
-int auth_h_totp_setup(struct http_exchange *ex, void *arg)
+int auth_h_totp_setup(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = code_job(ex, arg, setup_run, 0, 0);
     return j != NULL ? auth_job_submit(j) : 0;
 }
 
-int auth_h_totp_enable(struct http_exchange *ex, void *arg)
+int auth_h_totp_enable(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = code_job(ex, arg, enable_run, 1, 0);
     if (j != NULL && j->recovery) { /* enabling takes a code from the app */
-        http_resp_error(&ex->resp, 422, "invalid_code", "the code is the app's 6 digits");
+        pc_error(req, 422, "invalid_code", "the code is the app's 6 digits");
         auth_job_discard(j);
-        return 0;
+        return PC_DONE;
     }
     return j != NULL ? auth_job_submit(j) : 0;
 }
 
-int auth_h_totp_disable(struct http_exchange *ex, void *arg)
+int auth_h_totp_disable(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_ctx *ctx = arg;
     char key[65];
     auth_guard_key(key, auth_principal(ex)->username);
     if (auth_limited(ex, ctx->login_user, key))
-        return 0;
+        return PC_DONE;
     struct auth_job *j = code_job(ex, arg, disable_run, 1, 1);
     return j != NULL ? auth_job_submit(j) : 0;
 }

@@ -18,6 +18,7 @@
 #include "db/resets.h"
 #include "db/tokens.h"
 #include "db/users.h"
+#include "server/portcullis_int.h"
 
 int auth_reset_issue(struct db *db, int64_t user_id, const char *username, int64_t actor,
                      const char *ip, char token[AUTH_REFRESH_TOKEN_LEN + 1])
@@ -60,14 +61,15 @@ static void issue_run(struct auth_job *j, struct db *db)
     mbedtls_platform_zeroize(token, sizeof token);
 }
 
-int auth_h_admin_password_reset(struct http_exchange *ex, void *arg)
+int auth_h_admin_password_reset(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     int64_t id = auth_target_id(ex);
     if (id == 0)
-        return 0;
+        return PC_DONE;
     struct auth_job *j = auth_job_new(ex, arg, issue_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     j->target_id = id;
     j->user_id = auth_principal(ex)->id;
     return auth_job_submit(j);
@@ -119,8 +121,9 @@ static void reset_run(struct auth_job *j, struct db *db)
     auth_job_ok(j, 204, NULL);
 }
 
-int auth_h_password_reset(struct http_exchange *ex, void *arg)
+int auth_h_password_reset(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_ctx *ctx = arg;
     const char *tok = NULL, *pw = NULL;
     size_t toklen = 0, pwlen = 0;
@@ -132,12 +135,12 @@ int auth_h_password_reset(struct http_exchange *ex, void *arg)
     /* Every attempt takes from the client's login bucket: guessing tokens
      * is as limited as guessing passwords. */
     if (auth_limited(ex, ctx->login_ip, ex->req.client_ip))
-        return 0;
-    json_t *body = auth_req_json(ex);
+        return PC_DONE;
+    json_t *body = pc_body_json(req);
     if (body == NULL || auth_req_fields(ex, body, f, 2) != 0)
         goto out;
     if (auth_pw_check_length(pwlen) != 0) {
-        http_resp_error(&ex->resp, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
+        pc_error(req, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
         goto out;
     }
     if ((j = auth_job_new(ex, ctx, reset_run)) == NULL)
@@ -145,7 +148,7 @@ int auth_h_password_reset(struct http_exchange *ex, void *arg)
     snprintf(j->refresh, sizeof j->refresh, "%.*s", toklen < sizeof j->refresh ? (int)toklen : 0,
              tok);
     if (auth_job_secret(&j->new_password, &j->new_password_len, pw, pwlen) != 0) {
-        http_resp_error(&ex->resp, 503, "unavailable", "out of memory");
+        pc_error(req, 503, "unavailable", "out of memory");
         auth_job_discard(j);
         goto out;
     }
@@ -153,5 +156,5 @@ int auth_h_password_reset(struct http_exchange *ex, void *arg)
     return auth_job_submit(j);
 out:
     json_decref(body);
-    return 0;
+    return PC_DONE;
 }

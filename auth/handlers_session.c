@@ -16,6 +16,7 @@
 #include "db/audit.h"
 #include "db/tokens.h"
 #include "db/users.h"
+#include "server/portcullis_int.h"
 
 #define REFRESH_COOKIE "pc_refresh"
 
@@ -101,29 +102,30 @@ static void register_run(struct auth_job *j, struct db *db)
     auth_job_ok(j, 201, json_pack("{s:I, s:s}", "id", (json_int_t)id, "username", j->username));
 }
 
-int auth_h_register(struct http_exchange *ex, void *arg)
+int auth_h_register(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_ctx *ctx = arg;
     const char *ip = ex->req.client_ip;
     if (auth_limited(ex, ctx->register_ip, ip))
-        return 0;
+        return PC_DONE;
     struct auth_job *j = auth_job_new(ex, ctx, register_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     if (read_credentials(ex, j, 1) != 0)
         goto fail;
     if (auth_pw_check_length(j->password_len) != 0) {
-        http_resp_error(&ex->resp, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
+        pc_error(req, 422, "invalid_password", "passwords are 8 to 1024 bytes long");
         goto fail;
     }
     if (auth_demo_user_reserved(&ctx->cfg, j->username)) {
-        http_resp_error(&ex->resp, 422, "invalid_username", "that name is reserved for the demo");
+        pc_error(req, 422, "invalid_username", "that name is reserved for the demo");
         goto fail;
     }
     return auth_job_submit(j);
 fail:
     auth_job_discard(j);
-    return 0;
+    return PC_DONE;
 }
 
 /* ---- tokens out ---- */
@@ -253,16 +255,17 @@ static void login_run(struct auth_job *j, struct db *db)
     login_succeeded(j, db, &u, now);
 }
 
-int auth_h_login(struct http_exchange *ex, void *arg)
+int auth_h_login(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_ctx *ctx = arg;
     const char *ip = ex->req.client_ip;
     char key[65];
     if (auth_limited(ex, ctx->login_ip, ip))
-        return 0;
+        return PC_DONE;
     struct auth_job *j = auth_job_new(ex, ctx, login_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     if (read_credentials(ex, j, 0) != 0)
         goto fail;
     lower_copy(key, j->username, strlen(j->username));
@@ -271,14 +274,14 @@ int auth_h_login(struct http_exchange *ex, void *arg)
     /* Never a valid password: refused here, before any lookup, the same
      * way for every name (no hash, no write, no timing difference). */
     if (j->password_len > AUTH_PW_MAX_LEN) {
-        http_resp_error(&ex->resp, 401, "invalid_credentials", invalid_credentials);
-        http_resp_header(&ex->resp, "WWW-Authenticate", "Bearer realm=\"portcullis\"");
+        pc_error(req, 401, "invalid_credentials", invalid_credentials);
+        pc_header(req, "WWW-Authenticate", "Bearer realm=\"portcullis\"");
         goto fail;
     }
     return auth_job_submit(j);
 fail:
     auth_job_discard(j);
-    return 0;
+    return PC_DONE;
 }
 
 /* ---- refresh ---- */
@@ -406,14 +409,15 @@ fail:
     return -1;
 }
 
-int auth_h_refresh(struct http_exchange *ex, void *arg)
+int auth_h_refresh(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = auth_job_new(ex, arg, refresh_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     if (read_refresh(ex, j) != 0) {
         auth_job_discard(j);
-        return 0;
+        return PC_DONE;
     }
     return auth_job_submit(j);
 }
@@ -446,15 +450,16 @@ static void logout_family(struct auth_job *j, struct db *db, int64_t uid)
 
 static void logout_run(struct auth_job *j, struct db *db) { logout_family(j, db, j->user_id); }
 
-int auth_h_logout(struct http_exchange *ex, void *arg)
+int auth_h_logout(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = auth_job_new(ex, arg, logout_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     j->user_id = auth_principal(ex)->id;
     if (read_refresh(ex, j) != 0) {
         auth_job_discard(j);
-        return 0;
+        return PC_DONE;
     }
     return auth_job_submit(j);
 }
@@ -463,14 +468,15 @@ int auth_h_logout(struct http_exchange *ex, void *arg)
  * after a reload holds only the cookie. Holding the token is the proof. */
 static void token_logout_run(struct auth_job *j, struct db *db) { logout_family(j, db, 0); }
 
-int auth_h_token_logout(struct http_exchange *ex, void *arg)
+int auth_h_token_logout(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = auth_job_new(ex, arg, token_logout_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     if (read_refresh(ex, j) != 0) {
         auth_job_discard(j);
-        return 0;
+        return PC_DONE;
     }
     return auth_job_submit(j);
 }
@@ -492,11 +498,12 @@ static void logout_all_run(struct auth_job *j, struct db *db)
     cookie_for(j, "", 0);
 }
 
-int auth_h_logout_all(struct http_exchange *ex, void *arg)
+int auth_h_logout_all(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct auth_job *j = auth_job_new(ex, arg, logout_all_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     j->user_id = auth_principal(ex)->id;
     return auth_job_submit(j);
 }

@@ -14,6 +14,7 @@
 #include "db/sessions.h"
 #include "db/tokens.h"
 #include "server/log.h"
+#include "server/portcullis_int.h"
 
 struct list_arg {
     json_t *list;
@@ -36,8 +37,9 @@ static int add_session(void *arg, const struct db_session *s)
 }
 
 /* A read on the loop's connection, like /api/me. */
-int auth_h_sessions(struct http_exchange *ex, void *arg)
+int auth_h_sessions(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     (void)arg;
     struct auth_loop *al = ex->loop_data;
     const struct auth_user_view *p = auth_principal(ex);
@@ -46,11 +48,11 @@ int auth_h_sessions(struct http_exchange *ex, void *arg)
         db_session_list(al->db, p->id, (int64_t)time(NULL), add_session, &a) != 0) {
         json_decref(a.list);
         log_error("database error listing sessions: %s", db_errmsg(al->db));
-        http_resp_error(&ex->resp, 503, "unavailable", "the session store is busy, try again");
-        return 0;
+        pc_error(req, 503, "unavailable", "the session store is busy, try again");
+        return PC_DONE;
     }
-    http_resp_json(&ex->resp, 200, json_pack("{s:o}", "sessions", a.list));
-    return 0;
+    pc_json(req, 200, json_pack("{s:o}", "sessions", a.list));
+    return PC_DONE;
 }
 
 static void end_run(struct auth_job *j, struct db *db)
@@ -79,20 +81,17 @@ static void end_run(struct auth_job *j, struct db *db)
     auth_job_ok(j, 204, NULL);
 }
 
-int auth_h_session_end(struct http_exchange *ex, void *arg)
+int auth_h_session_end(struct pc_req *req, void *arg)
 {
-    struct str v = route_param(&ex->req.params, "id");
-    int64_t id = 0;
-    size_t i = 0;
-    for (; i < v.n && i < 15 && v.p[i] >= '0' && v.p[i] <= '9'; i++)
-        id = id * 10 + (v.p[i] - '0');
-    if (v.n == 0 || i != v.n || id <= 0) {
-        http_resp_error(&ex->resp, 404, "not_found", "no such session");
-        return 0;
+    struct http_exchange *ex = pc_exchange(req);
+    long long id;
+    if (pc_param_id(req, "id", &id) != 0) {
+        pc_error(req, 404, "not_found", "no such session");
+        return PC_DONE;
     }
     struct auth_job *j = auth_job_new(ex, arg, end_run);
     if (j == NULL)
-        return 0;
+        return PC_DONE;
     const struct auth_user_view *p = auth_principal(ex);
     j->target_id = id;
     j->user_id = p->id;

@@ -10,6 +10,7 @@
 #include "auth/auth.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/portcullis_int.h"
 
 static void job_free(struct auth_job *j)
 {
@@ -100,42 +101,39 @@ static void job_work(void *thread_ctx, void *arg)
     j->run(j, db);
 }
 
-/* On the owning loop: turn the job's outputs into the response. */
-static void job_done(struct loop *l, void *arg)
+/* On the owning loop (pc_defer's completion): the job's outputs become the
+ * answer; pc_defer then sends it. */
+static void job_done(struct pc_req *req, void *arg)
 {
-    (void)l;
     struct auth_job *j = arg;
-    struct http_response *r = &j->ex->resp;
     char num[24];
     if (j->error != NULL && j->body == NULL && j->status >= 400)
-        http_resp_error(r, j->status, j->error, j->detail);
+        pc_error(req, j->status, j->error, j->detail);
     else if (j->body != NULL) {
-        http_resp_json(r, j->status, j->body);
+        pc_json(req, j->status, j->body);
         j->body = NULL; /* stolen */
     } else {
-        http_resp_bytes(r, j->status, NULL, HTTP_CONTENT_JSON, NULL, 0);
+        /* No body: a JSON answer without one (204, or an empty 200). */
+        http_resp_bytes(&pc_exchange(req)->resp, j->status, NULL, HTTP_CONTENT_JSON, NULL, 0);
     }
     if (j->retry_after > 0) {
         snprintf(num, sizeof num, "%d", j->retry_after);
-        http_resp_header(r, "Retry-After", num);
+        pc_header(req, "Retry-After", num);
     }
     if (j->www_authenticate)
-        http_resp_header(r, "WWW-Authenticate", "Bearer realm=\"portcullis\"");
+        pc_header(req, "WWW-Authenticate", "Bearer realm=\"portcullis\"");
     if (j->set_cookie[0])
-        http_resp_header(r, "Set-Cookie", j->set_cookie);
-    struct http_exchange *ex = j->ex;
+        pc_header(req, "Set-Cookie", j->set_cookie);
     job_free(j);
-    http_exchange_complete(ex);
 }
 
+/* The same pool and completion as an application's jobs (pc_defer), with
+ * the pool thread's database connection. */
 int auth_job_submit(struct auth_job *j)
 {
-    struct http_exchange *ex = j->ex;
-    if (pool_submit(j->ctx->pool, ex->loop, job_work, job_done, j) == 0)
-        return 1;
-    log_warn("job pool full: answering 503 to %s", j->ip);
-    job_free(j);
-    http_resp_error(&ex->resp, 503, "busy", "the server is busy, retry shortly");
-    http_resp_header(&ex->resp, "Retry-After", "1");
-    return 0;
+    struct pc_req *req = pc_req_of(j->ex);
+    if (pc_defer_ctx(req, job_work, job_done, j) == PC_LATER)
+        return PC_LATER;
+    job_free(j); /* 503 + Retry-After set */
+    return PC_DONE;
 }

@@ -154,9 +154,12 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
     if (check_user(ex, al, &cl, &p) != 0 || (cl.sid > 0 && check_session(ex, al, &cl) != 0))
         return 1;
     p.sid = cl.sid;
-    if (access == AUTH_ADMIN && strcmp(p.role, "admin") != 0) {
+    const char *need = access == AUTH_ADMIN ? "admin" : access == AUTH_ROLE_USER ? "user" : NULL;
+    if (need != NULL && strcmp(p.role, need) != 0) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "this resource needs the %s role", need);
         metrics_inc(MET_TOKEN_REFUSED_ROLE);
-        http_resp_error(&ex->resp, 403, "forbidden", "this resource needs the admin role");
+        http_resp_error(&ex->resp, 403, "forbidden", detail);
         return 1;
     }
     struct auth_user_view *heap = malloc(sizeof *heap);
@@ -166,9 +169,24 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
     }
     *heap = p;
     ex->user_id = p.id;
+    ex->user_name = heap->username;
+    ex->user_role = heap->role;
     ex->principal = heap;
     ex->principal_free = free;
     return 0;
+}
+
+int auth_access_parse(const char *rule)
+{
+    if (strcmp(rule, "public") == 0)
+        return AUTH_PUBLIC;
+    if (strcmp(rule, "token") == 0)
+        return AUTH_TOKEN;
+    if (strcmp(rule, "role:admin") == 0)
+        return AUTH_ADMIN;
+    if (strcmp(rule, "role:user") == 0)
+        return AUTH_ROLE_USER;
+    return -1;
 }
 
 const struct auth_user_view *auth_principal(const struct http_exchange *ex)

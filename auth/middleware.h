@@ -29,6 +29,11 @@ struct auth_loop {
  * 403 for a valid token without the role. arg = struct auth_ctx. */
 int auth_access_check(struct http_exchange *ex, int access, void *arg);
 
+/* The router integer of a public API access rule (server/portcullis.h):
+ * "public", "token", "role:admin", "role:user" (the roles the user store
+ * knows); -1 for anything else. */
+int auth_access_parse(const char *rule);
+
 /* The token of "Authorization: Bearer <token>" (scheme case-insensitive,
  * spaces before the token skipped), copied NUL-terminated into out.
  * Returns 0; -1 when there is no Bearer token (no header, another scheme,

@@ -6,65 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int content_type_is_json(struct str ct)
-{
-    static const char want[] = "application/json";
-    size_t n = sizeof want - 1;
-    if (ct.p == NULL || ct.n < n || strncasecmp(ct.p, want, n) != 0)
-        return 0;
-    /* Only parameters may follow ("; charset=utf-8"). */
-    return ct.n == n || ct.p[n] == ';' || ct.p[n] == ' ';
-}
+#include "server/portcullis_int.h"
 
-/* jansson ends its message with " near '<token>'", quoting the input cut
- * at a byte count: possibly mid UTF-8 sequence, which json_pack refuses
- * (the client then got an empty 500 instead of this 400), and possibly a
- * piece of a password. Keep only the reason, in printable ASCII. */
-static void json_error_reason(const json_error_t *je, char *out, size_t outlen)
-{
-    const char *near = strstr(je->text, " near '");
-    size_t n = near != NULL ? (size_t)(near - je->text) : strnlen(je->text, sizeof je->text);
-    if (n >= outlen)
-        n = outlen - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)je->text[i];
-        out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    out[n] = '\0';
-}
+int auth_req_is_json(const struct http_exchange *ex) { return http_req_is_json(&ex->req); }
 
-int auth_req_is_json(const struct http_exchange *ex)
-{
-    return content_type_is_json(http_req_header(&ex->req, "Content-Type"));
-}
-
-json_t *auth_req_json(struct http_exchange *ex)
-{
-    json_error_t je;
-    char detail[256], reason[sizeof je.text];
-    if (!content_type_is_json(http_req_header(&ex->req, "Content-Type"))) {
-        http_resp_error(&ex->resp, 415, "unsupported_media_type",
-                        "send the body as Content-Type: application/json");
-        return NULL;
-    }
-    /* DECODE_ANY: a bare string or number is valid JSON (RFC 8259), just
-     * not an object; it gets the 422 below, not "malformed". */
-    json_t *obj = json_loadb(ex->req.body.p ? ex->req.body.p : "", ex->req.body.n,
-                             JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
-    if (obj == NULL) {
-        json_error_reason(&je, reason, sizeof reason);
-        snprintf(detail, sizeof detail, "malformed JSON at line %d, column %d (byte %d): %s",
-                 je.line, je.column, je.position, reason);
-        http_resp_error(&ex->resp, 400, "malformed_json", detail);
-        return NULL;
-    }
-    if (!json_is_object(obj)) {
-        json_decref(obj);
-        http_resp_error(&ex->resp, 422, "invalid_body", "the body must be a JSON object");
-        return NULL;
-    }
-    return obj;
-}
+json_t *auth_req_json(struct http_exchange *ex) { return pc_body_json(pc_req_of(ex)); }
 
 static int field_take(json_t *v, const struct auth_field *f)
 {

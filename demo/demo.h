@@ -69,8 +69,9 @@ struct demo_ctx;
 
 /* For `cfg` (demo mode). 0 or -1. */
 int demo_setup(struct demo_ctx **out, const struct config *cfg, char *err, size_t errlen);
-/* Adds GET /demo/wire and POST /demo/run with access `access` (public). */
-int demo_add_routes(struct router *r, struct demo_ctx *d, int access);
+/* Adds GET /demo/wire and POST /demo/run, public (the handlers answer only
+ * loopback clients), through the public API. 0 or -1. */
+int demo_add_routes(struct pc_server *s, struct demo_ctx *d);
 /* Plugs the demo into the running server: its plain-HTTP listener serves
  * the API (with a warning header), and the wire view captures every
  * connection; the routes use its ports and its dev CA. Call after

@@ -16,6 +16,7 @@
 #include "demo/demo_int.h"
 #include "server/log.h"
 #include "server/net.h"
+#include "server/portcullis_int.h"
 
 struct demo_ctx {
     const struct config *cfg;
@@ -90,17 +91,18 @@ static int demo_allowed(struct http_exchange *ex)
     return 0;
 }
 
-static int demo_wire(struct http_exchange *ex, void *arg)
+static int demo_wire(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct demo_ctx *d = arg;
     if (!demo_allowed(ex))
-        return 0;
+        return PC_DONE;
     json_t *j = d->wire ? demo_wire_json(d->wire) : NULL;
     if (j == NULL)
-        http_resp_error(&ex->resp, 500, "internal", "the wire view is not available");
+        pc_error(req, 500, "internal", "the wire view is not available");
     else
-        http_resp_json(&ex->resp, 200, j);
-    return 0;
+        pc_json(req, 200, j);
+    return PC_DONE;
 }
 
 /* ---- POST /demo/run ---- */
@@ -174,16 +176,17 @@ static int demo_wants_tls12(const struct http_exchange *ex)
     return on;
 }
 
-static int demo_run(struct http_exchange *ex, void *arg)
+static int demo_run(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     struct demo_ctx *d = arg;
     int idle = 0;
     if (!demo_allowed(ex))
-        return 0;
+        return PC_DONE;
     if (d->srv == NULL || !atomic_compare_exchange_strong(&d->busy, &idle, 1)) {
-        http_resp_error(&ex->resp, 503, "busy", "a demo run is in progress, retry shortly");
-        http_resp_header(&ex->resp, "Retry-After", "1");
-        return 0;
+        pc_error(req, 503, "busy", "a demo run is in progress, retry shortly");
+        pc_header(req, "Retry-After", "1");
+        return PC_DONE;
     }
     struct demo_job *j = calloc(1, sizeof *j);
     if (j != NULL) {
@@ -204,19 +207,19 @@ static int demo_run(struct http_exchange *ex, void *arg)
         j->o.timeout_ms = 5000; /* per connection; a loopback exchange takes ms */
         j->o.tls12 = demo_wants_tls12(ex);
         if (demo_start(d, j) == 0)
-            return 1;
+            return PC_LATER;
         free(j);
     }
     atomic_store(&d->busy, 0);
-    http_resp_error(&ex->resp, 503, "unavailable", "cannot start a demo run");
-    http_resp_header(&ex->resp, "Retry-After", "1");
-    return 0;
+    pc_error(req, 503, "unavailable", "cannot start a demo run");
+    pc_header(req, "Retry-After", "1");
+    return PC_DONE;
 }
 
-int demo_add_routes(struct router *r, struct demo_ctx *d, int access)
+int demo_add_routes(struct pc_server *s, struct demo_ctx *d)
 {
-    if (router_add(r, "GET", "/demo/wire", demo_wire, access, d) != 0 ||
-        router_add(r, "POST", "/demo/run", demo_run, access, d) != 0)
+    if (pc_route(s, "GET", "/demo/wire", "public", demo_wire, d) != 0 ||
+        pc_route(s, "POST", "/demo/run", "public", demo_run, d) != 0)
         return -1;
     return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "server/dispatch.h"
 #include "server/cors.h"
+#include "server/portcullis_int.h"
 #include "server/loop.h"
 #include "server/metrics.h"
 
@@ -194,8 +195,11 @@ static enum dispatch_result dispatch_route(const struct dispatch_site *site,
     } else if ((ex->route = (int)(rt - site->router->routes)) >= 0 &&
                (rt->access == 0 || site->access_check == NULL ||
                 site->access_check(ex, rt->access, site->access_arg) == 0)) {
-        if (rt->handler(ex, rt->arg) == 1)
+        ex->pool = site->pool;
+        if (rt->handler(pc_req_of(ex), rt->arg) == PC_LATER)
             return DISPATCH_LATER;
+        if (ex->resp.status == 0)
+            http_resp_error(&ex->resp, 500, "internal", "the handler gave no answer");
     }
     return DISPATCH_ANSWERED;
 }

@@ -44,6 +44,7 @@ struct dispatch_site {
     const struct static_root *www; /* NULL: no www root */
     int https_port;                /* where the plain listener redirects */
     const char *plain_warning;     /* non-NULL: the plain listener serves */
+    struct pool *pool;             /* handlers' job pool (pc_defer), or NULL */
     /* What SIGHUP may change while the loops run: read once per request
      * through dispatch_live(); replaced whole, never modified. */
     _Atomic(const struct dispatch_live *) live;

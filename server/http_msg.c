@@ -15,6 +15,17 @@ struct str http_req_header(const struct http_request *req, const char *name)
     return (struct str){ NULL, 0 };
 }
 
+int http_req_is_json(const struct http_request *req)
+{
+    static const char want[] = "application/json";
+    struct str ct = http_req_header(req, "Content-Type");
+    size_t n = sizeof want - 1;
+    if (ct.p == NULL || ct.n < n || strncasecmp(ct.p, want, n) != 0)
+        return 0;
+    /* Only parameters may follow ("; charset=utf-8"). */
+    return ct.n == n || ct.p[n] == ';' || ct.p[n] == ' ';
+}
+
 static int http_value_ok(const char *v)
 {
     for (; *v; v++)

@@ -16,6 +16,8 @@
 #include "server/router.h"
 #include "server/str.h"
 
+struct pool;
+
 struct http_request {
     struct http_request_head head; /* method, target, path, query, version,
                                       headers: as the parser left them */
@@ -45,15 +47,23 @@ struct http_exchange {
     struct loop *loop; /* the owning loop */
     void *principal;   /* set by the access check; freed with principal_free */
     void (*principal_free)(void *principal);
-    struct conn *conn;          /* opaque owner (conn.c) */
-    int route;                  /* what answered, for the metrics: the router's index of
+    struct conn *conn; /* opaque owner (conn.c) */
+    int route;         /* what answered, for the metrics: the router's index of
                           the route, or METRICS_ROUTE_STATIC / _UNMATCHED (< 0) */
-    long long user_id;          /* the authenticated user (set by the access check); 0: none */
+    long long user_id; /* the authenticated user (set by the access check); 0: none */
+    /* Its name and role, for pc_user: set by the access check with
+     * user_id, pointing into the principal (NULL: none). */
+    const char *user_name, *user_role;
+    struct pool *pool;          /* the job pool for pc_defer (set by the dispatcher), or NULL */
     char request_id[REQID_MAX]; /* echoed as X-Request-Id, in every log line */
 };
 
 /* Case-insensitive header lookup on the request; NULL slice p when absent. */
 struct str http_req_header(const struct http_request *req, const char *name);
+
+/* 1 when the request says Content-Type: application/json (parameters such
+ * as charset allowed). */
+int http_req_is_json(const struct http_request *req);
 
 /* Adds a response header. Refuses (-1) names that are not tokens and values
  * with CR, LF or NUL, so no handler can split a response. */

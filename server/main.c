@@ -1,20 +1,16 @@
-/* main.c: the composition root. Parses the command line, loads the config,
- * wires routes into the router, starts the server and waits for signals.
- * Nothing else lives here. */
+/* main.c: the `portcullis` binary. Parses the command line, loads the
+ * config, runs a command or serves: the wiring itself is the composition
+ * root's (server/root.c), the same an application gets through
+ * server/portcullis.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/auth.h"
 #include "auth/cli.h"
 #include "demo/demo.h"
 #include "server/config.h"
 #include "server/log.h"
-#include "server/metrics.h"
-#include "server/metrics_http.h"
-#include "server/reload.h"
-#include "server/router.h"
-#include "server/server.h"
+#include "server/root.h"
 #include "tls/certcheck.h"
 #include "tls/certgen.h"
 #include "tls/tls.h"
@@ -138,108 +134,16 @@ static int cmd_gen_cert(const struct config *cfg)
     return 0;
 }
 
-static int build_routes(struct router *r, struct auth_ctx *auth, struct demo_ctx *demo)
-{
-    if (router_add(r, "GET", "/healthz", server_healthz, AUTH_PUBLIC, NULL) != 0)
-        return -1;
-    /* Outside demo mode the /demo routes do not exist at all (404). */
-    if (demo != NULL && demo_add_routes(r, demo, AUTH_PUBLIC) != 0)
-        return -1;
-    return auth_add_routes(r, auth);
-}
-
-/* The sections auth/ reads; they live as long as cfg. */
-static struct auth_settings auth_settings_of(const struct config *cfg)
-{
-    return (struct auth_settings){ &cfg->auth, &cfg->rate_limits, &cfg->db, &cfg->pool,
-                                   cfg->server.demo };
-}
-
-/* Metrics count per route, so they learn the routes before any thread runs;
- * the listener starts only when metrics.port is set. */
-static int start_metrics(const struct config *cfg, const struct router *r, struct metrics_http **mh,
-                         char *err, size_t errlen)
-{
-    const char *methods[256], *patterns[256];
-    size_t n = r->n < 256 ? r->n : 256;
-    for (size_t i = 0; i < n; i++) {
-        methods[i] = r->routes[i].method;
-        patterns[i] = r->routes[i].pattern;
-    }
-    if (metrics_init((int)n, methods, patterns) != 0) {
-        snprintf(err, errlen, "metrics: out of memory");
-        return -1;
-    }
-    if (cfg->metrics.port < 0)
-        return 0;
-    int port = 0;
-    return metrics_http_start(mh, cfg->metrics.address, cfg->metrics.port, &port, err, errlen);
-}
-
-/* SIGHUP's share of auth/: the new rate limits (reload.h). */
-static int reload_auth(const struct config *next, void *arg)
-{
-    if (auth_reconfigure_limits(arg, &next->rate_limits) != 0) {
-        log_error("SIGHUP: the new rate limits are out of range; keeping the old ones");
-        return -1;
-    }
-    return 1;
-}
-
 static int serve(const struct config *cfg, const struct cli *cli)
 {
     char err[512];
-    struct router router;
-    struct server *srv = NULL;
-    struct auth_ctx auth;
-    struct demo_ctx *demo = NULL;
-    struct metrics_http *mh = NULL;
-    int rc = 1;
-    memset(&auth, 0, sizeof auth);
-    router_init(&router);
-    log_set_level(cfg->server.log_level);
-    log_set_format(strcmp(cfg->server.log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
-    /* Before any thread exists, so every thread inherits the mask. */
-    server_block_signals();
-    auth.cfg = auth_settings_of(cfg);
-    if (cfg->server.demo && demo_setup(&demo, cfg, err, sizeof err) != 0) {
+    struct pc_server *s = NULL;
+    if (root_server_new(&s, cfg, cli->config_path, cli->demo, err, sizeof err) != 0) {
         log_error("%s", err);
-        goto out;
+        return 1;
     }
-    if (build_routes(&router, &auth, demo) != 0) {
-        log_error("cannot build the route table");
-        goto out;
-    }
-    if (start_metrics(cfg, &router, &mh, err, sizeof err) != 0) {
-        log_error("%s", err);
-        goto out;
-    }
-    /* Ports and the TLS key as root; the database and the JWT key as the
-     * unprivileged user, so everything it creates is its own. */
-    struct server_hooks hooks = auth_server_hooks(&auth);
-    if (server_setup(&srv, cfg, &router, &hooks, err, sizeof err) != 0 ||
-        server_drop_privileges(srv, err, sizeof err) != 0 ||
-        auth_setup(&auth, &auth.cfg, err, sizeof err) != 0) {
-        log_error("%s", err);
-        goto out;
-    }
-    if (demo != NULL && demo_attach(demo, srv, err, sizeof err) != 0) {
-        log_error("%s", err);
-        goto out;
-    }
-    struct reload_ctx reload = { cli->config_path, cli->demo, cfg, srv, reload_auth, &auth };
-    server_set_reload(srv, reload_config, &reload);
-    rc = server_run(srv) == 0 ? 0 : 1;
-out:
-    /* In-flight jobs (and a demo run) finish and post to the stopped loops;
-     * then the loops deliver those completions and free their connections. */
-    demo_free(demo);
-    auth_free(&auth);
-    server_free(srv);
-    metrics_http_stop(mh);
-    metrics_free();
-    router_free(&router);
-    log_info("stopped");
+    int rc = pc_server_run(s) == 0 ? 0 : 1;
+    pc_server_free(s);
     return rc;
 }
 

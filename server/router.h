@@ -11,15 +11,17 @@
 
 #include <stddef.h>
 
+#include "server/portcullis.h"
 #include "server/str.h"
 
 #define ROUTE_MAX_PARAMS   4
 #define ROUTE_MAX_SEGMENTS 16
 
-struct http_exchange;
-/* Returns 0 when ex->resp is complete, 1 when the handler went asynchronous
- * (a pool job will complete the exchange later on the owning loop). */
-typedef int (*route_handler)(struct http_exchange *ex, void *arg);
+/* The public handler type (server/portcullis.h): every route, the built-in
+ * API's included, is a pc_handler. Returns PC_DONE (0) when the answer is
+ * set, PC_LATER (1) when a pool job will complete the exchange later on
+ * the owning loop. */
+typedef pc_handler route_handler;
 
 struct route {
     char *method; /* owned copies */

@@ -221,12 +221,14 @@ void server_free(struct server *s)
     free(s);
 }
 
-int server_healthz(struct http_exchange *ex, void *arg)
+int server_healthz(struct pc_req *req, void *arg)
 {
     (void)arg;
-    http_resp_json(&ex->resp, 200, json_pack("{s:s}", "status", "ok"));
-    return 0;
+    pc_json(req, 200, json_pack("{s:s}", "status", "ok"));
+    return PC_DONE;
 }
+
+void server_set_pool(struct server *s, struct pool *p) { s->shared.site.pool = p; }
 
 /* ---- running: workers, signals ---- */
 

@@ -54,6 +54,10 @@ void server_serve_plain(struct server *s, const char *warning);
  * that start from now on; cfg may be freed afterwards. 0 or -1 (memory). */
 int server_reconfigure(struct server *s, const struct config *cfg);
 
+/* The job pool handlers submit to (pc_defer), shared by every loop. Call
+ * after server_setup, before server_run; p must outlive the loops' work. */
+void server_set_pool(struct server *s, struct pool *p);
+
 /* Main thread, before server_run: fn(arg) runs on the main thread at each
  * SIGHUP, after the certificate reload (the config file's turn). */
 void server_set_reload(struct server *s, void (*fn)(void *arg), void *arg);
@@ -79,6 +83,6 @@ void server_stop_loops(struct server *s);
 void server_free(struct server *s); /* NULL ok */
 
 /* GET /healthz, public: {"status":"ok"}. */
-int server_healthz(struct http_exchange *ex, void *arg);
+int server_healthz(struct pc_req *req, void *arg);
 
 #endif

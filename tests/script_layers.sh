@@ -5,7 +5,10 @@
 # layer includes one it must not:
 #   tls/   nothing of ours          db/    nothing of ours
 #   server/  tls/                   auth/  server/ and db/
-#   demo/  server/ and tls/         server/main.c  everything (composition root)
+#   demo/  server/ and tls/         server/main.c, server/root.c  everything
+#                                   (the composition root)
+#   examples/  only the public API, server/portcullis.h (and their own
+#              headers, and system or library headers such as jansson's)
 # A layer may always include its own headers. Tests, bench and fuzz harnesses
 # are not layers and are not checked.
 # Environment: PC_SOURCE_DIR (the source tree; default: this script's parent).
@@ -16,12 +19,13 @@ cd "$src"
 
 layer_of() {
     case "$1" in
-        server/main.c) echo main ;;
+        server/main.c|server/root.c) echo main ;;
         demo/*) echo demo ;;
         tls/*) echo tls ;;
         db/*) echo db ;;
         server/*) echo server ;;
         auth/*) echo auth ;;
+        examples/*) echo example ;;
         *) echo other ;;
     esac
 }
@@ -39,9 +43,9 @@ may_include() { # $1 layer of the includer, $2 layer of the included
 
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     mapfile -t files < <(git ls-files --cached --others --exclude-standard -- \
-        'tls/*.[ch]' 'db/*.[ch]' 'server/*.[ch]' 'auth/*.[ch]' 'demo/*.[ch]')
+        'tls/*.[ch]' 'db/*.[ch]' 'server/*.[ch]' 'auth/*.[ch]' 'demo/*.[ch]' 'examples/*.[ch]')
 else
-    mapfile -t files < <(find tls db server auth demo -name '*.[ch]' 2>/dev/null | sort)
+    mapfile -t files < <(find tls db server auth demo examples -name '*.[ch]' 2>/dev/null | sort)
 fi
 if [ "${#files[@]}" -eq 0 ]; then
     echo "script_layers: no sources found under $src" >&2
@@ -54,12 +58,25 @@ for f in "${files[@]}"; do
     from=$(layer_of "$f")
     while IFS=: read -r line target; do
         case "$target" in */*) ;; *) continue ;; esac # "x.h": same directory
+        if [ "$from" = example ]; then
+            # An application sees the public header and nothing else of ours,
+            # whether it asks with quotes or angle brackets.
+            [ "$target" = server/portcullis.h ] && continue
+            case "$(layer_of "$target")" in other) continue ;; esac
+            echo "$f:$line: examples/ may include only \"server/portcullis.h\" of ours, not \"$target\""
+            bad=1
+            continue
+        fi
         to=$(layer_of "$target")
         may_include "$from" "$to" && continue
         echo "$f:$line: $from/ may not include \"$target\" ($to/)"
         bad=1
-    done < <(awk 'match($0, /^[ \t]*#[ \t]*include[ \t]*"[^"]*"/) {
+    done < <(awk -v angle="$([ "$from" = example ] && echo 1 || echo 0)" '
+                  match($0, /^[ \t]*#[ \t]*include[ \t]*"[^"]*"/) {
                       t = substr($0, RSTART, RLENGTH); sub(/^[^"]*"/, "", t); sub(/"$/, "", t)
+                      print FNR ":" t; next }
+                  angle == 1 && match($0, /^[ \t]*#[ \t]*include[ \t]*<[^>]*>/) {
+                      t = substr($0, RSTART, RLENGTH); sub(/^[^<]*</, "", t); sub(/>$/, "", t)
                       print FNR ":" t }' "$f")
 done
 if [ "$bad" -ne 0 ]; then

@@ -8,6 +8,7 @@
 
 #include "server/conn_http.h"
 #include "server/log.h"
+#include "server/portcullis_int.h"
 
 static struct config cfg;
 static struct router router;
@@ -17,14 +18,16 @@ static struct conn_http_shared sh;
 static struct conn_http h;
 
 /* Answers with the length of the request body. */
-static int h_echo_len(struct http_exchange *ex, void *arg)
+static int h_echo_len(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     (void)arg;
     return http_resp_json(&ex->resp, 200, json_pack("{s:i}", "len", (int)ex->req.body.n));
 }
 
-static int h_async(struct http_exchange *ex, void *arg)
+static int h_async(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     (void)ex;
     (void)arg;
     return 1;

@@ -20,17 +20,18 @@ static struct loop *lp;
 static struct http_exchange ex;
 static int denied_access; /* the access value the check refuses */
 
-static int h_sync(struct http_exchange *e, void *arg)
+static int h_sync(struct pc_req *req, void *arg)
 {
     (void)arg;
-    return http_resp_json(&e->resp, 200, json_pack("{s:s}", "handler", "sync"));
+    pc_json(req, 200, json_pack("{s:s}", "handler", "sync"));
+    return PC_DONE;
 }
 
-static int h_async(struct http_exchange *e, void *arg)
+static int h_async(struct pc_req *req, void *arg)
 {
-    (void)e;
+    (void)req;
     (void)arg;
-    return 1; /* a job would complete the exchange later */
+    return PC_LATER; /* a job would complete the exchange later */
 }
 
 static int check_access(struct http_exchange *e, int access, void *arg)

@@ -139,6 +139,19 @@ START_TEST(access_check_oversize_token)
 }
 END_TEST
 
+/* The public API's rules as auth/ reads them (pc_route's access). */
+START_TEST(access_rules_parsed)
+{
+    ck_assert_int_eq(auth_access_parse("public"), AUTH_PUBLIC);
+    ck_assert_int_eq(auth_access_parse("token"), AUTH_TOKEN);
+    ck_assert_int_eq(auth_access_parse("role:admin"), AUTH_ADMIN);
+    ck_assert_int_eq(auth_access_parse("role:user"), AUTH_ROLE_USER);
+    const char *bad[] = { "", "Token", "role:", "role:root", "role:Admin", "admin", "role:user " };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(auth_access_parse(bad[i]) == -1, "'%s'", bad[i]);
+}
+END_TEST
+
 static Suite *middleware_suite(void)
 {
     Suite *s = suite_create("middleware");
@@ -152,6 +165,7 @@ static Suite *middleware_suite(void)
     t = tcase_create("access_check");
     tcase_add_test(t, access_check_missing_token);
     tcase_add_test(t, access_check_oversize_token);
+    tcase_add_test(t, access_rules_parsed);
     suite_add_tcase(s, t);
     return s;
 }

@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "server/router.h"
+#include "server/portcullis_int.h"
 
 /* Handlers are only compared by address; each route gets its own arg tag. */
-static int h_any(struct http_exchange *ex, void *arg)
+static int h_any(struct pc_req *req, void *arg)
 {
+    struct http_exchange *ex = pc_exchange(req);
     (void)ex;
     (void)arg;
     return 0;

@@ -27,6 +27,12 @@ static ssize_t tls_source(void *ctx, void *p, size_t n, int timeout_ms)
 
 int api_start(struct srv *s, const char *extra_json)
 {
+    return api_start_bin(s, PC_BINARY, extra_json, NULL);
+}
+
+int api_start_bin(struct srv *s, const char *binary, const char *extra_json,
+                  const char *const *extra_args)
+{
     static const char relaxed[] =
         "{\"rate_limits\": {\"login_ip_per_minute\": 100000, \"login_user_per_minute\": 100000,"
         " \"register_ip_per_minute\": 100000, \"lockout_threshold\": 1000}}";
@@ -40,7 +46,7 @@ int api_start(struct srv *s, const char *extra_json)
     if (cfg == NULL || (extra != NULL && json_object_update_recursive(cfg, extra) != 0) ||
         (text = json_dumps(cfg, JSON_COMPACT)) == NULL)
         goto out;
-    rc = srv_start(s, text, NULL);
+    rc = srv_start_bin(s, binary, text, extra_args);
 out:
     free(text);
     json_decref(extra);

@@ -58,6 +58,10 @@ struct api_session {
  * under extra_json (may be NULL; its keys win). 0 or -1. */
 int api_start(struct srv *s, const char *extra_json);
 
+/* The same for another executable (srv_start_bin), with extra_args. */
+int api_start_bin(struct srv *s, const char *binary, const char *extra_json,
+                  const char *const *extra_args);
+
 /* TLS connection to s (trusting its dev CA), with TCP_NODELAY. 0 or -1
  * with err; api_close afterwards either way. */
 int api_open(struct api_conn *c, const struct srv *s, char *err, size_t errlen);

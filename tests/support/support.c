@@ -116,6 +116,12 @@ static int wait_listening(struct srv *s, int want_http)
 
 int srv_start(struct srv *s, const char *extra_json, const char *const *extra_args)
 {
+    return srv_start_bin(s, PC_BINARY, extra_json, extra_args);
+}
+
+int srv_start_bin(struct srv *s, const char *binary, const char *extra_json,
+                  const char *const *extra_args)
+{
     memset(s, 0, sizeof *s);
     snprintf(s->dir, sizeof s->dir, "/tmp/pc-e2e-XXXXXX");
     if (mkdtemp(s->dir) == NULL)
@@ -131,7 +137,7 @@ int srv_start(struct srv *s, const char *extra_json, const char *const *extra_ar
     snprintf(s->ca_file, sizeof s->ca_file, "%s/certs/ca.crt", s->dir);
     if (write_config(s, extra_json) != 0)
         return -1;
-    const char *argv[32] = { PC_BINARY, "--config", s->config };
+    const char *argv[32] = { binary, "--config", s->config };
     int argc = 3;
     for (int i = 0; extra_args && extra_args[i] && argc < 30; i++)
         argv[argc++] = extra_args[i];
@@ -145,7 +151,7 @@ int srv_start(struct srv *s, const char *extra_json, const char *const *extra_ar
         int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         dup2(fd, STDERR_FILENO);
         dup2(fd, STDOUT_FILENO);
-        execv(PC_BINARY, (char *const *)argv);
+        execv(binary, (char *const *)argv);
         _exit(127);
     }
     int want_http = extra_json == NULL || strstr(extra_json, "\"http_port\": -1") == NULL;

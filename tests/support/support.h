@@ -26,6 +26,10 @@ struct srv {
  * the command line (NULL-terminated, may be NULL). Waits until both
  * listeners are up. Returns 0 or -1 (with the log printed to stderr). */
 int srv_start(struct srv *s, const char *extra_json, const char *const *extra_args);
+/* The same with another executable that takes "--config FILE" and prints
+ * the server's listening lines: an application on the public API. */
+int srv_start_bin(struct srv *s, const char *binary, const char *extra_json,
+                  const char *const *extra_args);
 /* Sends sig, waits up to 30 s, returns the exit status (128+n if killed by a
  * signal n, -1 on timeout after SIGKILL). Removes the temp dir. */
 int srv_stop(struct srv *s, int sig);
