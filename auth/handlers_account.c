@@ -149,7 +149,7 @@ out:
 int auth_h_jwks(struct http_exchange *ex, void *arg)
 {
     struct auth_ctx *ctx = arg;
-    char *jwks = auth_tokens_jwks_json(ctx->tokens, (int64_t)time(NULL));
+    char *jwks = auth_tokens_jwks_json(auth_tokens_of(ctx), (int64_t)time(NULL));
     if (jwks == NULL) {
         http_resp_error(&ex->resp, 500, "internal", "cannot encode the key set");
         return 0;

@@ -124,6 +124,7 @@ static const struct cfg_opt opts[] = {
     OPT_BOOL(auth, refresh_cookie, false),
     OPT_INT(auth, user_cache_ms, 1000, 0, 60000),
     OPT_STR(auth, totp_key_file, "data/totp.key", 1),
+    OPT_STR(auth, master_key_file, "data/master.key", 1),
     OPT_INT(auth, purge_interval_s, 3600, 1, 86400),
 
     OPT_INT(rate_limits, login_ip_per_minute, 20, 1, 100000),

@@ -151,8 +151,8 @@ static int build_routes(struct router *r, struct auth_ctx *auth, struct demo_ctx
 /* The sections auth/ reads; they live as long as cfg. */
 static struct auth_settings auth_settings_of(const struct config *cfg)
 {
-    return (struct auth_settings){ &cfg->auth, &cfg->rate_limits, &cfg->db, &cfg->pool,
-                                   cfg->server.demo };
+    return (struct auth_settings){ &cfg->auth, &cfg->rate_limits, &cfg->db,
+                                   &cfg->pool, cfg->server.demo,  { 0, NULL, NULL } };
 }
 
 /* Metrics count per route, so they learn the routes before any thread runs;

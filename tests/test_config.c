@@ -33,7 +33,7 @@ static char err[512];
     X(auth.audience) X(auth.access_ttl_s) X(auth.refresh_ttl_s) \
     X(auth.leeway_s) X(auth.argon2_memory_kib) X(auth.argon2_iterations) \
     X(auth.argon2_parallelism) X(auth.refresh_cookie) \
-    X(auth.user_cache_ms) X(auth.totp_key_file) X(auth.purge_interval_s) X(rate_limits.login_ip_per_minute) \
+    X(auth.user_cache_ms) X(auth.totp_key_file) X(auth.purge_interval_s) X(auth.master_key_file) X(rate_limits.login_ip_per_minute) \
     X(rate_limits.login_user_per_minute) \
     X(rate_limits.register_ip_per_minute) X(rate_limits.lockout_threshold) \
     X(rate_limits.lockout_base_s) X(rate_limits.lockout_max_s) \
