@@ -77,7 +77,11 @@ static int refresh_signing(struct auth_keyring *r, int64_t now, char *err, size_
         snprintf(err, errlen, "key set: out of memory");
         return -1;
     }
-    log_info("key set: signing with kid %s, %s", auth_tokens_kid(t), sig);
+    size_t n = 0;
+    for (const char *p = sig; *p != '\0'; p++)
+        n += *p == ';';
+    log_info("key set: signing with kid %s (%zu key%s in the set)", auth_tokens_kid(t), n,
+             n == 1 ? "" : "s");
     return 0;
 }
 
@@ -152,7 +156,7 @@ static int first_load(struct auth_keyring *r, char *err, size_t errlen)
     const struct auth_config *cfg = r->set->auth;
     int64_t now = (int64_t)time(NULL);
     int imported = 0;
-    if (auth_master_key_load(r->db, cfg->master_key_file, r->master, err, errlen) != 0)
+    if (auth_master_key_load(r->db, cfg->master_key_file, 1, r->master, err, errlen) != 0)
         return -1;
     if (!r->es256) {
         struct auth_tokens *t = NULL;

@@ -18,8 +18,8 @@
 
 /* ---- the master key --------------------------------------------------- */
 
-int auth_master_key_load(struct db *db, const char *path, unsigned char key[AUTH_SEAL_KEY_LEN],
-                         char *err, size_t errlen)
+int auth_master_key_load(struct db *db, const char *path, int create,
+                         unsigned char key[AUTH_SEAL_KEY_LEN], char *err, size_t errlen)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -35,6 +35,10 @@ int auth_master_key_load(struct db *db, const char *path, unsigned char key[AUTH
     if (rc == 1) {
         if (db_key_count(db, &n) != 0) {
             snprintf(err, errlen, "key set: %s", db_errmsg(db));
+            return -1;
+        }
+        if (!create) {
+            snprintf(err, errlen, "%s (auth.master_key_file): no such file", path);
             return -1;
         }
         if (n > 0) {

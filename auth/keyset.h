@@ -26,11 +26,11 @@ struct db;
 #define AUTH_KEYSET_SIG_MAX 2048 /* what auth_keyset_load's sig holds */
 
 /* The master key at path into key. If the file does not exist, it is
- * created (0600, privfile.h) only while the store holds no key at all:
- * keys sealed under a master key we do not have could never be opened, so
- * that is refused, naming the file. */
-int auth_master_key_load(struct db *db, const char *path, unsigned char key[AUTH_SEAL_KEY_LEN],
-                         char *err, size_t errlen);
+ * created (0600, privfile.h) when create is set and the store holds no
+ * key at all: keys sealed under a master key we do not have could never
+ * be opened, so that is refused, naming the file. */
+int auth_master_key_load(struct db *db, const char *path, int create,
+                         unsigned char key[AUTH_SEAL_KEY_LEN], char *err, size_t errlen);
 
 /* On a store without signing keys, makes the first one: the key in
  * jwt_key_file when that file exists (tokens it signed stay valid: the
