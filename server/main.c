@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "auth/auth.h"
 #include "auth/cli.h"
 #include "demo/demo.h"
@@ -17,6 +19,7 @@
 #include "server/server.h"
 #include "tls/certcheck.h"
 #include "tls/certgen.h"
+#include "tls/tickets.h"
 #include "tls/tls.h"
 
 struct cli {
@@ -177,6 +180,39 @@ static int start_metrics(const struct config *cfg, const struct router *r, struc
     return metrics_http_start(mh, cfg->metrics.address, cfg->metrics.port, &port, err, errlen);
 }
 
+/* The key set's ticket keys (auth/tickets.h) into the server's TLS
+ * (tls/tickets.h): auth/ and tls/ do not know each other. */
+static void install_ticket_keys(void *arg, const struct auth_ticket_key *prev,
+                                const struct auth_ticket_key *cur)
+{
+    _Static_assert(sizeof cur->name == TLS_TICKET_NAME_LEN && sizeof cur->key == TLS_TICKET_KEY_LEN,
+                   "one ticket key format");
+    struct tls_ticket_key p, c;
+    memcpy(c.name, cur->name, sizeof c.name);
+    memcpy(c.key, cur->key, sizeof c.key);
+    if (prev != NULL) {
+        memcpy(p.name, prev->name, sizeof p.name);
+        memcpy(p.key, prev->key, sizeof p.key);
+    }
+    if (tls_tickets_install(arg, prev != NULL ? &p : NULL, &c) != 0)
+        log_error("tls: the session-ticket keys from the store were refused");
+    mbedtls_platform_zeroize(&p, sizeof p);
+    mbedtls_platform_zeroize(&c, sizeof c);
+}
+
+/* SIGHUP: the key set is read again at once, then the config file. */
+struct hup {
+    struct reload_ctx reload;
+    struct auth_ctx *auth;
+};
+
+static void on_sighup(void *arg)
+{
+    struct hup *h = arg;
+    auth_keys_refresh(h->auth);
+    reload_config(&h->reload);
+}
+
 /* SIGHUP's share of auth/: the new rate limits (reload.h). */
 static int reload_auth(const struct config *next, void *arg)
 {
@@ -219,8 +255,15 @@ static int serve(const struct config *cfg, const struct cli *cli)
      * unprivileged user, so everything it creates is its own. */
     struct server_hooks hooks = auth_server_hooks(&auth);
     if (server_setup(&srv, cfg, &router, &hooks, err, sizeof err) != 0 ||
-        server_drop_privileges(srv, err, sizeof err) != 0 ||
-        auth_setup(&auth, &auth.cfg, err, sizeof err) != 0) {
+        server_drop_privileges(srv, err, sizeof err) != 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (server_tls_tickets(srv) != NULL)
+        auth.cfg.tickets = (struct auth_ticket_sink){ cfg->tls.ticket_lifetime_s,
+                                                      install_ticket_keys,
+                                                      server_tls_tickets(srv) };
+    if (auth_setup(&auth, &auth.cfg, err, sizeof err) != 0) {
         log_error("%s", err);
         goto out;
     }
@@ -228,8 +271,8 @@ static int serve(const struct config *cfg, const struct cli *cli)
         log_error("%s", err);
         goto out;
     }
-    struct reload_ctx reload = { cli->config_path, cli->demo, cfg, srv, reload_auth, &auth };
-    server_set_reload(srv, reload_config, &reload);
+    struct hup hup = { { cli->config_path, cli->demo, cfg, srv, reload_auth, &auth }, &auth };
+    server_set_reload(srv, on_sighup, &hup);
     rc = server_run(srv) == 0 ? 0 : 1;
 out:
     /* In-flight jobs (and a demo run) finish and post to the stopped loops;

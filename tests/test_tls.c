@@ -380,7 +380,7 @@ static const struct {
 START_TEST(load_errors_name_the_file)
 {
     char cert[512], key[512], err[512] = "";
-    struct tls_server_opts o = { cert, key, load_cases[_i].tickets, load_cases[_i].lifetime };
+    struct tls_server_opts o = { cert, key, load_cases[_i].tickets, load_cases[_i].lifetime, NULL };
     struct tls_server *s = (struct tls_server *)&o; /* must be reset to NULL */
 
     snprintf(cert, sizeof cert, "%s/%s", g_dir, load_cases[_i].cert);
