@@ -115,7 +115,7 @@ static const struct cfg_opt opts[] = {
     OPT_STR(auth, jwt_secret, "", 0),
     OPT_STR(auth, issuer, "portcullis", 1),
     OPT_STR(auth, audience, "portcullis-api", 1),
-    OPT_INT(auth, access_ttl_s, 900, 60, 86400),
+    OPT_INT(auth, access_ttl_s, 900, 10, 86400),
     OPT_INT(auth, refresh_ttl_s, 1209600, 300, 31536000),
     OPT_INT(auth, leeway_s, 30, 0, 300),
     OPT_INT(auth, argon2_memory_kib, 19456, 8192, 4194304),
