@@ -1,7 +1,7 @@
 /* e2e_tokens.c: access tokens against the real binary. Attack tokens are
  * forged by hand (support/jwt_forge.h); the ones that must carry a valid
  * signature to reach the claim checks are signed with the server's own
- * ES256 key, read from its data directory, or with a known HS256 secret.
+ * ES256 key, from a key file it imported at first start, or with a known HS256 secret.
  * Every forgery has an untouched control that is accepted, so each 401
  * is caused by the one thing the case changes. */
 #include <check.h>
