@@ -142,6 +142,26 @@ START_TEST(rotate_refused_without_the_master_key)
 }
 END_TEST
 
+/* With HS256 the secret signs: no key to rotate, and tokens carry no kid. */
+START_TEST(hs256_keeps_its_secret)
+{
+    struct srv s;
+    struct api_session t;
+    char out[2048], kid[64], kids[256];
+    ck_assert_int_eq(api_start(&s, "{\"auth\": {\"jwt_alg\": \"HS256\", \"jwt_secret\":"
+                                   " \"0123456789abcdef0123456789abcdef\"}}"),
+                     0);
+    ck_assert_int_eq(api_new_user(&s, "hazel", PW, &t), 0);
+    token_kid(t.access, kid, sizeof kid);
+    ck_assert_str_eq(kid, "");
+    ck_assert_int_eq(jwks_kids(&s, kids, sizeof kids), 0);
+    ck_assert_int_eq(api_cli(&s, "keys rotate", NULL, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "HS256") != NULL, "%s", out);
+    ck_assert_int_eq(me(&s, t.access), 200);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
 /* ---- an existing key file --------------------------------------------- */
 
 /* RFC 7638 thumbprint of pk's public key, computed here independently of
@@ -330,6 +350,7 @@ static Suite *keys_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, rotation_keeps_old_tokens_until_their_window_ends);
     tcase_add_test(tc, rotate_refused_without_the_master_key);
+    tcase_add_test(tc, hs256_keeps_its_secret);
     tcase_add_test(tc, existing_key_file_becomes_the_first_key);
     tcase_add_test(tc, two_instances_share_signing_and_ticket_keys);
     suite_add_tcase(s, tc);

@@ -2,6 +2,9 @@
  * listed newest first with the retired ones still in their window,
  * rotation retiring the active key and dropping expired ones in one step,
  * ticket keys whose first insert wins, the purge and the count. */
+#include <sqlite3.h>
+
+#include "db/db_internal.h"
 #include "db/keys.h"
 #include "support/db_fixture.h"
 
@@ -146,6 +149,39 @@ START_TEST(test_ticket_keys_first_insert_wins)
 }
 END_TEST
 
+/* A database of the previous release (schema version 2) gains the two
+ * tables, its users intact. */
+START_TEST(test_version_2_migrates)
+{
+    sqlite3 *h = NULL;
+    struct db_signing_key a = skey("a-kid", 100, 0);
+    struct seen s = { 0 };
+    int64_t n = -1;
+
+    ck_assert_int_eq(db_exec(fx_db, DB_STMT_USER_CREATE,
+                             "INSERT INTO users (username, password_hash, role, created_at, "
+                             "updated_at) VALUES ('old.user', 'h', 'user', 1, 1)",
+                             ""),
+                     0);
+    db_close(fx_db);
+    fx_db = NULL;
+    ck_assert_int_eq(sqlite3_open(fx_path, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(h,
+                                  "DROP TABLE signing_keys; DROP TABLE ticket_keys;"
+                                  "PRAGMA user_version = 2;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+    fx_db = fx_open(fx_path, 5000);
+    ck_assert_int_eq(db_schema_version(fx_db), 3);
+    ck_assert_int_eq(db_key_count(fx_db, &n), 0);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(db_signing_key_add(fx_db, &a), 0);
+    ck_assert_int_eq(db_signing_key_list(fx_db, 0, collect, &s), 0);
+    ck_assert_int_eq(s.n, 1);
+}
+END_TEST
+
 static Suite *keys_suite(void)
 {
     Suite *s = suite_create("db_keys");
@@ -154,6 +190,7 @@ static Suite *keys_suite(void)
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     tcase_add_test(tc, test_signing_keys_list_and_rotate);
     tcase_add_test(tc, test_ticket_keys_first_insert_wins);
+    tcase_add_test(tc, test_version_2_migrates);
     suite_add_tcase(s, tc);
     return s;
 }
