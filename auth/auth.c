@@ -194,6 +194,17 @@ void auth_free(struct auth_ctx *ctx)
     mbedtls_platform_zeroize(ctx, sizeof *ctx);
 }
 
+const struct auth_tokens *auth_tokens_of(const struct auth_ctx *ctx)
+{
+    return auth_keyring_tokens(ctx->keys);
+}
+
+void auth_keys_refresh(struct auth_ctx *ctx)
+{
+    if (ctx->keys != NULL)
+        auth_keyring_refresh(ctx->keys);
+}
+
 int auth_add_routes(struct router *r, struct auth_ctx *ctx)
 {
     static const struct {

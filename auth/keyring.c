@@ -150,6 +150,8 @@ static void poke(struct auth_keyring *r, int force)
 
 void auth_keyring_poke(struct auth_keyring *r) { poke(r, 0); }
 
+void auth_keyring_refresh(struct auth_keyring *r) { poke(r, 1); }
+
 /* The first load, on the main thread: every failure stops start-up. */
 static int first_load(struct auth_keyring *r, char *err, size_t errlen)
 {
@@ -161,9 +163,12 @@ static int first_load(struct auth_keyring *r, char *err, size_t errlen)
     if (!r->es256) {
         struct auth_tokens *t = NULL;
         if (auth_tokens_load_hs256(&t, &r->opts, cfg->jwt_secret, strlen(cfg->jwt_secret), err,
-                                   errlen) != 0 ||
-            publish(r, t, "") != 0)
+                                   errlen) != 0)
             return -1;
+        if (publish(r, t, "") != 0) {
+            snprintf(err, errlen, "key set: out of memory");
+            return -1;
+        }
     } else {
         if (auth_keyset_bootstrap(r->db, r->master, cfg->jwt_key_file, now, &imported, err,
                                   errlen) != 0)
@@ -232,15 +237,4 @@ void auth_keyring_stop(struct auth_keyring *r)
     pthread_mutex_destroy(&r->lock);
     mbedtls_platform_zeroize(r, sizeof *r);
     free(r);
-}
-
-void auth_keys_refresh(struct auth_ctx *ctx)
-{
-    if (ctx->keys != NULL)
-        poke(ctx->keys, 1);
-}
-
-const struct auth_tokens *auth_tokens_of(const struct auth_ctx *ctx)
-{
-    return auth_keyring_tokens(ctx->keys);
 }

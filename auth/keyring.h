@@ -41,6 +41,9 @@ const struct auth_tokens *auth_keyring_tokens(const struct auth_keyring *r);
  * second apart after the first are ignored. */
 void auth_keyring_poke(struct auth_keyring *r);
 
+/* The same without the rate limit (SIGHUP). */
+void auth_keyring_refresh(struct auth_keyring *r);
+
 /* Stops the thread and frees every snapshot. NULL ok. */
 void auth_keyring_stop(struct auth_keyring *r);
 

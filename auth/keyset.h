@@ -23,7 +23,7 @@
 
 struct db;
 
-#define AUTH_KEYSET_SIG_MAX 2048 /* what auth_keyset_load's sig holds */
+#define AUTH_KEYSET_SIG_MAX 4096 /* what auth_keyset_load's sig holds: 32 keys */
 
 /* The master key at path into key. If the file does not exist, it is
  * created (0600, privfile.h) when create is set and the store holds no
