@@ -640,6 +640,14 @@ static int validate_cross(const struct config *cfg, char *msg, size_t msglen)
         snprintf(msg, msglen, "'auth.access_ttl_s' must be less than 'auth.refresh_ttl_s'");
         return -1;
     }
+    /* One file, one key: the master key never doubles as another. */
+    if (strcmp(cfg->auth.master_key_file, cfg->auth.totp_key_file) == 0 ||
+        strcmp(cfg->auth.master_key_file, cfg->auth.jwt_key_file) == 0) {
+        snprintf(msg, msglen,
+                 "'auth.master_key_file' must differ from 'auth.totp_key_file' and "
+                 "'auth.jwt_key_file'");
+        return -1;
+    }
     return validate_network(cfg, msg, msglen);
 }
 
