@@ -2,13 +2,15 @@
  * the kid of the key that signed them; `keys rotate` brings a new key
  * while tokens of the old one keep working until their window ends, when
  * the old key leaves the JWKS; an existing jwt_key_file becomes the first
- * key, so a token issued before the upgrade still verifies; and two
+ * key, so a token issued before the upgrade still verifies; a store with
+ * keys and a missing or different master key stops the start; and two
  * processes on one store share signing keys and TLS ticket keys. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +141,47 @@ START_TEST(rotate_refused_without_the_master_key)
     ck_assert_int_eq(api_cli(&s, "keys rotate", NULL, out, sizeof out), 1);
     ck_assert_msg(strstr(out, "master.key") != NULL, "%s", out);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+}
+END_TEST
+
+/* A store with keys and no master key, or another one: the server will
+ * not start, and says which file is wrong. */
+START_TEST(start_refused_without_the_right_master_key)
+{
+    struct srv a, b;
+    char adir[256], json[800], path[400], cmd[700];
+    unsigned char junk[32];
+    ck_assert_int_eq(api_start(&a, NULL), 0);
+    snprintf(adir, sizeof adir, "%s", a.dir);
+    setenv("PC_KEEP_TMP", "1", 1);
+    ck_assert_int_eq(srv_stop(&a, SIGTERM), 0);
+    unsetenv("PC_KEEP_TMP");
+
+    /* Its own (new) master key path: missing, and not created. */
+    snprintf(json, sizeof json, "{\"db\": {\"path\": \"%s/data/portcullis.db\"}}", adir);
+    ck_assert_int_eq(srv_run_to_exit(&b, json, 10000), 1);
+    ck_assert(srv_log_contains(&b, "no such file, but the store holds"));
+    snprintf(path, sizeof path, "%s/data/master.key", b.dir);
+    ck_assert_int_eq(access(path, F_OK), -1);
+    srv_stop(&b, SIGTERM);
+
+    /* Another master key: refused too. */
+    snprintf(path, sizeof path, "%s/other.key", adir);
+    ck_assert_int_eq(forge_rng(NULL, junk, sizeof junk), 0);
+    FILE *f = fopen(path, "wx");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    snprintf(json, sizeof json,
+             "{\"db\": {\"path\": \"%s/data/portcullis.db\"}, \"auth\": {\"master_key_file\":"
+             " \"%s\"}}",
+             adir, path);
+    ck_assert_int_eq(srv_run_to_exit(&b, json, 10000), 1);
+    ck_assert(srv_log_contains(&b, "does not open with this master key"));
+    srv_stop(&b, SIGTERM);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", adir);
+    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -351,6 +394,7 @@ static Suite *keys_suite(void)
     tcase_add_test(tc, rotation_keeps_old_tokens_until_their_window_ends);
     tcase_add_test(tc, rotate_refused_without_the_master_key);
     tcase_add_test(tc, hs256_keeps_its_secret);
+    tcase_add_test(tc, start_refused_without_the_right_master_key);
     tcase_add_test(tc, existing_key_file_becomes_the_first_key);
     tcase_add_test(tc, two_instances_share_signing_and_ticket_keys);
     suite_add_tcase(s, tc);
