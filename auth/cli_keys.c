@@ -38,8 +38,9 @@ static int print_key(void *arg, const struct db_signing_key *k)
     char created[32], until[32] = "-";
     const char *state = "active";
     if (k->retired_at != 0) {
-        auth_time_text(k->retired_at + l->window_s, until);
-        state = k->retired_at + l->window_s > l->now ? "retired" : "expired";
+        int64_t end = k->retired_at + AUTH_KEYSET_GRACE_S + l->window_s;
+        auth_time_text(end, until);
+        state = end > l->now ? "retired" : "expired";
     } else if (l->active_seen) {
         state = "superseded"; /* a newer active key signs; this one still verifies */
     }
@@ -64,7 +65,7 @@ static int keys_rotate(struct db *db, const struct auth_config *cfg, int64_t win
 {
     unsigned char master[AUTH_SEAL_KEY_LEN];
     struct auth_token_opts opts = { cfg->issuer, cfg->audience, cfg->access_ttl_s, cfg->leeway_s };
-    char err[512], kid[AUTH_TOKEN_KID_BUF], until[32];
+    char err[512], kid[AUTH_TOKEN_KID_BUF], until[32], from[32];
     int64_t now = (int64_t)time(NULL);
     int rc = 1;
     if (strcmp(cfg->jwt_alg, "HS256") == 0) {
@@ -92,10 +93,11 @@ static int keys_rotate(struct db *db, const struct auth_config *cfg, int64_t win
         db_rollback(db);
         goto out;
     }
-    auth_time_text(now + window_s, until);
-    printf("signing key %s is now active; the previous key verifies until %s.\n"
-           "Every instance signs with it within %d seconds (or at once on SIGHUP).\n",
-           kid, until, AUTH_KEYRING_REFRESH_S);
+    auth_time_text(now + AUTH_KEYSET_PUBLISH_S, from);
+    auth_time_text(now + AUTH_KEYSET_GRACE_S + window_s, until);
+    printf("signing key %s added: every instance verifies it within %d seconds and signs "
+           "with it from %s on;\nthe previous key verifies until %s.\n",
+           kid, AUTH_KEYRING_REFRESH_S, from, until);
     rc = 0;
 out:
     mbedtls_platform_zeroize(master, sizeof master);

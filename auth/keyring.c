@@ -77,9 +77,10 @@ static int refresh_signing(struct auth_keyring *r, int64_t now, char *err, size_
         snprintf(err, errlen, "key set: out of memory");
         return -1;
     }
-    size_t n = 0;
+    size_t n = 0; /* the summary: the signer, then one entry per key */
     for (const char *p = sig; *p != '\0'; p++)
         n += *p == ';';
+    n = n > 0 ? n - 1 : 0;
     log_info("key set: signing with kid %s (%zu key%s in the set)", auth_tokens_kid(t), n,
              n == 1 ? "" : "s");
     return 0;

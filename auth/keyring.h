@@ -20,8 +20,9 @@
 #include <stddef.h>
 
 #include "auth/auth.h"
+#include "auth/keyset.h"
 
-#define AUTH_KEYRING_REFRESH_S 5
+#define AUTH_KEYRING_REFRESH_S AUTH_KEYSET_REFRESH_S
 
 struct auth_keyring;
 

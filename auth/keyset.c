@@ -171,15 +171,40 @@ static int keep_row(void *arg, const struct db_signing_key *k)
     return 0;
 }
 
-/* The summary compared between reloads: kids and retirement times. */
-static int summary(const struct rows *r, char *sig, size_t cap)
+/* The key that signs at now (keyset.h): the newest active key once it is
+ * AUTH_KEYSET_PUBLISH_S old; before that, the key retired most recently
+ * within that time (the one it replaced), if any. r->n when no key is
+ * active. */
+static size_t pick_signer(const struct rows *r, int64_t now)
+{
+    size_t active = r->n, replaced = r->n;
+
+    for (size_t i = 0; i < r->n; i++) {
+        const struct db_signing_key *k = &r->row[i];
+        if (k->retired_at == 0 && active == r->n)
+            active = i;
+        else if (k->retired_at != 0 && k->retired_at > now - AUTH_KEYSET_PUBLISH_S &&
+                 (replaced == r->n || k->retired_at > r->row[replaced].retired_at))
+            replaced = i;
+    }
+    if (active == r->n || r->row[active].created_at <= now - AUTH_KEYSET_PUBLISH_S ||
+        replaced == r->n)
+        return active;
+    return replaced;
+}
+
+/* The summary compared between reloads: kids, retirement times, signer. */
+static int summary(const struct rows *r, size_t signer, char *sig, size_t cap)
 {
     size_t used = 0;
+    int n = snprintf(sig, cap, "%s;", r->row[signer].kid);
 
-    sig[0] = '\0';
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    used = (size_t)n;
     for (size_t i = 0; i < r->n; i++) {
-        int n = snprintf(sig + used, cap - used, "%s:%" PRId64 ";", r->row[i].kid,
-                         r->row[i].retired_at);
+        n = snprintf(sig + used, cap - used, "%s:%" PRId64 ";", r->row[i].kid,
+                     r->row[i].retired_at);
         if (n < 0 || (size_t)n >= cap - used)
             return -1;
         used += (size_t)n;
@@ -187,27 +212,20 @@ static int summary(const struct rows *r, char *sig, size_t cap)
     return 0;
 }
 
-/* Unseals every row into a set: the newest active key first. */
-static int build(const struct rows *r, const unsigned char master[AUTH_SEAL_KEY_LEN],
+/* Unseals every row into a set: the signer first. */
+static int build(const struct rows *r, size_t signer, const unsigned char master[AUTH_SEAL_KEY_LEN],
                  const struct auth_token_opts *opts, int64_t window_s, struct auth_tokens **out,
                  char *err, size_t errlen)
 {
     struct auth_keyfile_key keys[DB_SIGNING_KEYS_LIST_MAX];
     int64_t until[DB_SIGNING_KEYS_LIST_MAX];
-    size_t n = 0, active = r->n;
+    size_t n = 0;
     int rc = -1;
 
-    for (size_t i = 0; i < r->n && active == r->n; i++)
-        if (r->row[i].retired_at == 0)
-            active = i;
-    if (active == r->n) {
-        snprintf(err, errlen, "key set: no active signing key in the store");
-        return -1;
-    }
     memset(keys, 0, sizeof keys);
     for (size_t k = 0; k < r->n; k++, n++) {
-        /* The active row goes first; the others keep their order. */
-        size_t i = k == 0 ? active : (k <= active ? k - 1 : k);
+        /* The signer goes first; the others keep their order. */
+        size_t i = k == 0 ? signer : (k <= signer ? k - 1 : k);
         if (unseal_key(master, &r->row[i], &keys[n]) != 0) {
             snprintf(err, errlen,
                      "key set: signing key %s does not open with this master key "
@@ -215,7 +233,9 @@ static int build(const struct rows *r, const unsigned char master[AUTH_SEAL_KEY_
                      r->row[i].kid);
             goto out;
         }
-        until[n] = r->row[i].retired_at == 0 ? 0 : r->row[i].retired_at + window_s;
+        until[n] = r->row[i].retired_at == 0
+                       ? 0
+                       : r->row[i].retired_at + AUTH_KEYSET_GRACE_S + window_s;
     }
     rc = auth_tokens_load_es256_set(out, opts, keys, until, n, err, errlen);
 out:
@@ -230,6 +250,7 @@ int auth_keyset_load(struct db *db, const unsigned char master[AUTH_SEAL_KEY_LEN
                      char *err, size_t errlen)
 {
     struct rows r = { calloc(DB_SIGNING_KEYS_LIST_MAX, sizeof *r.row), 0 };
+    size_t signer = 0;
     int rc = -1;
 
     *out = NULL;
@@ -237,14 +258,16 @@ int auth_keyset_load(struct db *db, const unsigned char master[AUTH_SEAL_KEY_LEN
         snprintf(err, errlen, "key set: out of memory");
         return -1;
     }
-    if (db_signing_key_list(db, now - window_s, keep_row, &r) != 0)
+    if (db_signing_key_list(db, now - window_s - AUTH_KEYSET_GRACE_S, keep_row, &r) != 0)
         snprintf(err, errlen, "key set: %s", db_errmsg(db));
-    else if (summary(&r, sig, AUTH_KEYSET_SIG_MAX) != 0)
+    else if ((signer = pick_signer(&r, now)) == r.n)
+        snprintf(err, errlen, "key set: no active signing key in the store");
+    else if (summary(&r, signer, sig, AUTH_KEYSET_SIG_MAX) != 0)
         snprintf(err, errlen, "key set: too many keys");
     else if (have != NULL && strcmp(have, sig) == 0)
         rc = 1;
     else
-        rc = build(&r, master, opts, window_s, out, err, errlen);
+        rc = build(&r, signer, master, opts, window_s, out, err, errlen);
     mbedtls_platform_zeroize(r.row, DB_SIGNING_KEYS_LIST_MAX * sizeof *r.row);
     free(r.row);
     return rc;
@@ -275,7 +298,7 @@ int auth_keyset_rotate(struct db *db, const unsigned char master[AUTH_SEAL_KEY_L
         snprintf(err, errlen, "key set: cannot seal the new key");
         return -1;
     }
-    rc = db_signing_key_rotate(db, &row, now, now - window_s);
+    rc = db_signing_key_rotate(db, &row, now, now - window_s - AUTH_KEYSET_GRACE_S);
     memcpy(kid, row.kid, AUTH_TOKEN_KID_BUF); /* auth_token_kid wrote it */
     kid[AUTH_TOKEN_KID_BUF - 1] = '\0';
     mbedtls_platform_zeroize(&row, sizeof row);

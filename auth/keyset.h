@@ -6,9 +6,15 @@
  * with every key that may still have valid tokens. A key's private part is
  * stored only sealed (seal.h, AES-256-GCM) under the master key, bound to
  * its kid; after unsealing, the kid is checked against the key itself, so
- * a row cannot lend one key's name to another. A retired key verifies
- * until retired_at + window (the access-token lifetime plus the leeway),
- * after which none of its tokens can still be valid.
+ * a row cannot lend one key's name to another.
+ *
+ * A new key is published before it signs: it verifies at once, but signs
+ * only AUTH_KEYSET_PUBLISH_S after it was added, when every instance has
+ * read it (they read the set every AUTH_KEYSET_REFRESH_S), so no instance
+ * meets a token signed with a key it does not know yet. Until then the key
+ * it replaced goes on signing. A retired key therefore verifies until
+ * retired_at + AUTH_KEYSET_GRACE_S + window (the access-token lifetime
+ * plus the leeway), after which none of its tokens can still be valid.
  *
  * Functions run on the caller's connection and thread; 0 or -1 with a
  * message in err unless said otherwise. */
@@ -23,6 +29,11 @@
 
 struct db;
 
+#define AUTH_KEYSET_REFRESH_S 5 /* instances read the set this often */
+#define AUTH_KEYSET_PUBLISH_S (2 * AUTH_KEYSET_REFRESH_S)
+/* How long a retired key may still sign: the publication delay, and one
+ * refresh on the slowest instance, with room. */
+#define AUTH_KEYSET_GRACE_S (AUTH_KEYSET_PUBLISH_S + 2 * AUTH_KEYSET_REFRESH_S)
 #define AUTH_KEYSET_SIG_MAX 4096 /* what auth_keyset_load's sig holds: 32 keys */
 
 /* The master key at path into key. If the file does not exist, it is
@@ -41,9 +52,10 @@ int auth_keyset_bootstrap(struct db *db, const unsigned char master[AUTH_SEAL_KE
                           size_t errlen);
 
 /* Reads the set as it stands at now: the active key (the newest without
- * retired_at) and every key retired after now - window_s. sig receives a
- * summary of what was read (kids and retirement times); when it equals
- * have (may be NULL), nothing is unsealed and 1 is returned. Otherwise
+ * retired_at), every key retired after now - window_s - grace, and which
+ * of them signs at now (see above). sig receives a summary of what was
+ * read (kids, retirement times, the signer); when it equals have (may be
+ * NULL), nothing is unsealed and 1 is returned. Otherwise
  * every key is unsealed and *out is a new set (0), or -1 with err: a key
  * the master key does not open, a missing active key, the store. */
 int auth_keyset_load(struct db *db, const unsigned char master[AUTH_SEAL_KEY_LEN],
@@ -52,7 +64,7 @@ int auth_keyset_load(struct db *db, const unsigned char master[AUTH_SEAL_KEY_LEN
                      char *err, size_t errlen);
 
 /* Adds a new active key and retires the current one at now, deleting the
- * keys retired before now - window_s, in one transaction. Checks first
+ * keys retired before now - window_s - grace, in one transaction. Checks first
  * that the master key opens the set (a key sealed under another master
  * key would stop every instance). The new kid goes to kid. */
 int auth_keyset_rotate(struct db *db, const unsigned char master[AUTH_SEAL_KEY_LEN],

@@ -74,20 +74,30 @@ static int me(const struct srv *s, const char *token)
     return st;
 }
 
-/* Waits up to ms for GET /api/me with token on s to answer want. */
-static int wait_me(const struct srv *s, const char *token, int want, int ms)
+/* Logs user in on s until the access token is signed by a key other
+ * than not_kid (the new key signs once every instance knows it: within
+ * about 15 s), up to ms; the token into t and its kid into kid, the last
+ * token still signed with not_kid into last_old. */
+static void login_until_new_kid(const struct srv *s, const char *user, const char *not_kid,
+                                struct api_session *last_old, struct api_session *t, char *kid,
+                                size_t cap, int ms)
 {
-    int st = -1;
-    for (int waited = 0; (st = me(s, token)) != want && waited < ms; waited += 200)
-        sleep_ms(200);
-    return st;
+    for (int waited = 0;; waited += 500) {
+        ck_assert_int_eq(api_login(s, user, PW, t), 200);
+        token_kid(t->access, kid, cap);
+        if (strcmp(kid, not_kid) != 0 || waited >= ms)
+            break;
+        *last_old = *t;
+        sleep_ms(500);
+    }
+    ck_assert_str_ne(kid, not_kid);
 }
 
 static void rotate(const struct srv *s)
 {
     char out[2048];
     ck_assert_msg(api_cli(s, "keys rotate", NULL, out, sizeof out) == 0, "%s", out);
-    ck_assert_msg(strstr(out, "is now active") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, " added: ") != NULL, "%s", out);
 }
 
 /* ---- rotation on one server -------------------------------------------- */
@@ -108,24 +118,26 @@ START_TEST(rotation_keeps_old_tokens_until_their_window_ends)
     rotate(&s);
     kill(s.pid, SIGHUP); /* read the set now, not within the next 5 s */
     ck_assert_int_eq(wait_jwks_count(&s, 2, 10000, kids, sizeof kids), 2);
-    ck_assert_int_eq(api_login(&s, "rita", PW, &t2), 200);
-    token_kid(t2.access, kid2, sizeof kid2);
-    ck_assert_str_ne(kid2, kid1);
-    /* The active key first, then the retired one; both verify. */
+    /* Published first: the old key still signs for a few seconds. */
+    ck_assert_ptr_nonnull(strstr(kids, kid1));
+    struct api_session old = t1;
+    login_until_new_kid(&s, "rita", kid1, &old, &t2, kid2, sizeof kid2, 25000);
+    /* The signing key first, then the retired one; both verify. */
     char want[160];
     snprintf(want, sizeof want, "%s,%s", kid2, kid1);
+    ck_assert_int_eq(jwks_kids(&s, kids, sizeof kids), 2);
     ck_assert_str_eq(kids, want);
-    ck_assert_int_eq(me(&s, t1.access), 200);
+    ck_assert_int_eq(me(&s, old.access), 200); /* the old key's last token */
     ck_assert_int_eq(me(&s, t2.access), 200);
     ck_assert_int_eq(api_cli(&s, "keys list", NULL, out, sizeof out), 0);
     ck_assert_msg(strstr(out, kid1) != NULL && strstr(out, "retired") != NULL, "%s", out);
     ck_assert_msg(strstr(out, kid2) != NULL && strstr(out, "active") != NULL, "%s", out);
 
-    /* After retired_at + ttl + leeway the old key is unpublished and its
-     * tokens are refused. */
-    ck_assert_int_eq(wait_jwks_count(&s, 1, 30000, kids, sizeof kids), 1);
+    /* After retired_at + 20 s + ttl + leeway the old key is unpublished
+     * and its tokens are refused. */
+    ck_assert_int_eq(wait_jwks_count(&s, 1, 40000, kids, sizeof kids), 1);
     ck_assert_str_eq(kids, kid2);
-    ck_assert_int_eq(me(&s, t1.access), 401);
+    ck_assert_int_eq(me(&s, old.access), 401);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
 }
 END_TEST
@@ -366,18 +378,18 @@ START_TEST(two_instances_share_signing_and_ticket_keys)
     ck_assert_int_eq(me(&c, t1.access), 401); /* C's keys are its own */
     check_resumption(&a, &b, &c);
 
-    /* Rotated on A; B has not read the store yet, but a token naming a kid
-     * it does not know makes it look. */
+    /* Rotated with A's config: B publishes the new key on its own (it
+     * reads the store every few seconds), and A signs with it only once
+     * every instance can have read it, so B accepts A's first token. */
     rotate(&a);
     token_kid(t1.access, kid1, sizeof kid1);
-    kill(a.pid, SIGHUP);
-    ck_assert_int_eq(wait_jwks_count(&a, 2, 10000, kids, sizeof kids), 2);
-    ck_assert_int_eq(api_login(&a, "shared", PW, &t2), 200);
-    token_kid(t2.access, kid2, sizeof kid2);
-    ck_assert_str_ne(kid1, kid2);
-    ck_assert_int_eq(wait_me(&b, t2.access, 200, 10000), 200);
+    ck_assert_int_eq(wait_jwks_count(&b, 2, 10000, kids, sizeof kids), 2);
+    struct api_session old = t1;
+    login_until_new_kid(&a, "shared", kid1, &old, &t2, kid2, sizeof kid2, 25000);
+    ck_assert_int_eq(me(&b, t2.access), 200);
     ck_assert_int_eq(me(&b, t1.access), 200);
-    ck_assert_int_eq(jwks_kids(&b, kids, sizeof kids), 2);
+    ck_assert_int_eq(me(&b, old.access), 200);
+    ck_assert_int_eq(me(&c, t2.access), 401);
     check_resumption(&a, &b, &c);
 
     ck_assert_int_eq(srv_stop(&c, SIGTERM), 0);

@@ -148,22 +148,30 @@ START_TEST(test_rotation_and_retirement_window)
 
     ck_assert_int_eq(auth_keyset_rotate(fx_db, mk, &opts, WINDOW, 2000, kid, err, sizeof err), 0);
     ck_assert_str_ne(kid, first_kid);
-    b = load_at(mk, 2000);
+    /* Published at once, signing only once every instance has read it:
+     * until then the retired key signs on. */
+    b = load_at(mk, 2000 + AUTH_KEYSET_PUBLISH_S - 1);
+    ck_assert_str_eq(auth_tokens_kid(b), first_kid);
+    ck_assert_int_eq(jwks_count(b, 2001), 2);
+    auth_tokens_free(b);
+    b = load_at(mk, 2000 + AUTH_KEYSET_PUBLISH_S);
     ck_assert_str_eq(auth_tokens_kid(b), kid);
-    after = issue(b, 2000);
+    after = issue(b, 2010);
     /* Both verify, both keys published. */
     ck_assert_int_eq(verify(b, before, 1100), 0);
-    ck_assert_int_eq(verify(b, after, 2001), 0);
-    ck_assert_int_eq(jwks_count(b, 2001), 2);
-    /* From retired_at + window the old key is gone from the JWKS, and a
-     * token naming it is refused for its key (whatever its times). */
-    ck_assert_int_eq(jwks_count(b, 2000 + WINDOW), 1);
-    ck_assert_int_eq(verify(b, before, 2000 + WINDOW), AUTH_TOKEN_KEY);
+    ck_assert_int_eq(verify(b, after, 2011), 0);
+    ck_assert_int_eq(jwks_count(b, 2011), 2);
+    /* From retired_at + grace + window the old key is gone from the JWKS,
+     * and a token naming it is refused for its key (whatever its times). */
+    const int64_t end = 2000 + AUTH_KEYSET_GRACE_S + WINDOW;
+    ck_assert_int_eq(jwks_count(b, end - 1), 2);
+    ck_assert_int_eq(jwks_count(b, end), 1);
+    ck_assert_int_eq(verify(b, before, end), AUTH_TOKEN_KEY);
     /* The store agrees: read after the window, the set has one key. */
-    c = load_at(mk, 2000 + WINDOW);
-    ck_assert_int_eq(jwks_count(c, 2000 + WINDOW), 1);
+    c = load_at(mk, end);
+    ck_assert_int_eq(jwks_count(c, end), 1);
     ck_assert_int_eq(verify(c, before, 1100), AUTH_TOKEN_KEY);
-    ck_assert_int_eq(verify(c, after, 2001), 0);
+    ck_assert_int_eq(verify(c, after, 2011), 0);
     free(before);
     free(after);
     auth_tokens_free(a);
