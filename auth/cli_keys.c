@@ -53,11 +53,14 @@ static int print_key(void *arg, const struct db_signing_key *k)
 static int keys_list(struct db *db, int64_t window_s)
 {
     struct listing l = { (int64_t)time(NULL), window_s, 0 };
+    char kid[AUTH_TOKEN_KID_BUF], err[512];
     printf("%-44s %-10s %-20s %s\n", "kid", "state", "created", "verifies until");
     if (db_signing_key_list(db, INT64_MIN, print_key, &l) != 0) {
         fprintf(stderr, "portcullis: %s\n", db_errmsg(db));
         return 1;
     }
+    if (auth_keyset_signer(db, window_s, l.now, kid, err, sizeof err) == 0)
+        printf("signing now: %s\n", kid);
     return 0;
 }
 

@@ -273,6 +273,31 @@ int auth_keyset_load(struct db *db, const unsigned char master[AUTH_SEAL_KEY_LEN
     return rc;
 }
 
+int auth_keyset_signer(struct db *db, int64_t window_s, int64_t now, char kid[AUTH_TOKEN_KID_BUF],
+                       char *err, size_t errlen)
+{
+    struct rows r = { calloc(DB_SIGNING_KEYS_LIST_MAX, sizeof *r.row), 0 };
+    size_t signer;
+    int rc = -1;
+
+    if (r.row == NULL) {
+        snprintf(err, errlen, "key set: out of memory");
+        return -1;
+    }
+    if (db_signing_key_list(db, now - window_s - AUTH_KEYSET_GRACE_S, keep_row, &r) != 0)
+        snprintf(err, errlen, "key set: %s", db_errmsg(db));
+    else if ((signer = pick_signer(&r, now)) == r.n ||
+             strlen(r.row[signer].kid) >= AUTH_TOKEN_KID_BUF)
+        snprintf(err, errlen, "key set: no active signing key in the store");
+    else {
+        memcpy(kid, r.row[signer].kid, strlen(r.row[signer].kid) + 1);
+        rc = 0;
+    }
+    mbedtls_platform_zeroize(r.row, DB_SIGNING_KEYS_LIST_MAX * sizeof *r.row);
+    free(r.row);
+    return rc;
+}
+
 /* ---- rotation --------------------------------------------------------- */
 
 int auth_keyset_rotate(struct db *db, const unsigned char master[AUTH_SEAL_KEY_LEN],

@@ -63,6 +63,11 @@ int auth_keyset_load(struct db *db, const unsigned char master[AUTH_SEAL_KEY_LEN
                      const char *have, char sig[AUTH_KEYSET_SIG_MAX], struct auth_tokens **out,
                      char *err, size_t errlen);
 
+/* The kid of the key that signs at now, read without unsealing anything
+ * (for `keys list`). 0, or -1 with err (the store, no active key). */
+int auth_keyset_signer(struct db *db, int64_t window_s, int64_t now, char kid[AUTH_TOKEN_KID_BUF],
+                       char *err, size_t errlen);
+
 /* Adds a new active key and retires the current one at now, deleting the
  * keys retired before now - window_s - grace, in one transaction. Checks first
  * that the master key opens the set (a key sealed under another master

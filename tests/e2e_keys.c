@@ -132,6 +132,9 @@ START_TEST(rotation_keeps_old_tokens_until_their_window_ends)
     ck_assert_int_eq(api_cli(&s, "keys list", NULL, out, sizeof out), 0);
     ck_assert_msg(strstr(out, kid1) != NULL && strstr(out, "retired") != NULL, "%s", out);
     ck_assert_msg(strstr(out, kid2) != NULL && strstr(out, "active") != NULL, "%s", out);
+    char signing[128];
+    snprintf(signing, sizeof signing, "signing now: %s", kid2);
+    ck_assert_msg(strstr(out, signing) != NULL, "%s", out);
 
     /* After retired_at + 20 s + ttl + leeway the old key is unpublished
      * and its tokens are refused. */

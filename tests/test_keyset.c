@@ -152,6 +152,15 @@ START_TEST(test_rotation_and_retirement_window)
      * until then the retired key signs on. */
     b = load_at(mk, 2000 + AUTH_KEYSET_PUBLISH_S - 1);
     ck_assert_str_eq(auth_tokens_kid(b), first_kid);
+    char signer[AUTH_TOKEN_KID_BUF];
+    ck_assert_int_eq(auth_keyset_signer(fx_db, WINDOW, 2000 + AUTH_KEYSET_PUBLISH_S - 1, signer,
+                                        err, sizeof err),
+                     0);
+    ck_assert_str_eq(signer, first_kid);
+    ck_assert_int_eq(
+        auth_keyset_signer(fx_db, WINDOW, 2000 + AUTH_KEYSET_PUBLISH_S, signer, err, sizeof err),
+        0);
+    ck_assert_str_eq(signer, kid);
     ck_assert_int_eq(jwks_count(b, 2001), 2);
     auth_tokens_free(b);
     b = load_at(mk, 2000 + AUTH_KEYSET_PUBLISH_S);
