@@ -11,6 +11,7 @@
 
 #include "auth/demo_user.h"
 #include "auth/handlers.h"
+#include "auth/keyring.h"
 #include "auth/middleware.h"
 #include "auth/purge.h"
 #include "auth/seal.h"
@@ -102,10 +103,7 @@ static int auth_load_tokens(struct auth_ctx *ctx, char *err, size_t errlen)
     const struct auth_config *cfg = ctx->cfg.auth;
     ctx->token_opts = (struct auth_token_opts){ cfg->issuer, cfg->audience, cfg->access_ttl_s,
                                                 cfg->leeway_s };
-    if (strcmp(cfg->jwt_alg, "HS256") == 0)
-        return auth_tokens_load_hs256(&ctx->tokens, &ctx->token_opts, cfg->jwt_secret,
-                                      strlen(cfg->jwt_secret), err, errlen);
-    return auth_tokens_load_es256(&ctx->tokens, &ctx->token_opts, cfg->jwt_key_file, err, errlen);
+    return auth_keyring_start(&ctx->keys, &ctx->cfg, &ctx->token_opts, err, errlen);
 }
 
 static int auth_limits(struct auth_ctx *ctx, char *err, size_t errlen)
@@ -169,8 +167,9 @@ int auth_setup(struct auth_ctx *ctx, const struct auth_settings *set, char *err,
         goto fail;
     if (auth_purge_start(&ctx->purge, set, cfg->purge_interval_s, err, errlen) != 0)
         goto fail;
-    log_info("auth: %s tokens (kid %s), database %s, %d pool threads", auth_tokens_alg(ctx->tokens),
-             auth_tokens_kid(ctx->tokens), set->db->path, threads);
+    log_info("auth: %s tokens (kid %s), database %s, %d pool threads",
+             auth_tokens_alg(auth_tokens_of(ctx)), auth_tokens_kid(auth_tokens_of(ctx)),
+             set->db->path, threads);
     return 0;
 fail:
     auth_free(ctx);
@@ -186,13 +185,24 @@ void auth_free(struct auth_ctx *ctx)
     ctx->pool = NULL;
     if (demo_ran)
         auth_demo_user_remove(&ctx->cfg);
-    auth_tokens_free(ctx->tokens);
+    auth_keyring_stop(ctx->keys);
     auth_limiter_free(ctx->login_ip);
     auth_limiter_free(ctx->login_user);
     auth_limiter_free(ctx->register_ip);
     auth_userstate_free(ctx->users);
     auth_userstate_free(ctx->sessions);
     mbedtls_platform_zeroize(ctx, sizeof *ctx);
+}
+
+const struct auth_tokens *auth_tokens_of(const struct auth_ctx *ctx)
+{
+    return auth_keyring_tokens(ctx->keys);
+}
+
+void auth_keys_refresh(struct auth_ctx *ctx)
+{
+    if (ctx->keys != NULL)
+        auth_keyring_refresh(ctx->keys);
 }
 
 int auth_add_routes(struct pc_server *s, struct auth_ctx *ctx)

@@ -27,6 +27,27 @@
  * "role:user". */
 enum auth_access { AUTH_PUBLIC = 0, AUTH_TOKEN = 1, AUTH_ADMIN = 2, AUTH_ROLE_USER = 3 };
 
+#define AUTH_TICKET_KEY_LEN 32 /* AES-256-GCM */
+
+/* A TLS session-ticket key as the store keeps it (tickets.h): a 4-byte
+ * name, the same on every instance, and the key. */
+struct auth_ticket_key {
+    unsigned char name[4];
+    unsigned char key[AUTH_TICKET_KEY_LEN];
+};
+
+/* Where the ticket keys go (the composition root hands them to tls/).
+ * install == NULL: session tickets are off, no ticket keys are kept.
+ * install runs on the keyring's thread (and once on the main thread at
+ * start) with the previous period's key (NULL when the store has none)
+ * and the current one; the pointers are valid during the call only. */
+struct auth_ticket_sink {
+    int lifetime_s; /* tls.ticket_lifetime_s */
+    void (*install)(void *arg, const struct auth_ticket_key *prev,
+                    const struct auth_ticket_key *cur);
+    void *arg;
+};
+
 /* The configuration sections auth/ reads, filled by the composition root
  * from its struct config. The sections are borrowed: they must outlive the
  * context, and are read-only. */
@@ -36,13 +57,14 @@ struct auth_settings {
     const struct db_config *db;
     const struct pool_config *pool;
     bool demo; /* server.demo: the demo's account may exist (demo_user.h) */
+    struct auth_ticket_sink tickets;
 };
 
 struct auth_ctx {
     struct auth_settings cfg;
     struct auth_pw_params pw;
     struct auth_token_opts token_opts;
-    struct auth_tokens *tokens;
+    struct auth_keyring *keys; /* the access-token keys, kept in step with the store */
     struct auth_limiter *login_ip, *login_user, *register_ip;
     struct auth_guard guard;         /* the lockout, kept in the database */
     unsigned char totp_key[32];      /* seals TOTP secrets at rest (seal.h) */
@@ -53,18 +75,25 @@ struct auth_ctx {
 };
 
 /* Opens and migrates the database once (so a bad path or a newer schema
- * fails start-up, not the first request), loads or creates the JWT key and
- * the TOTP sealing key,
+ * fails start-up, not the first request), loads the key set (keyring.h:
+ * the master key, signing keys, ticket keys) and the TOTP sealing key,
  * creates the limiters and the job pool. Returns 0 or -1 with err. */
 int auth_setup(struct auth_ctx *ctx, const struct auth_settings *cfg, char *err, size_t errlen);
-/* Stops the pool (finishing queued jobs), frees everything. Safe on a
- * zeroed or partly set-up ctx. */
 /* A config reload's new rate_limits section: the limiters' rates and bursts
  * and the lockout's threshold and backoff, for every request from now on.
  * Main thread. 0, or -1 when a value is out of range (validation refuses
  * those first). */
 int auth_reconfigure_limits(struct auth_ctx *ctx, const struct rate_limits_config *c);
+/* Stops the pool (finishing queued jobs), frees everything. Safe on a
+ * zeroed or partly set-up ctx. */
 void auth_free(struct auth_ctx *ctx);
+
+/* The access-token keys as they stand (token.h); any thread. */
+const struct auth_tokens *auth_tokens_of(const struct auth_ctx *ctx);
+
+/* Reads the key set from the store now rather than at the next periodic
+ * refresh (SIGHUP). Any thread. */
+void auth_keys_refresh(struct auth_ctx *ctx);
 
 /* Hooks for server_setup (arg = ctx): per-loop database, access check. */
 struct server_hooks auth_server_hooks(struct auth_ctx *ctx);

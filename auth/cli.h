@@ -1,6 +1,7 @@
 /* cli.h: the operator's commands: `portcullis user add NAME [--admin] | list |
  * disable NAME | enable NAME | delete NAME | role NAME admin|user | unlock NAME |
- * mfa-reset NAME | reset-password NAME`, `backup FILE`, `restore FILE`.
+ * mfa-reset NAME | reset-password NAME`, `keys rotate | list`, `backup FILE`,
+ * `restore FILE`.
  * The way the first admin is created: locally, never over the network.
  * Passwords come from standard input (echo off on a terminal), never argv. */
 #ifndef PC_AUTH_CLI_H
@@ -12,6 +13,12 @@
  * Hashes with the argon2 parameters of `auth`; opens the database of `db`. A
  * missing database file is an error naming its path (never created here). */
 int auth_cli_user(const struct auth_config *auth, const struct db_config *db, int argc,
+                  char **argv);
+
+/* argv[0] is "keys": `keys rotate` adds a new signing key to the key set
+ * and retires the active one (it verifies for the access-token lifetime
+ * and leeway more); `keys list` prints the set. Exit code as above. */
+int auth_cli_keys(const struct auth_config *auth, const struct db_config *db, int argc,
                   char **argv);
 
 /* argv[0] is "backup": a consistent copy of the live database to argv[1],

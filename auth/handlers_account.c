@@ -156,7 +156,7 @@ int auth_h_jwks(struct pc_req *req, void *arg)
 {
     struct http_exchange *ex = pc_exchange(req);
     struct auth_ctx *ctx = arg;
-    char *jwks = auth_tokens_jwks_json(ctx->tokens);
+    char *jwks = auth_tokens_jwks_json(auth_tokens_of(ctx), (int64_t)time(NULL));
     if (jwks == NULL) {
         pc_error(req, 500, "internal", "cannot encode the key set");
         return PC_DONE;

@@ -146,10 +146,10 @@ void auth_token_response(struct auth_job *j, int64_t uid, const char *role, int6
                          int64_t sid, const char *refresh, int64_t now)
 {
     char *access = NULL;
-    if (auth_token_issue_sid(j->ctx->tokens, uid, role, epoch, sid, now, &access) != 0)
+    if (auth_token_issue_sid(auth_tokens_of(j->ctx), uid, role, epoch, sid, now, &access) != 0)
         return;
     json_t *body = json_pack("{s:s, s:s, s:i}", "access_token", access, "token_type", "Bearer",
-                             "expires_in", auth_tokens_ttl(j->ctx->tokens));
+                             "expires_in", auth_tokens_ttl(auth_tokens_of(j->ctx)));
     /* In cookie mode the refresh token never reaches page scripts. */
     if (body != NULL && !j->cookie_mode)
         json_object_set_new(body, "refresh_token", json_string(refresh));

@@ -39,25 +39,33 @@ static int pk_parse(mbedtls_pk_context *pk, const unsigned char *buf, size_t len
     return mbedtls_pk_parse_key(pk, buf, len, NULL, 0, rng, NULL);
 }
 
+/* A fresh P-256 key as PEM into pem[PEM_MAX]. 0 or -1. */
+static int key_generate_pem(unsigned char pem[PEM_MAX])
+{
+    mbedtls_pk_context pk;
+    int ret = -1;
+
+    mbedtls_pk_init(&pk);
+    if (mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) == 0 &&
+        mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), rng, NULL) == 0 &&
+        mbedtls_pk_write_key_pem(&pk, pem, PEM_MAX) == 0)
+        ret = 0;
+    mbedtls_pk_free(&pk);
+    return ret;
+}
+
 /* Generates a P-256 key and publishes it at path (privfile.h: never a
  * partial file, never replacing a key another process just made). */
 static int key_file_create(const char *path, char *err, size_t errlen)
 {
-    mbedtls_pk_context pk;
     unsigned char pem[PEM_MAX];
     int ret = -1;
 
-    mbedtls_pk_init(&pk);
-    if (mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
-        mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), rng, NULL) != 0 ||
-        mbedtls_pk_write_key_pem(&pk, pem, sizeof(pem)) != 0) {
+    if (key_generate_pem(pem) != 0)
         snprintf(err, errlen, "%s: cannot generate a P-256 key", path);
-        goto fail;
-    }
-    ret = auth_privfile_create(path, pem, strlen((const char *)pem), err, errlen);
-fail:
+    else
+        ret = auth_privfile_create(path, pem, strlen((const char *)pem), err, errlen);
     mbedtls_platform_zeroize(pem, sizeof(pem));
-    mbedtls_pk_free(&pk);
     return ret;
 }
 
@@ -120,34 +128,67 @@ done:
     return ret;
 }
 
-int auth_keyfile_load(struct auth_keyfile_key *key, const char *path, char *err, size_t errlen)
+int auth_keyfile_parse(struct auth_keyfile_key *key, const char *pem, size_t len)
 {
     mbedtls_pk_context pk;
-    unsigned char *file = NULL;
-    size_t len = 0;
-    int rc;
+    int rc = -1;
 
     memset(key, 0, sizeof(*key));
     mbedtls_pk_init(&pk);
-    rc = key_file_read(path, &file, &len, err, errlen);
-    if (rc == 1 && (rc = key_file_create(path, err, errlen)) == 0 &&
-        (rc = key_file_read(path, &file, &len, err, errlen)) == 1)
-        snprintf(err, errlen, "%s: created but cannot be opened", path);
-    if (rc != 0)
-        goto fail;
-    rc = -1;
-    if (pk_parse(&pk, file, len) != 0 || key_from_pk(key, &pk) != 0) {
-        snprintf(err, errlen, "%s: not a P-256 EC private key in PEM", path);
-        goto fail;
-    }
-    rc = 0;
-fail:
-    if (file != NULL) {
-        mbedtls_platform_zeroize(file, len);
-        free(file);
-    }
+    /* mbedTLS wants the NUL counted for PEM. */
+    if (pem != NULL && len > 0 && pem[len] == '\0' &&
+        pk_parse(&pk, (const unsigned char *)pem, len + 1) == 0 && key_from_pk(key, &pk) == 0)
+        rc = 0;
     mbedtls_pk_free(&pk);
     if (rc != 0)
         auth_keyfile_key_free(key);
+    return rc;
+}
+
+int auth_keyfile_generate(struct auth_keyfile_key *key)
+{
+    unsigned char pem[PEM_MAX];
+    int rc = -1;
+
+    memset(key, 0, sizeof(*key));
+    if (key_generate_pem(pem) == 0)
+        rc = auth_keyfile_parse(key, (const char *)pem, strlen((const char *)pem));
+    mbedtls_platform_zeroize(pem, sizeof(pem));
+    return rc;
+}
+
+/* Reads and parses the key at path. 0, 1 when there is no such file, -1
+ * with err. */
+static int key_file_load(struct auth_keyfile_key *key, const char *path, char *err, size_t errlen)
+{
+    unsigned char *file = NULL;
+    size_t len = 0;
+    int rc = key_file_read(path, &file, &len, err, errlen);
+
+    memset(key, 0, sizeof(*key));
+    if (rc != 0)
+        return rc;
+    /* key_file_read counted the NUL after the data. */
+    if (auth_keyfile_parse(key, (const char *)file, len - 1) != 0) {
+        snprintf(err, errlen, "%s: not a P-256 EC private key in PEM", path);
+        rc = -1;
+    }
+    mbedtls_platform_zeroize(file, len);
+    free(file);
+    return rc;
+}
+
+int auth_keyfile_read(struct auth_keyfile_key *key, const char *path, char *err, size_t errlen)
+{
+    return key_file_load(key, path, err, errlen);
+}
+
+int auth_keyfile_load(struct auth_keyfile_key *key, const char *path, char *err, size_t errlen)
+{
+    int rc = key_file_load(key, path, err, errlen);
+
+    if (rc == 1 && (rc = key_file_create(path, err, errlen)) == 0 &&
+        (rc = key_file_load(key, path, err, errlen)) == 1)
+        snprintf(err, errlen, "%s: created but cannot be opened", path);
     return rc == 0 ? 0 : -1;
 }

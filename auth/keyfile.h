@@ -1,5 +1,5 @@
-/* keyfile.h (internal to auth/): the ES256 signing key on disk and in the
- * forms token.c needs, so that token.c deals in JWTs and never in files,
+/* keyfile.h (internal to auth/): an ES256 signing key on disk, in the
+ * store (keyset.c) and in the forms token.c needs, so that token.c deals in JWTs and never in files,
  * permissions or mbedTLS key structures.
  *
  * The key is a P-256 private key in PEM (SEC1 or PKCS#8). On first start
@@ -29,6 +29,17 @@ struct auth_keyfile_key {
  * Returns 0 and fills *key, or -1 with a message naming path in err (key
  * is then all NULL/zero). */
 int auth_keyfile_load(struct auth_keyfile_key *key, const char *path, char *err, size_t errlen);
+
+/* Reads the key at path without creating it. 0, 1 when the file does not
+ * exist, or -1 with a message naming path in err. */
+int auth_keyfile_read(struct auth_keyfile_key *key, const char *path, char *err, size_t errlen);
+
+/* Parses a P-256 private key from pem[0..len) (pem[len] must be NUL), as
+ * unsealed from the store. 0 or -1 (key then all NULL/zero). */
+int auth_keyfile_parse(struct auth_keyfile_key *key, const char *pem, size_t len);
+
+/* A new P-256 key in memory (no file). 0 or -1. */
+int auth_keyfile_generate(struct auth_keyfile_key *key);
 
 /* Wipes and frees the PEMs still held (a NULL member is skipped) and
  * zeroes key. NULL ok. */

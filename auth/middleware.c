@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "auth/keyring.h"
 #include "auth/token_cache.h"
 #include "db/mfa.h"
 #include "db/sessions.h"
@@ -143,8 +144,10 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
         http_resp_header(&ex->resp, "WWW-Authenticate", "Bearer realm=\"portcullis\"");
         return 1;
     }
-    int rc = auth_token_cache_verify(al->tokens, al->ctx->tokens, token, (int64_t)time(NULL),
-                                     al->ctx->cfg.auth->leeway_s, &cl);
+    int rc = auth_token_cache_verify(al->tokens, auth_tokens_of(al->ctx), token,
+                                     (int64_t)time(NULL), al->ctx->cfg.auth->leeway_s, &cl);
+    if (rc == AUTH_TOKEN_KEY)
+        auth_keyring_poke(al->ctx->keys); /* perhaps a key another instance just made */
     if (rc != 0) {
         metrics_inc(rc == AUTH_TOKEN_EXPIRED ? MET_TOKEN_REFUSED_EXPIRED
                                              : MET_TOKEN_REFUSED_INVALID);

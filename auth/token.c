@@ -1,5 +1,6 @@
-/* token.c: ES256/HS256 keys, JWT issue and verification, JWKS. The ES256
- * key file itself is keyfile.c. */
+/* token.c: ES256 key sets and the HS256 secret, JWT issue and
+ * verification, JWKS. The ES256 key file itself is keyfile.c; where the
+ * set comes from is keyset.c. */
 #include "auth/token.h"
 
 #include <stdio.h>
@@ -20,19 +21,27 @@
 #define MAX_LEEWAY_S 300
 #define MAX_TTL_S    86400
 
+/* One ES256 key of the set: what verifies the tokens naming its kid, and
+ * its JWK. */
+struct token_key {
+    unsigned char *pem; /* public key PEM */
+    size_t pem_len;
+    int64_t until;            /* tokens refused from then on (Unix s); 0: no end */
+    char kid[B64_SHA256 + 1]; /* RFC 7638 thumbprint */
+    char x[AUTH_B64URL_BUF(COORD_LEN)];
+    char y[AUTH_B64URL_BUF(COORD_LEN)];
+};
+
 struct auth_tokens {
     jwt_alg_t alg;
     char *issuer;
     char *audience;
     int ttl_s;
     int leeway_s;
-    unsigned char *sign_key; /* ES256: private key PEM; HS256: secret */
+    unsigned char *sign_key; /* ES256: keys[0]'s private key PEM; HS256: secret */
     size_t sign_len;
-    unsigned char *verify_key; /* ES256: public key PEM; HS256: secret */
-    size_t verify_len;
-    char kid[B64_SHA256 + 1]; /* RFC 7638 thumbprint; "" for HS256 */
-    char x[AUTH_B64URL_BUF(COORD_LEN)];
-    char y[AUTH_B64URL_BUF(COORD_LEN)];
+    size_t nkeys; /* ES256: >= 1, keys[0] signs; HS256: 0 */
+    struct token_key *keys;
 };
 
 /* ---- lifecycle -------------------------------------------------------- */
@@ -49,8 +58,9 @@ void auth_tokens_free(struct auth_tokens *t)
 {
     if (t == NULL)
         return;
-    if (t->verify_key != t->sign_key)
-        wipe_free(t->verify_key, t->verify_len);
+    for (size_t i = 0; i < t->nkeys; i++)
+        free(t->keys[i].pem);
+    free(t->keys);
     wipe_free(t->sign_key, t->sign_len);
     free(t->issuer);
     free(t->audience);
@@ -105,8 +115,6 @@ int auth_tokens_load_hs256(struct auth_tokens **out, const struct auth_token_opt
     }
     memcpy(t->sign_key, secret, secret_len);
     t->sign_len = secret_len;
-    t->verify_key = t->sign_key;
-    t->verify_len = secret_len;
     *out = t;
     return 0;
 }
@@ -116,10 +124,10 @@ int auth_tokens_load_hs256(struct auth_tokens **out, const struct auth_token_opt
 /* kid = RFC 7638 thumbprint: SHA-256 of the JWK's required members in
  * lexicographic order without whitespace, which is exactly what jansson
  * writes with JSON_COMPACT | JSON_SORT_KEYS. */
-static int jwk_thumbprint(struct auth_tokens *t)
+static int jwk_thumbprint(const char *x, const char *y, char kid[B64_SHA256 + 1])
 {
     const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-    json_t *jwk = json_pack("{s:s,s:s,s:s,s:s}", "crv", "P-256", "kty", "EC", "x", t->x, "y", t->y);
+    json_t *jwk = json_pack("{s:s,s:s,s:s,s:s}", "crv", "P-256", "kty", "EC", "x", x, "y", y);
     char *s = jwk != NULL ? json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     unsigned char hash[32];
     char enc[AUTH_B64URL_BUF(32)];
@@ -127,7 +135,7 @@ static int jwk_thumbprint(struct auth_tokens *t)
 
     if (s != NULL && md != NULL && mbedtls_md(md, (const unsigned char *)s, strlen(s), hash) == 0 &&
         auth_b64url_encode(enc, sizeof(enc), hash, sizeof(hash)) == (int)B64_SHA256) {
-        memcpy(t->kid, enc, sizeof(t->kid));
+        memcpy(kid, enc, B64_SHA256 + 1);
         ret = 0;
     }
     free(s);
@@ -135,53 +143,90 @@ static int jwk_thumbprint(struct auth_tokens *t)
     return ret;
 }
 
-/* Takes the PEMs out of key (t frees them from now on), and fills the JWK
- * coordinates and the kid. */
-static int es256_from_key(struct auth_tokens *t, struct auth_keyfile_key *key)
+static int key_jwk(const struct auth_keyfile_key *key, char *x, char *y, char *kid)
 {
-    t->sign_key = (unsigned char *)key->private_pem;
-    t->sign_len = strlen(key->private_pem);
-    key->private_pem = NULL;
-    t->verify_key = (unsigned char *)key->public_pem;
-    t->verify_len = strlen(key->public_pem);
-    key->public_pem = NULL;
-    if (auth_b64url_encode(t->x, sizeof(t->x), key->x, sizeof(key->x)) < 0 ||
-        auth_b64url_encode(t->y, sizeof(t->y), key->y, sizeof(key->y)) < 0)
+    if (auth_b64url_encode(x, AUTH_B64URL_BUF(COORD_LEN), key->x, sizeof(key->x)) < 0 ||
+        auth_b64url_encode(y, AUTH_B64URL_BUF(COORD_LEN), key->y, sizeof(key->y)) < 0)
         return -1;
-    return jwk_thumbprint(t);
+    return jwk_thumbprint(x, y, kid);
+}
+
+int auth_token_kid(const struct auth_keyfile_key *key, char kid[AUTH_TOKEN_KID_BUF])
+{
+    char x[AUTH_B64URL_BUF(COORD_LEN)], y[AUTH_B64URL_BUF(COORD_LEN)];
+
+    return key_jwk(key, x, y, kid);
+}
+
+/* Takes the public PEM out of key (k frees it from now on), and fills the
+ * JWK coordinates and the kid. */
+static int token_key_from(struct token_key *k, struct auth_keyfile_key *key, int64_t until)
+{
+    k->pem = (unsigned char *)key->public_pem;
+    k->pem_len = strlen(key->public_pem);
+    key->public_pem = NULL;
+    k->until = until;
+    return key_jwk(key, k->x, k->y, k->kid);
+}
+
+int auth_tokens_load_es256_set(struct auth_tokens **out, const struct auth_token_opts *opts,
+                               struct auth_keyfile_key *keys, const int64_t *until, size_t n,
+                               char *err, size_t errlen)
+{
+    struct auth_tokens *t = NULL;
+
+    *out = NULL;
+    if (n == 0 || n > AUTH_TOKENS_MAX_KEYS || keys[0].private_pem == NULL) {
+        snprintf(err, errlen, "jwt: a key set needs 1..%d keys, the first with its private part",
+                 AUTH_TOKENS_MAX_KEYS);
+        return -1;
+    }
+    if ((t = tokens_new(opts, JWT_ALG_ES256, err, errlen)) == NULL)
+        return -1;
+    if ((t->keys = calloc(n, sizeof(*t->keys))) == NULL) {
+        snprintf(err, errlen, "jwt: out of memory");
+        goto fail;
+    }
+    for (; t->nkeys < n; t->nkeys++) {
+        if (keys[t->nkeys].public_pem == NULL ||
+            token_key_from(&t->keys[t->nkeys], &keys[t->nkeys], until[t->nkeys]) != 0) {
+            t->nkeys++; /* its PEM is ours to free now */
+            snprintf(err, errlen, "jwt: cannot derive the JWK of key %zu", t->nkeys);
+            goto fail;
+        }
+    }
+    t->sign_key = (unsigned char *)keys[0].private_pem;
+    t->sign_len = strlen(keys[0].private_pem);
+    keys[0].private_pem = NULL;
+    *out = t;
+    return 0;
+fail:
+    auth_tokens_free(t);
+    return -1;
 }
 
 int auth_tokens_load_es256(struct auth_tokens **out, const struct auth_token_opts *opts,
                            const char *key_file, char *err, size_t errlen)
 {
-    struct auth_tokens *t = NULL;
     struct auth_keyfile_key key = { 0 };
+    const int64_t until = 0;
     int rc = -1;
 
     *out = NULL;
-    if (key_file == NULL || key_file[0] == '\0') {
+    if (key_file == NULL || key_file[0] == '\0')
         snprintf(err, errlen, "jwt: ES256 needs a key file");
-        goto fail;
-    }
-    if ((t = tokens_new(opts, JWT_ALG_ES256, err, errlen)) == NULL ||
-        auth_keyfile_load(&key, key_file, err, errlen) != 0)
-        goto fail;
-    if (es256_from_key(t, &key) != 0) {
-        snprintf(err, errlen, "%s: cannot derive the JWK", key_file);
-        goto fail;
-    }
-    *out = t;
-    t = NULL;
-    rc = 0;
-fail:
+    else if (auth_keyfile_load(&key, key_file, err, errlen) == 0)
+        rc = auth_tokens_load_es256_set(out, opts, &key, &until, 1, err, errlen);
     auth_keyfile_key_free(&key);
-    auth_tokens_free(t);
     return rc;
 }
 
 const char *auth_tokens_alg(const struct auth_tokens *t) { return jwt_alg_str(t->alg); }
 
-const char *auth_tokens_kid(const struct auth_tokens *t) { return t->kid; }
+const char *auth_tokens_kid(const struct auth_tokens *t)
+{
+    return t->nkeys > 0 ? t->keys[0].kid : "";
+}
 
 int auth_tokens_ttl(const struct auth_tokens *t) { return t->ttl_s; }
 
@@ -224,7 +269,7 @@ int auth_token_issue_sid(const struct auth_tokens *t, int64_t user_id, const cha
     if (claims == NULL || (claims_s = json_dumps(claims, JSON_COMPACT)) == NULL)
         goto done;
     if (jwt_new(&jwt) != 0 || jwt_set_alg(jwt, t->alg, t->sign_key, (int)t->sign_len) != 0 ||
-        (t->alg == JWT_ALG_ES256 && jwt_add_header(jwt, "kid", t->kid) != 0) ||
+        (t->alg == JWT_ALG_ES256 && jwt_add_header(jwt, "kid", t->keys[0].kid) != 0) ||
         jwt_add_grants_json(jwt, claims_s) != 0)
         goto done;
     *out = jwt_encode_str(jwt);
@@ -259,11 +304,21 @@ static int split_segments(const char *token, size_t len, size_t *head_len, size_
     return 0;
 }
 
+/* The key of the set named kid that still verifies at now, or NULL. */
+static const struct token_key *find_key(const struct auth_tokens *t, const char *kid, int64_t now)
+{
+    for (size_t i = 0; kid != NULL && i < t->nkeys; i++)
+        if (strcmp(kid, t->keys[i].kid) == 0)
+            return t->keys[i].until == 0 || now < t->keys[i].until ? &t->keys[i] : NULL;
+    return NULL;
+}
+
 /* The allow-list libjwt 1.10 lacks: it would verify with whatever "alg" the
  * header names (case-insensitively), so "none" or "HS256" keyed with our
  * public PEM would pass. Only alg/typ/kid may appear; anything else (crit,
  * jku, x5u, jwk, x5c, b64, ...) asks for processing we do not do. */
-static int check_header(const struct auth_tokens *t, const char *seg, size_t len)
+static int check_header(const struct auth_tokens *t, const char *seg, size_t len, int64_t now,
+                        const struct token_key **key)
 {
     unsigned char buf[AUTH_TOKEN_MAX_LEN];
     json_t *h = NULL, *v;
@@ -288,7 +343,7 @@ static int check_header(const struct auth_tokens *t, const char *seg, size_t len
         ret = AUTH_TOKEN_ALG;
     else if (typ == NULL || strcmp(typ, "JWT") != 0)
         ret = AUTH_TOKEN_MALFORMED;
-    else if (t->alg == JWT_ALG_ES256 ? kid == NULL || strcmp(kid, t->kid) != 0 : kid != NULL)
+    else if (t->alg == JWT_ALG_ES256 ? (*key = find_key(t, kid, now)) == NULL : kid != NULL)
         ret = AUTH_TOKEN_KEY;
     else
         ret = 0;
@@ -382,6 +437,7 @@ int auth_token_verify(const struct auth_tokens *t, const char *token, int64_t no
                       struct auth_claims *claims)
 {
     size_t len, head_len, body_len;
+    const struct token_key *key = NULL;
     jwt_t *jwt = NULL;
     json_t *c = NULL;
     int ret;
@@ -390,11 +446,13 @@ int auth_token_verify(const struct auth_tokens *t, const char *token, int64_t no
     if (token == NULL || (len = strnlen(token, AUTH_TOKEN_MAX_LEN + 1)) > AUTH_TOKEN_MAX_LEN)
         return AUTH_TOKEN_MALFORMED;
     if ((ret = split_segments(token, len, &head_len, &body_len)) != 0 ||
-        (ret = check_header(t, token, head_len)) != 0)
+        (ret = check_header(t, token, head_len, now, &key)) != 0)
         return ret;
     /* The key is never NULL or empty here (load refuses that), which is
      * what keeps libjwt from accepting "none". */
-    if (jwt_decode(&jwt, token, t->verify_key, (int)t->verify_len) != 0 || jwt == NULL) {
+    const unsigned char *vk = key != NULL ? key->pem : t->sign_key;
+    size_t vlen = key != NULL ? key->pem_len : t->sign_len;
+    if (jwt_decode(&jwt, token, vk, (int)vlen) != 0 || jwt == NULL) {
         ret = AUTH_TOKEN_SIGNATURE;
         goto done;
     }
@@ -414,17 +472,22 @@ done:
 
 /* ---- JWKS and messages ------------------------------------------------ */
 
-char *auth_tokens_jwks_json(const struct auth_tokens *t)
+char *auth_tokens_jwks_json(const struct auth_tokens *t, int64_t now)
 {
-    json_t *doc;
-    char *s;
+    json_t *doc = json_pack("{s:[]}", "keys"), *keys = json_object_get(doc, "keys");
+    char *s = NULL;
 
-    if (t->alg == JWT_ALG_ES256)
-        doc = json_pack("{s:[{s:s,s:s,s:s,s:s,s:s,s:s,s:s}]}", "keys", "kty", "EC", "crv", "P-256",
-                        "x", t->x, "y", t->y, "kid", t->kid, "alg", "ES256", "use", "sig");
-    else
-        doc = json_pack("{s:[]}", "keys");
-    s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    for (size_t i = 0; keys != NULL && i < t->nkeys; i++) {
+        const struct token_key *k = &t->keys[i];
+        if (k->until != 0 && now >= k->until)
+            continue;
+        if (json_array_append_new(keys, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kty", "EC",
+                                                  "crv", "P-256", "x", k->x, "y", k->y, "kid",
+                                                  k->kid, "alg", "ES256", "use", "sig")) != 0)
+            goto out;
+    }
+    s = keys != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+out:
     json_decref(doc);
     return s;
 }

@@ -1,8 +1,9 @@
 /* token.h: JWT access tokens (libjwt 1.10) and the JWKS document.
  *
- * One algorithm per process, chosen at start: ES256 (default; P-256 key in
- * a 0600 PEM file, generated on first start) or HS256 (a configured secret
- * of at least 32 bytes). Verification accepts only that algorithm, checks
+ * One algorithm per process, chosen at start: ES256 (default; a set of
+ * P-256 keys, the first of which signs, each verifying the tokens that
+ * name its kid until its own end; keyset.c builds the set from the store)
+ * or HS256 (a configured secret of at least 32 bytes). Verification accepts only that algorithm, checks
  * the header before libjwt sees the token and every claim after it,
  * because libjwt 1.10 trusts the token's "alg" and checks no claims
  * (docs/ARCHITECTURE.md, Auth model, "Access tokens").
@@ -28,12 +29,14 @@
 
 #define AUTH_TOKEN_MAX_LEN    4096 /* longer tokens are rejected unread */
 #define AUTH_HS256_MIN_SECRET 32   /* bytes */
+#define AUTH_TOKENS_MAX_KEYS  32   /* ES256 keys in one set */
+#define AUTH_TOKEN_KID_BUF    44   /* a kid (43 base64url characters) and its NUL */
 
 /* auth_token_verify reasons (negative). Tell clients only "invalid token";
  * the reason is for logs. */
 #define AUTH_TOKEN_MALFORMED     (-1) /* size, segments, encoding, JSON, header members, typ */
 #define AUTH_TOKEN_ALG           (-2) /* alg is not exactly the configured one */
-#define AUTH_TOKEN_KEY           (-3) /* kid is not ours */
+#define AUTH_TOKEN_KEY           (-3) /* kid is not in the set (or its key has ended) */
 #define AUTH_TOKEN_SIGNATURE     (-4) /* libjwt refused the signature */
 #define AUTH_TOKEN_EXPIRED       (-5) /* now >= exp + leeway */
 #define AUTH_TOKEN_NOT_YET_VALID (-6) /* nbf or iat later than now + leeway */
@@ -66,8 +69,21 @@ struct auth_claims {
 };
 
 struct auth_tokens;
+struct auth_keyfile_key;
 
-/* ES256: loads the P-256 private key from key_file (PEM), or, if the file
+/* ES256 with a key set: keys[0] is the active key, the one that signs
+ * (it must hold its private PEM); every key verifies the tokens naming
+ * its kid until until[i] (Unix seconds; 0: no end). Takes the PEMs out of
+ * keys (leaving NULL); the caller still frees keys. n is
+ * 1..AUTH_TOKENS_MAX_KEYS. Returns 0, or -1 with err. */
+int auth_tokens_load_es256_set(struct auth_tokens **out, const struct auth_token_opts *opts,
+                               struct auth_keyfile_key *keys, const int64_t *until, size_t n,
+                               char *err, size_t errlen);
+
+/* The kid of key (its RFC 7638 thumbprint). 0 or -1. */
+int auth_token_kid(const struct auth_keyfile_key *key, char kid[AUTH_TOKEN_KID_BUF]);
+
+/* ES256 with one key: loads the P-256 private key from key_file (PEM), or, if the file
  * does not exist, generates one and writes it with mode 0600 (parent
  * directory created 0700; written to a temporary file and linked into
  * place, so a concurrent start never sees half a key or replaces one).
@@ -88,7 +104,7 @@ void auth_tokens_free(struct auth_tokens *t);
 /* "ES256" or "HS256". */
 const char *auth_tokens_alg(const struct auth_tokens *t);
 
-/* The kid put in headers and the JWKS ("" for HS256). */
+/* The kid put in headers: the active key's ("" for HS256). */
 const char *auth_tokens_kid(const struct auth_tokens *t);
 
 /* Access token lifetime in seconds (the login response's expires_in). */
@@ -114,11 +130,12 @@ int auth_token_issue_sid(const struct auth_tokens *t, int64_t user_id, const cha
 int auth_token_verify(const struct auth_tokens *t, const char *token, int64_t now,
                       struct auth_claims *claims);
 
-/* A malloc'd JSON Web Key Set for /.well-known/jwks.json:
+/* A malloc'd JSON Web Key Set for /.well-known/jwks.json: every key of the
+ * set that still verifies at now (Unix seconds), the active one first:
  * {"keys":[{"kty":"EC","crv":"P-256","x":..,"y":..,"kid":..,"alg":"ES256","use":"sig"}]},
  * or {"keys":[]} for HS256 (a shared secret is never published).
  * Returns NULL on out of memory. Caller frees. */
-char *auth_tokens_jwks_json(const struct auth_tokens *t);
+char *auth_tokens_jwks_json(const struct auth_tokens *t, int64_t now);
 
 /* A static string for an AUTH_TOKEN_* code (for logs). */
 const char *auth_token_strerror(int rc);

@@ -27,7 +27,7 @@
 #define DB_BUSY     (-4) /* still locked by another connection after busy_timeout */
 
 /* Schema version this build creates and understands (PRAGMA user_version). */
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 struct db;
 

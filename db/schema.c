@@ -120,7 +120,31 @@ static const char migration_2[] =
     ") STRICT;"
     "CREATE INDEX sessions_user ON sessions(user_id);";
 
-static const char *const migrations[] = { migration_1, migration_2 };
+/* The key set (auth/keyset.c): JWT signing keys and TLS session-ticket
+ * keys, shared by every instance on this store. Private parts are sealed
+ * with AES-256-GCM under the master key file, bound to their row (kid;
+ * lifetime and start). A signing key with no retired_at is active (the
+ * newest one signs); a retired one verifies until its tokens expired. A
+ * ticket key serves the period [starts_at, starts_at + lifetime_s); the
+ * primary key lets the first instance that sees a period due create its
+ * key while the others, inserting too, keep the one that won. */
+static const char migration_3[] =
+    "CREATE TABLE signing_keys ("
+    "  kid        TEXT    PRIMARY KEY CHECK (length(CAST(kid AS BLOB)) BETWEEN 1 AND 64),"
+    "  alg        TEXT    NOT NULL CHECK (alg IN ('ES256')),"
+    "  secret     BLOB    NOT NULL CHECK (length(secret) BETWEEN 1 AND 1024),"
+    "  created_at INTEGER NOT NULL,"
+    "  retired_at INTEGER"
+    ") STRICT;"
+    "CREATE TABLE ticket_keys ("
+    "  lifetime_s INTEGER NOT NULL,"
+    "  starts_at  INTEGER NOT NULL,"
+    "  secret     BLOB    NOT NULL CHECK (length(secret) BETWEEN 1 AND 128),"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (lifetime_s, starts_at)"
+    ") STRICT;";
+
+static const char *const migrations[] = { migration_1, migration_2, migration_3 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,
                "one migration per schema version");

@@ -115,7 +115,7 @@ static const struct cfg_opt opts[] = {
     OPT_STR(auth, jwt_secret, "", 0),
     OPT_STR(auth, issuer, "portcullis", 1),
     OPT_STR(auth, audience, "portcullis-api", 1),
-    OPT_INT(auth, access_ttl_s, 900, 60, 86400),
+    OPT_INT(auth, access_ttl_s, 900, 10, 86400),
     OPT_INT(auth, refresh_ttl_s, 1209600, 300, 31536000),
     OPT_INT(auth, leeway_s, 30, 0, 300),
     OPT_INT(auth, argon2_memory_kib, 19456, 8192, 4194304),
@@ -124,6 +124,7 @@ static const struct cfg_opt opts[] = {
     OPT_BOOL(auth, refresh_cookie, false),
     OPT_INT(auth, user_cache_ms, 1000, 0, 60000),
     OPT_STR(auth, totp_key_file, "data/totp.key", 1),
+    OPT_STR(auth, master_key_file, "data/master.key", 1),
     OPT_INT(auth, purge_interval_s, 3600, 1, 86400),
 
     OPT_INT(rate_limits, login_ip_per_minute, 20, 1, 100000),
@@ -637,6 +638,14 @@ static int validate_cross(const struct config *cfg, char *msg, size_t msglen)
     }
     if (cfg->auth.access_ttl_s >= cfg->auth.refresh_ttl_s) {
         snprintf(msg, msglen, "'auth.access_ttl_s' must be less than 'auth.refresh_ttl_s'");
+        return -1;
+    }
+    /* One file, one key: the master key never doubles as another. */
+    if (strcmp(cfg->auth.master_key_file, cfg->auth.totp_key_file) == 0 ||
+        strcmp(cfg->auth.master_key_file, cfg->auth.jwt_key_file) == 0) {
+        snprintf(msg, msglen,
+                 "'auth.master_key_file' must differ from 'auth.totp_key_file' and "
+                 "'auth.jwt_key_file'");
         return -1;
     }
     return validate_network(cfg, msg, msglen);

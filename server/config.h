@@ -85,7 +85,7 @@ struct pool_config {
 
 struct auth_config {
     char jwt_alg[16];                    /* "ES256" | "HS256" */
-    char jwt_key_file[CONFIG_PATH_MAX];  /* ES256 private key PEM; created 0600 if missing */
+    char jwt_key_file[CONFIG_PATH_MAX];  /* ES256 key PEM imported into the key set once */
     char jwt_secret[CONFIG_STR_MAX];     /* HS256; env PORTCULLIS_JWT_SECRET overrides; >= 32 */
     char issuer[CONFIG_STR_MAX];         /* "portcullis" */
     char audience[CONFIG_STR_MAX];       /* "portcullis-api" */
@@ -100,6 +100,7 @@ struct auth_config {
     bool refresh_cookie;                 /* also set the refresh token as a cookie */
     char totp_key_file[CONFIG_PATH_MAX]; /* AES-256 key sealing TOTP secrets; created 0600 */
     int purge_interval_s; /* 3600: dead refresh tokens, sessions, one-time tokens purged */
+    char master_key_file[CONFIG_PATH_MAX]; /* AES-256 key sealing the key set; created 0600 */
 };
 
 struct rate_limits_config {

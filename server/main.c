@@ -32,6 +32,7 @@ static void usage(FILE *f)
           "       portcullis [--config FILE] user add NAME [--admin] | list | disable NAME | "
           "enable NAME | delete NAME | role NAME admin|user | unlock NAME | mfa-reset NAME | "
           "reset-password NAME\n"
+          "       portcullis [--config FILE] keys rotate | list  the signing key set\n"
           "       portcullis [--config FILE] backup FILE  consistent copy of the live database\n"
           "       portcullis [--config FILE] restore FILE put a backup back (server stopped)\n"
           "       portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT] "
@@ -67,7 +68,7 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
             cli->command = a;
         } else if (cli->command == NULL &&
                    (strcmp(a, "user") == 0 || strcmp(a, "demo") == 0 || strcmp(a, "backup") == 0 ||
-                    strcmp(a, "restore") == 0)) {
+                    strcmp(a, "restore") == 0 || strcmp(a, "keys") == 0)) {
             cli->command = a;
             cli->sub_argc = argc - i;
             cli->sub_argv = argv + i;
@@ -167,6 +168,8 @@ int main(int argc, char **argv)
         return cmd_gen_cert(&cfg);
     if (cli.command && strcmp(cli.command, "user") == 0)
         return auth_cli_user(&cfg.auth, &cfg.db, cli.sub_argc, cli.sub_argv);
+    if (cli.command && strcmp(cli.command, "keys") == 0)
+        return auth_cli_keys(&cfg.auth, &cfg.db, cli.sub_argc, cli.sub_argv);
     if (cli.command && strcmp(cli.command, "backup") == 0)
         return auth_cli_backup(&cfg.db, cli.sub_argc, cli.sub_argv);
     if (cli.command && strcmp(cli.command, "restore") == 0)

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "auth/auth.h"
 #include "auth/middleware.h"
 #include "demo/demo.h"
@@ -18,6 +20,13 @@
 #include "server/portcullis_int.h"
 #include "server/reload.h"
 #include "server/server.h"
+#include "tls/tickets.h"
+
+/* SIGHUP: the key set is read again at once, then the config file. */
+struct hup {
+    struct reload_ctx *reload;
+    struct auth_ctx *auth;
+};
 
 struct pc_root {
     struct config cfg;
@@ -29,14 +38,15 @@ struct pc_root {
     struct server *srv;
     struct metrics_http *mh;
     struct reload_ctx reload;
+    struct hup hup;
     bool ran;
 };
 
 /* The sections auth/ reads; they live as long as cfg. */
 static struct auth_settings auth_settings_of(const struct config *cfg)
 {
-    return (struct auth_settings){ &cfg->auth, &cfg->rate_limits, &cfg->db, &cfg->pool,
-                                   cfg->server.demo };
+    return (struct auth_settings){ &cfg->auth, &cfg->rate_limits, &cfg->db,
+                                   &cfg->pool, cfg->server.demo,  { 0, NULL, NULL } };
 }
 
 /* The built-in routes, through the public API like an application's. */
@@ -148,6 +158,33 @@ static int reload_auth(const struct config *next, void *arg)
     return 1;
 }
 
+/* The key set's ticket keys (auth/tickets.h) into the server's TLS
+ * (tls/tickets.h): auth/ and tls/ do not know each other. */
+static void install_ticket_keys(void *arg, const struct auth_ticket_key *prev,
+                                const struct auth_ticket_key *cur)
+{
+    _Static_assert(sizeof cur->name == TLS_TICKET_NAME_LEN && sizeof cur->key == TLS_TICKET_KEY_LEN,
+                   "one ticket key format");
+    struct tls_ticket_key p, c;
+    memcpy(c.name, cur->name, sizeof c.name);
+    memcpy(c.key, cur->key, sizeof c.key);
+    if (prev != NULL) {
+        memcpy(p.name, prev->name, sizeof p.name);
+        memcpy(p.key, prev->key, sizeof p.key);
+    }
+    if (tls_tickets_install(arg, prev != NULL ? &p : NULL, &c) != 0)
+        log_error("tls: the session-ticket keys from the store were refused");
+    mbedtls_platform_zeroize(&p, sizeof p);
+    mbedtls_platform_zeroize(&c, sizeof c);
+}
+
+static void on_sighup(void *arg)
+{
+    struct hup *h = arg;
+    auth_keys_refresh(h->auth);
+    reload_config(h->reload);
+}
+
 int pc_server_run(struct pc_server *s)
 {
     struct pc_root *r = s->root;
@@ -163,15 +200,21 @@ int pc_server_run(struct pc_server *s)
      * unprivileged user, so everything it creates is its own. */
     struct server_hooks hooks = auth_server_hooks(&r->auth);
     if (server_setup(&r->srv, &r->cfg, &s->router, &hooks, err, sizeof err) != 0 ||
-        server_drop_privileges(r->srv, err, sizeof err) != 0 ||
-        auth_setup(&r->auth, &r->auth.cfg, err, sizeof err) != 0)
+        server_drop_privileges(r->srv, err, sizeof err) != 0)
+        goto fail;
+    if (server_tls_tickets(r->srv) != NULL)
+        r->auth.cfg.tickets = (struct auth_ticket_sink){ r->cfg.tls.ticket_lifetime_s,
+                                                         install_ticket_keys,
+                                                         server_tls_tickets(r->srv) };
+    if (auth_setup(&r->auth, &r->auth.cfg, err, sizeof err) != 0)
         goto fail;
     server_set_pool(r->srv, r->auth.pool);
     if (r->demo != NULL && demo_attach(r->demo, r->srv, err, sizeof err) != 0)
         goto fail;
     r->reload = (struct reload_ctx){ r->config_path, r->demo_flag, &r->cfg,
                                      r->srv,         reload_auth,  &r->auth };
-    server_set_reload(r->srv, reload_config, &r->reload);
+    r->hup = (struct hup){ &r->reload, &r->auth };
+    server_set_reload(r->srv, on_sighup, &r->hup);
     return server_run(r->srv) == 0 ? 0 : -1;
 fail:
     log_error("%s", err);

@@ -23,6 +23,7 @@
 #include "server/portlock.h"
 #include "server/worker.h"
 #include "tls/certgen.h"
+#include "tls/tickets.h"
 
 #define SERVER_BACKLOG 1024
 
@@ -33,6 +34,7 @@ struct server {
     struct worker_shared shared; /* what every worker reads */
     struct static_root www;
     struct tls_server *tls;
+    struct tls_tickets *tickets; /* NULL when tls.session_tickets is off */
     char cert_file[CONFIG_PATH_MAX], key_file[CONFIG_PATH_MAX];
     char dev_ca_file[CONFIG_PATH_MAX]; /* "" unless the dev certificate is used */
     struct worker *workers;
@@ -64,8 +66,13 @@ static int server_load_tls(struct server *s, char *err, size_t errlen)
         snprintf(s->cert_file, sizeof s->cert_file, "%s", cfg->tls.cert_file);
         snprintf(s->key_file, sizeof s->key_file, "%s", cfg->tls.key_file);
     }
+    /* One set of ticket keys for every certificate load: a reload keeps
+     * the sessions resumable, and the keys can come from outside. */
+    if (cfg->tls.session_tickets &&
+        tls_tickets_new(&s->tickets, cfg->tls.ticket_lifetime_s, err, errlen) != 0)
+        return -1;
     struct tls_server_opts o = { s->cert_file, s->key_file, cfg->tls.session_tickets,
-                                 cfg->tls.ticket_lifetime_s };
+                                 cfg->tls.ticket_lifetime_s, s->tickets };
     return tls_server_load(&s->tls, &o, err, errlen);
 }
 
@@ -218,8 +225,11 @@ void server_free(struct server *s)
     free(s->lives);
     static_root_close(&s->www);
     tls_server_release(s->tls);
+    tls_tickets_release(s->tickets);
     free(s);
 }
+
+struct tls_tickets *server_tls_tickets(const struct server *s) { return s->tickets; }
 
 int server_healthz(struct pc_req *req, void *arg)
 {
@@ -237,7 +247,7 @@ static void server_reload(struct server *s)
     struct tls_server *tls;
     char err[512];
     struct tls_server_opts o = { s->cert_file, s->key_file, s->cfg->tls.session_tickets,
-                                 s->cfg->tls.ticket_lifetime_s };
+                                 s->cfg->tls.ticket_lifetime_s, s->tickets };
     if (tls_server_load(&tls, &o, err, sizeof err) != 0) {
         log_error("SIGHUP: certificate reload failed, keeping the old one: %s", err);
         return;

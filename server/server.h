@@ -39,6 +39,12 @@ int server_http_port(const struct server *s); /* -1 when disabled */
 /* The dev CA when the generated dev certificate is in use, else "". */
 const char *server_dev_ca_file(const struct server *s);
 
+/* The session-ticket keys every certificate load of this server uses
+ * (tls/tickets.h), for keys shared with other processes; NULL when
+ * tls.session_tickets is off. Valid until server_free. */
+struct tls_tickets;
+struct tls_tickets *server_tls_tickets(const struct server *s);
+
 /* Attaches obs (copied) to every connection accepted from now on. Call after
  * server_setup, before server_run. */
 void server_set_observer(struct server *s, const struct server_observer *obs);

@@ -537,12 +537,13 @@ START_TEST(demo_user_does_not_outlive_the_demo)
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(plain, sizeof plain,
              "{\"db\": {\"path\": \"%s/pc.db\"}, \"auth\": {\"jwt_key_file\": \"%s/jwt.pem\","
-             " \"totp_key_file\": \"%s/totp.key\"}}",
-             dir, dir, dir);
+             " \"totp_key_file\": \"%s/totp.key\", \"master_key_file\": \"%s/master.key\"}}",
+             dir, dir, dir, dir);
     snprintf(demo, sizeof demo,
              "{\"server\": {\"demo\": true}, \"db\": {\"path\": \"%s/pc.db\"}, \"auth\":"
-             " {\"jwt_key_file\": \"%s/jwt.pem\", \"totp_key_file\": \"%s/totp.key\"}}",
-             dir, dir, dir);
+             " {\"jwt_key_file\": \"%s/jwt.pem\", \"totp_key_file\": \"%s/totp.key\","
+             " \"master_key_file\": \"%s/master.key\"}}",
+             dir, dir, dir, dir);
     ck_assert_int_eq(api_start(&s, demo), 0);
     ck_assert_int_eq(api_new_user(&s, "demo-eavesdrop", PW, &t), 0);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0); /* the demo ends: its user goes */

@@ -223,7 +223,7 @@ START_TEST(restore_refused_while_running_then_restores)
 {
     struct srv a, b;
     char dir[] = "/tmp/pc-rs-XXXXXX", file[128], cfg[128], db[400], key[400], args[600];
-    char out[2048], json[1024];
+    char out[2048], json[1600];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(file, sizeof file, "%s/copy.db", dir);
     snprintf(cfg, sizeof cfg, "%s/cli.json", dir);
@@ -256,7 +256,9 @@ START_TEST(restore_refused_while_running_then_restores)
 
     /* A server on the restored database: alice is back, bob never was. */
     snprintf(json, sizeof json,
-             "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"jwt_key_file\": \"%s\"}}", db, key);
+             "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"jwt_key_file\": \"%s\","
+             " \"master_key_file\": \"%s/data/master.key\"}}",
+             db, key, adir);
     ck_assert_int_eq(srv_start(&b, json, NULL), 0);
     ck_assert_int_eq(login_status(&b, "alice", "alice password"), 200);
     ck_assert_int_eq(login_status(&b, "bob", "bob password 1"), 401);

@@ -280,8 +280,9 @@ START_TEST(kill9_loses_nothing_acknowledged)
     snprintf(d.db_path, sizeof d.db_path, "%s/pc.db", d.dir);
     snprintf(d.cfg, sizeof d.cfg,
              "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"jwt_key_file\":"
-             " \"%s/jwt.pem\"}, \"pool\": {\"threads\": 2}}",
-             d.db_path, d.dir);
+             " \"%s/jwt.pem\", \"master_key_file\": \"%s/master.key\"}, \"pool\":"
+             " {\"threads\": 2}}",
+             d.db_path, d.dir, d.dir);
     unsigned seed = dur_seed();
     for (int round = 0; round < ROUNDS; round++)
         dur_round(&d, round, &seed);

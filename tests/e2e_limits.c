@@ -91,9 +91,9 @@ START_TEST(locks_survive_restart_for_every_name)
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(cfg, sizeof cfg,
              "{\"db\": {\"path\": \"%s/pc.db\"}, \"auth\": {\"jwt_key_file\":"
-             " \"%s/jwt.pem\"}, \"rate_limits\": {\"lockout_threshold\": 3,"
-             " \"lockout_base_s\": 60, \"lockout_max_s\": 120}}",
-             dir, dir);
+             " \"%s/jwt.pem\", \"master_key_file\": \"%s/master.key\"}, \"rate_limits\":"
+             " {\"lockout_threshold\": 3, \"lockout_base_s\": 60, \"lockout_max_s\": 120}}",
+             dir, dir, dir);
     ck_assert_int_eq(api_start(&s, cfg), 0);
     ck_assert_int_eq(api_register(&s, "victim", PW, NULL), 201);
     for (int i = 0; i < 3; i++) {

@@ -278,8 +278,8 @@ START_TEST(login_rehashes_with_new_parameters)
     struct srv s;
     snprintf(cfg, sizeof cfg,
              "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"argon2_memory_kib\": 8192,"
-             " \"argon2_iterations\": 1}}",
-             db_path);
+             " \"argon2_iterations\": 1, \"master_key_file\": \"%s/master.key\"}}",
+             db_path, dir);
     ck_assert_int_eq(srv_start(&s, cfg, NULL), 0);
     post_json(&s, "/api/register", cred, 201);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
@@ -288,8 +288,8 @@ START_TEST(login_rehashes_with_new_parameters)
 
     snprintf(cfg, sizeof cfg,
              "{\"db\": {\"path\": \"%s\"}, \"auth\": {\"argon2_memory_kib\": 9216,"
-             " \"argon2_iterations\": 2}}",
-             db_path);
+             " \"argon2_iterations\": 2, \"master_key_file\": \"%s/master.key\"}}",
+             db_path, dir);
     ck_assert_int_eq(srv_start(&s, cfg, NULL), 0);
     post_json(&s, "/api/login", cred, 200);
     stored_hash(db_path, "rehash", hash, sizeof hash);

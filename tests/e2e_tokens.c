@@ -1,7 +1,7 @@
 /* e2e_tokens.c: access tokens against the real binary. Attack tokens are
  * forged by hand (support/jwt_forge.h); the ones that must carry a valid
  * signature to reach the claim checks are signed with the server's own
- * ES256 key, read from its data directory, or with a known HS256 secret.
+ * ES256 key, from a key file it imported at first start, or with a known HS256 secret.
  * Every forgery has an untouched control that is accepted, so each 401
  * is caused by the one thing the case changes. */
 #include <check.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
@@ -27,14 +28,23 @@ static struct api_session g_admin;
 static mbedtls_pk_context g_key; /* the server's ES256 private key */
 static int g_teardown_failed;
 
+static char g_key_dir[] = "/tmp/pc-tok-XXXXXX";
+
+/* The server signs with a key the test knows: an existing jwt_key_file,
+ * which the first start takes into the key set. */
 static void shared_setup(void)
 {
-    char path[400];
-    if (api_start(&g_srv, NULL) != 0) {
+    char path[400], json[600];
+    if (mkdtemp(g_key_dir) == NULL) {
+        fprintf(stderr, "e2e_tokens: no temporary directory\n");
+        exit(1);
+    }
+    snprintf(path, sizeof path, "%s/jwt-es256.pem", g_key_dir);
+    snprintf(json, sizeof json, "{\"auth\": {\"jwt_key_file\": \"%s\"}}", path);
+    if (forge_make_key_file(path) != 0 || api_start(&g_srv, json) != 0) {
         fprintf(stderr, "e2e_tokens: server did not start\n");
         exit(1);
     }
-    snprintf(path, sizeof path, "%s/data/jwt-es256.pem", g_srv.dir);
     if (api_make_admin(&g_srv, "boss", "boss password 1", &g_admin) != 0 ||
         forge_load_key(&g_key, path) != 0) {
         fprintf(stderr, "e2e_tokens: no admin or no key at %s\n", path);
@@ -45,6 +55,10 @@ static void shared_setup(void)
 
 static void shared_teardown(void)
 {
+    char path[400];
+    snprintf(path, sizeof path, "%s/jwt-es256.pem", g_key_dir);
+    unlink(path);
+    rmdir(g_key_dir);
     mbedtls_pk_free(&g_key);
     if (srv_stop(&g_srv, SIGTERM) != 0)
         g_teardown_failed = 1;

@@ -69,7 +69,7 @@ cat > "$tmp/config.json" <<EOF
              "workers": 2, "www_root": "$PC_SOURCE_DIR/www"},
   "tls": {"dev_cert_dir": "$tmp/certs"},
   "db": {"path": "$tmp/data/portcullis.db"},
-  "auth": {"jwt_key_file": "$tmp/data/jwt-es256.pem", "totp_key_file": "$tmp/data/totp.key",
+  "auth": {"jwt_key_file": "$tmp/data/jwt-es256.pem", "totp_key_file": "$tmp/data/totp.key", "master_key_file": "$tmp/data/master.key",
            "argon2_memory_kib": 8192, "argon2_iterations": 1, "argon2_parallelism": 1}
 }
 EOF

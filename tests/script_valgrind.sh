@@ -75,7 +75,7 @@ cat >"$tmp/config.json" <<EOF
   "tls": {"dev_cert_dir": "$tmp/certs"},
   "db": {"path": "$tmp/data/portcullis.db"},
   "pool": {"threads": 2},
-  "auth": {"jwt_key_file": "$tmp/data/jwt-es256.pem", "totp_key_file": "$tmp/data/totp.key", "argon2_memory_kib": 8192,
+  "auth": {"jwt_key_file": "$tmp/data/jwt-es256.pem", "totp_key_file": "$tmp/data/totp.key", "master_key_file": "$tmp/data/master.key", "argon2_memory_kib": 8192,
            "argon2_iterations": 1}
 }
 EOF

@@ -33,7 +33,7 @@ static char err[512];
     X(auth.audience) X(auth.access_ttl_s) X(auth.refresh_ttl_s) \
     X(auth.leeway_s) X(auth.argon2_memory_kib) X(auth.argon2_iterations) \
     X(auth.argon2_parallelism) X(auth.refresh_cookie) \
-    X(auth.user_cache_ms) X(auth.totp_key_file) X(auth.purge_interval_s) X(rate_limits.login_ip_per_minute) \
+    X(auth.user_cache_ms) X(auth.totp_key_file) X(auth.purge_interval_s) X(auth.master_key_file) X(rate_limits.login_ip_per_minute) \
     X(rate_limits.login_user_per_minute) \
     X(rate_limits.register_ip_per_minute) X(rate_limits.lockout_threshold) \
     X(rate_limits.lockout_base_s) X(rate_limits.lockout_max_s) \
@@ -442,6 +442,14 @@ static void v_ttls(struct config *c)
     c->auth.access_ttl_s = 3600;
     c->auth.refresh_ttl_s = 3600;
 }
+static void v_master_is_totp(struct config *c)
+{
+    strcpy(c->auth.master_key_file, c->auth.totp_key_file);
+}
+static void v_master_is_jwt(struct config *c)
+{
+    strcpy(c->auth.master_key_file, c->auth.jwt_key_file);
+}
 static void v_range(struct config *c) { c->server.workers = 1000; }
 static void v_size_range(struct config *c) { c->limits.max_body_bytes = (size_t)-1; }
 static void v_level(struct config *c) { c->server.log_level = (enum log_level)9; }
@@ -474,6 +482,8 @@ static const struct {
     { v_uri_gt_head, "'limits.max_uri_bytes' must not exceed" },
     { v_lockout, "'rate_limits.lockout_base_s' must not exceed" },
     { v_ttls, "'auth.access_ttl_s' must be less than" },
+    { v_master_is_totp, "'auth.master_key_file' must differ" },
+    { v_master_is_jwt, "'auth.master_key_file' must differ" },
     { v_range, "'server.workers' must be between 0 and 256" },
     { v_size_range, "'limits.max_body_bytes' must be between" },
     { v_level, "'server.log_level' must be between" },

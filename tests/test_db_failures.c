@@ -91,13 +91,14 @@ START_TEST(test_version_1_migrates)
                                   "DROP TABLE mfa_totp; DROP TABLE mfa_recovery;"
                                   "DROP TABLE mfa_tokens; DROP TABLE password_resets;"
                                   "DROP TABLE sessions;"
+                                  "DROP TABLE signing_keys; DROP TABLE ticket_keys;"
                                   "ALTER TABLE audit_log DROP COLUMN actor_id;"
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(h);
     fx_db = fx_open(fx_path, 5000);
-    ck_assert_int_eq(db_schema_version(fx_db), 2);
+    ck_assert_int_eq(db_schema_version(fx_db), DB_SCHEMA_VERSION);
     ck_assert_int_eq(db_user_by_name(fx_db, "old.user", &u), 0);
     ck_assert_int_eq(db_failure_add(fx_db, "old.user", 5, 60, NULL, NULL), 0);
     ck_assert_int_eq(db_failure_get(fx_db, "old.user", &n, &at), 0);

@@ -3,6 +3,7 @@
  * detection, close semantics, load errors and reference counting. The
  * negotiation policy is in test_tls_policy.c. */
 #include "support/tls_fixture.h"
+#include "tls/tickets.h"
 
 /* ---- data ---------------------------------------------------------------- */
 
@@ -188,6 +189,71 @@ START_TEST(ticket_shared_across_loops)
     tc_session_free(&s);
     tls_server_release(other);
     tls_server_release(srv);
+}
+END_TEST
+
+static struct tls_server *server_with(struct tls_tickets *t)
+{
+    struct tls_server_opts o = { g_paths.cert_file, g_paths.key_file, 1, 3600, t };
+    struct tls_server *s;
+    char err[256];
+    ck_assert_msg(tls_server_load(&s, &o, err, sizeof err) == 0, "load: %s", err);
+    return s;
+}
+
+static struct tls_ticket_key ticket_key(unsigned char fill)
+{
+    struct tls_ticket_key k;
+    memset(k.name, fill, sizeof k.name);
+    memset(k.key, fill ^ 0x5c, sizeof k.key);
+    return k;
+}
+
+/* Two servers that share nothing but installed ticket keys (as two
+ * processes on one store do) resume each other's sessions; after the
+ * keys move on by one period the old ticket still opens (the previous
+ * key), after two it does not. A reload keeps them (the set outlives
+ * the tls_server). */
+START_TEST(installed_ticket_keys_shared_between_servers)
+{
+    struct tls_tickets *ta = NULL, *tb = NULL;
+    struct tls_ticket_key k1 = ticket_key(1), k2 = ticket_key(2), k3 = ticket_key(3);
+    struct tc_session s = { 0 };
+    char err[256];
+    int resumed;
+
+    ck_assert_int_eq(tls_tickets_new(&ta, 3600, err, sizeof err), 0);
+    ck_assert_int_eq(tls_tickets_new(&tb, 3600, err, sizeof err), 0);
+    struct tls_server *a = server_with(ta), *b = server_with(tb);
+    /* Random keys of their own: no sharing. */
+    connect_once(a, NULL, &s, &resumed);
+    connect_once(b, &s, NULL, &resumed);
+    ck_assert_int_eq(resumed, 0);
+    tc_session_free(&s);
+
+    ck_assert_int_eq(tls_tickets_install(ta, NULL, &k1), 0);
+    ck_assert_int_eq(tls_tickets_install(tb, NULL, &k1), 0);
+    connect_once(a, NULL, &s, &resumed);
+    connect_once(b, &s, NULL, &resumed);
+    ck_assert_int_eq(resumed, 1);
+    /* Next period on b: k1 is the previous key and still opens it. */
+    ck_assert_int_eq(tls_tickets_install(tb, &k1, &k2), 0);
+    connect_once(b, &s, NULL, &resumed);
+    ck_assert_int_eq(resumed, 1);
+    /* A certificate reload on b: a new tls_server over the same keys. */
+    tls_server_release(b);
+    b = server_with(tb);
+    connect_once(b, &s, NULL, &resumed);
+    ck_assert_int_eq(resumed, 1);
+    /* Two periods on: k1 is gone. */
+    ck_assert_int_eq(tls_tickets_install(tb, &k2, &k3), 0);
+    connect_once(b, &s, NULL, &resumed);
+    ck_assert_int_eq(resumed, 0);
+    tc_session_free(&s);
+    tls_server_release(a);
+    tls_server_release(b);
+    tls_tickets_release(ta);
+    tls_tickets_release(tb);
 }
 END_TEST
 
@@ -380,7 +446,7 @@ static const struct {
 START_TEST(load_errors_name_the_file)
 {
     char cert[512], key[512], err[512] = "";
-    struct tls_server_opts o = { cert, key, load_cases[_i].tickets, load_cases[_i].lifetime };
+    struct tls_server_opts o = { cert, key, load_cases[_i].tickets, load_cases[_i].lifetime, NULL };
     struct tls_server *s = (struct tls_server *)&o; /* must be reset to NULL */
 
     snprintf(cert, sizeof cert, "%s/%s", g_dir, load_cases[_i].cert);
@@ -445,6 +511,7 @@ static Suite *tls_suite(void)
     tcase_add_test(tc, ticket_resumption);
     tcase_add_test(tc, ticket_shared_across_loops);
     tcase_add_test(tc, no_tickets_no_resumption);
+    tcase_add_test(tc, installed_ticket_keys_shared_between_servers);
     tcase_add_loop_test(tc, plaintext_detected_not_consumed, 0,
                         (int)(sizeof plaintext_cases / sizeof plaintext_cases[0]));
     tcase_add_loop_test(tc, garbage_fails_fast, 0,

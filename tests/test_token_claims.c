@@ -191,7 +191,7 @@ END_TEST
 
 START_TEST(test_jwks_rebuilds_public_key)
 {
-    char *jwks = auth_tokens_jwks_json(es), *tok = NULL, *dot;
+    char *jwks = auth_tokens_jwks_json(es, 0), *tok = NULL, *dot;
     json_t *doc = json_loads(jwks, 0, NULL);
     json_t *k = json_array_get(json_object_get(doc, "keys"), 0);
     unsigned char pt[65], sig[64], hash[32];
@@ -242,7 +242,7 @@ END_TEST
 
 START_TEST(test_kid_is_rfc7638_thumbprint)
 {
-    char *jwks = auth_tokens_jwks_json(es), canon[256], *kid;
+    char *jwks = auth_tokens_jwks_json(es, 0), canon[256], *kid;
     json_t *doc = json_loads(jwks, 0, NULL);
     json_t *k = json_array_get(json_object_get(doc, "keys"), 0);
     unsigned char hash[32];
@@ -275,7 +275,7 @@ START_TEST(test_hs256_secret_rules_and_jwks)
     bad.issuer = "";
     ck_assert_int_eq(auth_tokens_load_hs256(&t, &bad, SECRET, strlen(SECRET), err, sizeof(err)),
                      -1);
-    jwks = auth_tokens_jwks_json(hs);
+    jwks = auth_tokens_jwks_json(hs, 0);
     ck_assert_str_eq(jwks, "{\"keys\":[]}");
     ck_assert_str_eq(auth_tokens_kid(hs), "");
     free(jwks);

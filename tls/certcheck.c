@@ -43,7 +43,7 @@ int tls_check_cert_files(const char *cert_file, const char *key_file, char *warn
                  "readable by the server's user only",
                  key_file, (kst.st_mode & 007) ? "others" : "its group",
                  (unsigned)(kst.st_mode & 07777));
-    struct tls_server_opts o = { cert_file, key_file, 0, 0 };
+    struct tls_server_opts o = { cert_file, key_file, 0, 0, NULL };
     if (tls_server_load(&srv, &o, err, errlen) != 0)
         return -1;
     tls_server_release(srv);

@@ -4,6 +4,7 @@
 #include "tls/bio.h"
 #include "tls/compat.h"
 #include "tls/policy.h"
+#include "tls/tickets.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -21,12 +22,10 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
-#include <mbedtls/ssl_ticket.h>
 #include <psa/crypto.h>
 
-/* Every loop's config points at the one ticket context of its tls_server;
- * mbedTLS serialises ticket writes/parses (and key rotation) only with its
- * threading layer. */
+/* Every loop's config points at the one ticket context of its tls_server
+ * (tickets.c), which mbedTLS serialises only with its threading layer. */
 #if !defined(MBEDTLS_THREADING_C)
 #error "mbedTLS must be built with MBEDTLS_THREADING_C (the ticket context is shared by all loops)"
 #endif
@@ -35,14 +34,12 @@
 
 struct tls_server {
     atomic_int refs;
-    int tickets;
+    struct tls_tickets *tickets; /* NULL: tickets off */
     mbedtls_x509_crt chain;
     mbedtls_pk_context key;
-    /* Used only under the ticket context's mutex (key rotation) and at load,
-     * so the loops never contend on it. */
+    /* Used only at load. */
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
-    mbedtls_ssl_ticket_context ticket;
 };
 
 struct tls_loop {
@@ -123,7 +120,7 @@ static void server_destroy(struct tls_server *s)
 {
     if (s == NULL)
         return;
-    mbedtls_ssl_ticket_free(&s->ticket);
+    tls_tickets_release(s->tickets);
     mbedtls_pk_free(&s->key); /* zeroizes the private key */
     mbedtls_x509_crt_free(&s->chain);
     mbedtls_ctr_drbg_free(&s->drbg);
@@ -216,7 +213,6 @@ int tls_server_load(struct tls_server **out, const struct tls_server_opts *opts,
     mbedtls_pk_init(&s->key);
     mbedtls_entropy_init(&s->entropy);
     mbedtls_ctr_drbg_init(&s->drbg);
-    mbedtls_ssl_ticket_init(&s->ticket);
 
     ret = mbedtls_ctr_drbg_seed(&s->drbg, mbedtls_entropy_func, &s->entropy, pers, sizeof pers - 1);
     if (ret != 0) {
@@ -225,19 +221,14 @@ int tls_server_load(struct tls_server **out, const struct tls_server_opts *opts,
     }
     if (server_load_files(s, opts, err, errlen) != 0)
         goto fail;
-    if (opts->session_tickets) {
-        /* AES-256-GCM: at least as strong as any suite we offer. mbedTLS
-         * rotates the key every `lifetime` seconds and accepts the previous
-         * one, so a ticket is honoured for at most its lifetime. */
-        ret = mbedtls_ssl_ticket_setup(&s->ticket, mbedtls_ctr_drbg_random, &s->drbg,
-                                       MBEDTLS_CIPHER_AES_256_GCM,
-                                       (uint32_t)opts->ticket_lifetime_s);
-        if (ret != 0) {
-            tls_errf(err, errlen, "tls: session ticket setup", ret);
-            goto fail;
-        }
-        s->tickets = 1;
-    }
+    /* Without shared keys, mbedTLS rotates this server's own every
+     * `lifetime` seconds and accepts the previous one, so a ticket is
+     * honoured for at most its lifetime. */
+    if (opts->session_tickets && opts->tickets != NULL)
+        s->tickets = tls_tickets_retain(opts->tickets);
+    else if (opts->session_tickets &&
+             tls_tickets_new(&s->tickets, opts->ticket_lifetime_s, err, errlen) != 0)
+        goto fail;
     atomic_init(&s->refs, 1);
     *out = s;
     return 0;
@@ -306,9 +297,8 @@ int tls_loop_setup(struct tls_loop **out, struct tls_server *srv, char *err, siz
         goto fail;
     }
     mbedtls_ssl_conf_rng(&l->conf, mbedtls_ctr_drbg_random, &l->drbg);
-    if (srv->tickets)
-        mbedtls_ssl_conf_session_tickets_cb(&l->conf, mbedtls_ssl_ticket_write,
-                                            mbedtls_ssl_ticket_parse, &srv->ticket);
+    if (srv->tickets != NULL)
+        tls_tickets_conf(srv->tickets, &l->conf);
     atomic_init(&l->refs, 1);
     *out = l;
     return 0;

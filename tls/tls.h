@@ -1,8 +1,9 @@
 /* tls.h: mbedTLS server side for the event loops.
  *
  * Three lifetimes:
- *   struct tls_server  one per certificate load: chain, key, session-ticket
- *                      keys. Shared by all loops, reference-counted, so a
+ *   struct tls_server  one per certificate load: chain, key, and the
+ *                      session-ticket keys (tickets.h, which may outlive
+ *                      it). Shared by all loops, reference-counted, so a
  *                      SIGHUP reload swaps it for new connections while old
  *                      connections keep the one they started with.
  *   struct tls_loop    one per event-loop thread: mbedtls_ssl_config and its
@@ -29,16 +30,19 @@
 #define TLS_ERROR      (-1) /* fatal; details via tls_conn_last_error() */
 
 struct tls_server_opts {
-    const char *cert_file; /* PEM chain, leaf first */
-    const char *key_file;  /* PEM private key */
-    int session_tickets;   /* non-zero: enable tickets */
-    int ticket_lifetime_s; /* ticket key rotation period and ticket lifetime,
+    const char *cert_file;       /* PEM chain, leaf first */
+    const char *key_file;        /* PEM private key */
+    int session_tickets;         /* non-zero: enable tickets */
+    int ticket_lifetime_s;       /* ticket key rotation period and ticket lifetime,
                                   1..TLS_TICKET_LIFETIME_MAX_S when tickets are on */
+    struct tls_tickets *tickets; /* tickets.h: keys shared by every load (retained);
+                                    NULL: a set of this server's own */
 };
 
 /* RFC 8446 §4.6.1 caps ticket lifetimes at 7 days; mbedTLS 3.6 enforces it. */
 #define TLS_TICKET_LIFETIME_MAX_S 604800
 
+struct tls_tickets;
 struct tls_server;
 struct tls_loop;
 struct tls_conn;

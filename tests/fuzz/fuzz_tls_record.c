@@ -91,6 +91,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     o.key_file = paths.key_file;
     o.session_tickets = 1;
     o.ticket_lifetime_s = 86400;
+    o.tickets = NULL;
     FUZZ_SETUP(tls_server_load(&srv, &o, err, sizeof err) == 0, err);
     FUZZ_SETUP(tls_loop_setup(&loop, srv, err, sizeof err) == 0, err);
     atexit(free_tls);

@@ -4,12 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/bignum.h>
 #include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/md.h>
 
 #include "tls/compat.h"
@@ -205,4 +209,33 @@ int forge_load_key(mbedtls_pk_context *pk, const char *path)
 {
     mbedtls_pk_init(pk);
     return mbedtls_pk_parse_keyfile(pk, path, NULL, forge_rng, NULL) == 0 ? 0 : -1;
+}
+
+int forge_make_key_file(const char *path)
+{
+    mbedtls_pk_context pk;
+    unsigned char pem[1024];
+    char dir[512];
+    int ret = -1, fd = -1;
+
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p != '\0'; p++)
+        if (*p == '/') {
+            *p = '\0';
+            (void)mkdir(dir, 0700);
+            *p = '/';
+        }
+    mbedtls_pk_init(&pk);
+    if (mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
+        mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), forge_rng, NULL) != 0 ||
+        mbedtls_pk_write_key_pem(&pk, pem, sizeof pem) != 0)
+        goto out;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0 && write(fd, pem, strlen((char *)pem)) == (ssize_t)strlen((char *)pem))
+        ret = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    mbedtls_pk_free(&pk);
+    return ret;
 }

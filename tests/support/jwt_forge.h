@@ -53,4 +53,8 @@ char *forge_pem_from_xy(const char *x, const char *y);
  * pk must be freed with mbedtls_pk_free either way. */
 int forge_load_key(mbedtls_pk_context *pk, const char *path);
 
+/* Writes a new P-256 private key as PEM to path (mode 0600, parent
+ * directories made 0700), as an operator's existing jwt_key_file. 0 or -1. */
+int forge_make_key_file(const char *path);
+
 #endif

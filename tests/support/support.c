@@ -45,6 +45,8 @@ static int write_config(struct srv *s, const char *extra_json)
     json_object_set_new(json_object_get(cfg, "auth"), "jwt_key_file", json_string(path));
     snprintf(path, sizeof path, "%s/data/totp.key", s->dir);
     json_object_set_new(json_object_get(cfg, "auth"), "totp_key_file", json_string(path));
+    snprintf(path, sizeof path, "%s/data/master.key", s->dir);
+    json_object_set_new(json_object_get(cfg, "auth"), "master_key_file", json_string(path));
     if (extra_json) {
         json_t *extra = json_loads(extra_json, 0, &je);
         if (extra == NULL) {

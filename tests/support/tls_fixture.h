@@ -112,7 +112,7 @@ struct side {
 
 static inline struct tls_server *server_new(int tickets)
 {
-    struct tls_server_opts o = { g_paths.cert_file, g_paths.key_file, tickets, 3600 };
+    struct tls_server_opts o = { g_paths.cert_file, g_paths.key_file, tickets, 3600, NULL };
     struct tls_server *s;
     char err[256];
 

@@ -128,7 +128,7 @@ static inline int verify_es_free(char *tok)
 /* The ES256 public key rebuilt from the JWKS x/y only, as PEM. */
 static inline char *pem_from_jwks(void)
 {
-    char *jwks = auth_tokens_jwks_json(es), *pem;
+    char *jwks = auth_tokens_jwks_json(es, 0), *pem;
     json_t *doc = json_loads(jwks, 0, NULL), *k = json_array_get(json_object_get(doc, "keys"), 0);
 
     pem = forge_pem_from_xy(json_string_value(json_object_get(k, "x")),
