@@ -29,8 +29,8 @@ static struct db *auth_db_open(const struct db_config *cfg, char *err, size_t er
 {
     struct db *db = NULL;
     char why[512] = "";
-    if (db_open(&db, cfg->path, cfg->busy_timeout_ms, why, sizeof why) != 0) {
-        snprintf(err, errlen, "database (db.path): %s", why);
+    if (db_open(&db, config_db_target(cfg), cfg->busy_timeout_ms, why, sizeof why) != 0) {
+        snprintf(err, errlen, "database (%s): %s", cfg->url[0] ? "db.url" : "db.path", why);
         return NULL;
     }
     return db;
@@ -93,7 +93,7 @@ static int auth_migrate(const struct db_config *cfg, char *err, size_t errlen)
     int rc = db_migrate(db, why, sizeof why);
     db_close(db);
     if (rc != 0)
-        snprintf(err, errlen, "database (db.path) %s: %s", cfg->path, why);
+        snprintf(err, errlen, "database %s: %s", config_db_name(cfg), why);
     return rc == 0 ? 0 : -1;
 }
 
@@ -170,7 +170,7 @@ int auth_setup(struct auth_ctx *ctx, const struct auth_settings *set, char *err,
     if (auth_purge_start(&ctx->purge, set, cfg->purge_interval_s, err, errlen) != 0)
         goto fail;
     log_info("auth: %s tokens (kid %s), database %s, %d pool threads", auth_tokens_alg(ctx->tokens),
-             auth_tokens_kid(ctx->tokens), set->db->path, threads);
+             auth_tokens_kid(ctx->tokens), config_db_name(set->db), threads);
     return 0;
 fail:
     auth_free(ctx);
