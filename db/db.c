@@ -261,6 +261,20 @@ void db_close(struct db *db)
 
 int db_is_postgres(const struct db *db) { return db && db->backend == DB_PG; }
 
+int db_ping(struct db *db)
+{
+    struct db_stmt *st;
+    int rc;
+
+    if (db->backend != DB_PG)
+        return 0;
+    if (!(st = db_query(db, DB_STMT_PING, "SELECT 1", "")))
+        return DB_ERROR;
+    rc = db_step_row(db, st);
+    db_stmt_reset(st);
+    return rc;
+}
+
 const char *db_errmsg(const struct db *db)
 {
     if (!db)

@@ -66,6 +66,11 @@ int db_is_url(const char *target);
 /* 1 when db is connected to PostgreSQL. */
 int db_is_postgres(const struct db *db);
 
+/* Whether the store answers: on PostgreSQL one round trip (SELECT 1), which
+ * also re-establishes a lost connection when its backoff allows; on SQLite
+ * (a local file, nothing to reach) always 0. 0 or DB_*. */
+int db_ping(struct db *db);
+
 /* Finalizes cached statements and closes the connection. NULL ok. An open
  * transaction is rolled back. */
 void db_close(struct db *db);

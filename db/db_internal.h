@@ -99,6 +99,17 @@ enum db_stmt_id {
     DB_STMT_SESSION_PURGE,
     DB_STMT_REFRESH_PURGE_DEAD,
 
+    /* db/db.c */
+    DB_STMT_PING,
+
+    /* db/copy.c: one read (source) and one write (destination) per table */
+    DB_STMT_COPY_READ,
+    DB_STMT_COPY_READ_LAST = DB_STMT_COPY_READ + 9,
+    DB_STMT_COPY_WRITE,
+    DB_STMT_COPY_WRITE_LAST = DB_STMT_COPY_WRITE + 9,
+    DB_STMT_COPY_LINK,
+    DB_STMT_COPY_EMPTY,
+
     DB_STMT_COUNT
 };
 
@@ -107,7 +118,7 @@ enum db_stmt_id {
 enum db_backend { DB_SQLITE, DB_PG };
 
 /* At most this many bound parameters per statement. */
-#define DB_MAX_PARAMS 8
+#define DB_MAX_PARAMS 12
 
 /* A cached statement of either backend. Every db/ query handles it through
  * db_query/db_step and the db_col_* accessors only, so one query code runs
@@ -197,6 +208,21 @@ int db_step_finish(struct db *db, struct db_stmt *st);
  * statement reset; otherwise the caller steps and resets. */
 struct db_stmt *db_query(struct db *db, enum db_stmt_id id, const char *sql, const char *types,
                          ...);
+
+/* A value for db_query_vals: `null`, else `i` (letters 'i', 'n'), or `p`
+ * (text, 't'; NULL binds NULL) or `p` and `len` (blob, 'b'). */
+struct db_val {
+    int64_t i;
+    const void *p;
+    int len;
+    int null;
+};
+
+/* db_query with the values in an array (one per letter of `types`, which
+ * may also hold 'n', a nullable integer), for code that handles rows
+ * generically (db/copy.c). Same lifetimes and result as db_query. */
+struct db_stmt *db_query_vals(struct db *db, enum db_stmt_id id, const char *sql, const char *types,
+                              const struct db_val *vals);
 
 /* db_query() followed by db_exec_stmt(): a statement that yields no row.
  * 0 or DB_*. */

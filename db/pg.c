@@ -151,7 +151,8 @@ static Oid type_oid(char letter)
     switch (letter) {
     case 't': return 25; /* text */
     case 'i':
-    case 'r': return 20; /* int8 */
+    case 'r':
+    case 'n': return 20; /* int8 */
     default: return 17;  /* bytea */
     }
 }
@@ -177,7 +178,7 @@ static int prepare(struct db *db, struct db_stmt *st)
     return rc;
 }
 
-int db_pg_execute(struct db *db, struct db_stmt *st)
+static int execute_once(struct db *db, struct db_stmt *st)
 {
     char name[16];
     ExecStatusType s;
@@ -200,6 +201,23 @@ int db_pg_execute(struct db *db, struct db_stmt *st)
     st->res = res;
     st->row = -1;
     return 0;
+}
+
+/* A connection that died while idle (PostgreSQL restarted) is noticed only
+ * by the next statement. A read outside a transaction is repeated once on a
+ * new connection at once, so that a restart costs the reads nothing; a
+ * write is not repeated (it may have been applied before the connection
+ * dropped): it fails, and the caller answers 503. */
+int db_pg_execute(struct db *db, struct db_stmt *st)
+{
+    int idle = !db->broken && !db_pg_in_txn(db);
+    int rc = execute_once(db, st);
+
+    if (rc == DB_ERROR && idle && db->broken && strncmp(st->sql, "SELECT", 6) == 0) {
+        db->retry_at_ms = 0;
+        rc = execute_once(db, st);
+    }
+    return rc;
 }
 
 void db_pg_clear(struct db_stmt *st)
@@ -250,7 +268,13 @@ const void *db_pg_blob(struct db_stmt *st, int col, size_t *len)
 
 int db_pg_open(struct db *db, const char *url, char *err, size_t errlen)
 {
-    db->pg = PQconnectdb(url);
+    /* Defaults the URL may override (libpq: later keywords win, and the URL
+     * expands in place of dbname): a connection attempt, and a request
+     * waiting on a dead server, end within seconds, not TCP's minutes. */
+    static const char *const keys[] = { "connect_timeout", "tcp_user_timeout", "dbname", NULL };
+    const char *values[] = { "5", "10000", url, NULL };
+
+    db->pg = PQconnectdbParams(keys, values, 1);
     if (!db->pg) {
         snprintf(err, errlen, "PostgreSQL: out of memory");
         return DB_ERROR;

@@ -200,6 +200,44 @@ static struct db_stmt *vquery(struct db *db, enum db_stmt_id id, const char *sql
     return st;
 }
 
+static int bind_val(struct db_stmt *st, int i, char type, const struct db_val *v)
+{
+    switch (type) {
+    case 'i': return bind_int(st, i, v->i);
+    case 'n': return v->null ? bind_param(st, i, NULL, 0, 0) : bind_int(st, i, v->i);
+    case 't': return bind_param(st, i, v->null ? NULL : v->p, 0, 0);
+    case 'b': return bind_param(st, i, v->null ? NULL : v->p, v->len, 1);
+    default: return DB_ERROR;
+    }
+}
+
+struct db_stmt *db_query_vals(struct db *db, enum db_stmt_id id, const char *sql, const char *types,
+                              const struct db_val *vals)
+{
+    struct db_stmt *st = db_stmt(db, id, sql);
+    size_t n = strlen(types);
+    int rc = 0;
+
+    if (!st)
+        return NULL;
+    if (n > DB_MAX_PARAMS) {
+        db_failf(db, DB_ERROR, "statement %d: too many parameters", (int)id);
+        return NULL;
+    }
+    st->nparams = (int)n;
+    st->types = types;
+    st->row = -1;
+    for (int i = 0; types[i] && rc == 0; i++)
+        rc = bind_val(st, i, types[i], &vals[i]);
+    if (rc != 0) {
+        if (!st->lite)
+            db_failf(db, rc, "statement %d: invalid parameter", (int)id);
+        db_stmt_reset(st);
+        return NULL;
+    }
+    return st;
+}
+
 struct db_stmt *db_query(struct db *db, enum db_stmt_id id, const char *sql, const char *types, ...)
 {
     struct db_stmt *st;

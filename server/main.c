@@ -7,6 +7,8 @@
 
 #include "auth/auth.h"
 #include "auth/cli.h"
+#include "auth/cli_db.h"
+#include "auth/health.h"
 #include "demo/demo.h"
 #include "server/config.h"
 #include "server/log.h"
@@ -38,6 +40,9 @@ static void usage(FILE *f)
           "reset-password NAME\n"
           "       portcullis [--config FILE] backup FILE  consistent copy of the live database\n"
           "       portcullis [--config FILE] restore FILE put a backup back (server stopped)\n"
+          "       portcullis [--config FILE] db migrate   create or upgrade the store's schema\n"
+          "       portcullis [--config FILE] db copy --from SOURCE [--to TARGET]\n"
+          "                                       copy a store (e.g. SQLite) into an empty one\n"
           "       portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT] "
           "[--cacert FILE]\n"
           "                                       HTTP vs HTTPS side by side (demo --help)\n"
@@ -71,7 +76,7 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
             cli->command = a;
         } else if (cli->command == NULL &&
                    (strcmp(a, "user") == 0 || strcmp(a, "demo") == 0 || strcmp(a, "backup") == 0 ||
-                    strcmp(a, "restore") == 0)) {
+                    strcmp(a, "restore") == 0 || strcmp(a, "db") == 0)) {
             cli->command = a;
             cli->sub_argc = argc - i;
             cli->sub_argv = argv + i;
@@ -140,7 +145,8 @@ static int cmd_gen_cert(const struct config *cfg)
 
 static int build_routes(struct router *r, struct auth_ctx *auth, struct demo_ctx *demo)
 {
-    if (router_add(r, "GET", "/healthz", server_healthz, AUTH_PUBLIC, NULL) != 0)
+    /* auth/'s health check: it knows the store (server_healthz does not). */
+    if (router_add(r, "GET", "/healthz", auth_healthz, AUTH_PUBLIC, NULL) != 0)
         return -1;
     /* Outside demo mode the /demo routes do not exist at all (404). */
     if (demo != NULL && demo_add_routes(r, demo, AUTH_PUBLIC) != 0)
@@ -263,6 +269,8 @@ int main(int argc, char **argv)
         return cmd_gen_cert(&cfg);
     if (cli.command && strcmp(cli.command, "user") == 0)
         return auth_cli_user(&cfg.auth, &cfg.db, cli.sub_argc, cli.sub_argv);
+    if (cli.command && strcmp(cli.command, "db") == 0)
+        return auth_cli_db(&cfg.db, cli.sub_argc, cli.sub_argv);
     if (cli.command && strcmp(cli.command, "backup") == 0)
         return auth_cli_backup(&cfg.db, cli.sub_argc, cli.sub_argv);
     if (cli.command && strcmp(cli.command, "restore") == 0)

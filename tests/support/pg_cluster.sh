@@ -10,6 +10,8 @@
 #                             stopped and removed first)
 #   pg_cluster.sh stop DIR    stop the cluster and remove DIR
 #   pg_cluster.sh url DIR     print the libpq URL of the database
+#   pg_cluster.sh down DIR    stop the server, keeping its data (a restart)
+#   pg_cluster.sh up DIR      start it again after down
 #
 # PostgreSQL refuses to run as root: run as root, the cluster belongs to,
 # and runs as, the unprivileged user PC_PG_USER (default: nobody), and DIR
@@ -19,7 +21,7 @@ set -euo pipefail
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|url DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|url|down|up DIR" >&2; exit 2; }
 case "$dir" in /*) ;; *) echo "pg_cluster: DIR must be absolute" >&2; exit 2 ;; esac
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
@@ -45,16 +47,20 @@ stop() {
     rm -rf "$dir"
 }
 
+server_start() {
+    # fsync off: a test cluster is thrown away, and the machine is shared.
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
+            -c max_connections=200" start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+}
+
 start() {
     stop
     mkdir -m 0700 "$dir"
     [ "$(id -u)" -eq 0 ] && chown "${PC_PG_USER:-nobody}" "$dir"
     as_owner "$bindir/initdb" -D "$dir/data" -U portcullis --auth=trust -E UTF8 --no-locale \
         --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
-    # fsync off: a test cluster is thrown away, and the machine is shared.
-    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
-            -c max_connections=200" start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+    server_start
     as_owner "$bindir/createdb" -h "$dir" -U portcullis portcullis
     echo "pg_cluster: started $(url)"
 }
@@ -63,5 +69,7 @@ case "$cmd" in
 start) start ;;
 stop) stop ;;
 url) url ;;
-*) echo "usage: $0 start|stop|url DIR" >&2; exit 2 ;;
+down) as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null ;;
+up) server_start ;;
+*) echo "usage: $0 start|stop|url|down|up DIR" >&2; exit 2 ;;
 esac
