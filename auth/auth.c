@@ -12,6 +12,7 @@
 #include "auth/demo_user.h"
 #include "auth/handlers.h"
 #include "auth/middleware.h"
+#include "auth/listen.h"
 #include "auth/purge.h"
 #include "auth/seal.h"
 #include "auth/token_cache.h"
@@ -167,7 +168,8 @@ int auth_setup(struct auth_ctx *ctx, const struct auth_settings *set, char *err,
     struct pool_thread_hooks ph = { pool_thread_init, pool_thread_fini, ctx };
     if (pool_create(&ctx->pool, threads > 0 ? threads : 1, set->pool->queue, &ph, err, errlen) != 0)
         goto fail;
-    if (auth_purge_start(&ctx->purge, set, cfg->purge_interval_s, err, errlen) != 0)
+    if (auth_purge_start(&ctx->purge, set, cfg->purge_interval_s, err, errlen) != 0 ||
+        auth_listen_start(&ctx->listen, set, ctx->users, ctx->sessions, err, errlen) != 0)
         goto fail;
     log_info("auth: %s tokens (kid %s), database %s, %d pool threads", auth_tokens_alg(ctx->tokens),
              auth_tokens_kid(ctx->tokens), config_db_name(set->db), threads);
@@ -179,6 +181,8 @@ fail:
 
 void auth_free(struct auth_ctx *ctx)
 {
+    auth_listen_stop(ctx->listen);
+    ctx->listen = NULL;
     auth_purge_stop(ctx->purge);
     ctx->purge = NULL;
     int demo_ran = ctx->pool != NULL && ctx->cfg.demo;

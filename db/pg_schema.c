@@ -103,7 +103,44 @@ static const char migration_2[] =
     "  ip           TEXT   CHECK (ip IS NULL OR octet_length(ip) <= 64),"
     "  user_agent   TEXT   CHECK (user_agent IS NULL OR octet_length(user_agent) <= 128)"
     ");"
-    "CREATE INDEX sessions_user ON sessions(user_id);";
+    "CREATE INDEX sessions_user ON sessions(user_id);"
+    /* Announcements for other instances' caches (db/notify.h), sent at
+     * commit (pg_notify is transactional and folds duplicates). */
+    "CREATE FUNCTION portcullis_user_changed() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN"
+    "  IF TG_OP = 'DELETE' THEN PERFORM pg_notify('portcullis_user', OLD.id::text);"
+    "  ELSE PERFORM pg_notify('portcullis_user', NEW.id::text); END IF;"
+    "  RETURN NULL; "
+    "END $$;"
+    "CREATE TRIGGER users_changed AFTER UPDATE ON users FOR EACH ROW"
+    "  WHEN (OLD.token_epoch <> NEW.token_epoch OR OLD.disabled <> NEW.disabled"
+    "        OR OLD.role <> NEW.role OR OLD.username <> NEW.username)"
+    "  EXECUTE FUNCTION portcullis_user_changed();"
+    "CREATE TRIGGER users_deleted AFTER DELETE ON users FOR EACH ROW"
+    "  EXECUTE FUNCTION portcullis_user_changed();"
+    "CREATE FUNCTION portcullis_mfa_changed() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN"
+    "  IF TG_OP = 'DELETE' THEN PERFORM pg_notify('portcullis_user', OLD.user_id::text);"
+    "  ELSE PERFORM pg_notify('portcullis_user', NEW.user_id::text); END IF;"
+    "  RETURN NULL; "
+    "END $$;"
+    "CREATE TRIGGER mfa_changed AFTER INSERT OR DELETE OR UPDATE OF enabled ON mfa_totp"
+    "  FOR EACH ROW EXECUTE FUNCTION portcullis_mfa_changed();"
+    /* Deferred to the commit: a rotation revokes the old token before it
+     * inserts the new one, and must not look like the session's end. */
+    "CREATE FUNCTION portcullis_family_revoked() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN"
+    "  IF NOT EXISTS (SELECT 1 FROM refresh_tokens r"
+    "                 WHERE r.family = NEW.family AND r.revoked_at IS NULL) THEN"
+    "    PERFORM pg_notify('portcullis_session', s.id::text) FROM sessions s"
+    "      WHERE s.family = NEW.family;"
+    "  END IF;"
+    "  RETURN NULL; "
+    "END $$;"
+    "CREATE CONSTRAINT TRIGGER refresh_revoked AFTER UPDATE OF revoked_at ON refresh_tokens"
+    "  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+    "  WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL)"
+    "  EXECUTE FUNCTION portcullis_family_revoked();";
 
 static const char *const migrations[] = { migration_1, migration_2 };
 

@@ -206,6 +206,15 @@ static void pg_exec_here(const char *sql)
     PQfinish(c);
 }
 
+/* The test's schema, emptied of everything the migrations made. */
+static void empty_schema(void)
+{
+    char sql[200];
+
+    snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE; CREATE SCHEMA %s", fx_schema, fx_schema);
+    pg_exec_here(sql);
+}
+
 START_TEST(test_pg_creates_schema)
 {
     ck_assert_int_eq(pg_int("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
@@ -245,8 +254,7 @@ START_TEST(test_pg_foreign_tables_refused)
     char err[256] = "";
     struct db *db = NULL;
 
-    pg_exec_here("DROP TABLE portcullis_meta, users, refresh_tokens, audit_log, login_failures, "
-                 "mfa_totp, mfa_recovery, mfa_tokens, password_resets, sessions");
+    empty_schema();
     pg_exec_here("CREATE TABLE audit_log (x int)");
     ck_assert_int_eq(db_open(&db, fx_path, 1000, err, sizeof err), 0);
     ck_assert_int_eq(db_migrate(db, err, sizeof err), DB_ERROR);
@@ -294,8 +302,7 @@ START_TEST(test_pg_concurrent_migrations)
 
     db_close(fx_db);
     fx_db = NULL;
-    pg_exec_here("DROP TABLE portcullis_meta, users, refresh_tokens, audit_log, login_failures, "
-                 "mfa_totp, mfa_recovery, mfa_tokens, password_resets, sessions");
+    empty_schema();
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(pthread_create(&t[i], NULL, migrator_main, &rc[i]), 0);
     for (int i = 0; i < 3; i++) {

@@ -88,6 +88,9 @@ START_TEST(test_version_1_migrates)
                 "DROP TABLE mfa_tokens; DROP TABLE password_resets;"
                 "DROP TABLE sessions;"
                 "ALTER TABLE audit_log DROP COLUMN actor_id;");
+    if (fx_pg()) /* what version 2 added besides tables: the announcing triggers */
+        fx_sql_exec("DROP FUNCTION portcullis_user_changed, portcullis_mfa_changed, "
+                    "portcullis_family_revoked CASCADE");
     fx_sql_exec(fx_pg() ? "UPDATE portcullis_meta SET value = 1 WHERE key = 'schema_version'"
                         : "PRAGMA user_version = 1;");
     fx_db = fx_open(fx_path, 5000);
