@@ -1,5 +1,7 @@
 /* test_db_failures.c: the login_failures table (counts per name, decay,
- * clear, purge) and the migration of a version-1 database that adds it. */
+ * clear, purge, counting from several connections at once) and the
+ * migration of a version-1 database that adds it. */
+#include <pthread.h>
 
 #include "db/admin.h"
 #include "db/failures.h"
@@ -103,6 +105,46 @@ START_TEST(test_version_1_migrates)
 }
 END_TEST
 
+/* Failures counted at once by several connections (several instances, each
+ * with its threads) all count: the upsert is atomic on its row. */
+#define RACERS    3
+#define PER_RACER 40
+
+static void *racer_main(void *arg)
+{
+    char err[256];
+    struct db *db = NULL;
+    int *bad = arg;
+
+    if (db_open(&db, fx_path, 10000, err, sizeof err) != 0) {
+        *bad = -1;
+        return NULL;
+    }
+    for (int i = 0; i < PER_RACER; i++)
+        if (db_failure_add(db, "target", 1000 + i, 3600, NULL, NULL) != 0)
+            (*bad)++;
+    db_close(db);
+    return NULL;
+}
+
+START_TEST(test_concurrent_failures_all_count)
+{
+    pthread_t t[RACERS];
+    int bad[RACERS] = { 0 };
+    int64_t n = 0, at = 0;
+
+    for (int i = 0; i < RACERS; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, racer_main, &bad[i]), 0);
+    for (int i = 0; i < RACERS; i++) {
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+        ck_assert_int_eq(bad[i], 0);
+    }
+    ck_assert_int_eq(db_failure_get(fx_db, "target", &n, &at), 0);
+    ck_assert_int_eq(n, RACERS * PER_RACER);
+    ck_assert_int_eq(at, 1000 + PER_RACER - 1);
+}
+END_TEST
+
 static Suite *failures_suite(void)
 {
     Suite *s = suite_create("db_failures");
@@ -113,6 +155,7 @@ static Suite *failures_suite(void)
     tcase_add_test(tc, test_clear_and_purge);
     tcase_add_test(tc, test_hostile_and_bad_names);
     tcase_add_test(tc, test_version_1_migrates);
+    tcase_add_test(tc, test_concurrent_failures_all_count);
     suite_add_tcase(s, tc);
     return s;
 }
