@@ -60,6 +60,15 @@ int db_open(struct db **out, const char *path, int busy_timeout_ms, char *err, s
  * holding tables but no marker is refused. */
 int db_migrate(struct db *db, char *err, size_t errlen);
 
+/* Measurements for the composition root's metrics (db/ knows none): after
+ * each statement execution (its first step) fn gets its duration in
+ * microseconds and its result (0 or 1 for success, else a DB_* code); when
+ * a statement cannot even start (the store is unreachable) it gets 0 and
+ * DB_ERROR. Called on the thread that ran the statement. Set once, before
+ * any connection is used; NULL (the default) measures nothing. */
+typedef void (*db_observer_fn)(uint64_t usec, int rc);
+void db_set_observer(db_observer_fn fn);
+
 /* 1 when `target` is a PostgreSQL URL (what db_open would connect to). */
 int db_is_url(const char *target);
 

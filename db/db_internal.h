@@ -137,6 +137,7 @@ struct db_stmt {
     struct pg_result *res; /* PGresult of the last execution, NULL before */
     int prepared;          /* PostgreSQL: prepared on this connection */
     int row;               /* PostgreSQL: current row, -1 before the first */
+    int started;           /* stepped since the last reset (for the observer) */
     int nparams;
     const char *types; /* the db_query letters (static) */
     const char *values[DB_MAX_PARAMS];

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db/db_internal.h"
 #include "db/tokens.h"
@@ -56,11 +57,41 @@ void db_stmt_reset(struct db_stmt *st)
         sqlite3_clear_bindings(st->lite);
     }
     db_pg_clear(st);
+    st->started = 0;
     st->nparams = 0;
     memset(st->values, 0, sizeof st->values);
 }
 
+static db_observer_fn observer;
+
+void db_set_observer(db_observer_fn fn) { observer = fn; }
+
+static uint64_t now_usec(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int step_once(struct db *db, struct db_stmt *st);
+
+/* The first step of an execution runs the statement: it is the one timed. */
 int db_step(struct db *db, struct db_stmt *st)
+{
+    uint64_t t0;
+    int rc;
+
+    if (!observer || st->started)
+        return step_once(db, st);
+    st->started = 1;
+    t0 = now_usec();
+    rc = step_once(db, st);
+    observer(now_usec() - t0 + 1, rc);
+    return rc;
+}
+
+static int step_once(struct db *db, struct db_stmt *st)
 {
     int rc;
 
@@ -180,8 +211,11 @@ static struct db_stmt *vquery(struct db *db, enum db_stmt_id id, const char *sql
     size_t n = strlen(types);
     int rc = 0;
 
-    if (!st)
+    if (!st) {
+        if (observer)
+            observer(0, DB_ERROR);
         return NULL;
+    }
     if (n > DB_MAX_PARAMS) {
         db_failf(db, DB_ERROR, "statement %d: too many parameters", (int)id);
         return NULL;
@@ -218,8 +252,11 @@ struct db_stmt *db_query_vals(struct db *db, enum db_stmt_id id, const char *sql
     size_t n = strlen(types);
     int rc = 0;
 
-    if (!st)
+    if (!st) {
+        if (observer)
+            observer(0, DB_ERROR);
         return NULL;
+    }
     if (n > DB_MAX_PARAMS) {
         db_failf(db, DB_ERROR, "statement %d: too many parameters", (int)id);
         return NULL;

@@ -9,6 +9,7 @@
 #include "auth/cli.h"
 #include "auth/cli_db.h"
 #include "auth/health.h"
+#include "db/db.h"
 #include "demo/demo.h"
 #include "server/config.h"
 #include "server/log.h"
@@ -154,6 +155,17 @@ static int build_routes(struct router *r, struct auth_ctx *auth, struct demo_ctx
     return auth_add_routes(r, auth);
 }
 
+/* The store's measurements (db_set_observer) as metrics. */
+static void observe_db(uint64_t usec, int rc)
+{
+    if (usec > 0)
+        metrics_observe(MET_H_DB_STATEMENT, usec);
+    if (rc == DB_ERROR)
+        metrics_inc(MET_DB_STMT_ERROR);
+    else if (rc == DB_BUSY)
+        metrics_inc(MET_DB_STMT_BUSY);
+}
+
 /* The sections auth/ reads; they live as long as cfg. */
 static struct auth_settings auth_settings_of(const struct config *cfg)
 {
@@ -207,6 +219,7 @@ static int serve(const struct config *cfg, const struct cli *cli)
     log_set_format(strcmp(cfg->server.log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
     /* Before any thread exists, so every thread inherits the mask. */
     server_block_signals();
+    db_set_observer(observe_db);
     auth.cfg = auth_settings_of(cfg);
     if (cfg->server.demo && demo_setup(&demo, cfg, err, sizeof err) != 0) {
         log_error("%s", err);
