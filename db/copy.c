@@ -164,11 +164,25 @@ static int reset_sequences(struct db *dst)
     return rc;
 }
 
+/* The source is read in one transaction, so the copy is one consistent
+ * snapshot even while a server writes to it: SQLite's write lock (held
+ * for the copy's few seconds), PostgreSQL's REPEATABLE READ. */
+static int begin_snapshot(struct db *src)
+{
+    if (src->backend == DB_PG)
+        return db_pg_exec_plain(src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    return db_begin(src);
+}
+
 int db_copy(struct db *src, struct db *dst, int64_t *users, char *err, size_t errlen)
 {
     int64_t rows = 0, first = 0;
     int rc;
 
+    if ((rc = begin_snapshot(src)) != 0) {
+        snprintf(err, errlen, "source: %s", db_errmsg(src));
+        return rc;
+    }
     if ((rc = db_begin(dst)) != 0)
         goto out;
     rc = check_empty(dst);
@@ -186,6 +200,7 @@ int db_copy(struct db *src, struct db *dst, int64_t *users, char *err, size_t er
     else
         (void)db_rollback(dst);
 out:
+    (void)db_rollback(src); /* read only */
     if (rc != 0)
         snprintf(err, errlen, "%s", db_errmsg(dst));
     else if (users)

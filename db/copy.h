@@ -13,7 +13,9 @@
 /* Copies every row of `src` into `dst`, both open and migrated to
  * DB_SCHEMA_VERSION, in one transaction on `dst` (all or nothing). Refuses
  * (DB_CONFLICT) a destination that already holds users, tokens or audit
- * rows. On PostgreSQL the id sequences then continue after the copied ids.
+ * rows. The source is read as one snapshot (a live server may keep
+ * writing to it). On PostgreSQL the id sequences then continue after the
+ * copied ids.
  * *users (may be NULL) gets the number of users copied. 0 or DB_*, with a
  * message in err. Neither connection may be in use by another thread. */
 int db_copy(struct db *src, struct db *dst, int64_t *users, char *err, size_t errlen);
