@@ -13,6 +13,12 @@
 #   pg_cluster.sh down DIR    stop the server, keeping its data (a restart)
 #   pg_cluster.sh up DIR      start it again after down
 #
+# With PC_PG_TLS_PORT=PORT in the environment, start also makes a
+# self-signed certificate for 127.0.0.1 (openssl) and listens on
+# 127.0.0.1:PORT for TLS connections only (hostssl in pg_hba.conf: a
+# connection without TLS is refused); url then prints a TCP URL with
+# sslmode=verify-full and that certificate as the root.
+#
 # PostgreSQL refuses to run as root: run as root, the cluster belongs to,
 # and runs as, the unprivileged user PC_PG_USER (default: nobody), and DIR
 # is handed to that user. DIR must be short (a Unix socket path holds at
@@ -38,7 +44,13 @@ as_owner() {
     fi
 }
 
-url() { echo "postgresql:///portcullis?host=$dir&user=portcullis"; }
+url() {
+    if [ -f "$dir/tls_port" ]; then
+        echo "postgresql://portcullis@127.0.0.1:$(cat "$dir/tls_port")/portcullis?sslmode=verify-full&sslrootcert=$dir/server.crt"
+    else
+        echo "postgresql:///portcullis?host=$dir&user=portcullis"
+    fi
+}
 
 stop() {
     if [ -f "$dir/data/postmaster.pid" ]; then
@@ -48,10 +60,30 @@ stop() {
 }
 
 server_start() {
+    local tcp="-c listen_addresses=''"
+    if [ -f "$dir/tls_port" ]; then
+        tcp="-c listen_addresses=127.0.0.1 -c port=$(cat "$dir/tls_port") -c ssl=on \
+             -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key"
+    fi
     # fsync off: a test cluster is thrown away, and the machine is shared.
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
-            -c max_connections=200" start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+        -o "$tcp -c unix_socket_directories='$dir' -c fsync=off -c max_connections=200" \
+        start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+}
+
+# The certificate, and pg_hba.conf allowing TCP with TLS only.
+tls_setup() {
+    echo "$PC_PG_TLS_PORT" >"$dir/tls_port"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$dir/server.key" -out "$dir/server.crt" 2>/dev/null
+    chmod 600 "$dir/server.key"
+    chmod 644 "$dir/server.crt" "$dir/tls_port"
+    [ "$(id -u)" -eq 0 ] && chown "${PC_PG_USER:-nobody}" "$dir/server.key" "$dir/server.crt"
+    {
+        echo "local all all trust"
+        echo "hostssl all all 127.0.0.1/32 trust"
+    } >"$dir/data/pg_hba.conf"
 }
 
 start() {
@@ -60,8 +92,11 @@ start() {
     [ "$(id -u)" -eq 0 ] && chown "${PC_PG_USER:-nobody}" "$dir"
     as_owner "$bindir/initdb" -D "$dir/data" -U portcullis --auth=trust -E UTF8 --no-locale \
         --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+    [ -n "${PC_PG_TLS_PORT:-}" ] && tls_setup
     server_start
-    as_owner "$bindir/createdb" -h "$dir" -U portcullis portcullis
+    local port=5432
+    [ -f "$dir/tls_port" ] && port=$(cat "$dir/tls_port")
+    as_owner "$bindir/createdb" -h "$dir" -p "$port" -U portcullis portcullis
     echo "pg_cluster: started $(url)"
 }
 
