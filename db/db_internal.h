@@ -152,13 +152,16 @@ struct db {
     sqlite3 *sql;
     struct pg_conn *pg; /* PGconn */
     struct db_stmt stmts[DB_STMT_COUNT];
-    int64_t changes;     /* PostgreSQL: rows of the last command */
-    int64_t last_id;     /* PostgreSQL: id RETURNING'ed by the last insert */
-    int busy_timeout_ms; /* PostgreSQL: lock_timeout */
-    int broken;          /* PostgreSQL: connection lost, reconnect on next use */
-    int64_t retry_at_ms; /* PostgreSQL: no reconnect attempt before (monotonic) */
-    int64_t backoff_ms;  /* PostgreSQL: next wait between attempts */
-    char errmsg[256];    /* last failure, see db_errmsg() */
+    int64_t changes;             /* PostgreSQL: rows of the last command */
+    int64_t last_id;             /* PostgreSQL: id RETURNING'ed by the last insert */
+    int busy_timeout_ms;         /* PostgreSQL: lock_timeout */
+    int broken;                  /* PostgreSQL: connection lost, reconnect on next use */
+    int64_t retry_at_ms;         /* PostgreSQL: no reconnect attempt before (monotonic) */
+    int64_t backoff_ms;          /* PostgreSQL: next wait between attempts */
+    int connecting;              /* PostgreSQL: a reconnection is under way */
+    int poll_for;                /* ... waiting for the socket: 1 readable, 2 writable */
+    int64_t connect_deadline_ms; /* ... given up at this time */
+    char errmsg[256];            /* last failure, see db_errmsg() */
 };
 
 /* The text for this connection's backend: most statements have one text for

@@ -3,6 +3,7 @@
  * cached statements, reading results, and mapping SQLSTATEs to DB_* codes.
  * One PGconn per struct db, used by one thread, like SQLite's handle. */
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,12 @@
 
 #include "db/db_internal.h"
 
-enum { BACKOFF_MIN_MS = 100, BACKOFF_MAX_MS = 5000 };
+enum {
+    BACKOFF_MIN_MS = 100,
+    BACKOFF_MAX_MS = 5000,
+    CONNECT_TIMEOUT_MS = 5000, /* a reconnection given up after this */
+    STEP_WAIT_MS = 50          /* the most one call waits on a reconnection */
+};
 
 static int64_t mono_ms(void)
 {
@@ -59,28 +65,73 @@ static void mark_broken(struct db *db)
     }
 }
 
+/* A reconnection that failed: the next one waits out the backoff. */
+static int reconnect_failed(struct db *db, const char *why)
+{
+    record(db, why);
+    db->connecting = 0;
+    db->retry_at_ms = mono_ms() + db->backoff_ms;
+    db->backoff_ms = db->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : db->backoff_ms * 2;
+    return DB_ERROR;
+}
+
+/* Advances a reconnection started by PQresetStart for at most STEP_WAIT_MS:
+ * the caller (often an event loop) never waits on a silent host for longer;
+ * the next call goes on where this one stopped. 0 when connected. */
+static int reconnect_step(struct db *db)
+{
+    int64_t now = mono_ms(), until = now + STEP_WAIT_MS;
+
+    for (;;) {
+        struct pollfd p = { PQsocket(db->pg), db->poll_for == 1 ? POLLIN : POLLOUT, 0 };
+        int64_t left = until - now;
+
+        if (p.fd < 0)
+            return reconnect_failed(db, PQerrorMessage(db->pg));
+        if (now >= db->connect_deadline_ms)
+            return reconnect_failed(db, "PostgreSQL: timeout reconnecting");
+        if (poll(&p, 1, left > 0 ? (int)left : 0) <= 0) {
+            if (mono_ms() >= until)
+                return db_failf(db, DB_ERROR, "PostgreSQL connection lost; reconnecting");
+            now = mono_ms();
+            continue; /* EINTR */
+        }
+        switch (PQconnectPoll(db->pg)) {
+        case PGRES_POLLING_OK: db->connecting = 0; return 0;
+        case PGRES_POLLING_READING: db->poll_for = 1; break;
+        case PGRES_POLLING_WRITING: db->poll_for = 2; break;
+        default: return reconnect_failed(db, PQerrorMessage(db->pg));
+        }
+        now = mono_ms();
+    }
+}
+
 int db_pg_ready(struct db *db)
 {
-    int64_t now;
-
     if (!db->broken && PQstatus(db->pg) == CONNECTION_OK)
         return 0;
     mark_broken(db);
-    now = mono_ms();
-    if (now < db->retry_at_ms)
-        return db_failf(db, DB_ERROR, "PostgreSQL connection lost; reconnecting");
-    forget_prepared(db);
-    PQreset(db->pg);
-    if (PQstatus(db->pg) == CONNECTION_OK) {
-        db->broken = 0;
-        if (configure(db) == 0)
-            return 0;
-        mark_broken(db);
+    if (!db->connecting) {
+        if (mono_ms() < db->retry_at_ms)
+            return db_failf(db, DB_ERROR, "PostgreSQL connection lost; reconnecting");
+        forget_prepared(db);
+        if (!PQresetStart(db->pg))
+            return reconnect_failed(db, PQerrorMessage(db->pg));
+        db->connecting = 1;
+        db->poll_for = 2;
+        db->connect_deadline_ms = mono_ms() + CONNECT_TIMEOUT_MS;
     }
-    record(db, PQerrorMessage(db->pg));
-    db->retry_at_ms = now + db->backoff_ms;
-    db->backoff_ms = db->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : db->backoff_ms * 2;
-    return DB_ERROR;
+    if (reconnect_step(db) != 0)
+        return DB_ERROR;
+    db->broken = 0;
+    if (configure(db) != 0) {
+        char why[sizeof db->errmsg];
+
+        memcpy(why, db->errmsg, sizeof why);
+        mark_broken(db);
+        return reconnect_failed(db, why);
+    }
+    return 0;
 }
 
 /* Maps a failed result to a DB_* code and records its message. */
