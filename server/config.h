@@ -151,7 +151,8 @@ struct config {
 void config_defaults(struct config *cfg);
 
 /* Loads `path` over the current contents of *cfg (call config_defaults
- * first), then applies environment overrides (PORTCULLIS_JWT_SECRET).
+ * first), then applies environment overrides (PORTCULLIS_JWT_SECRET,
+ * PORTCULLIS_DB_URL).
  * Returns 0, or -1 with a one-line message in err naming the file, the key
  * (as "section.key") and, for syntax errors, line and column. */
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
