@@ -13,6 +13,7 @@
 #include "auth/handlers.h"
 #include "auth/keyring.h"
 #include "auth/middleware.h"
+#include "auth/listen.h"
 #include "auth/purge.h"
 #include "auth/seal.h"
 #include "auth/token_cache.h"
@@ -30,8 +31,8 @@ static struct db *auth_db_open(const struct db_config *cfg, char *err, size_t er
 {
     struct db *db = NULL;
     char why[512] = "";
-    if (db_open(&db, cfg->path, cfg->busy_timeout_ms, why, sizeof why) != 0) {
-        snprintf(err, errlen, "database (db.path): %s", why);
+    if (db_open(&db, config_db_target(cfg), cfg->busy_timeout_ms, why, sizeof why) != 0) {
+        snprintf(err, errlen, "database (%s): %s", cfg->url[0] ? "db.url" : "db.path", why);
         return NULL;
     }
     return db;
@@ -94,7 +95,7 @@ static int auth_migrate(const struct db_config *cfg, char *err, size_t errlen)
     int rc = db_migrate(db, why, sizeof why);
     db_close(db);
     if (rc != 0)
-        snprintf(err, errlen, "database (db.path) %s: %s", cfg->path, why);
+        snprintf(err, errlen, "database %s: %s", config_db_name(cfg), why);
     return rc == 0 ? 0 : -1;
 }
 
@@ -165,11 +166,12 @@ int auth_setup(struct auth_ctx *ctx, const struct auth_settings *set, char *err,
     struct pool_thread_hooks ph = { pool_thread_init, pool_thread_fini, ctx };
     if (pool_create(&ctx->pool, threads > 0 ? threads : 1, set->pool->queue, &ph, err, errlen) != 0)
         goto fail;
-    if (auth_purge_start(&ctx->purge, set, cfg->purge_interval_s, err, errlen) != 0)
+    if (auth_purge_start(&ctx->purge, set, cfg->purge_interval_s, err, errlen) != 0 ||
+        auth_listen_start(&ctx->listen, set, ctx->users, ctx->sessions, err, errlen) != 0)
         goto fail;
     log_info("auth: %s tokens (kid %s), database %s, %d pool threads",
              auth_tokens_alg(auth_tokens_of(ctx)), auth_tokens_kid(auth_tokens_of(ctx)),
-             set->db->path, threads);
+             config_db_name(set->db), threads);
     return 0;
 fail:
     auth_free(ctx);
@@ -178,6 +180,8 @@ fail:
 
 void auth_free(struct auth_ctx *ctx)
 {
+    auth_listen_stop(ctx->listen);
+    ctx->listen = NULL;
     auth_purge_stop(ctx->purge);
     ctx->purge = NULL;
     int demo_ran = ctx->pool != NULL && ctx->cfg.demo;

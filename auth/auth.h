@@ -71,7 +71,8 @@ struct auth_ctx {
     struct auth_userstate *users;    /* account state for token checks */
     struct auth_userstate *sessions; /* session liveness by sid (middleware.c) */
     struct pool *pool;
-    struct auth_purge *purge; /* the scheduled purge thread (purge.h) */
+    struct auth_purge *purge;   /* the scheduled purge thread (purge.h) */
+    struct auth_listen *listen; /* PostgreSQL announcements (listen.h), or NULL */
 };
 
 /* Opens and migrates the database once (so a bad path or a newer schema

@@ -117,14 +117,14 @@ int auth_cli_keys(const struct auth_config *auth, const struct db_config *dbc, i
     int64_t window_s = (int64_t)auth->access_ttl_s + auth->leeway_s;
     if (argc != 2 || (strcmp(argv[1], "rotate") != 0 && strcmp(argv[1], "list") != 0))
         return keys_usage();
-    if (stat(dbc->path, &st) != 0) {
+    if (!dbc->url[0] && stat(dbc->path, &st) != 0) {
         fprintf(stderr,
                 "portcullis: database %s: %s (start the server once to create it, or check "
                 "db.path)\n",
                 dbc->path, strerror(errno));
         return 1;
     }
-    if (db_open(&db, dbc->path, dbc->busy_timeout_ms, err, sizeof err) != 0 ||
+    if (db_open(&db, config_db_target(dbc), dbc->busy_timeout_ms, err, sizeof err) != 0 ||
         db_migrate(db, err, sizeof err) != 0) {
         fprintf(stderr, "portcullis: %s\n", err);
         db_close(db);

@@ -22,7 +22,7 @@ int auth_cli_backup(const struct db_config *db, int argc, char **argv)
     const char *file = cmd_file_arg(argc, argv);
     if (file == NULL)
         return 2;
-    if (db_backup(db->path, file, err, sizeof err) != 0) {
+    if (db_backup(config_db_target(db), file, err, sizeof err) != 0) {
         fprintf(stderr, "portcullis: backup failed: %s\n", err);
         return 1;
     }
@@ -45,7 +45,7 @@ int auth_cli_restore(const struct db_config *db, const struct server_config *srv
         fprintf(stderr, "portcullis: restore refused, stop the server first (%s)\n", err);
         return 1;
     }
-    int rc = db_restore(file, db->path, err, sizeof err);
+    int rc = db_restore(file, config_db_target(db), err, sizeof err);
     portlock_release(&pl);
     if (rc != 0) {
         fprintf(stderr, "portcullis: restore failed: %s\n", err);

@@ -39,7 +39,7 @@ void auth_demo_user_remove(const struct auth_settings *set)
     struct db *db = NULL;
     struct db_user u;
     char err[512] = "";
-    if (db_open(&db, set->db->path, set->db->busy_timeout_ms, err, sizeof err) != 0) {
+    if (db_open(&db, config_db_target(set->db), set->db->busy_timeout_ms, err, sizeof err) != 0) {
         log_warn("demo user: %s", err);
         db_close(db);
         return;

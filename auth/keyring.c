@@ -198,8 +198,9 @@ int auth_keyring_start(struct auth_keyring **out, const struct auth_settings *se
     r->es256 = strcmp(set->auth->jwt_alg, "HS256") != 0;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->wake, NULL);
-    if (db_open(&r->db, set->db->path, set->db->busy_timeout_ms, why, sizeof why) != 0) {
-        snprintf(err, errlen, "key set: database (db.path): %s", why);
+    if (db_open(&r->db, config_db_target(set->db), set->db->busy_timeout_ms, why, sizeof why) !=
+        0) {
+        snprintf(err, errlen, "key set: database (%s): %s", config_db_name(set->db), why);
         goto fail;
     }
     if (first_load(r, err, errlen) != 0)

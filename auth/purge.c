@@ -48,7 +48,8 @@ static void *purge_main(void *arg)
     struct auth_purge *p = arg;
     struct db *db = NULL;
     char err[512] = "";
-    if (db_open(&db, p->set->db->path, p->set->db->busy_timeout_ms, err, sizeof err) != 0) {
+    if (db_open(&db, config_db_target(p->set->db), p->set->db->busy_timeout_ms, err, sizeof err) !=
+        0) {
         log_error("purge: %s: no scheduled purge", err);
         return NULL;
     }

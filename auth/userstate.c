@@ -99,3 +99,14 @@ void auth_userstate_forget(struct auth_userstate *us, int64_t id)
         memset(&us->e[s], 0, sizeof us->e[s]);
     pthread_mutex_unlock(lock_of(us, s));
 }
+
+void auth_userstate_forget_all(struct auth_userstate *us)
+{
+    for (unsigned s = 0; s < SHARDS; s++) {
+        pthread_mutex_lock(&us->locks[s]);
+        atomic_fetch_add(&us->gen, 1);
+        for (unsigned i = s; i <= us->mask; i += SHARDS)
+            memset(&us->e[i], 0, sizeof us->e[i]);
+        pthread_mutex_unlock(&us->locks[s]);
+    }
+}

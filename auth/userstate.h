@@ -6,7 +6,9 @@
  * change, logout-all, disable, role change, delete) calls
  * auth_userstate_forget after its commit, so the API's own revocations take
  * effect at once on every thread. Changes made by another process (the
- * `portcullis user` CLI) are seen once the entry is older than ttl_ms.
+ * `portcullis user` CLI, another instance) are seen once the entry is older
+ * than ttl_ms, or at once on a PostgreSQL store, whose announcements
+ * (listen.h) forget the entry.
  * A reader that raced with a writer never stores what it read (generation
  * check), so a forgotten entry cannot come back stale. */
 #ifndef PC_AUTH_USERSTATE_H
@@ -39,5 +41,7 @@ void auth_userstate_put(struct auth_userstate *us, const struct auth_user_view *
                         uint64_t gen);
 /* After committing a change to account id. */
 void auth_userstate_forget(struct auth_userstate *us, int64_t id);
+/* Every entry (changes may have been missed, see listen.h). */
+void auth_userstate_forget_all(struct auth_userstate *us);
 
 #endif

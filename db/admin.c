@@ -24,15 +24,22 @@ int db_audit_keep_name(struct db *db, int64_t user_id, const char *username)
 
 int db_admin_count_enabled(struct db *db, int64_t *count)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_ADMIN_COUNT_ENABLED,
-                                "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0",
-                                "");
+    /* On PostgreSQL the count locks the rows it counts (see db_begin in
+     * stmt.c): inside an admin change's transaction, a concurrent change
+     * waits here until this one commits, then counts what it left, so two
+     * admins demoting each other at once cannot leave none. */
+    struct db_stmt *st = db_query(
+        db, DB_STMT_ADMIN_COUNT_ENABLED,
+        db_pick(db, "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0",
+                "SELECT count(*) FROM (SELECT id FROM users "
+                "WHERE role = 'admin' AND disabled = 0 FOR UPDATE) a"),
+        "");
     int rc;
 
     if (!st)
         return DB_ERROR;
     if ((rc = db_step_row(db, st)) == 0)
-        *count = sqlite3_column_int64(st, 0);
+        *count = db_col_i64(st, 0);
     db_stmt_reset(st);
     return rc;
 }

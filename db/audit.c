@@ -16,11 +16,11 @@ int db_audit_add(struct db *db, const char *event, int64_t user_id, const char *
 }
 
 /* NULL for SQL NULL; sets *oom when SQLite could not produce the text. */
-static const char *column_str(sqlite3_stmt *st, int col, int *oom)
+static const char *column_str(struct db_stmt *st, int col, int *oom)
 {
-    const char *p = (const char *)sqlite3_column_text(st, col);
+    const char *p = db_col_str(st, col);
 
-    if (!p && sqlite3_column_type(st, col) != SQLITE_NULL)
+    if (!p && !db_col_null(st, col))
         *oom = 1;
     return p;
 }
@@ -30,7 +30,7 @@ int db_audit_list(struct db *db, int64_t offset, int64_t limit, int64_t user_id,
 {
     /* Two statements rather than "?3 = 0 OR user_id = ?3", which would keep
      * SQLite from using the (user_id, at) index. */
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     struct db_audit row;
     int rc;
 
@@ -54,14 +54,14 @@ int db_audit_list(struct db *db, int64_t offset, int64_t limit, int64_t user_id,
 
         /* The pointers stay valid until the next step: no column is read
          * twice or converted after it. */
-        row.id = sqlite3_column_int64(st, 0);
+        row.id = db_col_i64(st, 0);
         row.event = column_str(st, 1, &oom);
-        row.user_id = sqlite3_column_int64(st, 2);
+        row.user_id = db_col_i64(st, 2);
         row.username = column_str(st, 3, &oom);
         row.ip = column_str(st, 4, &oom);
         row.detail = column_str(st, 5, &oom);
-        row.at = sqlite3_column_int64(st, 6);
-        row.actor_id = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 7);
+        row.at = db_col_i64(st, 6);
+        row.actor_id = db_col_null(st, 7) ? -1 : db_col_i64(st, 7);
         if (oom || !row.event) {
             rc = db_failf(db, DB_ERROR, "out of memory reading audit row");
             break;

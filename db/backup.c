@@ -136,6 +136,9 @@ int db_backup(const char *db_path, const char *out_path, char *err, size_t errle
     char tmp[PATH_MAX];
     sqlite3 *src = NULL, *dst = NULL;
     int rc, fd;
+    if (db_is_url(db_path))
+        return bk_fail(err, errlen, DB_ERROR,
+                       "the store is PostgreSQL: back it up with pg_dump, not portcullis backup");
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out_path, (long)getpid()) >= sizeof tmp)
         return bk_fail(err, errlen, DB_ERROR, "%s: path too long", out_path);
     if ((rc = bk_open_ro(db_path, &src, err, errlen)) != 0)
@@ -182,6 +185,10 @@ int db_restore(const char *backup_path, const char *db_path, char *err, size_t e
     sqlite3 *src = NULL;
     struct db *dst = NULL;
     int rc;
+    if (db_is_url(db_path))
+        return bk_fail(
+            err, errlen, DB_ERROR,
+            "the store is PostgreSQL: restore it with pg_restore, not portcullis restore");
     if ((rc = bk_open_ro(backup_path, &src, err, errlen)) != 0)
         return rc;
     if ((rc = bk_identity(src, backup_path, err, errlen)) != 0 ||

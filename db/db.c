@@ -1,6 +1,8 @@
-/* db.c: opening the file, connection settings, error mapping, closing.
- * The statement cache and transactions are in stmt.c, the schema and its
- * migrations in schema.c. */
+/* db.c: opening the store (a SQLite file, or a PostgreSQL database when the
+ * target is a postgresql:// URL), SQLite's connection settings and error
+ * mapping, closing. The statement cache and transactions are in stmt.c,
+ * the schema and its migrations in schema.c (pg_schema.c), the PostgreSQL
+ * connection in pg.c. */
 #include "db/db.h"
 
 #include <errno.h>
@@ -175,6 +177,31 @@ static int configure(struct db *db, int busy_timeout_ms)
     return 0;
 }
 
+int db_is_url(const char *target)
+{
+    return target &&
+           (strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0);
+}
+
+static int open_pg(struct db **out, const char *url, int busy_timeout_ms, char *err, size_t errlen)
+{
+    struct db *db = calloc(1, sizeof *db);
+    int rc;
+
+    if (!db) {
+        set_err(err, errlen, "out of memory");
+        return DB_ERROR;
+    }
+    db->backend = DB_PG;
+    db->busy_timeout_ms = busy_timeout_ms;
+    if ((rc = db_pg_open(db, url, err, errlen)) != 0) {
+        db_close(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
 int db_open(struct db **out, const char *path, int busy_timeout_ms, char *err, size_t errlen)
 {
     struct db *db = NULL;
@@ -185,6 +212,8 @@ int db_open(struct db **out, const char *path, int busy_timeout_ms, char *err, s
         set_err(err, errlen, "invalid database path or busy timeout");
         return DB_ERROR;
     }
+    if (db_is_url(path))
+        return open_pg(out, path, busy_timeout_ms, err, errlen);
     if (!sqlite3_threadsafe()) {
         set_err(err, errlen, "SQLite built without thread support");
         return DB_ERROR;
@@ -215,12 +244,35 @@ void db_close(struct db *db)
 {
     if (!db)
         return;
+    for (int i = 0; i < DB_STMT_COUNT; i++)
+        db_stmt_reset(&db->stmts[i]);
+    if (db->backend == DB_PG) {
+        db_pg_close(db);
+        free(db);
+        return;
+    }
     if (db->sql && !sqlite3_get_autocommit(db->sql))
         sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < DB_STMT_COUNT; i++)
-        sqlite3_finalize(db->stmts[i]);
+        sqlite3_finalize(db->stmts[i].lite);
     sqlite3_close_v2(db->sql);
     free(db);
+}
+
+int db_is_postgres(const struct db *db) { return db && db->backend == DB_PG; }
+
+int db_ping(struct db *db)
+{
+    struct db_stmt *st;
+    int rc;
+
+    if (db->backend != DB_PG)
+        return 0;
+    if (!(st = db_query(db, DB_STMT_PING, "SELECT 1", "")))
+        return DB_ERROR;
+    rc = db_step_row(db, st);
+    db_stmt_reset(st);
+    return rc;
 }
 
 const char *db_errmsg(const struct db *db)
@@ -241,6 +293,12 @@ const char *db_strerror(int code)
     }
 }
 
-int64_t db_changes(struct db *db) { return sqlite3_changes64(db->sql); }
+int64_t db_changes(struct db *db)
+{
+    return db->backend == DB_PG ? db->changes : sqlite3_changes64(db->sql);
+}
 
-int64_t db_last_rowid(struct db *db) { return sqlite3_last_insert_rowid(db->sql); }
+int64_t db_last_rowid(struct db *db)
+{
+    return db->backend == DB_PG ? db->last_id : sqlite3_last_insert_rowid(db->sql);
+}

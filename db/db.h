@@ -1,10 +1,14 @@
-/* db.h: the Portcullis database — one SQLite file, one connection per thread.
+/* db.h: the Portcullis store — one SQLite file (the default) or a PostgreSQL
+ * database shared by several instances; one connection per thread.
  *
- * A struct db is one SQLite connection plus its cache of prepared statements.
- * It is used by one thread only (opened with SQLITE_OPEN_NOMUTEX): the server
- * opens one per event-loop thread and one per pool thread, all on the same
- * file. Cross-connection safety comes from SQLite's own file locking (WAL
- * mode, busy_timeout), never from sharing a handle.
+ * A struct db is one connection (SQLite, or PostgreSQL through libpq) plus
+ * its cache of prepared statements. It is used by one thread only (SQLite:
+ * opened with SQLITE_OPEN_NOMUTEX): the server opens one per event-loop
+ * thread and one per pool thread. Cross-connection safety comes from the
+ * database (SQLite's file locking with WAL and busy_timeout; PostgreSQL's
+ * transactions and row locks, see db_begin in stmt.c), never from sharing a
+ * handle. Both backends run the same queries (the files of db/) and the same schema
+ * versions.
  *
  * Every query in db/ is a prepared statement with bound parameters, prepared
  * once per connection on first use. Only migrations and pragmas (static SQL,
@@ -31,7 +35,13 @@
 
 struct db;
 
-/* Opens (creating if missing) the database file at `path`. Missing parent
+/* Opens the store at `path`: a postgresql:// (or postgres://) URL connects
+ * to PostgreSQL (libpq's URL, so sslmode and the other libpq parameters
+ * apply; busy_timeout_ms becomes the session's lock_timeout; a connection
+ * lost later is re-established on a later call, with a backoff from 0.1 s
+ * up to 5 s, and calls meanwhile fail with DB_ERROR). Anything else is the
+ * SQLite file:
+ * opens (creating if missing) the database file at `path`. Missing parent
  * directories are created with mode 0700, a new file with mode 0600 (SQLite
  * gives the -wal and -shm files the same mode). Sets busy_timeout,
  * journal_mode=WAL (refusing a file that cannot use WAL), synchronous=FULL,
@@ -44,8 +54,31 @@ int db_open(struct db **out, const char *path, int busy_timeout_ms, char *err, s
  * leaves the old schema or the new one, never half. A no-op when up to date;
  * safe to race from several connections. Refuses (DB_ERROR) a database whose
  * version is newer than DB_SCHEMA_VERSION or that belongs to another
- * application. */
+ * application. On PostgreSQL the transaction holds an advisory lock, so
+ * instances starting together migrate once and the others wait, and a
+ * marker table (portcullis_meta) plays SQLite's application_id: a database
+ * holding tables but no marker is refused. */
 int db_migrate(struct db *db, char *err, size_t errlen);
+
+/* Measurements for the composition root's metrics (db/ knows none): after
+ * each statement execution (its first step) fn gets its duration in
+ * microseconds and its result (0 or 1 for success, else a DB_* code); when
+ * a statement cannot even start (the store is unreachable) it gets 0 and
+ * DB_ERROR. Called on the thread that ran the statement. Set once, before
+ * any connection is used; NULL (the default) measures nothing. */
+typedef void (*db_observer_fn)(uint64_t usec, int rc);
+void db_set_observer(db_observer_fn fn);
+
+/* 1 when `target` is a PostgreSQL URL (what db_open would connect to). */
+int db_is_url(const char *target);
+
+/* 1 when db is connected to PostgreSQL. */
+int db_is_postgres(const struct db *db);
+
+/* Whether the store answers: on PostgreSQL one round trip (SELECT 1), which
+ * also re-establishes a lost connection when its backoff allows; on SQLite
+ * (a local file, nothing to reach) always 0. 0 or DB_*. */
+int db_ping(struct db *db);
 
 /* Finalizes cached statements and closes the connection. NULL ok. An open
  * transaction is rolled back. */
@@ -68,7 +101,8 @@ const char *db_errmsg(const struct db *db);
 /* Static name of a return code ("ok", "not found", ...). */
 const char *db_strerror(int code);
 
-/* PRAGMA user_version of the open file, or DB_ERROR. */
+/* Schema version of the open store (SQLite: PRAGMA user_version), or
+ * DB_ERROR. */
 int db_schema_version(struct db *db);
 
 #endif

@@ -1,11 +1,13 @@
 /* db_internal.h: what the files of db/ share (the connection struct, the
- * statement cache, stepping and error helpers). Not for use outside db/,
+ * statement cache of either backend, stepping, column reading and error
+ * helpers). Not for use outside db/,
  * except by the white-box test tests/test_db.c: the rest of the tree sees
  * only the opaque struct db of db.h. */
 #ifndef PC_DB_INTERNAL_H
 #define PC_DB_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db/db.h"
@@ -107,37 +109,104 @@ enum db_stmt_id {
     DB_STMT_TICKET_KEY_PURGE,
     DB_STMT_KEY_COUNT,
 
+    /* db/db.c */
+    DB_STMT_PING,
+
+    /* db/copy.c: one read (source) and one write (destination) per table */
+    DB_STMT_COPY_READ,
+    DB_STMT_COPY_READ_LAST = DB_STMT_COPY_READ + 15,
+    DB_STMT_COPY_WRITE,
+    DB_STMT_COPY_WRITE_LAST = DB_STMT_COPY_WRITE + 15,
+    DB_STMT_COPY_LINK,
+    DB_STMT_COPY_EMPTY,
+
     DB_STMT_COUNT
 };
 
-struct db {
-    sqlite3 *sql;
-    sqlite3_stmt *stmts[DB_STMT_COUNT];
-    char errmsg[256]; /* last failure, see db_errmsg() */
+/* Which implementation of the store a connection uses (db_open decides from
+ * the target: a postgresql:// URL or a file path). */
+enum db_backend { DB_SQLITE, DB_PG };
+
+/* At most this many bound parameters per statement. */
+#define DB_MAX_PARAMS 12
+
+/* A cached statement of either backend. Every db/ query handles it through
+ * db_query/db_step and the db_col_* accessors only, so one query code runs
+ * on both stores.
+ *
+ * SQLite: `lite` is the prepared statement (persistent).
+ * PostgreSQL: the statement is PQprepare'd on the connection as "s<id>" on
+ * first use (its ?N placeholders rewritten to $N, parameter types from the
+ * db_query letters). db_query keeps the bound values here; the first
+ * db_step executes and keeps the whole result, later steps walk its rows. */
+struct db_stmt {
+    struct db *db;
+    enum db_stmt_id id;
+    const char *sql; /* the caller's static text */
+    sqlite3_stmt *lite;
+    struct pg_result *res; /* PGresult of the last execution, NULL before */
+    int prepared;          /* PostgreSQL: prepared on this connection */
+    int row;               /* PostgreSQL: current row, -1 before the first */
+    int started;           /* stepped since the last reset (for the observer) */
+    int nparams;
+    const char *types; /* the db_query letters (static) */
+    const char *values[DB_MAX_PARAMS];
+    int lengths[DB_MAX_PARAMS];
+    int formats[DB_MAX_PARAMS];
+    char ints[DB_MAX_PARAMS][24]; /* integers bound as decimal text */
+    unsigned char *blob;          /* PostgreSQL: the last blob read, unescaped */
 };
 
-/* The cached statement `id`, prepared from `sql` on first use (persistent).
+struct db {
+    enum db_backend backend;
+    sqlite3 *sql;
+    struct pg_conn *pg; /* PGconn */
+    struct db_stmt stmts[DB_STMT_COUNT];
+    int64_t changes;             /* PostgreSQL: rows of the last command */
+    int64_t last_id;             /* PostgreSQL: id RETURNING'ed by the last insert */
+    int busy_timeout_ms;         /* PostgreSQL: lock_timeout */
+    int broken;                  /* PostgreSQL: connection lost, reconnect on next use */
+    int64_t retry_at_ms;         /* PostgreSQL: no reconnect attempt before (monotonic) */
+    int64_t backoff_ms;          /* PostgreSQL: next wait between attempts */
+    int connecting;              /* PostgreSQL: a reconnection is under way */
+    int poll_for;                /* ... waiting for the socket: 1 readable, 2 writable */
+    int64_t connect_deadline_ms; /* ... given up at this time */
+    char errmsg[256];            /* last failure, see db_errmsg() */
+};
+
+/* The text for this connection's backend: most statements have one text for
+ * both (pass it twice, or use the same macro); dialects differ in upserts,
+ * scalar min/max, case folding and the id of a new row. */
+static inline const char *db_pick(const struct db *db, const char *lite, const char *pg)
+{
+    return db->backend == DB_PG ? pg : lite;
+}
+
+/* The cached statement `id`, ready for binding (prepared from `sql` on first
+ * use on SQLite; on PostgreSQL db_query prepares it, knowing the types).
  * NULL on failure, with the error recorded. The caller binds, steps, and
  * always ends with db_stmt_reset(). */
-sqlite3_stmt *db_stmt(struct db *db, enum db_stmt_id id, const char *sql);
+struct db_stmt *db_stmt(struct db *db, enum db_stmt_id id, const char *sql);
 
 /* Resets and clears bindings so the statement releases its locks and holds
  * no pointer to caller memory. NULL ok. */
-void db_stmt_reset(sqlite3_stmt *st);
+void db_stmt_reset(struct db_stmt *st);
 
 /* Steps once: 1 for a row, 0 for done, or a negative DB_* code (recorded). */
-int db_step(struct db *db, sqlite3_stmt *st);
+int db_step(struct db *db, struct db_stmt *st);
 
-/* Steps a statement that must yield no row and resets it. 0 or DB_*. */
-int db_exec_stmt(struct db *db, sqlite3_stmt *st);
+/* Steps a statement that must yield no row and resets it. 0 or DB_*.
+ * On PostgreSQL an INSERT's text ends in RETURNING id: its one row is kept
+ * for db_last_rowid(). */
+int db_exec_stmt(struct db *db, struct db_stmt *st);
 
 /* For a statement yielding at most one row: 0 with the row current,
  * DB_NOTFOUND when there is none, or an error. */
-int db_step_row(struct db *db, sqlite3_stmt *st);
+int db_step_row(struct db *db, struct db_stmt *st);
 
 /* After reading the single row of an UPDATE ... RETURNING: runs the
  * statement to completion so its write and any error are final. 0 or DB_*. */
-int db_step_finish(struct db *db, sqlite3_stmt *st);
+int db_step_finish(struct db *db, struct db_stmt *st);
 
 /* The cached statement `id` (see db_stmt) with its parameters bound, the one
  * way db/ binds: `types` holds one letter per parameter ?1, ?2, ... in order,
@@ -148,14 +217,43 @@ int db_step_finish(struct db *db, sqlite3_stmt *st);
  *   'h'  const unsigned char * token hash, DB_TOKEN_HASH_LEN bytes (blob)
  *   'b'  const void *, int     blob of that many bytes (two arguments; a NULL
  *                              pointer binds SQL NULL, a negative length fails)
- * Text and blobs are bound SQLITE_STATIC: they must live until the caller's
+ * Text and blobs are not copied: they must live until the caller's
  * db_stmt_reset(). Returns NULL on failure, with the error recorded and the
  * statement reset; otherwise the caller steps and resets. */
-sqlite3_stmt *db_query(struct db *db, enum db_stmt_id id, const char *sql, const char *types, ...);
+struct db_stmt *db_query(struct db *db, enum db_stmt_id id, const char *sql, const char *types,
+                         ...);
+
+/* A value for db_query_vals: `null`, else `i` (letters 'i', 'n'), or `p`
+ * (text, 't'; NULL binds NULL) or `p` and `len` (blob, 'b'). */
+struct db_val {
+    int64_t i;
+    const void *p;
+    int len;
+    int null;
+};
+
+/* db_query with the values in an array (one per letter of `types`, which
+ * may also hold 'n', a nullable integer), for code that handles rows
+ * generically (db/copy.c). Same lifetimes and result as db_query. */
+struct db_stmt *db_query_vals(struct db *db, enum db_stmt_id id, const char *sql, const char *types,
+                              const struct db_val *vals);
 
 /* db_query() followed by db_exec_stmt(): a statement that yields no row.
  * 0 or DB_*. */
 int db_exec(struct db *db, enum db_stmt_id id, const char *sql, const char *types, ...);
+
+/* Columns of the current row (0-based), on either backend. SQL NULL reads
+ * as 0, as NULL (db_col_str, db_col_blob) or as "" (db_col_text). A boolean
+ * (PostgreSQL) reads as 0 or 1. db_col_str's pointer is valid until the next
+ * step or reset; db_col_blob's until the next db_col_blob or reset. */
+int64_t db_col_i64(struct db_stmt *st, int col);
+int db_col_null(struct db_stmt *st, int col);
+const char *db_col_str(struct db_stmt *st, int col);
+const void *db_col_blob(struct db_stmt *st, int col, size_t *len);
+
+/* Copies column `col` (TEXT) into dst[size]; DB_ERROR if NULL-less text is
+ * longer than size-1 (a row we did not write), so nothing is truncated. */
+int db_col_text(struct db *db, struct db_stmt *st, int col, char *dst, size_t size);
 
 /* Records SQLite's message for `rc` and maps it to a DB_* code. */
 int db_fail(struct db *db, int rc);
@@ -163,21 +261,41 @@ int db_fail(struct db *db, int rc);
 /* Records a message of our own; returns `code`. */
 int db_failf(struct db *db, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Runs a pragma (static SQL) and reads its integer result. 0 or DB_*. */
+/* Runs a pragma (static SQL, SQLite only) and reads its integer result. */
 int db_pragma_int(struct db *db, const char *sql, int64_t *out);
 
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t db_changes(struct db *db);
 int64_t db_last_rowid(struct db *db);
 
-/* Copies column `col` (TEXT) into dst[size]; DB_ERROR if NULL-less text is
- * longer than size-1 (a row we did not write), so nothing is truncated. */
-int db_column_text(struct db *db, sqlite3_stmt *st, int col, char *dst, size_t size);
+/* 1 inside a transaction (including a failed one not yet rolled back). */
+int db_in_txn(struct db *db);
 
-/* Atomic section: BEGIN IMMEDIATE when in autocommit, else a savepoint, so
- * atomic functions compose with db_begin(). db_atomic_end commits when rc is
+/* Atomic section: BEGIN when in autocommit, else a savepoint, so atomic
+ * functions compose with db_begin(). db_atomic_end commits when rc is
  * 0 and rolls back otherwise; it returns rc, or the commit's error. */
 int db_atomic_begin(struct db *db, int *outer);
 int db_atomic_end(struct db *db, int outer, int rc);
+
+/* PostgreSQL side (db/pg.c, db/pg_schema.c). */
+int db_pg_open(struct db *db, const char *url, char *err, size_t errlen);
+void db_pg_close(struct db *db);
+/* Reconnects a lost connection when its backoff allows. 0 or DB_ERROR. */
+int db_pg_ready(struct db *db);
+/* Prepares (if needed) and executes st with its bound values. 0 or DB_*. */
+int db_pg_execute(struct db *db, struct db_stmt *st);
+void db_pg_clear(struct db_stmt *st);
+/* Maps a failed PGresult (NULL: the connection's error) to DB_*, recording
+ * its message and noticing a lost connection. */
+int db_pg_fail(struct db *db, struct pg_result *res);
+int db_pg_exec_plain(struct db *db, const char *sql);
+/* 0 idle, 1 in a transaction, 2 in a failed one (only ROLLBACK works). */
+int db_pg_in_txn(struct db *db);
+int db_pg_rows(const struct db_stmt *st);
+int db_pg_isnull(const struct db_stmt *st, int col);
+const char *db_pg_value(const struct db_stmt *st, int col);
+const void *db_pg_blob(struct db_stmt *st, int col, size_t *len);
+int db_pg_migrate(struct db *db);
+int db_pg_schema_version(struct db *db);
 
 #endif

@@ -15,7 +15,7 @@ static int check_name(struct db *db, const char *name)
 
 int db_failure_get(struct db *db, const char *name, int64_t *count, int64_t *last_at)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc;
 
     *count = 0;
@@ -28,8 +28,8 @@ int db_failure_get(struct db *db, const char *name, int64_t *count, int64_t *las
         return DB_ERROR;
     rc = db_step_row(db, st);
     if (rc == 0) {
-        *count = sqlite3_column_int64(st, 0);
-        *last_at = sqlite3_column_int64(st, 1);
+        *count = db_col_i64(st, 0);
+        *last_at = db_col_i64(st, 1);
     } else if (rc == DB_NOTFOUND) {
         rc = 0;
     }
@@ -42,7 +42,7 @@ int db_failure_add(struct db *db, const char *name, int64_t now, int64_t decay_s
 {
     /* A clock stepped back never moves last_at back, and never revives a
      * decayed count: the difference is taken against the stored time. */
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc;
 
     if ((rc = check_name(db, name)) != 0)
@@ -50,11 +50,13 @@ int db_failure_add(struct db *db, const char *name, int64_t now, int64_t decay_s
     if (decay_s < 0)
         return db_failf(db, DB_ERROR, "invalid decay");
     st = db_query(db, DB_STMT_FAILURE_ADD,
-                  "INSERT INTO login_failures (name, failures, last_at) VALUES (?1, 1, ?2) "
+                  /* f. is the stored row (unqualified, PostgreSQL finds
+                   * the names ambiguous in an upsert). */
+                  "INSERT INTO login_failures AS f (name, failures, last_at) VALUES (?1, 1, ?2) "
                   "ON CONFLICT (name) DO UPDATE SET "
-                  "failures = CASE WHEN ?2 - last_at > ?3 THEN 1 "
-                  "ELSE min(failures + 1, 1000000) END, "
-                  "last_at = max(last_at, ?2) "
+                  "failures = CASE WHEN ?2 - f.last_at > ?3 THEN 1 "
+                  "WHEN f.failures >= 1000000 THEN 1000000 ELSE f.failures + 1 END, "
+                  "last_at = CASE WHEN f.last_at > ?2 THEN f.last_at ELSE ?2 END "
                   "RETURNING failures, last_at",
                   "tii", name, now, decay_s);
     if (!st)
@@ -62,9 +64,9 @@ int db_failure_add(struct db *db, const char *name, int64_t now, int64_t decay_s
     if ((rc = db_step_row(db, st)) != 0)
         goto out;
     if (count)
-        *count = sqlite3_column_int64(st, 0);
+        *count = db_col_i64(st, 0);
     if (last_at)
-        *last_at = sqlite3_column_int64(st, 1);
+        *last_at = db_col_i64(st, 1);
     rc = db_step_finish(db, st);
 out:
     db_stmt_reset(st);

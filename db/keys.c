@@ -7,41 +7,41 @@
 #include "db/db_internal.h"
 
 /* The blob in column col into dst[cap]: DB_ERROR unless 1..cap bytes. */
-static int read_blob(struct db *db, sqlite3_stmt *st, int col, unsigned char *dst, size_t cap,
+static int read_blob(struct db *db, struct db_stmt *st, int col, unsigned char *dst, size_t cap,
                      size_t *len)
 {
-    const void *p = sqlite3_column_blob(st, col);
-    int n = sqlite3_column_bytes(st, col);
+    size_t n = 0;
+    const void *p = db_col_blob(st, col, &n);
 
-    if (p == NULL || n <= 0 || (size_t)n > cap)
-        return db_failf(db, DB_ERROR, "invalid stored key (%d bytes)", n);
-    memcpy(dst, p, (size_t)n);
-    *len = (size_t)n;
+    if (p == NULL || n == 0 || n > cap)
+        return db_failf(db, DB_ERROR, "invalid stored key (%zu bytes)", n);
+    memcpy(dst, p, n);
+    *len = n;
     return 0;
 }
 
 /* A row of SIGNING_KEY_LIST: kid, alg, secret, created_at, retired_at. */
-static int read_signing_key(struct db *db, sqlite3_stmt *st, struct db_signing_key *k)
+static int read_signing_key(struct db *db, struct db_stmt *st, struct db_signing_key *k)
 {
     int rc;
 
     memset(k, 0, sizeof *k);
-    if ((rc = db_column_text(db, st, 0, k->kid, sizeof k->kid)) != 0 ||
-        (rc = db_column_text(db, st, 1, k->alg, sizeof k->alg)) != 0 ||
+    if ((rc = db_col_text(db, st, 0, k->kid, sizeof k->kid)) != 0 ||
+        (rc = db_col_text(db, st, 1, k->alg, sizeof k->alg)) != 0 ||
         (rc = read_blob(db, st, 2, k->secret, sizeof k->secret, &k->secret_len)) != 0)
         return rc;
-    k->created_at = sqlite3_column_int64(st, 3);
-    k->retired_at = sqlite3_column_int64(st, 4); /* NULL reads as 0: active */
+    k->created_at = db_col_i64(st, 3);
+    k->retired_at = db_col_i64(st, 4); /* NULL reads as 0: active */
     return 0;
 }
 
 /* A row of TICKET_KEY_GET: lifetime_s, starts_at, secret, created_at. */
-static int read_ticket_key(struct db *db, sqlite3_stmt *st, struct db_ticket_key *k)
+static int read_ticket_key(struct db *db, struct db_stmt *st, struct db_ticket_key *k)
 {
     memset(k, 0, sizeof *k);
-    k->lifetime_s = sqlite3_column_int64(st, 0);
-    k->starts_at = sqlite3_column_int64(st, 1);
-    k->created_at = sqlite3_column_int64(st, 3);
+    k->lifetime_s = db_col_i64(st, 0);
+    k->starts_at = db_col_i64(st, 1);
+    k->created_at = db_col_i64(st, 3);
     return read_blob(db, st, 2, k->secret, sizeof k->secret, &k->secret_len);
 }
 
@@ -49,11 +49,12 @@ int db_signing_key_list(struct db *db, int64_t retired_after,
                         int (*fn)(void *arg, const struct db_signing_key *k), void *arg)
 {
     struct db_signing_key k;
-    sqlite3_stmt *st = db_query(db, DB_STMT_SIGNING_KEY_LIST,
-                                "SELECT kid, alg, secret, created_at, retired_at FROM signing_keys "
-                                "WHERE retired_at IS NULL OR retired_at > ?1 "
-                                "ORDER BY created_at DESC, kid DESC LIMIT ?2",
-                                "ii", retired_after, (int64_t)DB_SIGNING_KEYS_LIST_MAX);
+    struct db_stmt *st = db_query(
+        db, DB_STMT_SIGNING_KEY_LIST,
+        "SELECT kid, alg, secret, created_at, retired_at FROM signing_keys "
+        "WHERE retired_at IS NULL OR retired_at > ?1 "
+        "ORDER BY created_at DESC, kid DESC LIMIT ?2",
+        "ii", retired_after, (int64_t)DB_SIGNING_KEYS_LIST_MAX);
     int rc;
 
     if (!st)
@@ -104,10 +105,11 @@ int db_signing_key_rotate(struct db *db, const struct db_signing_key *next, int6
 int db_ticket_key_get(struct db *db, int64_t lifetime_s, int64_t starts_at,
                       struct db_ticket_key *out)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_TICKET_KEY_GET,
-                                "SELECT lifetime_s, starts_at, secret, created_at FROM ticket_keys "
-                                "WHERE lifetime_s = ?1 AND starts_at = ?2",
-                                "ii", lifetime_s, starts_at);
+    struct db_stmt *st = db_query(
+        db, DB_STMT_TICKET_KEY_GET,
+        "SELECT lifetime_s, starts_at, secret, created_at FROM ticket_keys "
+        "WHERE lifetime_s = ?1 AND starts_at = ?2",
+        "ii", lifetime_s, starts_at);
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -138,16 +140,16 @@ int db_ticket_key_purge(struct db *db, int64_t before)
 
 int db_key_count(struct db *db, int64_t *n)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_KEY_COUNT,
-                                "SELECT (SELECT count(*) FROM signing_keys) + "
-                                "(SELECT count(*) FROM ticket_keys)",
-                                "");
+    struct db_stmt *st = db_query(db, DB_STMT_KEY_COUNT,
+                                  "SELECT (SELECT count(*) FROM signing_keys) + "
+                                  "(SELECT count(*) FROM ticket_keys)",
+                                  "");
     int rc;
 
     if (!st)
         return DB_ERROR;
     if ((rc = db_step_row(db, st)) == 0)
-        *n = sqlite3_column_int64(st, 0);
+        *n = db_col_i64(st, 0);
     db_stmt_reset(st);
     return rc;
 }

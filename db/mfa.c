@@ -20,7 +20,7 @@ static int must_change(struct db *db, int rc, int code, const char *msg)
 
 int db_totp_get(struct db *db, int64_t user_id, struct db_totp *out)
 {
-    sqlite3_stmt *st = db_query(
+    struct db_stmt *st = db_query(
         db, DB_STMT_TOTP_GET, "SELECT secret, enabled, last_step FROM mfa_totp WHERE user_id = ?1",
         "i", user_id);
     int rc;
@@ -30,16 +30,16 @@ int db_totp_get(struct db *db, int64_t user_id, struct db_totp *out)
         return DB_ERROR;
     if ((rc = db_step_row(db, st)) != 0)
         goto out;
-    int n = sqlite3_column_bytes(st, 0);
-    const void *p = sqlite3_column_blob(st, 0);
-    if (p == NULL || n <= 0 || n > DB_MFA_SECRET_MAX) {
+    size_t n = 0;
+    const void *p = db_col_blob(st, 0, &n);
+    if (p == NULL || n == 0 || n > DB_MFA_SECRET_MAX) {
         rc = db_failf(db, DB_ERROR, "invalid stored secret");
         goto out;
     }
-    memcpy(out->secret, p, (size_t)n);
-    out->secret_len = (size_t)n;
-    out->enabled = sqlite3_column_int64(st, 1) != 0;
-    out->last_step = sqlite3_column_int64(st, 2);
+    memcpy(out->secret, p, n);
+    out->secret_len = n;
+    out->enabled = db_col_i64(st, 1) != 0;
+    out->last_step = db_col_i64(st, 2);
 out:
     db_stmt_reset(st);
     return rc;
@@ -54,10 +54,10 @@ int db_totp_set_pending(struct db *db, int64_t user_id, const unsigned char *sea
         return db_failf(db, DB_ERROR, "invalid secret length");
     /* The WHERE of the upsert leaves an enabled secret alone (no change). */
     rc = db_exec(db, DB_STMT_TOTP_SET_PENDING,
-                 "INSERT INTO mfa_totp (user_id, secret, enabled, last_step, "
+                 "INSERT INTO mfa_totp AS m (user_id, secret, enabled, last_step, "
                  "created_at) VALUES (?1, ?2, 0, -1, ?3) "
                  "ON CONFLICT (user_id) DO UPDATE SET secret = ?2, last_step = -1, "
-                 "created_at = ?3 WHERE enabled = 0",
+                 "created_at = ?3 WHERE m.enabled = 0",
                  "ibi", user_id, (const void *)sealed, (int)len, now);
     return must_change(db, rc, DB_CONFLICT, "two-factor already enabled");
 }
@@ -135,16 +135,16 @@ int db_recovery_use(struct db *db, int64_t user_id, const unsigned char hash[DB_
 
 int db_recovery_left(struct db *db, int64_t user_id, int64_t *left)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_RECOVERY_LEFT,
-                                "SELECT count(*) FROM mfa_recovery "
-                                "WHERE user_id = ?1 AND used_at IS NULL",
-                                "i", user_id);
+    struct db_stmt *st = db_query(db, DB_STMT_RECOVERY_LEFT,
+                                  "SELECT count(*) FROM mfa_recovery "
+                                  "WHERE user_id = ?1 AND used_at IS NULL",
+                                  "i", user_id);
     int rc;
 
     if (!st)
         return DB_ERROR;
     if ((rc = db_step_row(db, st)) == 0)
-        *left = sqlite3_column_int64(st, 0);
+        *left = db_col_i64(st, 0);
     db_stmt_reset(st);
     return rc;
 }
@@ -161,18 +161,18 @@ int db_mfa_token_insert(struct db *db, const unsigned char hash[DB_MFA_HASH_LEN]
 int db_mfa_token_find(struct db *db, const unsigned char hash[DB_MFA_HASH_LEN], int64_t *user_id,
                       int64_t *token_epoch, int64_t *expires_at)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_MFA_TOKEN_FIND,
-                                "SELECT user_id, token_epoch, expires_at FROM mfa_tokens "
-                                "WHERE token_hash = ?1",
-                                "h", hash);
+    struct db_stmt *st = db_query(db, DB_STMT_MFA_TOKEN_FIND,
+                                  "SELECT user_id, token_epoch, expires_at FROM mfa_tokens "
+                                  "WHERE token_hash = ?1",
+                                  "h", hash);
     int rc;
 
     if (!st)
         return DB_ERROR;
     if ((rc = db_step_row(db, st)) == 0) {
-        *user_id = sqlite3_column_int64(st, 0);
-        *token_epoch = sqlite3_column_int64(st, 1);
-        *expires_at = sqlite3_column_int64(st, 2);
+        *user_id = db_col_i64(st, 0);
+        *token_epoch = db_col_i64(st, 1);
+        *expires_at = db_col_i64(st, 2);
     }
     db_stmt_reset(st);
     return rc;

@@ -152,7 +152,11 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,
 int db_schema_version(struct db *db)
 {
     int64_t v = 0;
-    int rc = db_pragma_int(db, "PRAGMA user_version", &v);
+    int rc;
+
+    if (db->backend == DB_PG)
+        return db_pg_schema_version(db);
+    rc = db_pragma_int(db, "PRAGMA user_version", &v);
 
     if (rc != 0)
         return rc;
@@ -207,6 +211,12 @@ int db_migrate(struct db *db, char *err, size_t errlen)
     int version = 0;
     int rc;
 
+    if (db->backend == DB_PG) {
+        rc = db_pg_migrate(db);
+        if (rc != 0 && err && errlen)
+            snprintf(err, errlen, "%s", db->errmsg);
+        return rc;
+    }
     /* Fast path without the write lock: every thread's connection calls
      * this at start and all but the first find nothing to do. */
     if ((rc = check_identity(db, &version)) == 0 && version == DB_SCHEMA_VERSION)

@@ -10,6 +10,10 @@
     "EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family = s.family AND r.revoked_at IS " \
     "NULL AND r.expires_at > ?2)"
 
+#define SESSION_INSERT                                                                  \
+    "INSERT INTO sessions (user_id, family, created_at, last_used_at, ip, user_agent) " \
+    "VALUES (?1, ?2, ?3, ?3, ?4, ?5)"
+
 static int check_text(struct db *db, const char *v, size_t max)
 {
     return v != NULL && strlen(v) > max ? db_failf(db, DB_ERROR, "value too long") : 0;
@@ -24,9 +28,8 @@ int db_session_create(struct db *db, int64_t user_id, const char *family, const 
         (rc = check_text(db, ua, DB_SESSION_UA_MAX)) != 0)
         return rc;
     rc = db_exec(db, DB_STMT_SESSION_CREATE,
-                 "INSERT INTO sessions (user_id, family, created_at, last_used_at, ip, user_agent) "
-                 "VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
-                 "ititt", user_id, family, now, ip, ua);
+                 db_pick(db, SESSION_INSERT, SESSION_INSERT " RETURNING id"), "ititt", user_id,
+                 family, now, ip, ua);
     if (rc == 0 && id)
         *id = db_last_rowid(db);
     return rc;
@@ -34,13 +37,14 @@ int db_session_create(struct db *db, int64_t user_id, const char *family, const 
 
 int db_session_touch(struct db *db, const char *family, const char *ip, int64_t now, int64_t *id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc;
 
     if ((rc = check_text(db, ip, DB_SESSION_IP_MAX)) != 0)
         return rc;
     st = db_query(db, DB_STMT_SESSION_TOUCH,
-                  "UPDATE sessions SET last_used_at = max(last_used_at, ?2), ip = ?3 "
+                  "UPDATE sessions SET last_used_at = "
+                  "CASE WHEN last_used_at > ?2 THEN last_used_at ELSE ?2 END, ip = ?3 "
                   "WHERE family = ?1 RETURNING id",
                   "tit", family, now, ip);
     if (!st)
@@ -48,7 +52,7 @@ int db_session_touch(struct db *db, const char *family, const char *ip, int64_t 
     if ((rc = db_step_row(db, st)) != 0)
         goto out;
     if (id)
-        *id = sqlite3_column_int64(st, 0);
+        *id = db_col_i64(st, 0);
     rc = db_step_finish(db, st);
 out:
     db_stmt_reset(st);
@@ -57,22 +61,22 @@ out:
 
 int db_session_list(struct db *db, int64_t user_id, int64_t now, db_session_cb cb, void *arg)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_SESSION_LIST,
-                                "SELECT s.id, s.created_at, s.last_used_at, s.ip, s.user_agent "
-                                "FROM sessions s WHERE s.user_id = ?1 AND " LIVE_FAMILY
-                                " ORDER BY s.last_used_at DESC, s.id DESC",
-                                "ii", user_id, now);
+    struct db_stmt *st = db_query(db, DB_STMT_SESSION_LIST,
+                                  "SELECT s.id, s.created_at, s.last_used_at, s.ip, s.user_agent "
+                                  "FROM sessions s WHERE s.user_id = ?1 AND " LIVE_FAMILY
+                                  " ORDER BY s.last_used_at DESC, s.id DESC",
+                                  "ii", user_id, now);
     struct db_session row;
     int rc;
 
     if (!st)
         return DB_ERROR;
     while ((rc = db_step(db, st)) == 1) {
-        row.id = sqlite3_column_int64(st, 0);
-        row.created_at = sqlite3_column_int64(st, 1);
-        row.last_used_at = sqlite3_column_int64(st, 2);
-        row.ip = (const char *)sqlite3_column_text(st, 3);
-        row.user_agent = (const char *)sqlite3_column_text(st, 4);
+        row.id = db_col_i64(st, 0);
+        row.created_at = db_col_i64(st, 1);
+        row.last_used_at = db_col_i64(st, 2);
+        row.ip = db_col_str(st, 3);
+        row.user_agent = db_col_str(st, 4);
         if (cb(arg, &row) != 0) {
             rc = 0;
             break;
@@ -93,30 +97,30 @@ int db_session_live(struct db *db, int64_t id, int64_t user_id, int64_t now, int
 
 int db_session_family(struct db *db, int64_t id, int64_t user_id, int64_t now, char *family)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_SESSION_FAMILY,
-                                "SELECT s.family FROM sessions s WHERE s.id = ?3 AND "
-                                "s.user_id = ?1 AND " LIVE_FAMILY,
-                                "iii", user_id, now, id);
+    struct db_stmt *st = db_query(db, DB_STMT_SESSION_FAMILY,
+                                  "SELECT s.family FROM sessions s WHERE s.id = ?3 AND "
+                                  "s.user_id = ?1 AND " LIVE_FAMILY,
+                                  "iii", user_id, now, id);
     int rc;
 
     if (!st)
         return DB_ERROR;
     if ((rc = db_step_row(db, st)) == 0)
-        rc = db_column_text(db, st, 0, family, 65);
+        rc = db_col_text(db, st, 0, family, 65);
     db_stmt_reset(st);
     return rc;
 }
 
 int db_session_id(struct db *db, const char *family, int64_t *id)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_SESSION_ID, "SELECT id FROM sessions WHERE family = ?1",
-                                "t", family);
+    struct db_stmt *st = db_query(db, DB_STMT_SESSION_ID,
+                                  "SELECT id FROM sessions WHERE family = ?1", "t", family);
     int rc;
 
     if (!st)
         return DB_ERROR;
     if ((rc = db_step_row(db, st)) == 0)
-        *id = sqlite3_column_int64(st, 0);
+        *id = db_col_i64(st, 0);
     db_stmt_reset(st);
     return rc;
 }

@@ -1,12 +1,18 @@
 /* tokens.c: refresh-token rows. Rotation is one transaction whose first
  * statement claims the old row with a conditional UPDATE: SQLite serialises
- * writers, so only one rotation can see the row live, and a crash leaves
- * either the old token live or the new one, never both. */
+ * writers, and on PostgreSQL a second claim waits for the first's row lock
+ * and then re-checks the condition on the committed row, so only one
+ * rotation can see the row live, and a crash leaves either the old token
+ * live or the new one, never both. */
 #include "db/tokens.h"
 
 #include <string.h>
 
 #include "db/db_internal.h"
+
+#define REFRESH_INSERT                                                                  \
+    "INSERT INTO refresh_tokens (user_id, family, token_hash, expires_at, created_at) " \
+    "VALUES (?1, ?2, ?3, ?4, ?5)"
 
 static int insert_row(struct db *db, int64_t user_id, const char *family, const unsigned char *hash,
                       int64_t expires_at, int64_t now, int64_t *id)
@@ -17,9 +23,8 @@ static int insert_row(struct db *db, int64_t user_id, const char *family, const 
     if (n == 0 || n > DB_FAMILY_MAX)
         return db_failf(db, DB_ERROR, "family must be 1 to %d bytes", DB_FAMILY_MAX);
     rc = db_exec(db, DB_STMT_REFRESH_INSERT,
-                 "INSERT INTO refresh_tokens (user_id, family, token_hash, expires_at, created_at) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5)",
-                 "ithii", user_id, family, hash, expires_at, now);
+                 db_pick(db, REFRESH_INSERT, REFRESH_INSERT " RETURNING id"), "ithii", user_id,
+                 family, hash, expires_at, now);
     if (rc == DB_NOTFOUND)
         db_failf(db, rc, "no such user");
     if (rc == 0)
@@ -42,10 +47,10 @@ int db_refresh_insert(struct db *db, int64_t user_id, const char *family,
 int db_refresh_find(struct db *db, const unsigned char hash[DB_TOKEN_HASH_LEN],
                     struct db_refresh *out)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_REFRESH_FIND,
-                                "SELECT id, user_id, family, expires_at, created_at, revoked_at, "
-                                "replaced_by FROM refresh_tokens WHERE token_hash = ?1",
-                                "h", hash);
+    struct db_stmt *st = db_query(db, DB_STMT_REFRESH_FIND,
+                                  "SELECT id, user_id, family, expires_at, created_at, revoked_at, "
+                                  "replaced_by FROM refresh_tokens WHERE token_hash = ?1",
+                                  "h", hash);
     int rc;
 
     if (!st)
@@ -53,13 +58,13 @@ int db_refresh_find(struct db *db, const unsigned char hash[DB_TOKEN_HASH_LEN],
     if ((rc = db_step_row(db, st)) != 0)
         goto out;
     memset(out, 0, sizeof *out);
-    out->id = sqlite3_column_int64(st, 0);
-    out->user_id = sqlite3_column_int64(st, 1);
-    rc = db_column_text(db, st, 2, out->family, sizeof out->family);
-    out->expires_at = sqlite3_column_int64(st, 3);
-    out->created_at = sqlite3_column_int64(st, 4);
-    out->revoked_at = sqlite3_column_int64(st, 5); /* NULL reads as 0 */
-    out->replaced_by = sqlite3_column_int64(st, 6);
+    out->id = db_col_i64(st, 0);
+    out->user_id = db_col_i64(st, 1);
+    rc = db_col_text(db, st, 2, out->family, sizeof out->family);
+    out->expires_at = db_col_i64(st, 3);
+    out->created_at = db_col_i64(st, 4);
+    out->revoked_at = db_col_i64(st, 5); /* NULL reads as 0 */
+    out->replaced_by = db_col_i64(st, 6);
 out:
     db_stmt_reset(st);
     return rc;
@@ -69,19 +74,19 @@ out:
  * and family. DB_NOTFOUND when it is not live (see why_not_live). */
 static int claim(struct db *db, int64_t old_id, int64_t now, int64_t *user_id, char *family)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_REFRESH_CLAIM,
-                                "UPDATE refresh_tokens SET revoked_at = ?2 "
-                                "WHERE id = ?1 AND revoked_at IS NULL AND replaced_by IS NULL "
-                                "AND expires_at > ?2 RETURNING user_id, family",
-                                "ii", old_id, now);
+    struct db_stmt *st = db_query(db, DB_STMT_REFRESH_CLAIM,
+                                  "UPDATE refresh_tokens SET revoked_at = ?2 "
+                                  "WHERE id = ?1 AND revoked_at IS NULL AND replaced_by IS NULL "
+                                  "AND expires_at > ?2 RETURNING user_id, family",
+                                  "ii", old_id, now);
     int rc;
 
     if (!st)
         return DB_ERROR;
     if ((rc = db_step_row(db, st)) != 0)
         goto out;
-    *user_id = sqlite3_column_int64(st, 0);
-    if ((rc = db_column_text(db, st, 1, family, DB_FAMILY_MAX + 1)) == 0)
+    *user_id = db_col_i64(st, 0);
+    if ((rc = db_col_text(db, st, 1, family, DB_FAMILY_MAX + 1)) == 0)
         rc = db_step_finish(db, st);
 out:
     db_stmt_reset(st);
@@ -91,18 +96,18 @@ out:
 /* Tells a reused token (DB_CONFLICT) from a missing or expired one. */
 static int why_not_live(struct db *db, int64_t old_id)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_REFRESH_STATE,
-                                "SELECT revoked_at IS NOT NULL OR replaced_by IS NOT NULL "
-                                "FROM refresh_tokens WHERE id = ?1",
-                                "i", old_id);
+    struct db_stmt *st = db_query(db, DB_STMT_REFRESH_STATE,
+                                  "SELECT revoked_at IS NOT NULL OR replaced_by IS NOT NULL "
+                                  "FROM refresh_tokens WHERE id = ?1",
+                                  "i", old_id);
     int rc;
 
     if (!st)
         return DB_ERROR;
     rc = db_step_row(db, st);
     if (rc == 0)
-        rc = sqlite3_column_int64(st, 0) ? db_failf(db, DB_CONFLICT, "refresh token already used")
-                                         : db_failf(db, DB_NOTFOUND, "refresh token expired");
+        rc = db_col_i64(st, 0) ? db_failf(db, DB_CONFLICT, "refresh token already used")
+                               : db_failf(db, DB_NOTFOUND, "refresh token expired");
     else if (rc == DB_NOTFOUND)
         db_failf(db, rc, "no such refresh token");
     db_stmt_reset(st);

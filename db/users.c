@@ -13,6 +13,10 @@
     "id, username, password_hash, role, disabled, token_epoch, failed_logins, " \
     "locked_until, created_at, updated_at"
 
+#define USER_INSERT                                                              \
+    "INSERT INTO users (username, password_hash, role, created_at, updated_at) " \
+    "VALUES (?1, ?2, ?3, ?4, ?4)"
+
 static int check_len(struct db *db, const char *what, const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
@@ -31,28 +35,28 @@ static int check_role(struct db *db, const char *role)
 
 static int clamp_int(int64_t v) { return v > INT_MAX ? INT_MAX : v < 0 ? 0 : (int)v; }
 
-static int read_user(struct db *db, sqlite3_stmt *st, struct db_user *u)
+static int read_user(struct db *db, struct db_stmt *st, struct db_user *u)
 {
     int rc;
 
     memset(u, 0, sizeof *u);
-    u->id = sqlite3_column_int64(st, 0);
-    if ((rc = db_column_text(db, st, 1, u->username, sizeof u->username)) != 0 ||
-        (rc = db_column_text(db, st, 2, u->password_hash, sizeof u->password_hash)) != 0 ||
-        (rc = db_column_text(db, st, 3, u->role, sizeof u->role)) != 0)
+    u->id = db_col_i64(st, 0);
+    if ((rc = db_col_text(db, st, 1, u->username, sizeof u->username)) != 0 ||
+        (rc = db_col_text(db, st, 2, u->password_hash, sizeof u->password_hash)) != 0 ||
+        (rc = db_col_text(db, st, 3, u->role, sizeof u->role)) != 0)
         return rc;
-    u->disabled = sqlite3_column_int64(st, 4) != 0;
-    u->token_epoch = sqlite3_column_int64(st, 5);
-    u->failed_logins = clamp_int(sqlite3_column_int64(st, 6));
-    u->locked_until = sqlite3_column_int64(st, 7);
-    u->created_at = sqlite3_column_int64(st, 8);
-    u->updated_at = sqlite3_column_int64(st, 9);
+    u->disabled = db_col_i64(st, 4) != 0;
+    u->token_epoch = db_col_i64(st, 5);
+    u->failed_logins = clamp_int(db_col_i64(st, 6));
+    u->locked_until = db_col_i64(st, 7);
+    u->created_at = db_col_i64(st, 8);
+    u->updated_at = db_col_i64(st, 9);
     return 0;
 }
 
 /* Runs an UPDATE/DELETE keyed by id and turns "no row changed" into
  * DB_NOTFOUND. The statement comes bound from db_query (NULL: its error). */
-static int exec_by_id(struct db *db, sqlite3_stmt *st)
+static int exec_by_id(struct db *db, struct db_stmt *st)
 {
     int rc = st ? db_exec_stmt(db, st) : DB_ERROR;
 
@@ -70,9 +74,7 @@ int db_user_create(struct db *db, const char *username, const char *password_has
         (rc = check_len(db, "password hash", password_hash, DB_HASH_MAX)) != 0 ||
         (rc = check_role(db, role)) != 0)
         return rc;
-    rc = db_exec(db, DB_STMT_USER_CREATE,
-                 "INSERT INTO users (username, password_hash, role, created_at, updated_at) "
-                 "VALUES (?1, ?2, ?3, ?4, ?4)",
+    rc = db_exec(db, DB_STMT_USER_CREATE, db_pick(db, USER_INSERT, USER_INSERT " RETURNING id"),
                  "ttti", username, password_hash, role, now);
     if (rc == DB_CONFLICT)
         db_failf(db, DB_CONFLICT, "username taken");
@@ -81,7 +83,7 @@ int db_user_create(struct db *db, const char *username, const char *password_has
     return rc;
 }
 
-static int user_lookup(struct db *db, sqlite3_stmt *st, struct db_user *out)
+static int user_lookup(struct db *db, struct db_stmt *st, struct db_user *out)
 {
     int rc;
 
@@ -97,11 +99,13 @@ static int user_lookup(struct db *db, sqlite3_stmt *st, struct db_user *out)
 
 int db_user_by_name(struct db *db, const char *username, struct db_user *out)
 {
-    return user_lookup(db,
-                       db_query(db, DB_STMT_USER_BY_NAME,
-                                "SELECT " USER_COLS " FROM users WHERE username = ?1", "t",
-                                username ? username : ""),
-                       out);
+    return user_lookup(
+        db,
+        db_query(db, DB_STMT_USER_BY_NAME,
+                 db_pick(db, "SELECT " USER_COLS " FROM users WHERE username = ?1",
+                         "SELECT " USER_COLS " FROM users WHERE lower(username) = lower(?1)"),
+                 "t", username ? username : ""),
+        out);
 }
 
 int db_user_by_id(struct db *db, int64_t id, struct db_user *out)
@@ -141,10 +145,10 @@ int db_user_set_hash_only(struct db *db, int64_t id, const char *old_hash, const
 
 int db_user_bump_epoch(struct db *db, int64_t id, int64_t now, int64_t *epoch)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_USER_BUMP_EPOCH,
-                                "UPDATE users SET token_epoch = token_epoch + 1, updated_at = ?2 "
-                                "WHERE id = ?1 RETURNING token_epoch",
-                                "ii", id, now);
+    struct db_stmt *st = db_query(db, DB_STMT_USER_BUMP_EPOCH,
+                                  "UPDATE users SET token_epoch = token_epoch + 1, updated_at = ?2 "
+                                  "WHERE id = ?1 RETURNING token_epoch",
+                                  "ii", id, now);
     int64_t e = 0;
     int rc;
 
@@ -152,7 +156,7 @@ int db_user_bump_epoch(struct db *db, int64_t id, int64_t now, int64_t *epoch)
         return DB_ERROR;
     if ((rc = db_step_row(db, st)) != 0)
         goto out;
-    e = sqlite3_column_int64(st, 0);
+    e = db_col_i64(st, 0);
     rc = db_step_finish(db, st);
 out:
     db_stmt_reset(st);
@@ -165,13 +169,15 @@ out:
 
 int db_user_set_disabled(struct db *db, int64_t id, int disabled, int64_t now)
 {
-    /* SET expressions all see the old row, so the bump compares old/new. */
+    /* SET expressions all see the old row, so the bump compares old/new
+     * (CASE rather than adding a comparison: PostgreSQL's is boolean). */
     int outer, rc;
 
     if ((rc = db_atomic_begin(db, &outer)) != 0)
         return rc;
     rc = exec_by_id(db, db_query(db, DB_STMT_USER_SET_DISABLED,
-                                 "UPDATE users SET token_epoch = token_epoch + (disabled <> ?2), "
+                                 "UPDATE users SET token_epoch = token_epoch + "
+                                 "CASE WHEN disabled <> ?2 THEN 1 ELSE 0 END, "
                                  "disabled = ?2, updated_at = ?3 WHERE id = ?1",
                                  "iii", id, (int64_t)(disabled ? 1 : 0), now));
     if (rc == 0 && disabled)
@@ -186,7 +192,8 @@ int db_user_set_role(struct db *db, int64_t id, const char *role, int64_t now)
     if ((rc = check_role(db, role)) != 0)
         return rc;
     return exec_by_id(db, db_query(db, DB_STMT_USER_SET_ROLE,
-                                   "UPDATE users SET token_epoch = token_epoch + (role <> ?2), "
+                                   "UPDATE users SET token_epoch = token_epoch + "
+                                   "CASE WHEN role <> ?2 THEN 1 ELSE 0 END, "
                                    "role = ?2, updated_at = ?3 WHERE id = ?1",
                                    "iti", id, role, now));
 }
@@ -199,7 +206,7 @@ int db_user_delete(struct db *db, int64_t id)
 
 int db_user_list(struct db *db, int64_t offset, int64_t limit, db_user_cb cb, void *arg)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     struct db_user u;
     int rc;
 

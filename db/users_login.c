@@ -23,9 +23,10 @@ static int64_t lock_seconds(int64_t failed, int threshold, int64_t base_s, int64
 
 static int count_failure(struct db *db, int64_t id, int64_t *failed, int64_t *until)
 {
-    sqlite3_stmt *st = db_query(
+    struct db_stmt *st = db_query(
         db, DB_STMT_USER_FAIL_INC,
-        "UPDATE users SET failed_logins = min(failed_logins + 1, 2147483647) "
+        "UPDATE users SET failed_logins = CASE WHEN failed_logins < 2147483647 "
+        "THEN failed_logins + 1 ELSE 2147483647 END "
         "WHERE id = ?1 RETURNING failed_logins, locked_until",
         "i", id);
     int rc;
@@ -33,8 +34,8 @@ static int count_failure(struct db *db, int64_t id, int64_t *failed, int64_t *un
     if (!st)
         return DB_ERROR;
     if ((rc = db_step_row(db, st)) == 0) {
-        *failed = sqlite3_column_int64(st, 0);
-        *until = sqlite3_column_int64(st, 1);
+        *failed = db_col_i64(st, 0);
+        *until = db_col_i64(st, 1);
         rc = db_step_finish(db, st);
     }
     db_stmt_reset(st);
@@ -87,9 +88,9 @@ int db_user_login_ok(struct db *db, int64_t id)
 int db_user_auth_state(struct db *db, int64_t id, int64_t *epoch, int *disabled,
                        char role[DB_ROLE_MAX + 1])
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_USER_AUTH_STATE,
-                                "SELECT token_epoch, disabled, role FROM users WHERE id = ?1", "i",
-                                id);
+    struct db_stmt *st = db_query(db, DB_STMT_USER_AUTH_STATE,
+                                  "SELECT token_epoch, disabled, role FROM users WHERE id = ?1",
+                                  "i", id);
     int rc;
 
     if (!st)
@@ -99,12 +100,12 @@ int db_user_auth_state(struct db *db, int64_t id, int64_t *epoch, int *disabled,
             db_failf(db, rc, "no such user");
         goto out;
     }
-    if (role && (rc = db_column_text(db, st, 2, role, DB_ROLE_MAX + 1)) != 0)
+    if (role && (rc = db_col_text(db, st, 2, role, DB_ROLE_MAX + 1)) != 0)
         goto out;
     if (epoch)
-        *epoch = sqlite3_column_int64(st, 0);
+        *epoch = db_col_i64(st, 0);
     if (disabled)
-        *disabled = sqlite3_column_int64(st, 1) != 0;
+        *disabled = db_col_i64(st, 1) != 0;
 out:
     db_stmt_reset(st);
     return rc;
@@ -112,13 +113,13 @@ out:
 
 int db_user_count(struct db *db, int64_t *count)
 {
-    sqlite3_stmt *st = db_query(db, DB_STMT_USER_COUNT, "SELECT count(*) FROM users", "");
+    struct db_stmt *st = db_query(db, DB_STMT_USER_COUNT, "SELECT count(*) FROM users", "");
     int rc;
 
     if (!st)
         return DB_ERROR;
     if ((rc = db_step_row(db, st)) == 0)
-        *count = sqlite3_column_int64(st, 0);
+        *count = db_col_i64(st, 0);
     db_stmt_reset(st);
     return rc;
 }

@@ -18,6 +18,7 @@
 #include "server/proxy.h"
 
 #define ENV_JWT_SECRET "PORTCULLIS_JWT_SECRET"
+#define ENV_DB_URL     "PORTCULLIS_DB_URL"
 /* DECODE_ANY so a non-object top level gets our message, not jansson's. */
 #define LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
 
@@ -105,6 +106,7 @@ static const struct cfg_opt opts[] = {
     OPT_INT(tls, hsts_max_age_s, 63072000, 0, 157680000),
 
     OPT_STR(db, path, "data/portcullis.db", 1),
+    OPT_STR(db, url, "", 0),
     OPT_INT(db, busy_timeout_ms, 5000, 0, 600000),
 
     OPT_INT(pool, threads, 0, 0, 256),
@@ -412,22 +414,36 @@ static int apply_section(struct config *cfg, const char *section, json_t *obj,
 }
 
 /* The environment wins over the file. An empty variable counts as unset. */
-static int apply_env(struct config *cfg, char *err, size_t errlen)
+static int apply_env_one(struct config *cfg, const char *env, const char *section, const char *key,
+                         char *err, size_t errlen)
 {
-    const char *s = getenv(ENV_JWT_SECRET);
-    const struct cfg_opt *o = find_opt("auth", "jwt_secret");
+    const char *s = getenv(env);
+    const struct cfg_opt *o = find_opt(section, key);
     size_t n;
 
     if (s == NULL || *s == '\0')
         return 0;
     n = strlen(s);
     if (n >= o->size) {
-        fmt_err(err, errlen, "config: %s is too long (at most %zu bytes)", ENV_JWT_SECRET,
-                o->size - 1);
+        fmt_err(err, errlen, "config: %s is too long (at most %zu bytes)", env, o->size - 1);
         return -1;
     }
     set_string(cfg, o, s, n);
     return 0;
+}
+
+static int apply_env(struct config *cfg, char *err, size_t errlen)
+{
+    if (apply_env_one(cfg, ENV_JWT_SECRET, "auth", "jwt_secret", err, errlen) < 0)
+        return -1;
+    return apply_env_one(cfg, ENV_DB_URL, "db", "url", err, errlen);
+}
+
+const char *config_db_target(const struct db_config *c) { return c->url[0] ? c->url : c->path; }
+
+const char *config_db_name(const struct db_config *c)
+{
+    return c->url[0] ? "PostgreSQL (db.url)" : c->path;
 }
 
 void config_apply_env(struct config *cfg)
@@ -636,6 +652,15 @@ static int validate_cross(const struct config *cfg, char *msg, size_t msglen)
                  "'rate_limits.lockout_max_s'");
         return -1;
     }
+    if (cfg->db.url[0] && strncmp(cfg->db.url, "postgresql://", 13) != 0 &&
+        strncmp(cfg->db.url, "postgres://", 11) != 0) {
+        /* The value is not echoed: it may hold a password. */
+        snprintf(msg, msglen,
+                 "'db.url' (or %s) must be a PostgreSQL URL, postgresql://USER@HOST/DB; "
+                 "for SQLite set 'db.path' instead",
+                 ENV_DB_URL);
+        return -1;
+    }
     if (cfg->auth.access_ttl_s >= cfg->auth.refresh_ttl_s) {
         snprintf(msg, msglen, "'auth.access_ttl_s' must be less than 'auth.refresh_ttl_s'");
         return -1;
@@ -655,10 +680,16 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 {
     char msg[256];
     const char *env = getenv(ENV_JWT_SECRET);
+    const char *url = getenv(ENV_DB_URL);
 
     if (env != NULL && strlen(env) >= sizeof(cfg->auth.jwt_secret)) {
         fmt_err(err, errlen, "config: %s is too long (at most %zu bytes)", ENV_JWT_SECRET,
                 sizeof(cfg->auth.jwt_secret) - 1);
+        return -1;
+    }
+    if (url != NULL && strlen(url) >= sizeof(cfg->db.url)) {
+        fmt_err(err, errlen, "config: %s is too long (at most %zu bytes)", ENV_DB_URL,
+                sizeof(cfg->db.url) - 1);
         return -1;
     }
     if (validate_fields(cfg, msg, sizeof(msg)) < 0 || validate_cross(cfg, msg, sizeof(msg)) < 0) {

@@ -73,9 +73,14 @@ struct tls_config {
     int hsts_max_age_s;                 /* 63072000 */
 };
 
+/* The store: the SQLite file at `path`, unless `url` (a postgresql:// URL,
+ * libpq's syntax, so sslmode and the rest apply; PORTCULLIS_DB_URL in the
+ * environment overrides it, keeping the password out of files) selects
+ * PostgreSQL. Never log `url`: use config_db_name(). */
 struct db_config {
     char path[CONFIG_PATH_MAX]; /* "data/portcullis.db" */
-    int busy_timeout_ms;        /* 5000 */
+    char url[CONFIG_PATH_MAX];  /* "" = SQLite at path */
+    int busy_timeout_ms;        /* 5000; PostgreSQL: lock_timeout */
 };
 
 struct pool_config {
@@ -147,7 +152,8 @@ struct config {
 void config_defaults(struct config *cfg);
 
 /* Loads `path` over the current contents of *cfg (call config_defaults
- * first), then applies environment overrides (PORTCULLIS_JWT_SECRET).
+ * first), then applies environment overrides (PORTCULLIS_JWT_SECRET,
+ * PORTCULLIS_DB_URL).
  * Returns 0, or -1 with a one-line message in err naming the file, the key
  * (as "section.key") and, for syntax errors, line and column. */
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
@@ -157,6 +163,14 @@ int config_load_string(struct config *cfg, const char *json, char *err, size_t e
 
 /* Applies environment overrides only (used when no file is given). */
 void config_apply_env(struct config *cfg);
+
+/* What db_open() takes for this configuration: db.url when set, else
+ * db.path. Points into *c. */
+const char *config_db_target(const struct db_config *c);
+
+/* The store as it may be logged: the SQLite path, or "PostgreSQL (db.url)"
+ * without the URL (it may hold a password). Points into *c or is static. */
+const char *config_db_name(const struct db_config *c);
 
 /* Cross-field validation after loading (e.g. HS256 needs a 32-byte secret,
  * cert_file and key_file both set or both empty, demo on a non-loopback

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth/cli.h"
+#include "auth/cli_db.h"
 #include "demo/demo.h"
 #include "server/config.h"
 #include "server/log.h"
@@ -35,6 +36,9 @@ static void usage(FILE *f)
           "       portcullis [--config FILE] keys rotate | list  the signing key set\n"
           "       portcullis [--config FILE] backup FILE  consistent copy of the live database\n"
           "       portcullis [--config FILE] restore FILE put a backup back (server stopped)\n"
+          "       portcullis [--config FILE] db migrate   create or upgrade the store's schema\n"
+          "       portcullis [--config FILE] db copy --from SOURCE [--to TARGET]\n"
+          "                                       copy a store (e.g. SQLite) into an empty one\n"
           "       portcullis [--config FILE] demo [https://HOST:PORT] [--http http://HOST:PORT] "
           "[--cacert FILE]\n"
           "                                       HTTP vs HTTPS side by side (demo --help)\n"
@@ -68,7 +72,7 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
             cli->command = a;
         } else if (cli->command == NULL &&
                    (strcmp(a, "user") == 0 || strcmp(a, "demo") == 0 || strcmp(a, "backup") == 0 ||
-                    strcmp(a, "restore") == 0 || strcmp(a, "keys") == 0)) {
+                    strcmp(a, "restore") == 0 || strcmp(a, "keys") == 0 || strcmp(a, "db") == 0)) {
             cli->command = a;
             cli->sub_argc = argc - i;
             cli->sub_argv = argv + i;
@@ -170,6 +174,8 @@ int main(int argc, char **argv)
         return auth_cli_user(&cfg.auth, &cfg.db, cli.sub_argc, cli.sub_argv);
     if (cli.command && strcmp(cli.command, "keys") == 0)
         return auth_cli_keys(&cfg.auth, &cfg.db, cli.sub_argc, cli.sub_argv);
+    if (cli.command && strcmp(cli.command, "db") == 0)
+        return auth_cli_db(&cfg.db, cli.sub_argc, cli.sub_argv);
     if (cli.command && strcmp(cli.command, "backup") == 0)
         return auth_cli_backup(&cfg.db, cli.sub_argc, cli.sub_argv);
     if (cli.command && strcmp(cli.command, "restore") == 0)

@@ -64,6 +64,10 @@ static const struct {
     [MET_REFRESH_REUSE] = { "portcullis_refresh_reuse_total", "counter",
                             "Reused refresh tokens (their whole family revoked).", NULL },
     [MET_DB_ERRORS] = { "portcullis_db_errors_total", "counter", "Database errors.", NULL },
+#define STMT_ERR \
+    "portcullis_db_statement_errors_total", "counter", "Store statements that failed, by kind."
+    [MET_DB_STMT_ERROR] = { STMT_ERR, "kind=\"error\"" },
+    [MET_DB_STMT_BUSY] = { STMT_ERR, "kind=\"busy\"" },
 };
 
 static const struct {
@@ -71,6 +75,8 @@ static const struct {
 } hist_desc[MET_H_COUNT] = {
     [MET_H_POOL_WAIT] = { "portcullis_pool_wait_seconds",
                           "Time jobs waited in the queue for a pool thread." },
+    [MET_H_DB_STATEMENT] = { "portcullis_db_statement_seconds",
+                             "Time a store statement took to run (SQLite or PostgreSQL)." },
 };
 
 static struct {

@@ -50,11 +50,13 @@ enum metric_id {
     MET_TOKEN_REFUSED_ROLE,
     MET_REFRESH_REUSE,
     MET_DB_ERRORS,
+    MET_DB_STMT_ERROR, /* store statements failed: error (incl. unreachable) */
+    MET_DB_STMT_BUSY,  /* ... or busy (lock timeout, serialization) */
     MET_COUNT
 };
 
 /* Histograms: durations in microseconds, exposed in seconds. */
-enum metric_hist { MET_H_POOL_WAIT, MET_H_COUNT };
+enum metric_hist { MET_H_POOL_WAIT, MET_H_DB_STATEMENT, MET_H_COUNT };
 
 /* Request routes beyond the router's indexes: everything no route or file
  * answered (404, 405, redirects, framing errors), and static files. */

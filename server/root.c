@@ -12,7 +12,9 @@
 #include <mbedtls/platform_util.h>
 
 #include "auth/auth.h"
+#include "auth/health.h"
 #include "auth/middleware.h"
+#include "db/db.h"
 #include "demo/demo.h"
 #include "server/log.h"
 #include "server/metrics.h"
@@ -49,11 +51,23 @@ static struct auth_settings auth_settings_of(const struct config *cfg)
                                    &cfg->pool, cfg->server.demo,  { 0, NULL, NULL } };
 }
 
+/* The store's measurements (db_set_observer) as metrics. */
+static void observe_db(uint64_t usec, int rc)
+{
+    if (usec > 0)
+        metrics_observe(MET_H_DB_STATEMENT, usec);
+    if (rc == DB_ERROR)
+        metrics_inc(MET_DB_STMT_ERROR);
+    else if (rc == DB_BUSY)
+        metrics_inc(MET_DB_STMT_BUSY);
+}
+
 /* The built-in routes, through the public API like an application's. */
 static int builtin_routes(struct pc_server *s)
 {
     struct pc_root *r = s->root;
-    if (pc_route(s, "GET", "/healthz", "public", server_healthz, NULL) != 0)
+    /* auth/'s health check: it knows the store (server/ does not). */
+    if (pc_route(s, "GET", "/healthz", "public", auth_healthz, NULL) != 0)
         return -1;
     /* Outside demo mode the /demo routes do not exist at all (404). */
     if (r->demo != NULL && demo_add_routes(s, r->demo) != 0)
@@ -84,6 +98,7 @@ int root_server_new(struct pc_server **out, const struct config *cfg, const char
                                                                  : LOG_FORMAT_TEXT);
     /* Before any thread exists, so every thread inherits the mask. */
     server_block_signals();
+    db_set_observer(observe_db);
     r->auth.cfg = auth_settings_of(&r->cfg);
     if (r->cfg.server.demo && demo_setup(&r->demo, &r->cfg, err, errlen) != 0)
         goto fail;

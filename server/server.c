@@ -231,13 +231,6 @@ void server_free(struct server *s)
 
 struct tls_tickets *server_tls_tickets(const struct server *s) { return s->tickets; }
 
-int server_healthz(struct pc_req *req, void *arg)
-{
-    (void)arg;
-    pc_json(req, 200, json_pack("{s:s}", "status", "ok"));
-    return PC_DONE;
-}
-
 void server_set_pool(struct server *s, struct pool *p) { s->shared.site.pool = p; }
 
 /* ---- running: workers, signals ---- */

@@ -88,7 +88,4 @@ void server_stop_loops(struct server *s);
 
 void server_free(struct server *s); /* NULL ok */
 
-/* GET /healthz, public: {"status":"ok"}. */
-int server_healthz(struct pc_req *req, void *arg);
-
 #endif

@@ -115,6 +115,16 @@ START_TEST(metrics_move_with_traffic)
     ck_assert_int_eq(r.status, 404);
     https_request(&s, "GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &r);
     ck_assert_int_eq(r.status, 200);
+    /* A registration: store statements (timed), none failing. */
+    static const char reg[] = "{\"username\":\"metrics.user\",\"password\":\"correct horse "
+                              "battery staple\"}";
+    char req[512];
+    snprintf(req, sizeof req,
+             "POST /api/register HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             strlen(reg), reg);
+    https_request(&s, req, &r);
+    ck_assert_int_eq(r.status, 201);
     /* One connection left open and idle while the scrape runs. */
     struct tc_conn idle;
     tls_open(&idle, &s);
@@ -138,6 +148,8 @@ START_TEST(metrics_move_with_traffic)
                   sample(b, "portcullis_tls_handshakes_total{kind=\"full\",version=\"TLSv1.2\"}") >=
               10);
     ck_assert(sample(b, "portcullis_token_refusals_total{reason=\"missing\"}") == 1);
+    ck_assert(sample(b, "portcullis_db_statement_seconds_count") >= 2);
+    ck_assert(sample(b, "portcullis_db_statement_errors_total{kind=\"error\"}") == 0);
     ck_assert(sample(b, "portcullis_token_refusals_total{reason=\"invalid\"}") == 1);
     ck_assert(sample(b, "portcullis_connections{state=\"idle\"}") >= 1);
     tc_close(&idle);

@@ -360,6 +360,36 @@ START_TEST(test_env_override)
 }
 END_TEST
 
+/* PORTCULLIS_DB_URL selects PostgreSQL over the file's db.url; a db.url
+ * that is not a PostgreSQL URL is refused without echoing it (it may hold
+ * a password). */
+START_TEST(test_db_url)
+{
+    struct config c;
+
+    config_defaults(&c);
+    ck_assert_str_eq(config_db_target(&c.db), "data/portcullis.db");
+    ck_assert_str_eq(config_db_name(&c.db), "data/portcullis.db");
+    ck_assert_int_eq(setenv("PORTCULLIS_DB_URL", "postgresql://u:pw@db.example/pc", 1), 0);
+    ck_assert_int_eq(
+        config_load_string(&c, "{\"db\": {\"url\": \"postgresql://other/x\"}}", err, sizeof err),
+        0);
+    ck_assert_int_eq(unsetenv("PORTCULLIS_DB_URL"), 0);
+    ck_assert_str_eq(c.db.url, "postgresql://u:pw@db.example/pc");
+    ck_assert_str_eq(config_db_target(&c.db), "postgresql://u:pw@db.example/pc");
+    ck_assert_ptr_null(strstr(config_db_name(&c.db), "pw"));
+    ck_assert_int_eq(config_validate(&c, err, sizeof err), 0);
+
+    config_defaults(&c);
+    ck_assert_int_eq(
+        config_load_string(&c, "{\"db\": {\"url\": \"mysql://u:hunter2@h/d\"}}", err, sizeof err),
+        0);
+    ck_assert_int_eq(config_validate(&c, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "db.url"));
+    ck_assert_ptr_null(strstr(err, "hunter2"));
+}
+END_TEST
+
 START_TEST(test_env_too_long)
 {
     char longv[400];
@@ -564,6 +594,7 @@ static Suite *config_suite(void)
     TCase *tc = tcase_create("config");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_db_url);
     tcase_add_test(tc, test_log_level_names);
     tcase_add_test(tc, test_example_equals_defaults);
     tcase_add_test(tc, test_overrides_each_type);

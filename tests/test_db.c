@@ -1,6 +1,10 @@
 /* test_db.c: opening, pragmas, file modes, migrations, transactions and
- * concurrent writers, on a real SQLite file. The table modules have their
- * own suites (test_db_users.c, test_db_tokens.c, test_db_audit.c). */
+ * concurrent writers, on a real SQLite file, and (test_db_pg, with
+ * PC_TEST_PG_URL) on PostgreSQL. The cases about SQLite's file, pragmas and
+ * whole-file write lock are SQLite's only; their PostgreSQL counterparts
+ * (marker table, advisory-locked migration, row locks) are below them. The
+ * table modules have their own suites (test_db_users.c, test_db_tokens.c,
+ * test_db_audit.c). */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -174,6 +178,142 @@ START_TEST(test_open_errors)
 }
 END_TEST
 
+/* PostgreSQL: one integer from static SQL on the test's schema. */
+static int64_t pg_int(const char *sql)
+{
+    PGconn *c = PQconnectdb(fx_path);
+    PGresult *r;
+    int64_t v;
+
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+    r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+static void pg_exec_here(const char *sql)
+{
+    PGconn *c = PQconnectdb(fx_path);
+    PGresult *r;
+
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+    r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* The test's schema, emptied of everything the migrations made. */
+static void empty_schema(void)
+{
+    char sql[200];
+
+    snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE; CREATE SCHEMA %s", fx_schema, fx_schema);
+    pg_exec_here(sql);
+}
+
+START_TEST(test_pg_creates_schema)
+{
+    ck_assert_int_eq(pg_int("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
+                            "AND tablename IN ('users', 'refresh_tokens', 'audit_log', "
+                            "'sessions', 'mfa_totp', 'login_failures')"),
+                     6);
+    ck_assert_int_eq(pg_int("SELECT value FROM portcullis_meta WHERE key = 'schema_version'"),
+                     DB_SCHEMA_VERSION);
+    ck_assert_int_eq(db_schema_version(fx_db), DB_SCHEMA_VERSION);
+    ck_assert(db_is_postgres(fx_db));
+}
+END_TEST
+
+START_TEST(test_pg_too_new_refused)
+{
+    char err[256] = "";
+
+    pg_exec_here("UPDATE portcullis_meta SET value = 99 WHERE key = 'schema_version'");
+    ck_assert_int_eq(db_migrate(fx_db, err, sizeof err), DB_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "newer"));
+}
+END_TEST
+
+START_TEST(test_pg_foreign_refused)
+{
+    char err[256] = "";
+
+    pg_exec_here("UPDATE portcullis_meta SET value = 12345 WHERE key = 'application_id'");
+    ck_assert_int_eq(db_migrate(fx_db, err, sizeof err), DB_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "not a Portcullis database"));
+}
+END_TEST
+
+/* Someone else's tables without our marker: refused, nothing written. */
+START_TEST(test_pg_foreign_tables_refused)
+{
+    char err[256] = "";
+    struct db *db = NULL;
+
+    empty_schema();
+    pg_exec_here("CREATE TABLE audit_log (x int)");
+    ck_assert_int_eq(db_open(&db, fx_path, 1000, err, sizeof err), 0);
+    ck_assert_int_eq(db_migrate(db, err, sizeof err), DB_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "not a Portcullis database"));
+    db_close(db);
+    ck_assert_int_eq(pg_int("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"),
+                     1);
+}
+END_TEST
+
+START_TEST(test_pg_open_errors)
+{
+    char err[256] = "";
+    struct db *db = fx_db;
+
+    ck_assert_int_eq(
+        db_open(&db, "postgresql:///portcullis?host=/nonexistent-dir", 1000, err, sizeof err),
+        DB_ERROR);
+    ck_assert_ptr_null(db);
+    ck_assert_ptr_nonnull(strstr(err, "PostgreSQL"));
+    ck_assert(db_is_url("postgres://x/y"));
+    ck_assert(!db_is_url("data/portcullis.db"));
+}
+END_TEST
+
+/* Several instances starting together on an empty database: the advisory
+ * lock lets one migrate while the others wait, and all succeed. */
+static void *migrator_main(void *arg)
+{
+    char err[256];
+    struct db *db = NULL;
+    int *rc = arg;
+
+    *rc = db_open(&db, fx_path, 10000, err, sizeof err);
+    if (*rc == 0)
+        *rc = db_migrate(db, err, sizeof err);
+    db_close(db);
+    return NULL;
+}
+
+START_TEST(test_pg_concurrent_migrations)
+{
+    pthread_t t[3];
+    int rc[3];
+
+    db_close(fx_db);
+    fx_db = NULL;
+    empty_schema();
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, migrator_main, &rc[i]), 0);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+        ck_assert_int_eq(rc[i], 0);
+    }
+    fx_db = fx_open(fx_path, 5000);
+    ck_assert_int_eq(db_schema_version(fx_db), DB_SCHEMA_VERSION);
+}
+END_TEST
+
 static int64_t user_count(struct db *db)
 {
     int64_t n = -1;
@@ -230,15 +370,22 @@ START_TEST(test_atomic_nests_in_tx)
 }
 END_TEST
 
+/* A write waiting on another connection's lock past the busy timeout is
+ * DB_BUSY: on SQLite the whole file's write lock (BEGIN IMMEDIATE), on
+ * PostgreSQL the row the other transaction changed (lock_timeout). */
 START_TEST(test_busy_maps_to_db_busy)
 {
     struct db *other = fx_open(fx_path, 50);
+    int64_t id = 0;
 
+    ck_assert_int_eq(db_user_create(fx_db, "bob", "h", "user", 1, &id), 0);
     ck_assert_int_eq(db_begin(fx_db), 0);
-    ck_assert_int_eq(db_begin(other), DB_BUSY);
-    ck_assert_int_eq(db_user_create(other, "bob", "h", "user", 1, NULL), DB_BUSY);
+    ck_assert_int_eq(db_user_set_role(fx_db, id, "admin", 2), 0);
+    if (!fx_pg())
+        ck_assert_int_eq(db_begin(other), DB_BUSY);
+    ck_assert_int_eq(db_user_set_disabled(other, id, 1, 2), DB_BUSY);
     ck_assert_int_eq(db_rollback(fx_db), 0);
-    ck_assert_int_eq(db_user_create(other, "bob", "h", "user", 1, NULL), 0);
+    ck_assert_int_eq(db_user_set_disabled(other, id, 1, 2), 0);
     db_close(other);
 }
 END_TEST
@@ -300,14 +447,24 @@ static Suite *db_suite(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
-    tcase_add_test(tc, test_open_creates_schema);
-    tcase_add_test(tc, test_pragmas_in_effect);
-    tcase_add_test(tc, test_file_modes);
+    if (fx_pg()) {
+        tcase_add_test(tc, test_pg_creates_schema);
+        tcase_add_test(tc, test_pg_too_new_refused);
+        tcase_add_test(tc, test_pg_foreign_refused);
+        tcase_add_test(tc, test_pg_foreign_tables_refused);
+        tcase_add_test(tc, test_pg_open_errors);
+        tcase_add_test(tc, test_pg_concurrent_migrations);
+    } else {
+        /* The file, its pragmas and modes: SQLite's own. */
+        tcase_add_test(tc, test_open_creates_schema);
+        tcase_add_test(tc, test_pragmas_in_effect);
+        tcase_add_test(tc, test_file_modes);
+        tcase_add_test(tc, test_too_new_version_refused);
+        tcase_add_test(tc, test_foreign_file_refused);
+        tcase_add_test(tc, test_failed_migration_writes_nothing);
+        tcase_add_test(tc, test_open_errors);
+    }
     tcase_add_test(tc, test_reopen_is_idempotent);
-    tcase_add_test(tc, test_too_new_version_refused);
-    tcase_add_test(tc, test_foreign_file_refused);
-    tcase_add_test(tc, test_failed_migration_writes_nothing);
-    tcase_add_test(tc, test_open_errors);
     tcase_add_test(tc, test_tx_constraint_failure_rolls_back);
     tcase_add_test(tc, test_tx_commit_and_nesting);
     tcase_add_test(tc, test_atomic_nests_in_tx);

@@ -78,6 +78,38 @@ START_TEST(test_count_enabled_admins)
 }
 END_TEST
 
+/* Two admin changes at once (two connections, as two instances would be):
+ * the second cannot count the admins until the first commits (SQLite: the
+ * write lock; PostgreSQL: the count locks the rows it counts), and then
+ * counts what the first left, so the last-admin rule holds. */
+START_TEST(test_admin_changes_serialise)
+{
+    struct db *other = fx_open(fx_path, 50);
+    int64_t x = 0, y = 0, n = 0;
+
+    ck_assert_int_eq(db_user_create(fx_db, "x", "h", "admin", 1, &x), 0);
+    ck_assert_int_eq(db_user_create(fx_db, "y", "h", "admin", 1, &y), 0);
+    ck_assert_int_eq(db_begin(fx_db), 0);
+    ck_assert_int_eq(db_admin_count_enabled(fx_db, &n), 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(db_user_set_role(fx_db, x, "user", 2), 0);
+    /* The other's change waits, then gives up with DB_BUSY. */
+    int rc = db_begin(other);
+    if (rc == 0) {
+        rc = db_admin_count_enabled(other, &n);
+        db_rollback(other);
+    }
+    ck_assert_int_eq(rc, DB_BUSY);
+    ck_assert_int_eq(db_commit(fx_db), 0);
+    /* Once the first committed: one admin left, seen by the second. */
+    ck_assert_int_eq(db_begin(other), 0);
+    ck_assert_int_eq(db_admin_count_enabled(other, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(db_rollback(other), 0);
+    db_close(other);
+}
+END_TEST
+
 static Suite *admin_suite(void)
 {
     Suite *s = suite_create("db_admin");
@@ -87,6 +119,7 @@ static Suite *admin_suite(void)
     tcase_add_test(tc, test_actor_recorded);
     tcase_add_test(tc, test_keep_name);
     tcase_add_test(tc, test_count_enabled_admins);
+    tcase_add_test(tc, test_admin_changes_serialise);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,6 +1,7 @@
 /* test_db_failures.c: the login_failures table (counts per name, decay,
- * clear, purge) and the migration of a version-1 database that adds it. */
-#include <sqlite3.h>
+ * clear, purge, counting from several connections at once) and the
+ * migration of a version-1 database that adds it. */
+#include <pthread.h>
 
 #include "db/admin.h"
 #include "db/failures.h"
@@ -76,7 +77,6 @@ END_TEST
  * survive the migration and the new table works. */
 START_TEST(test_version_1_migrates)
 {
-    sqlite3 *h = NULL;
     struct db_user u;
     int64_t n = 0, at = 0;
 
@@ -85,18 +85,17 @@ START_TEST(test_version_1_migrates)
     fx_db = NULL;
     /* Back to exactly what migration 1 left (released migrations never
      * change, so this is the old file). */
-    ck_assert_int_eq(sqlite3_open(fx_path, &h), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(h,
-                                  "DROP TABLE login_failures;"
-                                  "DROP TABLE mfa_totp; DROP TABLE mfa_recovery;"
-                                  "DROP TABLE mfa_tokens; DROP TABLE password_resets;"
-                                  "DROP TABLE sessions;"
-                                  "DROP TABLE signing_keys; DROP TABLE ticket_keys;"
-                                  "ALTER TABLE audit_log DROP COLUMN actor_id;"
-                                  "PRAGMA user_version = 1;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(h);
+    fx_sql_exec("DROP TABLE login_failures;"
+                "DROP TABLE mfa_totp; DROP TABLE mfa_recovery;"
+                "DROP TABLE mfa_tokens; DROP TABLE password_resets;"
+                "DROP TABLE sessions;"
+                "DROP TABLE signing_keys; DROP TABLE ticket_keys;"
+                "ALTER TABLE audit_log DROP COLUMN actor_id;");
+    if (fx_pg()) /* what version 2 added besides tables: the announcing triggers */
+        fx_sql_exec("DROP FUNCTION portcullis_user_changed, portcullis_mfa_changed, "
+                    "portcullis_family_revoked CASCADE");
+    fx_sql_exec(fx_pg() ? "UPDATE portcullis_meta SET value = 1 WHERE key = 'schema_version'"
+                        : "PRAGMA user_version = 1;");
     fx_db = fx_open(fx_path, 5000);
     ck_assert_int_eq(db_schema_version(fx_db), DB_SCHEMA_VERSION);
     ck_assert_int_eq(db_user_by_name(fx_db, "old.user", &u), 0);
@@ -104,6 +103,46 @@ START_TEST(test_version_1_migrates)
     ck_assert_int_eq(db_failure_get(fx_db, "old.user", &n, &at), 0);
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(db_audit_add_by(fx_db, "admin_update", 1, "old.user", 7, "ip", NULL, 9), 0);
+}
+END_TEST
+
+/* Failures counted at once by several connections (several instances, each
+ * with its threads) all count: the upsert is atomic on its row. */
+#define RACERS    3
+#define PER_RACER 40
+
+static void *racer_main(void *arg)
+{
+    char err[256];
+    struct db *db = NULL;
+    int *bad = arg;
+
+    if (db_open(&db, fx_path, 10000, err, sizeof err) != 0) {
+        *bad = -1;
+        return NULL;
+    }
+    for (int i = 0; i < PER_RACER; i++)
+        if (db_failure_add(db, "target", 1000 + i, 3600, NULL, NULL) != 0)
+            (*bad)++;
+    db_close(db);
+    return NULL;
+}
+
+START_TEST(test_concurrent_failures_all_count)
+{
+    pthread_t t[RACERS];
+    int bad[RACERS] = { 0 };
+    int64_t n = 0, at = 0;
+
+    for (int i = 0; i < RACERS; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, racer_main, &bad[i]), 0);
+    for (int i = 0; i < RACERS; i++) {
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+        ck_assert_int_eq(bad[i], 0);
+    }
+    ck_assert_int_eq(db_failure_get(fx_db, "target", &n, &at), 0);
+    ck_assert_int_eq(n, RACERS * PER_RACER);
+    ck_assert_int_eq(at, 1000 + PER_RACER - 1);
 }
 END_TEST
 
@@ -117,6 +156,7 @@ static Suite *failures_suite(void)
     tcase_add_test(tc, test_clear_and_purge);
     tcase_add_test(tc, test_hostile_and_bad_names);
     tcase_add_test(tc, test_version_1_migrates);
+    tcase_add_test(tc, test_concurrent_failures_all_count);
     suite_add_tcase(s, tc);
     return s;
 }

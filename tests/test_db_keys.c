@@ -2,7 +2,6 @@
  * listed newest first with the retired ones still in their window,
  * rotation retiring the active key and dropping expired ones in one step,
  * ticket keys whose first insert wins, the purge and the count. */
-#include <sqlite3.h>
 
 #include "db/db_internal.h"
 #include "db/keys.h"
@@ -153,7 +152,6 @@ END_TEST
  * tables, its users intact. */
 START_TEST(test_version_2_migrates)
 {
-    sqlite3 *h = NULL;
     struct db_signing_key a = skey("a-kid", 100, 0);
     struct seen s = { 0 };
     int64_t n = -1;
@@ -165,13 +163,9 @@ START_TEST(test_version_2_migrates)
                      0);
     db_close(fx_db);
     fx_db = NULL;
-    ck_assert_int_eq(sqlite3_open(fx_path, &h), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(h,
-                                  "DROP TABLE signing_keys; DROP TABLE ticket_keys;"
-                                  "PRAGMA user_version = 2;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(h);
+    fx_sql_exec("DROP TABLE signing_keys; DROP TABLE ticket_keys;");
+    fx_sql_exec(fx_pg() ? "UPDATE portcullis_meta SET value = 2 WHERE key = 'schema_version'"
+                        : "PRAGMA user_version = 2;");
     fx_db = fx_open(fx_path, 5000);
     ck_assert_int_eq(db_schema_version(fx_db), 3);
     ck_assert_int_eq(db_key_count(fx_db, &n), 0);

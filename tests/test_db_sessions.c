@@ -2,7 +2,6 @@
  * touched, listed only while their refresh family is live, looked up only
  * by their owner; and the scheduled purge: expired tokens and dead
  * families go, rotated tokens of live families stay (reuse detection). */
-#include <sqlite3.h>
 
 #include "db/sessions.h"
 #include "db/tokens.h"
@@ -30,17 +29,9 @@ static int seen_cb(void *arg, const struct db_session *s)
 
 static int64_t count(const char *table)
 {
-    sqlite3_stmt *st = NULL;
     char sql[64];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-    sqlite3 *h = NULL;
-    ck_assert_int_eq(sqlite3_open(fx_path, &h), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return n;
+    return fx_sql_int(sql);
 }
 
 START_TEST(test_create_touch_list)

@@ -1,0 +1,351 @@
+/* pg.c: the PostgreSQL half of the store, through libpq: the connection and
+ * its settings, reconnecting with backoff, preparing and executing the
+ * cached statements, reading results, and mapping SQLSTATEs to DB_* codes.
+ * One PGconn per struct db, used by one thread, like SQLite's handle. */
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/db_internal.h"
+
+enum {
+    BACKOFF_MIN_MS = 100,
+    BACKOFF_MAX_MS = 5000,
+    CONNECT_TIMEOUT_MS = 5000, /* a reconnection given up after this */
+    STEP_WAIT_MS = 50          /* the most one call waits on a reconnection */
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Our message for a failed result or connection, without libpq's newline. */
+static void record(struct db *db, const char *msg)
+{
+    size_t n;
+
+    snprintf(db->errmsg, sizeof db->errmsg, "%s", msg && *msg ? msg : "PostgreSQL error");
+    n = strlen(db->errmsg);
+    while (n > 0 && (db->errmsg[n - 1] == '\n' || db->errmsg[n - 1] == ' '))
+        db->errmsg[--n] = '\0';
+}
+
+/* Every statement cached on the old connection is gone with it. */
+static void forget_prepared(struct db *db)
+{
+    for (int i = 0; i < DB_STMT_COUNT; i++)
+        db->stmts[i].prepared = 0;
+}
+
+/* Session settings, applied on every (re)connection. Static SQL with our
+ * own integer only. */
+static int configure(struct db *db)
+{
+    char sql[160];
+
+    snprintf(sql, sizeof sql,
+             "SET lock_timeout = %d; SET client_min_messages = warning; SET TIME ZONE 'UTC'",
+             db->busy_timeout_ms);
+    return db_pg_exec_plain(db, sql);
+}
+
+static void mark_broken(struct db *db)
+{
+    if (!db->broken) {
+        db->broken = 1;
+        db->backoff_ms = BACKOFF_MIN_MS;
+        db->retry_at_ms = mono_ms();
+    }
+}
+
+/* A reconnection that failed: the next one waits out the backoff. */
+static int reconnect_failed(struct db *db, const char *why)
+{
+    record(db, why);
+    db->connecting = 0;
+    db->retry_at_ms = mono_ms() + db->backoff_ms;
+    db->backoff_ms = db->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : db->backoff_ms * 2;
+    return DB_ERROR;
+}
+
+/* Advances a reconnection started by PQresetStart for at most STEP_WAIT_MS:
+ * the caller (often an event loop) never waits on a silent host for longer;
+ * the next call goes on where this one stopped. 0 when connected. */
+static int reconnect_step(struct db *db)
+{
+    int64_t now = mono_ms(), until = now + STEP_WAIT_MS;
+
+    for (;;) {
+        struct pollfd p = { PQsocket(db->pg), db->poll_for == 1 ? POLLIN : POLLOUT, 0 };
+        int64_t left = until - now;
+
+        if (p.fd < 0)
+            return reconnect_failed(db, PQerrorMessage(db->pg));
+        if (now >= db->connect_deadline_ms)
+            return reconnect_failed(db, "PostgreSQL: timeout reconnecting");
+        if (poll(&p, 1, left > 0 ? (int)left : 0) <= 0) {
+            if (mono_ms() >= until)
+                return db_failf(db, DB_ERROR, "PostgreSQL connection lost; reconnecting");
+            now = mono_ms();
+            continue; /* EINTR */
+        }
+        switch (PQconnectPoll(db->pg)) {
+        case PGRES_POLLING_OK: db->connecting = 0; return 0;
+        case PGRES_POLLING_READING: db->poll_for = 1; break;
+        case PGRES_POLLING_WRITING: db->poll_for = 2; break;
+        default: return reconnect_failed(db, PQerrorMessage(db->pg));
+        }
+        now = mono_ms();
+    }
+}
+
+int db_pg_ready(struct db *db)
+{
+    if (!db->broken && PQstatus(db->pg) == CONNECTION_OK)
+        return 0;
+    mark_broken(db);
+    if (!db->connecting) {
+        if (mono_ms() < db->retry_at_ms)
+            return db_failf(db, DB_ERROR, "PostgreSQL connection lost; reconnecting");
+        forget_prepared(db);
+        if (!PQresetStart(db->pg))
+            return reconnect_failed(db, PQerrorMessage(db->pg));
+        db->connecting = 1;
+        db->poll_for = 2;
+        db->connect_deadline_ms = mono_ms() + CONNECT_TIMEOUT_MS;
+    }
+    if (reconnect_step(db) != 0)
+        return DB_ERROR;
+    db->broken = 0;
+    if (configure(db) != 0) {
+        char why[sizeof db->errmsg];
+
+        memcpy(why, db->errmsg, sizeof why);
+        mark_broken(db);
+        return reconnect_failed(db, why);
+    }
+    return 0;
+}
+
+/* Maps a failed result to a DB_* code and records its message. */
+int db_pg_fail(struct db *db, PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+    record(db, res ? PQresultErrorMessage(res) : PQerrorMessage(db->pg));
+    if (PQstatus(db->pg) != CONNECTION_OK) {
+        mark_broken(db);
+        return DB_ERROR;
+    }
+    if (!state)
+        return DB_ERROR;
+    if (strcmp(state, "23505") == 0) /* unique_violation */
+        return DB_CONFLICT;
+    if (strcmp(state, "23503") == 0) /* foreign_key_violation */
+        return DB_NOTFOUND;
+    if (strcmp(state, "40001") == 0 || /* serialization_failure */
+        strcmp(state, "40P01") == 0 || /* deadlock_detected */
+        strcmp(state, "55P03") == 0 || /* lock_not_available (lock_timeout) */
+        strcmp(state, "57014") == 0)   /* query_canceled (statement_timeout) */
+        return DB_BUSY;
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
+        mark_broken(db); /* connection exception, admin shutdown */
+        return DB_ERROR;
+    }
+    return DB_ERROR;
+}
+
+int db_pg_exec_plain(struct db *db, const char *sql)
+{
+    PGresult *res = PQexec(db->pg, sql);
+    ExecStatusType s = PQresultStatus(res);
+    int rc = 0;
+
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+        rc = db_pg_fail(db, res);
+    PQclear(res);
+    return rc;
+}
+
+/* Our ?N placeholders as PostgreSQL's $N, outside quoted literals. */
+static int rewrite(const char *sql, char *out, size_t size)
+{
+    size_t o = 0;
+    char quote = 0;
+
+    for (const char *p = sql; *p; p++) {
+        char c = *p;
+
+        if (quote && c == quote)
+            quote = 0;
+        else if (!quote && (c == '\'' || c == '"'))
+            quote = c;
+        else if (!quote && c == '?')
+            c = '$';
+        if (o + 1 >= size)
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static Oid type_oid(char letter)
+{
+    switch (letter) {
+    case 't': return 25; /* text */
+    case 'i':
+    case 'r':
+    case 'n': return 20; /* int8 */
+    default: return 17;  /* bytea */
+    }
+}
+
+static int prepare(struct db *db, struct db_stmt *st)
+{
+    char name[16], text[2048];
+    Oid types[DB_MAX_PARAMS];
+    PGresult *res;
+    int rc = 0;
+
+    if (rewrite(st->sql, text, sizeof text) != 0)
+        return db_failf(db, DB_ERROR, "statement %d too long", (int)st->id);
+    for (int i = 0; i < st->nparams; i++)
+        types[i] = type_oid(st->types[i]);
+    snprintf(name, sizeof name, "s%d", (int)st->id);
+    res = PQprepare(db->pg, name, text, st->nparams, types);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = db_pg_fail(db, res);
+    PQclear(res);
+    if (rc == 0)
+        st->prepared = 1;
+    return rc;
+}
+
+static int execute_once(struct db *db, struct db_stmt *st)
+{
+    char name[16];
+    ExecStatusType s;
+    PGresult *res;
+    int rc;
+
+    if ((rc = db_pg_ready(db)) != 0)
+        return rc;
+    if (!st->prepared && (rc = prepare(db, st)) != 0)
+        return rc;
+    snprintf(name, sizeof name, "s%d", (int)st->id);
+    res = PQexecPrepared(db->pg, name, st->nparams, st->values, st->lengths, st->formats, 0);
+    s = PQresultStatus(res);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        rc = db_pg_fail(db, res);
+        PQclear(res);
+        return rc;
+    }
+    db->changes = strtoll(PQcmdTuples(res), NULL, 10);
+    st->res = res;
+    st->row = -1;
+    return 0;
+}
+
+/* A connection that died while idle (PostgreSQL restarted) is noticed only
+ * by the next statement. A read outside a transaction is repeated once on a
+ * new connection at once, so that a restart costs the reads nothing; a
+ * write is not repeated (it may have been applied before the connection
+ * dropped): it fails, and the caller answers 503. */
+int db_pg_execute(struct db *db, struct db_stmt *st)
+{
+    int idle = !db->broken && !db_pg_in_txn(db);
+    int rc = execute_once(db, st);
+
+    if (rc == DB_ERROR && idle && db->broken && strncmp(st->sql, "SELECT", 6) == 0) {
+        db->retry_at_ms = 0;
+        rc = execute_once(db, st);
+    }
+    return rc;
+}
+
+void db_pg_clear(struct db_stmt *st)
+{
+    PQclear(st->res);
+    st->res = NULL;
+    PQfreemem(st->blob);
+    st->blob = NULL;
+    st->row = -1;
+}
+
+int db_pg_in_txn(struct db *db)
+{
+    PGTransactionStatusType t = PQtransactionStatus(db->pg);
+
+    if (t == PQTRANS_INERROR)
+        return 2;
+    return t == PQTRANS_INTRANS || t == PQTRANS_ACTIVE;
+}
+
+int db_pg_rows(const struct db_stmt *st) { return st->res ? PQntuples(st->res) : 0; }
+
+static int valid(const struct db_stmt *st, int col)
+{
+    return st->res && st->row >= 0 && st->row < PQntuples(st->res) && col >= 0 &&
+           col < PQnfields(st->res);
+}
+
+int db_pg_isnull(const struct db_stmt *st, int col)
+{
+    return !valid(st, col) || PQgetisnull(st->res, st->row, col);
+}
+
+const char *db_pg_value(const struct db_stmt *st, int col)
+{
+    return valid(st, col) ? PQgetvalue(st->res, st->row, col) : "";
+}
+
+const void *db_pg_blob(struct db_stmt *st, int col, size_t *len)
+{
+    *len = 0;
+    if (db_pg_isnull(st, col))
+        return NULL;
+    PQfreemem(st->blob);
+    st->blob = PQunescapeBytea((const unsigned char *)PQgetvalue(st->res, st->row, col), len);
+    return st->blob;
+}
+
+int db_pg_open(struct db *db, const char *url, char *err, size_t errlen)
+{
+    /* Defaults the URL may override (libpq: later keywords win, and the URL
+     * expands in place of dbname): a connection attempt, and a request
+     * waiting on a dead server, end within seconds, not TCP's minutes. */
+    static const char *const keys[] = { "connect_timeout", "tcp_user_timeout", "dbname", NULL };
+    const char *values[] = { "5", "10000", url, NULL };
+
+    db->pg = PQconnectdbParams(keys, values, 1);
+    if (!db->pg) {
+        snprintf(err, errlen, "PostgreSQL: out of memory");
+        return DB_ERROR;
+    }
+    if (PQstatus(db->pg) != CONNECTION_OK) {
+        record(db, PQerrorMessage(db->pg));
+        snprintf(err, errlen, "PostgreSQL: %s", db->errmsg);
+        return DB_ERROR;
+    }
+    if (configure(db) != 0) {
+        snprintf(err, errlen, "PostgreSQL: %s", db->errmsg);
+        return DB_ERROR;
+    }
+    return 0;
+}
+
+void db_pg_close(struct db *db)
+{
+    if (db->pg && PQstatus(db->pg) == CONNECTION_OK && db_pg_in_txn(db))
+        (void)db_pg_exec_plain(db, "ROLLBACK");
+    PQfinish(db->pg);
+    db->pg = NULL;
+}

@@ -1,0 +1,134 @@
+/* e2e_pg_restart.c: PostgreSQL restarting under a running server. The test
+ * runs a cluster of its own (tests/support/pg_cluster.sh, not the shared
+ * one: it stops it), starts portcullis on it, stops PostgreSQL: requests
+ * that need the store get 503 (JSON, Retry-After), /healthz says the store
+ * is down, the process stays up; PostgreSQL comes back: the server
+ * reconnects by itself and serves again, and stops cleanly. */
+#include <check.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/api.h"
+#include "support/support.h"
+
+#define PW "correct horse battery staple"
+
+static char g_dir[64];
+
+static void cluster(const char *cmd, char *out, size_t cap)
+{
+    char line[256];
+    snprintf(line, sizeof line, "bash %s/tests/support/pg_cluster.sh %s %s", PC_SOURCE_DIR, cmd,
+             g_dir);
+    FILE *p = popen(line, "r");
+    ck_assert_ptr_nonnull(p);
+    char buf[512];
+    /* Read to the end: closing the pipe early would kill the script. */
+    size_t n = fread(buf, 1, sizeof buf - 1, p);
+    while (fgetc(p) != EOF)
+        ;
+    buf[n] = '\0';
+    if (out) {
+        buf[strcspn(buf, "\n")] = '\0';
+        ck_assert_uint_lt(strlen(buf), cap);
+        memcpy(out, buf, strlen(buf) + 1);
+    }
+    int rc = pclose(p);
+    ck_assert_msg(rc == 0, "pg_cluster.sh %s: status %d", cmd, rc);
+}
+
+static int status(const struct srv *s, const char *method, const char *path, const char *bearer,
+                  const char *user)
+{
+    struct api_resp r = { 0 };
+    int st = user ? api_json(s, method, path, bearer, &r, "{s:s, s:s}", "username", user,
+                             "password", PW)
+                  : api_json(s, method, path, bearer, &r, NULL);
+    if (st == 503) {
+        char ra[16] = "";
+        ck_assert_int_eq(api_header(&r, "Retry-After", ra, sizeof ra), 0);
+        ck_assert_ptr_nonnull(api_error(&r));
+    }
+    api_resp_free(&r);
+    return st;
+}
+
+/* status() until it is 200, for at most 15 s; the last status. Meanwhile
+ * only 503 (the store still away) is a right answer. */
+static int until_ok(const struct srv *s, const char *method, const char *path, const char *bearer,
+                    const char *user)
+{
+    int st = 0;
+    for (int i = 0; i < 150 && st != 200; i++) {
+        st = status(s, method, path, bearer, user);
+        if (st != 200) {
+            ck_assert_int_eq(st, 503);
+            usleep(100 * 1000);
+        }
+    }
+    return st;
+}
+
+START_TEST(postgresql_restarts_under_load)
+{
+    struct srv s;
+    struct api_session t;
+    char url[256], extra[512];
+
+    cluster("start", NULL, 0);
+    cluster("url", url, sizeof url);
+    snprintf(extra, sizeof extra, "{\"db\": {\"url\": \"%s\"}, \"auth\": {\"user_cache_ms\": 0}}",
+             url);
+    ck_assert_int_eq(api_start(&s, extra), 0);
+    ck_assert_int_eq(api_new_user(&s, "heidi", PW, &t), 0);
+    ck_assert_int_eq(status(&s, "GET", "/healthz", NULL, NULL), 200);
+
+    cluster("down", NULL, 0);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(status(&s, "GET", "/healthz", NULL, NULL), 503);
+        ck_assert_int_eq(status(&s, "GET", "/api/me", t.access, NULL), 503);
+        ck_assert_int_eq(status(&s, "POST", "/api/login", NULL, "heidi"), 503);
+    }
+    ck_assert_int_eq(kill(s.pid, 0), 0);
+
+    cluster("up", NULL, 0);
+    /* Every loop and pool thread reconnects on its own, after a backoff of
+     * at most 5 s: each kind of request comes back within 15 s. */
+    ck_assert_int_eq(until_ok(&s, "GET", "/healthz", NULL, NULL), 200);
+    ck_assert_int_eq(until_ok(&s, "POST", "/api/login", NULL, "heidi"), 200);
+    ck_assert_int_eq(until_ok(&s, "GET", "/api/me", t.access, NULL), 200);
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+    cluster("stop", NULL, 0);
+}
+END_TEST
+
+/* In the parent, after the case: also when it failed half-way (its
+ * forked process then ended without cleaning up). */
+static void stop_cluster(void)
+{
+    char line[256];
+    snprintf(line, sizeof line, "bash %s/tests/support/pg_cluster.sh stop %s >/dev/null 2>&1",
+             PC_SOURCE_DIR, g_dir);
+    if (system(line) != 0)
+        fprintf(stderr, "could not stop the cluster in %s\n", g_dir);
+}
+
+int main(void)
+{
+    Suite *su = suite_create("pg_restart");
+    TCase *tc = tcase_create("restart");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, postgresql_restarts_under_load);
+    suite_add_tcase(su, tc);
+    snprintf(g_dir, sizeof g_dir, "/tmp/pc_pgr_%ld", (long)getpid());
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    stop_cluster();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
