@@ -18,6 +18,7 @@
 #include <mbedtls/sha256.h>
 
 #include "support/api.h"
+#include "support/db_fixture.h"
 #include "support/jwt_forge.h"
 #include "support/support.h"
 #include "support/tls_client.h"
@@ -360,17 +361,27 @@ static void check_resumption(const struct srv *a, const struct srv *b, const str
     }
 }
 
+/* A and B share a SQLite file, or (with PC_TEST_PG_URL: e2e_keys_pg) a
+ * PostgreSQL store; C always has a store of its own. */
 START_TEST(two_instances_share_signing_and_ticket_keys)
 {
     struct srv a, b, c;
     struct api_session t1, t2;
-    char json[1400], kid1[64], kid2[64], kids[512];
-    ck_assert_int_eq(api_start(&a, "{\"metrics\": {\"port\": 0}}"), 0);
+    char json[PATH_MAX + 1400], store[PATH_MAX + 64], kid1[64], kid2[64], kids[512];
+    if (fx_pg()) {
+        fx_make_dir(); /* a fresh schema; fx_path is its URL */
+        snprintf(store, sizeof store, "\"url\": \"%s\"", fx_path);
+        snprintf(json, sizeof json, "{\"db\": {%s}, \"metrics\": {\"port\": 0}}", store);
+        ck_assert_int_eq(api_start(&a, json), 0);
+    } else {
+        ck_assert_int_eq(api_start(&a, "{\"metrics\": {\"port\": 0}}"), 0);
+        snprintf(store, sizeof store, "\"path\": \"%s/data/portcullis.db\"", a.dir);
+    }
     snprintf(json, sizeof json,
-             "{\"db\": {\"path\": \"%s/data/portcullis.db\"}, \"auth\": {\"master_key_file\":"
+             "{\"db\": {%s}, \"auth\": {\"master_key_file\":"
              " \"%s/data/master.key\"}, \"tls\": {\"dev_cert_dir\": \"%s/certs\"},"
              " \"metrics\": {\"port\": 0}}",
-             a.dir, a.dir, a.dir);
+             store, a.dir, a.dir);
     ck_assert_int_eq(api_start(&b, json), 0);
     snprintf(b.ca_file, sizeof b.ca_file, "%s", a.ca_file);
     ck_assert_int_eq(api_start(&c, "{\"metrics\": {\"port\": 0}}"), 0);
@@ -406,6 +417,12 @@ static Suite *keys_suite(void)
     Suite *s = suite_create("e2e_keys");
     TCase *tc = tcase_create("keys");
     tcase_set_timeout(tc, 60);
+    if (fx_pg()) { /* e2e_keys_pg: what changes with the store */
+        tcase_add_checked_fixture(tc, NULL, fx_teardown);
+        tcase_add_test(tc, two_instances_share_signing_and_ticket_keys);
+        suite_add_tcase(s, tc);
+        return s;
+    }
     tcase_add_test(tc, rotation_keeps_old_tokens_until_their_window_ends);
     tcase_add_test(tc, rotate_refused_without_the_master_key);
     tcase_add_test(tc, hs256_keeps_its_secret);
@@ -416,11 +433,4 @@ static Suite *keys_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(keys_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return fx_run(keys_suite()); }
