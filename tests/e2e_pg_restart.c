@@ -1,6 +1,7 @@
 /* e2e_pg_restart.c: PostgreSQL restarting under a running server. The test
  * runs a cluster of its own (tests/support/pg_cluster.sh, not the shared
- * one: it stops it), starts portcullis on it, stops PostgreSQL: requests
+ * one: it stops it), starts portcullis on it, and keeps a client asking
+ * for /api/me and logging in throughout; stops PostgreSQL: requests
  * that need the store get 503 (JSON, Retry-After), /healthz says the store
  * is down, the process stays up; PostgreSQL comes back: the server
  * reconnects by itself and serves again, and stops cleanly. */
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "support/api.h"
@@ -73,6 +75,52 @@ static int until_ok(const struct srv *s, const char *method, const char *path, c
     return st;
 }
 
+/* The load: a child process asking for /api/me and logging in, one request
+ * after another, until its parent kills it; every status goes down the
+ * pipe as one byte (a transport failure as 0). */
+static pid_t load_start(const struct srv *s, const char *access, int *rd)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        for (unsigned i = 0;; i++) {
+            struct api_resp r = { 0 };
+            int st = i % 4 == 3 ? api_json(s, "POST", "/api/login", NULL, &r, "{s:s, s:s}",
+                                           "username", "heidi", "password", PW)
+                                : api_json(s, "GET", "/api/me", access, &r, NULL);
+            api_resp_free(&r);
+            unsigned char b = st == 200 ? 2 : st == 503 ? 5 : st <= 0 ? 0 : 9;
+            if (write(fds[1], &b, 1) != 1)
+                _exit(0);
+        }
+    }
+    close(fds[1]);
+    *rd = fds[0];
+    return pid;
+}
+
+/* Stops the load; every answer was 200 or 503 (never a failed connection or
+ * another status), and there were both. */
+static void load_check(pid_t pid, int rd)
+{
+    unsigned char buf[4096];
+    long n200 = 0, n503 = 0, other = 0;
+    ssize_t n;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    while ((n = read(rd, buf, sizeof buf)) > 0)
+        for (ssize_t i = 0; i < n; i++)
+            buf[i] == 2 ? n200++ : buf[i] == 5 ? n503++ : other++;
+    close(rd);
+    ck_assert_msg(other == 0, "%ld answers neither 200 nor 503 (%ld ok, %ld 503)", other, n200,
+                  n503);
+    ck_assert_int_gt(n200, 0);
+    ck_assert_int_gt(n503, 0);
+}
+
 START_TEST(postgresql_restarts_under_load)
 {
     struct srv s;
@@ -86,6 +134,9 @@ START_TEST(postgresql_restarts_under_load)
     ck_assert_int_eq(api_start(&s, extra), 0);
     ck_assert_int_eq(api_new_user(&s, "heidi", PW, &t), 0);
     ck_assert_int_eq(status(&s, "GET", "/healthz", NULL, NULL), 200);
+    int rd;
+    pid_t load = load_start(&s, t.access, &rd);
+    usleep(500 * 1000);
 
     cluster("down", NULL, 0);
     for (int i = 0; i < 5; i++) {
@@ -101,6 +152,8 @@ START_TEST(postgresql_restarts_under_load)
     ck_assert_int_eq(until_ok(&s, "GET", "/healthz", NULL, NULL), 200);
     ck_assert_int_eq(until_ok(&s, "POST", "/api/login", NULL, "heidi"), 200);
     ck_assert_int_eq(until_ok(&s, "GET", "/api/me", t.access, NULL), 200);
+    usleep(500 * 1000);
+    load_check(load, rd);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
     cluster("stop", NULL, 0);
 }
