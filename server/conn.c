@@ -380,6 +380,8 @@ static int conn_step_write(struct conn *c)
         /* Idle keep-alive: give memory back while nobody talks. */
         c->idle = true;
         conn_http_idle(h);
+        if (c->tls)
+            tls_conn_idle(c->tls);
         conn_set_timer(c, conn_cfg(c)->timeouts.keepalive_ms);
     } else {
         /* More is buffered: the body after a 100 Continue, or the next

@@ -79,6 +79,11 @@ ssize_t tls_conn_write(struct tls_conn *c, const void *buf, size_t len);
 size_t tls_conn_pending(const struct tls_conn *c);
 /* Best-effort close_notify; never blocks. */
 void tls_conn_close_notify(struct tls_conn *c);
+/* The connection waits for its next request with nothing left to send: gives
+ * back memory the handshake made resident and nothing needs until later
+ * records (once per connection; later calls do nothing). A connection closed
+ * right after its response never needs it. */
+void tls_conn_idle(struct tls_conn *c);
 
 const char *tls_conn_version(const struct tls_conn *c); /* "TLSv1.2" */
 const char *tls_conn_ciphersuite(const struct tls_conn *c);
