@@ -596,6 +596,35 @@ void tls_conn_close_notify(struct tls_conn *c)
     (void)mbedtls_ssl_close_notify(&c->ssl); /* WANT_*: best effort, dropped */
 }
 
+void tls_conn_cork(struct tls_conn *c)
+{
+    if (c->hs_done && !c->failed)
+        c->bio.batching = 1;
+}
+
+/* The close_notify joins the held records in the queue (batching makes the
+ * BIO take it whole), then the queue leaves in one send(), or in the next
+ * calls if the socket fills up. */
+int tls_conn_finish(struct tls_conn *c)
+{
+    int ret;
+
+    if (c->failed)
+        return TLS_ERROR;
+    if (!c->notified && c->hs_done) {
+        c->notified = 1;
+        c->bio.batching = 1;
+        ret = mbedtls_ssl_close_notify(&c->ssl);
+        if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
+            c->bio.batching = 0;
+            return conn_map(c, ret);
+        }
+    }
+    c->bio.batching = 0;
+    ret = tls_bio_flush(&c->bio);
+    return ret == 0 ? 0 : conn_map(c, ret);
+}
+
 const char *tls_conn_version(const struct tls_conn *c) { return mbedtls_ssl_get_version(&c->ssl); }
 
 const char *tls_conn_ciphersuite(const struct tls_conn *c)
