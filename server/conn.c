@@ -361,7 +361,14 @@ static int conn_step_handshake(struct conn *c)
 static int conn_step_write(struct conn *c)
 {
     struct conn_http *h = &c->http;
+    /* A last response that fits in one record leaves with the close_notify
+     * in one send() (tls.h). */
+    bool last_tls = c->tls != NULL && h->close_after_write;
+    if (last_tls && h->out.len <= CONN_READ_CHUNK)
+        tls_conn_cork(c->tls);
     int rc = conn_flush(c);
+    if (rc == 0 && last_tls)
+        rc = tls_conn_finish(c->tls);
     if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
         c->want = rc == TLS_WANT_READ ? EPOLLIN : EPOLLOUT;
         conn_set_timer(c, conn_cfg(c)->timeouts.write_ms);
@@ -380,6 +387,8 @@ static int conn_step_write(struct conn *c)
         /* Idle keep-alive: give memory back while nobody talks. */
         c->idle = true;
         conn_http_idle(h);
+        if (c->tls)
+            tls_conn_idle(c->tls);
         conn_set_timer(c, conn_cfg(c)->timeouts.keepalive_ms);
     } else {
         /* More is buffered: the body after a 100 Continue, or the next

@@ -5,6 +5,8 @@
 #include "support/tls_fixture.h"
 #include "tls/tickets.h"
 
+#include <sys/ioctl.h>
+
 /* ---- data ---------------------------------------------------------------- */
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
@@ -405,6 +407,38 @@ START_TEST(server_close_notify)
 }
 END_TEST
 
+/* A last response: tls_conn_cork holds its records back (nothing reaches
+ * the client's socket), tls_conn_finish sends them with the close_notify,
+ * and a second finish or a close_notify afterwards sends nothing more. */
+START_TEST(corked_last_response)
+{
+    struct tc_opts o = { 0 };
+    struct side sd;
+    struct tc_conn c;
+    char buf[16];
+    int waiting = -1;
+
+    side_open(&sd, server_new(0));
+    tls_server_release(sd.srv);
+    client_attach(&c, sd.cfd, &o);
+    handshake_ok(&sd, &c);
+    tls_conn_cork(sd.conn);
+    ck_assert_int_eq(tls_conn_write(sd.conn, "last", 4), 4);
+    ck_assert_int_eq(ioctl(sd.cfd, FIONREAD, &waiting), 0);
+    ck_assert_int_eq(waiting, 0);
+    ck_assert_int_eq(tls_conn_finish(sd.conn), 0);
+    ck_assert_int_eq(tls_conn_finish(sd.conn), 0);
+    tls_conn_close_notify(sd.conn);
+    ck_assert_int_eq(tc_read(&c, buf, sizeof buf, 1000), 4);
+    ck_assert_mem_eq(buf, "last", 4);
+    ck_assert_int_eq(tc_read(&c, buf, sizeof buf, 1000), TC_CLOSED);
+    ck_assert_int_eq(ioctl(sd.cfd, FIONREAD, &waiting), 0);
+    ck_assert_int_eq(waiting, 0);
+    tc_close(&c);
+    side_close(&sd);
+}
+END_TEST
+
 START_TEST(eof_without_close_notify)
 {
     struct tc_opts o = { 0 };
@@ -519,6 +553,7 @@ static Suite *tls_suite(void)
     tcase_add_test(tc, peer_closes_mid_handshake);
     tcase_add_test(tc, client_close_notify);
     tcase_add_test(tc, server_close_notify);
+    tcase_add_test(tc, corked_last_response);
     tcase_add_test(tc, eof_without_close_notify);
     tcase_add_loop_test(tc, load_errors_name_the_file, 0,
                         (int)(sizeof load_cases / sizeof load_cases[0]));

@@ -83,6 +83,21 @@ ssize_t tls_conn_write(struct tls_conn *c, const void *buf, size_t len);
 size_t tls_conn_pending(const struct tls_conn *c);
 /* Best-effort close_notify; never blocks. */
 void tls_conn_close_notify(struct tls_conn *c);
+/* For a connection's last response: the records of the following writes are
+ * held back (tls_conn_write accepts them at once) to leave in one send() with
+ * the close_notify at tls_conn_finish, one system call and one packet fewer.
+ * The caller must then call tls_conn_finish; hold back only what fits in
+ * memory comfortably (one record, 16 KiB). */
+void tls_conn_cork(struct tls_conn *c);
+/* Queues the close_notify (once) and sends everything held: 0 when all has
+ * left, TLS_WANT_WRITE when the socket is full (call again once writable),
+ * or TLS_ERROR/TLS_CLOSED. */
+int tls_conn_finish(struct tls_conn *c);
+/* The connection waits for its next request with nothing left to send: gives
+ * back memory the handshake made resident and nothing needs until later
+ * records (once per connection; later calls do nothing). A connection closed
+ * right after its response never needs it. */
+void tls_conn_idle(struct tls_conn *c);
 
 const char *tls_conn_version(const struct tls_conn *c); /* "TLSv1.2" */
 const char *tls_conn_ciphersuite(const struct tls_conn *c);
