@@ -23,7 +23,7 @@
 #include "server/server.h"
 
 /* Route access levels (the router's opaque `access`). */
-enum auth_access { AUTH_PUBLIC = 0, AUTH_TOKEN = 1, AUTH_ADMIN = 2 };
+enum auth_access { AUTH_PUBLIC = 0, AUTH_TOKEN = 1, AUTH_ADMIN = 2, AUTH_ROLE_USER = 3 };
 
 /* The configuration sections auth/ reads, filled by the composition root
  * from its struct config. The sections are borrowed: they must outlive the

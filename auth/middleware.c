@@ -154,9 +154,12 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
     if (check_user(ex, al, &cl, &p) != 0 || (cl.sid > 0 && check_session(ex, al, &cl) != 0))
         return 1;
     p.sid = cl.sid;
-    if (access == AUTH_ADMIN && strcmp(p.role, "admin") != 0) {
+    if ((access == AUTH_ADMIN && strcmp(p.role, "admin") != 0) ||
+        (access == AUTH_ROLE_USER && strcmp(p.role, "user") != 0)) {
         metrics_inc(MET_TOKEN_REFUSED_ROLE);
-        http_resp_error(&ex->resp, 403, "forbidden", "this resource needs the admin role");
+        http_resp_error(&ex->resp, 403, "forbidden",
+                        access == AUTH_ADMIN ? "this resource needs the admin role"
+                                             : "this resource needs the user role");
         return 1;
     }
     struct auth_user_view *heap = malloc(sizeof *heap);
@@ -174,4 +177,28 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg)
 const struct auth_user_view *auth_principal(const struct http_exchange *ex)
 {
     return ex->principal;
+}
+
+int auth_access_level(const char *rule, void *arg)
+{
+    (void)arg;
+    if (strcmp(rule, "token") == 0)
+        return AUTH_TOKEN;
+    if (strcmp(rule, "role:admin") == 0)
+        return AUTH_ADMIN;
+    if (strcmp(rule, "role:user") == 0)
+        return AUTH_ROLE_USER;
+    return -1;
+}
+
+int auth_identity(const struct http_exchange *ex, struct gateway_identity *out, void *arg)
+{
+    (void)arg;
+    const struct auth_user_view *p = auth_principal(ex);
+    if (p == NULL)
+        return -1;
+    snprintf(out->user_id, sizeof out->user_id, "%lld", (long long)p->id);
+    snprintf(out->username, sizeof out->username, "%s", p->username);
+    snprintf(out->role, sizeof out->role, "%s", p->role);
+    return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "auth/userstate.h"
 #include "db/db.h"
+#include "server/gateway.h"
 #include "server/http_msg.h"
 
 struct auth_ctx;
@@ -28,6 +29,14 @@ struct auth_loop {
  * alg, expired, unknown or disabled user, epoch older than the user's),
  * 403 for a valid token without the role. arg = struct auth_ctx. */
 int auth_access_check(struct http_exchange *ex, int access, void *arg);
+
+/* The access level of a gateway route's rule: "token" (any user),
+ * "role:admin", "role:user" (exactly that role, as /api/auth/check?role=);
+ * -1 for anything else. arg unused. */
+int auth_access_level(const char *rule, void *arg);
+/* The identity of an authenticated exchange for an upstream: 0, or -1 on a
+ * public route. */
+int auth_identity(const struct http_exchange *ex, struct gateway_identity *out, void *arg);
 
 /* The token of "Authorization: Bearer <token>" (scheme case-insensitive,
  * spaces before the token skipped), copied NUL-terminated into out.

@@ -27,6 +27,7 @@ void conn_http_init(struct conn_http *h, struct conn_http_shared *sh, bool is_tl
     buf_init(&h->ex.resp.body, CONN_HTTP_OUT_MAX / 2);
     h->ex.loop = sh->loop;
     h->ex.loop_data = sh->loop_data;
+    h->ex.gateway = sh->gateway;
     h->ex.route = METRICS_ROUTE_UNMATCHED;
 }
 
@@ -105,15 +106,41 @@ static void conn_http_log(const struct conn_http *h, int status, size_t bytes, u
     log_access(&a);
 }
 
+/* Whether the connection may stay open after this exchange's answer. */
+bool conn_http_keep(const struct conn_http *h)
+{
+    const struct config *cfg = h->sh->cfg;
+    return h->keep_alive && !h->ex.resp.close && !h->sh->draining &&
+           !(cfg->limits.max_requests_per_connection > 0 &&
+             h->requests + 1 >= cfg->limits.max_requests_per_connection);
+}
+
+void conn_http_done(struct conn_http *h, int status, size_t bytes, bool keep)
+{
+    struct http_exchange *ex = &h->ex;
+    uint64_t dur_us = h->started_us ? clock_mono_us() - h->started_us : 0;
+    metrics_request(ex->route, status, dur_us);
+    conn_http_log(h, status, bytes, dur_us);
+    h->requests++;
+    if (!keep)
+        h->close_after_write = true;
+    conn_http_reset_response(ex);
+    conn_http_reset_request(h);
+    memset(&ex->req, 0, sizeof ex->req);
+    ex->route = METRICS_ROUTE_UNMATCHED;
+    ex->user_id = 0;
+    ex->request_id[0] = '\0';
+    log_set_request(NULL);
+    h->started_us = 0;
+}
+
 void conn_http_finish(struct conn_http *h)
 {
     struct http_exchange *ex = &h->ex;
     const struct config *cfg = h->sh->cfg;
     const char *warning = h->sh->site->plain_warning;
     int minor = ex->req.head.minor_version;
-    bool keep = h->keep_alive && !ex->resp.close && !h->sh->draining &&
-                !(cfg->limits.max_requests_per_connection > 0 &&
-                  h->requests + 1 >= cfg->limits.max_requests_per_connection);
+    bool keep = conn_http_keep(h);
     struct http_writer_opts o = { cfg->tls.hsts_max_age_s, h->is_tls };
     if (!h->is_tls && warning != NULL)
         http_resp_header(&ex->resp, "X-Portcullis-Warning", warning);
@@ -133,21 +160,7 @@ void conn_http_finish(struct conn_http *h)
         http_resp_write(&e, &o, minor, 0, ex->req.is_head, &h->out);
         buf_free(&e.body);
     }
-    int status = ex->resp.status ? ex->resp.status : 500;
-    uint64_t dur_us = h->started_us ? clock_mono_us() - h->started_us : 0;
-    metrics_request(ex->route, status, dur_us);
-    conn_http_log(h, status, h->out.len - before, dur_us);
-    h->requests++;
-    if (!keep)
-        h->close_after_write = true;
-    conn_http_reset_response(ex);
-    conn_http_reset_request(h);
-    memset(&ex->req, 0, sizeof ex->req);
-    ex->route = METRICS_ROUTE_UNMATCHED;
-    ex->user_id = 0;
-    ex->request_id[0] = '\0';
-    log_set_request(NULL);
-    h->started_us = 0;
+    conn_http_done(h, ex->resp.status ? ex->resp.status : 500, h->out.len - before, keep);
 }
 
 static void conn_http_reparse_head(struct conn_http *h);

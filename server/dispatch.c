@@ -171,9 +171,32 @@ static void dispatch_options(const struct dispatch_site *site, struct http_excha
     cors_preflight(&live->cors_origins, live->cors_max_age_s, &ex->req, resp, list);
 }
 
+/* A path under a gateway prefix: the route's access check, exactly as a
+ * route's, then the upstream answers (later). */
+static enum dispatch_result dispatch_gateway(const struct dispatch_site *site,
+                                             const struct gateway_route *gr,
+                                             struct http_exchange *ex)
+{
+    int access = gateway_route_access(gr);
+    if (access != 0 &&
+        (site->access_check == NULL || site->access_check(ex, access, site->access_arg) != 0)) {
+        if (site->access_check == NULL)
+            http_resp_error(&ex->resp, 500, "internal", "no access check for this route");
+        return DISPATCH_ANSWERED;
+    }
+    if (ex->gateway == NULL) {
+        http_resp_error(&ex->resp, 503, "unavailable", "the gateway is not ready on this loop");
+        return DISPATCH_ANSWERED;
+    }
+    return gateway_forward(ex->gateway, gr, ex) ? DISPATCH_LATER : DISPATCH_ANSWERED;
+}
+
 static enum dispatch_result dispatch_route(const struct dispatch_site *site,
                                            struct static_cache *files, struct http_exchange *ex)
 {
+    const struct gateway_route *gr = gateway_match(site->gateway, ex->req.head.path);
+    if (gr != NULL)
+        return dispatch_gateway(site, gr, ex);
     const struct route *rt = NULL;
     char allow[256] = "";
     struct str method = ex->req.head.method;

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "server/config.h"
+#include "server/gateway.h"
 #include "server/http_msg.h"
 #include "server/proxy.h"
 #include "server/router.h"
@@ -42,6 +43,7 @@ struct dispatch_site {
     int (*access_check)(struct http_exchange *ex, int access, void *arg);
     void *access_arg;
     const struct static_root *www; /* NULL: no www root */
+    const struct gateway *gateway; /* NULL: no gateway routes */
     int https_port;                /* where the plain listener redirects */
     const char *plain_warning;     /* non-NULL: the plain listener serves */
     /* What SIGHUP may change while the loops run: read once per request

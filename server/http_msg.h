@@ -38,6 +38,9 @@ struct http_response {
     int close; /* send Connection: close and close after */
 };
 
+struct http_stream_ops;
+struct gateway_loop;
+
 struct http_exchange {
     struct http_request req;
     struct http_response resp;
@@ -45,11 +48,16 @@ struct http_exchange {
     struct loop *loop; /* the owning loop */
     void *principal;   /* set by the access check; freed with principal_free */
     void (*principal_free)(void *principal);
-    struct conn *conn;          /* opaque owner (conn.c) */
-    int route;                  /* what answered, for the metrics: the router's index of
+    struct conn *conn;            /* opaque owner (conn.c) */
+    int route;                    /* what answered, for the metrics: the router's index of
                           the route, or METRICS_ROUTE_STATIC / _UNMATCHED (< 0) */
-    long long user_id;          /* the authenticated user (set by the access check); 0: none */
-    char request_id[REQID_MAX]; /* echoed as X-Request-Id, in every log line */
+    long long user_id;            /* the authenticated user (set by the access check); 0: none */
+    char request_id[REQID_MAX];   /* echoed as X-Request-Id, in every log line */
+    struct gateway_loop *gateway; /* this loop's upstream connections (gateway.h) */
+    /* Set while a streaming producer (the gateway) holds the exchange; the
+     * connection calls stream_ops with stream_arg (see http_stream_begin). */
+    const struct http_stream_ops *stream_ops;
+    void *stream_arg;
 };
 
 /* Case-insensitive header lookup on the request; NULL slice p when absent. */
@@ -85,5 +93,39 @@ int http_resp_write(const struct http_response *resp, const struct http_writer_o
 /* Completes an exchange whose handler returned 1 (asynchronous). Must run on
  * the owning loop's thread (the pool's done callback does). */
 void http_exchange_complete(struct http_exchange *ex);
+
+/* A streamed answer (docs/ARCHITECTURE.md, Gateway). A producer whose
+ * dispatch returned "later" sets ex->stream_ops and ex->stream_arg first;
+ * from then on the connection tells it when the client went away (abort:
+ * the producer must forget ex at once and never call back) and when every
+ * byte queued so far was written (drained: the producer may produce more).
+ * Before its head is ready the producer may still answer with ex->resp and
+ * http_exchange_complete (clearing ex->stream_ops first). Every call runs on
+ * the owning loop's thread. */
+struct http_stream_ops {
+    void (*drained)(void *arg);
+    void (*abort)(void *arg);
+};
+
+/* What the producer needs to write the head, and where it appends bytes. */
+struct http_stream_info {
+    struct buf *out;   /* the connection's output: append, then http_stream_push */
+    int keep_alive;    /* the client's connection may stay open after this answer */
+    int minor_version; /* the request's HTTP/1.x */
+    int is_tls;
+    int hsts_max_age_s;
+};
+
+/* Switches the exchange to streaming; fills *info. */
+void http_stream_begin(struct http_exchange *ex, struct http_stream_info *info);
+/* New bytes are on info->out: the connection writes what the socket takes.
+ * May call stream_ops->abort (the client is gone) before it returns. */
+void http_stream_push(struct http_exchange *ex);
+/* The answer is complete (close = 0) or cut short (close = 1: the client's
+ * connection closes once the bytes queued are written). status and bytes
+ * go to the access log and metrics. ex belongs to the connection again:
+ * the producer must not touch it, and must have released everything it
+ * shares with a next request (this may start the next pipelined one). */
+void http_stream_end(struct http_exchange *ex, int status, size_t bytes, int close);
 
 #endif
