@@ -65,6 +65,7 @@ int gateway_create(struct gateway **out, const struct gateway_config *cfg,
         }
         if (gateway_resolve(gr, rc->upstream, err, errlen) != 0)
             goto fail;
+        snprintf(gr->authority, sizeof gr->authority, "%s", rc->upstream + 7);
     }
     g->n = cfg->n;
     *out = g;
@@ -188,6 +189,8 @@ int gateway_request_head(const struct gateway *g, const struct gateway_route *r,
         rc |= buf_append(out, x->value.p, x->value.n);
         rc |= buf_append(out, "\r\n", 2);
     }
+    if (http_req_header(&ex->req, "Host").p == NULL) /* HTTP/1.0 may omit it; 1.1 may not */
+        rc |= put_header(out, "Host", str_make(r->authority, strlen(r->authority)));
     if (ex->req.body.n > 0 || http_req_header(&ex->req, "Content-Length").p != NULL ||
         http_req_header(&ex->req, "Transfer-Encoding").p != NULL)
         rc |= buf_printf(out, "Content-Length: %zu\r\n", ex->req.body.n);

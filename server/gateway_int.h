@@ -20,7 +20,8 @@ struct gateway_route {
     bool forward_authorization;
     int timeout_ms;
     int max_connections;
-    struct sockaddr_storage addr; /* the upstream, resolved at start */
+    char authority[CONFIG_ITEM_MAX]; /* "host:port" of the upstream's URL */
+    struct sockaddr_storage addr;    /* the upstream, resolved at start */
     socklen_t alen;
 };
 

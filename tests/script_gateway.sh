@@ -171,10 +171,23 @@ after=$(seen "j['connections']")
 echo "script_gateway: 21 sequential requests, $((after - before)) new upstream connection(s)"
 [ $((after - before)) -le 1 ] || fail "21 sequential requests took $((after - before)) new upstream connections"
 
-# --- pipelining: three requests in one write, answered in order ---
-python3 - "$pc" "$tmp/certs/ca.crt" <<'PY' || fail "pipelined requests"
+# --- pipelining: four requests in one write, answered in order ---
+python3 - "$pc" "$tmp/certs/ca.crt" "$up" <<'PY' || fail "pipelined requests, or HTTP/1.0 without Host"
 import socket, ssl, sys
 ctx = ssl.create_default_context(cafile=sys.argv[2])
+# HTTP/1.0 without Host: the upstream (HTTP/1.1) gets the upstream's own.
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20),
+                    server_hostname="localhost")
+s.sendall(b"GET /pub/nohost HTTP/1.0\r\n\r\n")
+data = b""
+while True:
+    more = s.recv(65536)
+    if not more:
+        break
+    data += more
+assert data.startswith(b"HTTP/1.0 200"), data[:300]
+assert b'["Host", "127.0.0.1:%s"]' % sys.argv[3].encode() in data, data
+
 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20),
                     server_hostname="localhost")
 paths = ["/pub/one", "/pub/chunked", "/healthz", "/pub/three"]
