@@ -556,7 +556,13 @@ int gateway_forward(struct gateway_loop *gl, const struct gateway_route *r,
     ex->stream_ops = &up_ops;
     ex->stream_arg = uc;
     loop_timer_set(gl->loop, &uc->timer, (uint64_t)r->timeout_ms);
-    if (uc->state == UP_SENDING) /* kept alive: the socket is writable */
-        loop_io_set(gl->loop, &uc->io, EPOLLOUT);
+    if (uc->state == UP_SENDING) {
+        /* Kept alive: write now. A failure is met again (and answered) at
+         * the socket's next event, never from inside the dispatcher. */
+        if (up_send(uc) == 1)
+            uc->state = UP_HEAD; /* its interest is already EPOLLIN */
+        else
+            loop_io_set(gl->loop, &uc->io, EPOLLOUT);
+    }
     return 1;
 }
