@@ -11,6 +11,8 @@
 #     answered meanwhile; upstream down: 502; a malformed answer: 502 and
 #     the client's connection is kept;
 #   - one upstream connection for many sequential requests (keep-alive);
+#   - tokens older than a logout-all, and a disabled user's, refused;
+#   - --check-config refuses an https:// upstream with a clear reason;
 #   - pipelined requests answered in order;
 #   - the upstream metrics.
 # Loopback only; everything started here is stopped on exit.
@@ -136,7 +138,7 @@ expect "$(req --no-alpn --http1.0 "$B/pub/chunked")" 200 "a chunked answer to an
 expect "$(req "$B/pub/big?n=2000000")" 200 "a 2 MB answer"
 [ "$(wc -c <"$tmp/body")" = 2000000 ] || fail "2 MB answer: $(wc -c <"$tmp/body") bytes"
 head -c 70000 /dev/zero >"$tmp/70k"
-expect "$(req --data-binary @"$tmp/70k" "$B/pub/x")" 413 "body over max_body_bytes"
+expect "$(req -H "Expect: 100-continue" --data-binary @"$tmp/70k" "$B/pub/x")" 413 "body over max_body_bytes"
 expect "$(req -H 'Transfer-Encoding: chunked' --data-binary @"$tmp/70k" "$B/pub/x")" 413 \
     "chunked body over max_body_bytes"
 expect "$(req -I "$B/pub/x")" 200 "HEAD"
@@ -203,6 +205,27 @@ pos = [data.find(b'"path": "%s"' % p.encode()) for p in order]
 assert all(p >= 0 for p in pos) and pos == sorted(pos), (pos, data[:2000])
 assert data.find(b'{"status":"ok"}') > pos[1] and data.find(b'{"status":"ok"}') < pos[2]
 PY
+
+# --- the same account checks as the built-in API: logout-all, disabled ---
+bob_pw='{"username":"bob","password":"bob password 1"}'
+api -d "$bob_pw" "$B/api/register" >/dev/null
+bob=$(api -d "$bob_pw" "$B/api/login" | token_of)
+expect "$(req -H "Authorization: Bearer $bob" "$B/notes/x")" 200 "bob's token"
+api -X POST -H "Authorization: Bearer $bob" "$B/api/logout-all" >/dev/null
+expect "$(req -H "Authorization: Bearer $bob" "$B/notes/x")" 401 "a token older than logout-all (epoch)"
+bob=$(api -d "$bob_pw" "$B/api/login" | token_of)
+bob_id=$(api -H "Authorization: Bearer $bob" "$B/api/me" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+expect "$(req -H "Authorization: Bearer $bob" "$B/notes/x")" 200 "bob's new token"
+api -X PATCH -H "Authorization: Bearer $admin" -d '{"disabled": true}' "$B/api/admin/users/$bob_id" >/dev/null
+expect "$(req -H "Authorization: Bearer $bob" "$B/notes/x")" 401 "a disabled user's token"
+
+# --- the config check refuses what the gateway cannot do ---
+sed 's|"upstream": "'"$U"'", "access": "public"}|"upstream": "https://127.0.0.1:'"$up"'", "access": "public"}|' \
+    "$tmp/config.json" >"$tmp/https.json"
+if "$PC_BINARY" --check-config --config "$tmp/https.json" >"$tmp/check.out" 2>&1; then
+    fail "--check-config accepted an https:// upstream"
+fi
+grep -q "https:// upstreams are not supported" "$tmp/check.out" || fail "unclear refusal: $(cat "$tmp/check.out")"
 
 # --- metrics ---
 m=$(curl -s --max-time 10 "http://127.0.0.1:$met/metrics")
