@@ -14,7 +14,8 @@
 #   - tokens older than a logout-all, and a disabled user's, refused;
 #   - --check-config refuses an https:// upstream with a clear reason;
 #   - pipelined requests answered in order;
-#   - the upstream metrics.
+#   - the upstream metrics;
+#   - SIGTERM: a forwarded request in flight is answered (Connection: close).
 # Loopback only; everything started here is stopped on exit.
 # Environment (set by ctest): PC_BINARY, PC_SOURCE_DIR.
 set -euo pipefail
@@ -55,7 +56,7 @@ cat >"$tmp/config.json" <<JSON
    {"prefix": "/notes/", "upstream": "$U", "access": "token", "strip_prefix": true},
    {"prefix": "/fwd/", "upstream": "$U", "access": "token", "forward_authorization": true},
    {"prefix": "/adm/", "upstream": "$U", "access": "role:admin"},
-   {"prefix": "/slow/", "upstream": "$U", "access": "public", "timeout_ms": 1500},
+   {"prefix": "/slow/", "upstream": "$U", "access": "public", "timeout_ms": 3000},
    {"prefix": "/down/", "upstream": "http://127.0.0.1:$down", "access": "public"}
  ]}}
 JSON
@@ -238,5 +239,17 @@ grep -q 'portcullis_upstream_duration_seconds_count{route="/notes/"} [1-9]' <<<"
 if command -v promtool >/dev/null; then
     promtool check metrics <<<"$m" >/dev/null 2>&1 || { promtool check metrics <<<"$m"; fail "promtool"; }
 fi
-kill -0 "${pids[-1]}" || fail "the server died"
+kill -0 "${pids[1]}" || fail "the server died"
+
+# --- SIGTERM: a forwarded request in flight still gets its answer ---
+curl -s -D "$tmp/drain.head" -o /dev/null --max-time 30 --cacert "$tmp/certs/ca.crt" \
+    "$B/slow/slow?ms=1000" &
+drain=$!
+sleep 0.3
+kill -TERM "${pids[1]}"
+wait "$drain" || fail "the request in flight during SIGTERM failed"
+grep -q '^HTTP/1.1 200' "$tmp/drain.head" || fail "in flight during SIGTERM: $(head -1 "$tmp/drain.head")"
+grep -qi '^Connection: close' "$tmp/drain.head" || fail "no Connection: close while draining"
+wait "${pids[1]}" || fail "the server did not exit 0 after SIGTERM"
+grep -q 'info stopped' "$tmp/server.log" || fail "the server did not stop cleanly"
 echo "script_gateway: ok (access rules, identity and hop-by-hop headers, bodies both ways, 413, 504, 502, keep-alive, pipelining, metrics)"
