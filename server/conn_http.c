@@ -100,7 +100,7 @@ static void conn_http_log(const struct conn_http *h, int status, size_t bytes, u
         .request_id = h->ex.request_id,
         .route = route >= 0 && rt != NULL && (size_t)route < rt->n ? rt->routes[route].pattern
                  : route == METRICS_ROUTE_STATIC                   ? "static"
-                                                                   : NULL,
+                                                                   : h->ex.route_label,
         .user_id = h->ex.user_id,
     };
     log_access(&a);
@@ -128,6 +128,7 @@ void conn_http_done(struct conn_http *h, int status, size_t bytes, bool keep)
     conn_http_reset_request(h);
     memset(&ex->req, 0, sizeof ex->req);
     ex->route = METRICS_ROUTE_UNMATCHED;
+    ex->route_label = NULL;
     ex->user_id = 0;
     ex->request_id[0] = '\0';
     log_set_request(NULL);

@@ -178,6 +178,7 @@ static enum dispatch_result dispatch_gateway(const struct dispatch_site *site,
                                              struct http_exchange *ex)
 {
     int access = gateway_route_access(gr);
+    ex->route_label = gateway_route_label(gr);
     if (access != 0 &&
         (site->access_check == NULL || site->access_check(ex, access, site->access_arg) != 0)) {
         if (site->access_check == NULL)

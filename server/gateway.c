@@ -92,6 +92,7 @@ const struct gateway_route *gateway_match(const struct gateway *g, struct str pa
 }
 
 int gateway_route_access(const struct gateway_route *r) { return r->access; }
+const char *gateway_route_label(const struct gateway_route *r) { return r->prefix; }
 int gateway_route_index(const struct gateway *g, const struct gateway_route *r)
 {
     return (int)(r - g->routes);

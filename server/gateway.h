@@ -49,6 +49,8 @@ void gateway_free(struct gateway *g); /* NULL ok */
 
 /* The route whose prefix is the longest to start path, or NULL. */
 const struct gateway_route *gateway_match(const struct gateway *g, struct str path);
+/* The route's prefix (lives as long as the table). */
+const char *gateway_route_label(const struct gateway_route *r);
 /* The route's access level (0: public). */
 int gateway_route_access(const struct gateway_route *r);
 /* The route's index in gateway.routes, for the metrics. */

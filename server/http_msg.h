@@ -54,6 +54,7 @@ struct http_exchange {
     long long user_id;            /* the authenticated user (set by the access check); 0: none */
     char request_id[REQID_MAX];   /* echoed as X-Request-Id, in every log line */
     struct gateway_loop *gateway; /* this loop's upstream connections (gateway.h) */
+    const char *route_label;      /* a gateway route's prefix, for the access log; or NULL */
     /* Set while a streaming producer (the gateway) holds the exchange; the
      * connection calls stream_ops with stream_arg (see http_stream_begin). */
     const struct http_stream_ops *stream_ops;
