@@ -75,7 +75,6 @@ long upstream_parse_head(const char *buf, size_t len, bool head_request, struct 
  * goes to the client chunked; *close: the client's connection must close
  * after it. 0 or -1 (out full). */
 int upstream_client_head(const struct upstream_head *h, const struct http_stream_info *info,
-                         const char *request_id, bool head_request, struct buf *out, bool *chunked,
-                         bool *close);
+                         const char *request_id, struct buf *out, bool *chunked, bool *close);
 
 #endif

@@ -349,8 +349,8 @@ static int up_head(struct up_conn *uc)
     metrics_upstream(gateway_route_index(uc->gl->g, uc->route), uc->head.status,
                      clock_mono_us() - uc->started_us);
     http_stream_begin(ex, &uc->info);
-    if (upstream_client_head(&uc->head, &uc->info, ex->request_id, ex->req.is_head, uc->info.out,
-                             &uc->chunked_out, &uc->client_close) != 0) {
+    if (upstream_client_head(&uc->head, &uc->info, ex->request_id, uc->info.out, &uc->chunked_out,
+                             &uc->client_close) != 0) {
         up_finish(uc, false);
         return 0;
     }

@@ -199,10 +199,8 @@ static int put_framing(const struct upstream_head *h, const struct http_stream_i
 }
 
 int upstream_client_head(const struct upstream_head *h, const struct http_stream_info *info,
-                         const char *request_id, bool head_request, struct buf *out, bool *chunked,
-                         bool *close)
+                         const char *request_id, struct buf *out, bool *chunked, bool *close)
 {
-    (void)head_request;
     char date[32];
     int rc = buf_printf(out, "HTTP/1.%d %d %.*s\r\n", info->minor_version ? 1 : 0, h->status,
                         (int)h->reason.n, h->reason.p);

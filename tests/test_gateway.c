@@ -83,7 +83,7 @@ static const char *client_head(const char *upstream, int minor, int keep, bool *
     struct http_stream_info info = { &out, keep, minor, 1, 600 };
     buf_init(&out, 1 << 16);
     ck_assert_int_gt(parse(upstream, false), 0);
-    ck_assert_int_eq(upstream_client_head(&h, &info, "rid1", false, &out, chunked, close), 0);
+    ck_assert_int_eq(upstream_client_head(&h, &info, "rid1", &out, chunked, close), 0);
     ck_assert_uint_lt(out.len, sizeof text);
     memcpy(text, buf_head(&out), out.len);
     text[out.len] = '\0';

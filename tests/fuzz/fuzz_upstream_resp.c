@@ -31,7 +31,7 @@ static void check_client_head(const struct upstream_head *h, int minor, int keep
     struct http_stream_info info = { &out, keep, minor, 1, 600 };
     bool chunked, close;
     buf_init(&out, 1 << 20);
-    FUZZ_CHECK(upstream_client_head(h, &info, "rid", false, &out, &chunked, &close) == 0);
+    FUZZ_CHECK(upstream_client_head(h, &info, "rid", &out, &chunked, &close) == 0);
     const char *p = buf_head(&out);
     size_t n = out.len;
     FUZZ_CHECK(n >= 4 && memcmp(p + n - 4, "\r\n\r\n", 4) == 0);
