@@ -173,6 +173,28 @@ static void date_now(char out[32])
     memcpy(out, text, 32);
 }
 
+/* Decimal digits of v, appended (printf per header showed in profiles). */
+static int put_uint(struct buf *out, uint64_t v)
+{
+    char d[24];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    return buf_append(out, d + i, sizeof d - i);
+}
+
+static int put_line(struct buf *out, const char *name, const char *value)
+{
+    return buf_append_str(out, name) | buf_append_str(out, value) | buf_append(out, "\r\n", 2);
+}
+
+static int put_length(struct buf *out, uint64_t n)
+{
+    return buf_append_str(out, "Content-Length: ") | put_uint(out, n) | buf_append(out, "\r\n", 2);
+}
+
 static int put_framing(const struct upstream_head *h, const struct http_stream_info *info,
                        struct buf *out, bool *chunked, bool *close)
 {
@@ -181,11 +203,9 @@ static int put_framing(const struct upstream_head *h, const struct http_stream_i
     switch (h->body) {
     case UP_BODY_NONE:
         if (h->has_length && h->status != 204 && h->status >= 200)
-            return buf_printf(out, "Content-Length: %llu\r\n",
-                              (unsigned long long)h->content_length);
+            return put_length(out, h->content_length);
         return 0;
-    case UP_BODY_LENGTH:
-        return buf_printf(out, "Content-Length: %llu\r\n", (unsigned long long)h->content_length);
+    case UP_BODY_LENGTH: return put_length(out, h->content_length);
     case UP_BODY_CHUNKED:
     case UP_BODY_CLOSE:
         if (info->minor_version == 0) {
@@ -202,8 +222,11 @@ int upstream_client_head(const struct upstream_head *h, const struct http_stream
                          const char *request_id, struct buf *out, bool *chunked, bool *close)
 {
     char date[32];
-    int rc = buf_printf(out, "HTTP/1.%d %d %.*s\r\n", info->minor_version ? 1 : 0, h->status,
-                        (int)h->reason.n, h->reason.p);
+    int rc = buf_append_str(out, info->minor_version ? "HTTP/1.1 " : "HTTP/1.0 ");
+    rc |= put_uint(out, (uint64_t)h->status);
+    rc |= buf_append(out, " ", 1);
+    rc |= buf_append(out, h->reason.p, h->reason.n);
+    rc |= buf_append(out, "\r\n", 2);
     for (size_t i = 0; i < h->num_headers; i++) {
         const struct http_header *x = &h->headers[i];
         if (gateway_hop_by_hop(x->name, h->headers, h->num_headers) ||
@@ -221,13 +244,15 @@ int upstream_client_head(const struct upstream_head *h, const struct http_stream
         rc |= buf_append_str(out, "Connection: keep-alive\r\n");
     if (!has_header(h, "Date")) {
         date_now(date);
-        rc |= buf_printf(out, "Date: %s\r\n", date);
+        rc |= put_line(out, "Date: ", date);
     }
     if (!has_header(h, "X-Request-Id"))
-        rc |= buf_printf(out, "X-Request-Id: %s\r\n", request_id);
-    if (info->is_tls && !has_header(h, "Strict-Transport-Security"))
-        rc |= buf_printf(out, "Strict-Transport-Security: max-age=%d; includeSubDomains\r\n",
-                         info->hsts_max_age_s);
+        rc |= put_line(out, "X-Request-Id: ", request_id);
+    if (info->is_tls && !has_header(h, "Strict-Transport-Security")) {
+        rc |= buf_append_str(out, "Strict-Transport-Security: max-age=");
+        rc |= put_uint(out, info->hsts_max_age_s > 0 ? (uint64_t)info->hsts_max_age_s : 0);
+        rc |= buf_append_str(out, "; includeSubDomains\r\n");
+    }
     if (!has_header(h, "X-Content-Type-Options"))
         rc |= buf_append_str(out, "X-Content-Type-Options: nosniff\r\n");
     if (!has_header(h, "Referrer-Policy"))
