@@ -2,7 +2,8 @@
 # script_gateway.sh: gateway.routes against the real binary and a real
 # upstream (tests/support/gateway_upstream.py, started here), one worker so
 # every request shares one event loop:
-#   - access: public, token (401 + WWW-Authenticate), role:admin (403);
+#   - access: public, token (401 + WWW-Authenticate), role:admin and
+#     role:user (403 for any other role);
 #   - identity headers set by Portcullis, the client's forged copies gone;
 #     Authorization only on the route that forwards it; strip_prefix;
 #   - bodies both ways, by length and chunked; a body over max_body_bytes
@@ -56,6 +57,7 @@ cat >"$tmp/config.json" <<JSON
    {"prefix": "/notes/", "upstream": "$U", "access": "token", "strip_prefix": true},
    {"prefix": "/fwd/", "upstream": "$U", "access": "token", "forward_authorization": true},
    {"prefix": "/adm/", "upstream": "$U", "access": "role:admin"},
+   {"prefix": "/usr/", "upstream": "$U", "access": "role:user"},
    {"prefix": "/slow/", "upstream": "$U", "access": "public", "timeout_ms": 3000},
    {"prefix": "/down/", "upstream": "http://127.0.0.1:$down", "access": "public"}
  ]}}
@@ -95,6 +97,8 @@ expect "$(req -H "Authorization: Bearer $user" "$B/adm/x")" 403 "role:admin rout
 grep -q '"error":"forbidden"' "$tmp/body" || fail "403 without the JSON error"
 expect "$(req -H "Authorization: Bearer $admin" "$B/adm/x")" 200 "role:admin route, an admin"
 [ "$(hdr x-portcullis-role)" = "['admin']" ] || fail "admin role upstream: $(hdr x-portcullis-role)"
+expect "$(req -H "Authorization: Bearer $user" "$B/usr/x")" 200 "role:user route, a user"
+expect "$(req -H "Authorization: Bearer $admin" "$B/usr/x")" 403 "role:user route, an admin (exactly that role)"
 
 # --- identity, forged headers, Authorization, strip_prefix ---
 expect "$(req -H "Authorization: Bearer $user" -H 'X-Portcullis-User-Id: 999' \
