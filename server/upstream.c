@@ -52,7 +52,7 @@ struct up_conn {
     struct upstream_head head;
     struct http_chunked ch;
     uint64_t left; /* UP_BODY_LENGTH: bytes still to come */
-    size_t sent;   /* body bytes queued to the client */
+    size_t sent;   /* bytes queued to the client (head, framing, body) */
     uint64_t started_us;
 };
 
@@ -288,6 +288,7 @@ static void up_broken(struct up_conn *uc, const char *why)
 
 static void up_out(struct up_conn *uc, const char *p, size_t n)
 {
+    size_t before = uc->info.out->len;
     if (n == 0)
         return;
     if (uc->chunked_out)
@@ -295,7 +296,7 @@ static void up_out(struct up_conn *uc, const char *p, size_t n)
     buf_append(uc->info.out, p, n);
     if (uc->chunked_out)
         buf_append(uc->info.out, "\r\n", 2);
-    uc->sent += n;
+    uc->sent += uc->info.out->len - before;
 }
 
 /* Body bytes p[0..n) (decoded in place when chunked). 1 complete, 0 more
@@ -349,11 +350,13 @@ static int up_head(struct up_conn *uc)
     metrics_upstream(gateway_route_index(uc->gl->g, uc->route), uc->head.status,
                      clock_mono_us() - uc->started_us);
     http_stream_begin(ex, &uc->info);
+    size_t before = uc->info.out->len;
     if (upstream_client_head(&uc->head, &uc->info, ex->request_id, uc->info.out, &uc->chunked_out,
                              &uc->client_close) != 0) {
         up_finish(uc, false);
         return 0;
     }
+    uc->sent += uc->info.out->len - before;
     uc->state = UP_BODY;
     uc->left = uc->head.content_length;
     http_chunked_init(&uc->ch, 1024, 16384);
