@@ -572,6 +572,8 @@ void http_exchange_complete(struct http_exchange *ex)
         conn_free_deferred(conn_loop(c), c);
         return;
     }
+    if (ex->req.body_more)
+        ex->resp.close = 1; /* answered before its body: the rest is not read */
     conn_http_finish(&c->http);
     c->state = CONN_WRITE;
     conn_run(c);
@@ -584,7 +586,8 @@ void http_stream_begin(struct http_exchange *ex, struct http_stream_info *info)
     c->state = CONN_STREAM;
     c->stream_ended = false;
     info->out = &c->http.out;
-    info->keep_alive = conn_http_keep(&c->http);
+    /* A body still arriving is never read now: the connection closes after. */
+    info->keep_alive = conn_http_keep(&c->http) && !ex->req.body_more;
     info->minor_version = ex->req.head.minor_version;
     info->is_tls = c->http.is_tls;
     info->hsts_max_age_s = cfg->tls.hsts_max_age_s;
@@ -601,7 +604,7 @@ void http_stream_end(struct http_exchange *ex, int status, size_t bytes, int clo
 {
     struct conn *c = ex->conn;
     ex->stream_ops = NULL;
-    bool keep = !close && conn_http_keep(&c->http);
+    bool keep = !close && !ex->req.body_more && conn_http_keep(&c->http);
     conn_http_done(&c->http, status, bytes, keep);
     c->stream_ended = true;
     if (!c->closed)

@@ -52,6 +52,7 @@ struct conn_http {
     struct http_framing fr;
     struct http_chunked chunked;
     size_t body_len;     /* body bytes at in[head_len..] */
+    bool early;          /* dispatched before its body (a streamed request body) */
     uint64_t started_us; /* monotonic, first byte of the request */
     int requests;
 

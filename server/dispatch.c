@@ -224,6 +224,13 @@ static enum dispatch_result dispatch_route(const struct dispatch_site *site,
     return DISPATCH_ANSWERED;
 }
 
+int dispatch_early(const struct dispatch_site *site, const struct http_exchange *ex)
+{
+    if (!ex->req.is_tls && site->plain_warning == NULL)
+        return 0; /* the plain listener only redirects */
+    return gateway_match(site->gateway, ex->req.head.path) != NULL;
+}
+
 void dispatch_live_fill(struct dispatch_live *l, const struct config *cfg)
 {
     memset(l, 0, sizeof *l);

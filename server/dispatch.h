@@ -61,6 +61,11 @@ enum dispatch_result {
     DISPATCH_LATER,    /* a handler's job runs; it calls http_exchange_complete */
 };
 
+/* Whether a request whose head alone is in may be dispatched now, its body
+ * streamed to the answerer as it arrives (a gateway route on a listener
+ * that serves). */
+int dispatch_early(const struct dispatch_site *site, const struct http_exchange *ex);
+
 /* Answers the complete request in ex->req (head and body; host: the
  * validated Host header, for the redirect). files is the loop's static
  * cache; ex->loop must be set. */

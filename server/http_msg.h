@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/buf.h"
 #include "server/http_parse.h"
@@ -19,7 +20,9 @@
 struct http_request {
     struct http_request_head head; /* method, target, path, query, version,
                                       headers: as the parser left them */
-    struct str body;
+    struct str body;               /* what arrived so far when body_more (see below) */
+    uint64_t body_total;           /* the body's whole length */
+    int body_more;                 /* a streamed body still arriving (gateway routes) */
     struct route_params params;
     const char *client_ip; /* "127.0.0.1" or "::1", NUL-terminated */
     int is_tls;            /* arrived on the HTTPS listener */
@@ -106,6 +109,11 @@ void http_exchange_complete(struct http_exchange *ex);
 struct http_stream_ops {
     void (*drained)(void *arg);
     void (*abort)(void *arg);
+    /* A request dispatched with its body still arriving (req.body_more):
+     * req.body grew, or is complete (body_more 0). Called from inside the
+     * connection's reading: the producer may write, and must neither fail
+     * nor answer from here (it does so from its own events). */
+    void (*body)(void *arg);
 };
 
 /* What the producer needs to write the head, and where it appends bytes. */

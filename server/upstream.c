@@ -30,7 +30,14 @@
 #define UP_HEAD_MAX 65536
 #define UP_HIGH     (256 * 1024) /* client output above this: stop reading */
 
-enum up_state { UP_IDLE, UP_CONNECTING, UP_SENDING, UP_HEAD, UP_BODY };
+enum up_state {
+    UP_IDLE,
+    UP_CONNECTING,
+    UP_SENDING,   /* the request, as far as it arrived */
+    UP_BODY_WAIT, /* all of it sent that arrived: waiting for the client's body */
+    UP_HEAD,      /* the answer's head */
+    UP_BODY,      /* the answer's body, streamed to the client */
+};
 
 struct up_conn {
     struct loop_io io;
@@ -43,6 +50,7 @@ struct up_conn {
     bool got_bytes; /* some answer arrived */
     bool paused;    /* the client's output is full */
     bool chunked_out, client_close, extra;
+    bool idempotent; /* the request may be sent again on a fresh connection */
     bool closed;
     struct http_exchange *ex;
     struct http_stream_info info;
@@ -71,7 +79,8 @@ static void up_on_io(struct loop *l, void *data, uint32_t events);
 static void up_on_timer(struct loop *l, struct loop_timer *t);
 static void up_drained(void *arg);
 static void up_abort(void *arg);
-static const struct http_stream_ops up_ops = { up_drained, up_abort };
+static void up_body_more(void *arg);
+static const struct http_stream_ops up_ops = { up_drained, up_abort, up_body_more };
 
 static struct up_pool *up_pool_of(struct up_conn *uc)
 {
@@ -260,6 +269,8 @@ static void up_finish(struct up_conn *uc, bool complete)
     http_stream_end(ex, status, bytes, close);
 }
 
+/* At dispatch, while the head's slices are sure to be valid (a streamed
+ * body may move the input buffer later). */
 static bool up_idempotent(const struct http_exchange *ex)
 {
     struct str m = ex->req.head.method;
@@ -271,7 +282,7 @@ static bool up_idempotent(const struct http_exchange *ex)
  * had closed is replaced once (idempotent requests), else 502. */
 static void up_broken(struct up_conn *uc, const char *why)
 {
-    if (uc->reused && !uc->got_bytes && up_idempotent(uc->ex)) {
+    if (uc->reused && !uc->got_bytes && uc->idempotent) {
         loop_io_del(uc->gl->loop, &uc->io);
         close(uc->io.fd);
         uc->io.fd = -1;
@@ -448,6 +459,23 @@ static int up_send(struct up_conn *uc)
     return 1;
 }
 
+/* Everything of the request that arrived is sent: wait for the answer, or
+ * for more of a body still arriving (the client's body timeout runs then,
+ * not the route's; an early answer or close is still noticed). 0, or -1
+ * when epoll failed. */
+static int up_request_sent(struct up_conn *uc)
+{
+    if (uc->ex->req.body_more) {
+        uc->state = UP_BODY_WAIT;
+        loop_timer_cancel(uc->gl->loop, &uc->timer);
+    } else {
+        uc->state = UP_HEAD;
+        if (uc->timer.idx == 0)
+            loop_timer_set(uc->gl->loop, &uc->timer, (uint64_t)uc->route->timeout_ms);
+    }
+    return loop_io_set(uc->gl->loop, &uc->io, EPOLLIN);
+}
+
 static void up_step_send(struct up_conn *uc)
 {
     int rc = up_send(uc);
@@ -459,9 +487,27 @@ static void up_step_send(struct up_conn *uc)
         loop_io_set(uc->gl->loop, &uc->io, EPOLLOUT);
         return;
     }
-    uc->state = UP_HEAD;
-    if (loop_io_set(uc->gl->loop, &uc->io, EPOLLIN) != 0)
+    if (up_request_sent(uc) != 0)
         up_fail(uc, 502, "bad_gateway", "epoll failed", MET_UPSTREAM_ERR_CONNECT);
+}
+
+/* Writes at once what can go without blocking; anything else (blocked,
+ * failed) is met at the socket's next event, so the caller (the dispatcher,
+ * or the connection reading a body) is never answered from here. */
+static void up_send_now(struct up_conn *uc)
+{
+    uc->state = UP_SENDING;
+    if (up_send(uc) != 1 || up_request_sent(uc) != 0)
+        loop_io_set(uc->gl->loop, &uc->io, EPOLLOUT);
+}
+
+static void up_body_more(void *arg)
+{
+    struct up_conn *uc = arg;
+    if (uc->state == UP_BODY_WAIT)
+        up_send_now(uc);
+    /* Connecting or sending: the pending EPOLLOUT sends it; answering: the
+     * upstream answered early, the rest of the body is not sent. */
 }
 
 static void up_on_io(struct loop *l, void *data, uint32_t events)
@@ -487,6 +533,11 @@ static void up_on_io(struct loop *l, void *data, uint32_t events)
     }
         /* fall through */
     case UP_SENDING: up_step_send(uc); return;
+    case UP_BODY_WAIT: /* the upstream answers (or closes) before the whole body */
+        uc->state = UP_HEAD;
+        loop_timer_set(uc->gl->loop, &uc->timer, (uint64_t)uc->route->timeout_ms);
+        up_read(uc);
+        return;
     case UP_HEAD:
     case UP_BODY:
         if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
@@ -551,6 +602,7 @@ int gateway_forward(struct gateway_loop *gl, const struct gateway_route *r,
     uc->started_us = t0;
     uc->sent = uc->req_sent = uc->body_sent = 0;
     uc->chunked_out = uc->client_close = uc->extra = uc->got_bytes = false;
+    uc->idempotent = up_idempotent(ex);
     if (gateway_request_head(gl->g, r, ex, &uc->req) != 0) {
         up_release(uc, uc->reused);
         http_resp_error(&ex->resp, 431, "headers_too_large", "the request head is too large");
@@ -559,13 +611,7 @@ int gateway_forward(struct gateway_loop *gl, const struct gateway_route *r,
     ex->stream_ops = &up_ops;
     ex->stream_arg = uc;
     loop_timer_set(gl->loop, &uc->timer, (uint64_t)r->timeout_ms);
-    if (uc->state == UP_SENDING) {
-        /* Kept alive: write now. A failure is met again (and answered) at
-         * the socket's next event, never from inside the dispatcher. */
-        if (up_send(uc) == 1)
-            uc->state = UP_HEAD; /* its interest is already EPOLLIN */
-        else
-            loop_io_set(gl->loop, &uc->io, EPOLLOUT);
-    }
+    if (uc->state == UP_SENDING) /* kept alive: write now */
+        up_send_now(uc);
     return 1;
 }

@@ -7,7 +7,9 @@
 #   - identity headers set by Portcullis, the client's forged copies gone;
 #     Authorization only on the route that forwards it; strip_prefix;
 #   - bodies both ways, by length and chunked; a body over max_body_bytes
-#     is 413; a 2 MB answer streams through;
+#     is 413; a 2 MB answer streams through; a request body by length
+#     streams to the upstream as it arrives (an upstream answering from the
+#     head alone is heard before the body is complete);
 #   - a slow upstream: 504 while another request on the same loop is
 #     answered meanwhile; upstream down: 502; a malformed answer: 502 and
 #     the client's connection is kept;
@@ -48,6 +50,7 @@ cat >"$tmp/config.json" <<JSON
 {"server": {"https_address": "127.0.0.1", "https_port": 0, "http_port": -1, "workers": 1,
             "www_root": ""},
  "limits": {"max_body_bytes": 65536},
+ "timeouts": {"body_ms": 2000},
  "metrics": {"port": $met},
  "tls": {"dev_cert_dir": "$tmp/certs"}, "db": {"path": "$tmp/portcullis.db"},
  "auth": {"jwt_key_file": "$tmp/jwt.pem", "totp_key_file": "$tmp/totp.key",
@@ -149,6 +152,51 @@ expect "$(req -H 'Transfer-Encoding: chunked' --data-binary @"$tmp/70k" "$B/pub/
 expect "$(req -I "$B/pub/x")" 200 "HEAD"
 grep -q "\"method\"" "$tmp/body" && fail "HEAD answered with a body"
 grep -qi "^Content-Length: [1-9]" "$tmp/head" || fail "HEAD lost the Content-Length"
+
+# --- a request body streams to the upstream as it arrives ---
+python3 - "$pc" "$tmp/certs/ca.crt" <<'PY' || fail "streamed request bodies"
+import json, socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+def connect():
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15),
+                           server_hostname="localhost")
+def read_all(s):
+    data = b""
+    while True:
+        try:
+            more = s.recv(65536)
+        except socket.timeout:
+            raise SystemExit("no answer within 15 s: %r" % data[:300])
+        if not more:
+            return data
+        data += more
+# The upstream answers from the head alone: with the body held back until
+# complete, this would wait for the body timeout and get a 408.
+s = connect()
+s.sendall(b"POST /pub/early HTTP/1.1\r\nHost: localhost\r\nContent-Length: 60000\r\n\r\n" + b"a" * 1000)
+data = read_all(s)  # ends: the rest of the body is never read, so the connection closes
+assert data.startswith(b"HTTP/1.1 200"), data[:300]
+assert b'"early": true' in data and b'"content_length": "60000"' in data, data
+assert b"Connection: close" in data, data
+# A body in pieces, some while the upstream already has the head: all of it arrives.
+s = connect()
+s.sendall(b"POST /pub/pieces HTTP/1.1\r\nHost: localhost\r\nContent-Length: 30000\r\n\r\n")
+for i in range(3):
+    time.sleep(0.2)
+    s.sendall(b"%d" % i * 10000)
+s.sendall(b"GET /pub/after HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+data = read_all(s)
+first = data.index(b"\r\n\r\n") + 4
+body = json.loads(data[first:data.index(b"HTTP/1.1", first)])
+assert body["body"] == "0" * 10000 + "1" * 10000 + "2" * 10000, body["body"][:100]
+assert b'"path": "/pub/after"' in data, data[-400:]
+# A body that stops halfway: 408 once the body timeout passes (the upstream
+# had the head; its connection is dropped).
+s = connect()
+s.sendall(b"POST /pub/stalled HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5000\r\n\r\n" + b"b" * 100)
+data = read_all(s)
+assert data.startswith(b"HTTP/1.1 408"), data[:300]
+PY
 
 # --- errors: timeout, down, malformed, closed ---
 curl -s -o "$tmp/slow.body" -w '%{http_code}' --max-time 30 --cacert "$tmp/certs/ca.crt" \

@@ -5,6 +5,7 @@ path, headers, body). The path's last segment picks a behaviour:
   .../slow?ms=N   answer after N ms          .../chunked   answer chunked
   .../garbage     a malformed head, close    .../close     close, no answer
   .../big?n=N     N bytes of 'x'             .../count     {"connections": N}
+  .../early       answer before reading the body (it need not have arrived), close
 Usage: gateway_upstream.py PORT  (loopback only)."""
 import json
 import sys
@@ -44,6 +45,17 @@ class H(BaseHTTPRequestHandler):
         u = urlsplit(self.path)
         q = parse_qs(u.query)
         last = u.path.rstrip("/").rsplit("/", 1)[-1]
+        if last == "early":
+            out = json.dumps({"early": True,
+                              "content_length": self.headers.get("Content-Length")}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(out)
+            self.close_connection = True
+            return
         body = self.body()
         if last == "garbage":
             self.wfile.write(b"HTTP/1.1 2OO Fine\r\nthis is not a header\r\n\r\n")
