@@ -210,6 +210,7 @@ wait "$slow" || true
 grep -q '"error":"gateway_timeout"' "$tmp/slow.body" || fail "504 without the JSON error"
 expect "$(req "$B/down/x")" 502 "upstream down"
 grep -q '"error":"bad_gateway"' "$tmp/body" || fail "502 without the JSON error"
+expect "$(req -d 'a=1' "$B/down/x")" 502 "upstream down, a request with a body"
 expect "$(req "$B/pub/close")" 502 "upstream closes without answering"
 codes=$(curl -s -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\n' --max-time 20 \
     --cacert "$tmp/certs/ca.crt" "$B/pub/garbage" "$B/pub/after" | tr '\n' ' ')
