@@ -82,7 +82,8 @@ static void *loop_init(struct loop *l, int index, void *arg, char *err, size_t e
 
 struct server_hooks auth_server_hooks(struct auth_ctx *ctx)
 {
-    struct server_hooks h = { auth_access_check, loop_init, loop_fini, ctx };
+    struct server_hooks h = { auth_access_check, loop_init,    loop_fini, ctx,
+                              auth_access_level, auth_identity };
     return h;
 }
 

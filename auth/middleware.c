@@ -196,3 +196,22 @@ const struct auth_user_view *auth_principal(const struct http_exchange *ex)
 {
     return ex->principal;
 }
+
+int auth_access_level(const char *rule, void *arg)
+{
+    (void)arg;
+    int level = auth_access_parse(rule);
+    return level == AUTH_PUBLIC ? -1 : level; /* the gateway handles "public" itself */
+}
+
+int auth_identity(const struct http_exchange *ex, struct gateway_identity *out, void *arg)
+{
+    (void)arg;
+    const struct auth_user_view *p = auth_principal(ex);
+    if (p == NULL)
+        return -1;
+    snprintf(out->user_id, sizeof out->user_id, "%lld", (long long)p->id);
+    snprintf(out->username, sizeof out->username, "%s", p->username);
+    snprintf(out->role, sizeof out->role, "%s", p->role);
+    return 0;
+}

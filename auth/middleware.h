@@ -8,6 +8,7 @@
 
 #include "auth/userstate.h"
 #include "db/db.h"
+#include "server/gateway.h"
 #include "server/http_msg.h"
 
 struct auth_ctx;
@@ -33,6 +34,13 @@ int auth_access_check(struct http_exchange *ex, int access, void *arg);
  * "public", "token", "role:admin", "role:user" (the roles the user store
  * knows); -1 for anything else. */
 int auth_access_parse(const char *rule);
+/* The access level of a gateway route's rule: "token" (any user),
+ * "role:admin", "role:user" (exactly that role, as /api/auth/check?role=);
+ * -1 for anything else. arg unused. */
+int auth_access_level(const char *rule, void *arg);
+/* The identity of an authenticated exchange for an upstream: 0, or -1 on a
+ * public route. */
+int auth_identity(const struct http_exchange *ex, struct gateway_identity *out, void *arg);
 
 /* The token of "Authorization: Bearer <token>" (scheme case-insensitive,
  * spaces before the token skipped), copied NUL-terminated into out.

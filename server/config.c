@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/config_gateway.h"
 #include "server/cors.h"
 #include "server/net.h"
 #include "server/proxy.h"
@@ -480,6 +481,14 @@ static int load_json(struct config *cfg, json_t *root, const struct load_ctx *lc
     }
     json_object_foreach(root, section, obj)
     {
+        if (strcmp(section, "gateway") == 0) {
+            char msg[256];
+            if (config_gateway_apply(&tmp.gateway, obj, msg, sizeof msg) != 0) {
+                load_err(lc, "%s", msg);
+                goto done;
+            }
+            continue;
+        }
         if (find_opt(section, NULL) == NULL) {
             clean_name(section, name, sizeof(name));
             load_err(lc, "unknown section '%s'", name);
@@ -673,7 +682,9 @@ static int validate_cross(const struct config *cfg, char *msg, size_t msglen)
                  "'auth.jwt_key_file'");
         return -1;
     }
-    return validate_network(cfg, msg, msglen);
+    if (validate_network(cfg, msg, msglen) != 0)
+        return -1;
+    return config_gateway_validate(&cfg->gateway, msg, msglen);
 }
 
 int config_validate(const struct config *cfg, char *err, size_t errlen)

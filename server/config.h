@@ -132,6 +132,26 @@ struct metrics_config {
     int port;                     /* -1 = off (default); 0 = kernel picks */
 };
 
+/* gateway.routes: path prefixes forwarded to upstream HTTP services
+ * (server/gateway.c). Checked at load (shape, types, ranges) and by
+ * config_validate (prefixes, upstream addresses, which must resolve). */
+#define GATEWAY_ROUTES_MAX 32
+
+struct gateway_route_config {
+    char prefix[CONFIG_ITEM_MAX];   /* "/notes/": starts and ends with '/' */
+    char upstream[CONFIG_ITEM_MAX]; /* "http://host:port", nothing else */
+    char access[CONFIG_ITEM_MAX];   /* "public" | "token" | "role:user" | "role:admin" */
+    bool strip_prefix;              /* false: "/notes/x" -> "/x" when true */
+    bool forward_authorization;     /* false: the client's Authorization is not forwarded */
+    int timeout_ms;                 /* 30000: connect + answer head, and between reads */
+    int max_connections;            /* 64: to this upstream, per event loop */
+};
+
+struct gateway_config {
+    int n;
+    struct gateway_route_config routes[GATEWAY_ROUTES_MAX];
+};
+
 /* The whole file: filled by the loader, owned by the composition root
  * (server/main.c), read-only once the server starts. */
 struct config {
@@ -146,6 +166,7 @@ struct config {
     struct demo_config demo;
     struct metrics_config metrics;
     struct http_config http;
+    struct gateway_config gateway;
 };
 
 /* Fills *cfg with the compiled-in defaults. Cannot fail. */
@@ -176,5 +197,11 @@ const char *config_db_name(const struct db_config *c);
  * cert_file and key_file both set or both empty, demo on a non-loopback
  * address without demo_allow_non_loopback). Returns 0 or -1 with err. */
 int config_validate(const struct config *cfg, char *err, size_t errlen);
+
+/* "http://host:port" split into host (brackets of an IPv6 literal removed)
+ * and port. 0, or -1 with a reason in msg (https:// included: upstreams
+ * are plain HTTP on a network the operator trusts). Does not resolve. */
+int config_upstream_split(const char *url, char *host, size_t hostlen, int *port, char *msg,
+                          size_t msglen);
 
 #endif

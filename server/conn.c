@@ -29,6 +29,7 @@ enum conn_state {
     CONN_READ,      /* reading / parsing a request (or idle between requests) */
     CONN_ASYNC,     /* a pool job is producing the response */
     CONN_WRITE,     /* response queued in http.out, draining to the socket */
+    CONN_STREAM,    /* a producer (the gateway) streams the response into http.out */
 };
 
 struct conn {
@@ -44,6 +45,7 @@ struct conn {
     bool closed;       /* conn_close ran; memory freed later */
     bool dead;         /* must close at the next chance */
     bool job_pending;  /* a pool job holds &http.ex */
+    bool stream_ended; /* CONN_STREAM: the producer is done, http.out drains */
     uint32_t want;     /* epoll interest while waiting */
     unsigned char *pp; /* CONN_PROXY: the header so far (PROXY_V2_MAX bytes) */
     size_t pp_len;
@@ -96,7 +98,8 @@ static int conn_metric_state(const struct conn *c)
     case CONN_HANDSHAKE: return MET_CONN_HANDSHAKE;
     case CONN_READ: return c->idle ? MET_CONN_IDLE : MET_CONN_READING;
     case CONN_ASYNC: return MET_CONN_PROCESSING;
-    case CONN_WRITE: return MET_CONN_WRITING;
+    case CONN_WRITE:
+    case CONN_STREAM: return MET_CONN_WRITING;
     }
     return -1;
 }
@@ -120,6 +123,12 @@ static void conn_close(struct conn *c)
         return;
     c->closed = true;
     conn_metric_sync(c);
+    if (c->http.ex.stream_ops != NULL) {
+        /* A producer holds the exchange: it lets go now. */
+        const struct http_stream_ops *ops = c->http.ex.stream_ops;
+        c->http.ex.stream_ops = NULL;
+        ops->abort(c->http.ex.stream_arg);
+    }
     struct conn_set *set = c->set;
     struct loop *l = conn_loop(c);
     loop_timer_cancel(l, &c->timer);
@@ -411,7 +420,9 @@ static int conn_step_http(struct conn *c)
     case CONN_HTTP_WRITE: c->state = CONN_WRITE; return 1;
     case CONN_HTTP_LATER:
         c->state = CONN_ASYNC;
-        c->job_pending = true;
+        /* A streaming producer lets go when the connection closes; a pool
+         * job cannot, so it frees a connection closed meanwhile. */
+        c->job_pending = c->http.ex.stream_ops == NULL;
         loop_timer_cancel(conn_loop(c), &c->timer);
         return 1;
     case CONN_HTTP_CLOSE: break;
@@ -449,6 +460,42 @@ static int conn_step_read(struct conn *c)
     return -1;
 }
 
+/* Writes what the producer queued; once all is written, asks for more or,
+ * after the end, goes on as after any answer. 1 to go on, 0 to wait. */
+static int conn_step_stream(struct conn *c)
+{
+    int rc = conn_flush(c);
+    if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+        c->want = rc == TLS_WANT_READ ? EPOLLIN : EPOLLOUT;
+        conn_set_timer(c, conn_cfg(c)->timeouts.write_ms);
+        return 0;
+    }
+    if (rc != 0) {
+        conn_close(c);
+        return -1;
+    }
+    if (c->stream_ended) {
+        c->stream_ended = false;
+        c->state = CONN_WRITE;
+        return 1;
+    }
+    /* Nothing to write until the producer has more (its own timer runs). */
+    loop_timer_cancel(conn_loop(c), &c->timer);
+    c->want = 0;
+    c->http.ex.stream_ops->drained(c->http.ex.stream_arg);
+    return 0;
+}
+
+/* Waiting for a streaming producer (the gateway): the socket's interest is
+ * left as it was and dropped only if it fires (conn_on_io), which saves two
+ * epoll_ctl calls per forwarded request when the client sends nothing more
+ * meanwhile. */
+static bool conn_lazy_wait(const struct conn *c)
+{
+    return c->http.ex.stream_ops != NULL && c->want == 0 &&
+           (c->state == CONN_ASYNC || c->state == CONN_STREAM);
+}
+
 static void conn_run(struct conn *c)
 {
     int go = 1;
@@ -462,13 +509,15 @@ static void conn_run(struct conn *c)
         case CONN_HANDSHAKE: go = conn_step_handshake(c); break;
         case CONN_READ: go = conn_step_read(c); break;
         case CONN_WRITE: go = conn_step_write(c); break;
+        case CONN_STREAM: go = conn_step_stream(c); break;
         case CONN_ASYNC:
             c->want = 0;
             go = 0;
             break;
         }
     }
-    if (go == 0 && !c->closed && loop_io_set(conn_loop(c), &c->io, c->want) != 0)
+    if (go == 0 && !c->closed && !conn_lazy_wait(c) &&
+        loop_io_set(conn_loop(c), &c->io, c->want) != 0)
         conn_close(c);
     if (!c->closed)
         conn_metric_sync(c);
@@ -480,8 +529,18 @@ static void conn_on_io(struct loop *l, void *data, uint32_t events)
     struct conn *c = data;
     if (c->closed)
         return;
-    if (c->state == CONN_ASYNC) {
-        /* The handler's job holds the exchange; a hang-up only marks us. */
+    if (c->state == CONN_ASYNC || (c->state == CONN_STREAM && c->want == 0)) {
+        /* A producer holds the exchange: a hang-up closes the connection
+         * (the producer lets go), or for a pool job only marks it. */
+        if ((events & (EPOLLERR | EPOLLHUP)) && c->http.ex.stream_ops != NULL) {
+            conn_close(c);
+            return;
+        }
+        if (c->http.ex.stream_ops != NULL) { /* the lazy interest fired: drop it now */
+            if (loop_io_set(l, &c->io, 0) != 0)
+                conn_close(c);
+            return;
+        }
         if (events & (EPOLLERR | EPOLLHUP)) {
             /* Level-triggered: stop listening, or the hang-up would wake
              * this loop again and again until the job is done. */
@@ -497,7 +556,7 @@ static void conn_on_timer(struct loop *l, struct loop_timer *t)
 {
     (void)l;
     struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
-    if (c->closed || c->state == CONN_ASYNC)
+    if (c->closed || c->state == CONN_ASYNC || (c->state == CONN_STREAM && c->want == 0))
         return;
     if (c->state == CONN_HANDSHAKE || c->state == CONN_PROXY)
         metrics_inc(MET_TLS_FAIL_TIMEOUT);
@@ -522,9 +581,43 @@ void http_exchange_complete(struct http_exchange *ex)
         conn_free_deferred(conn_loop(c), c);
         return;
     }
+    if (ex->req.body_more)
+        ex->resp.close = 1; /* answered before its body: the rest is not read */
     conn_http_finish(&c->http);
     c->state = CONN_WRITE;
     conn_run(c);
+}
+
+void http_stream_begin(struct http_exchange *ex, struct http_stream_info *info)
+{
+    struct conn *c = ex->conn;
+    const struct config *cfg = conn_cfg(c);
+    c->state = CONN_STREAM;
+    c->stream_ended = false;
+    info->out = &c->http.out;
+    /* A body still arriving is never read now: the connection closes after. */
+    info->keep_alive = conn_http_keep(&c->http) && !ex->req.body_more;
+    info->minor_version = ex->req.head.minor_version;
+    info->is_tls = c->http.is_tls;
+    info->hsts_max_age_s = cfg->tls.hsts_max_age_s;
+}
+
+void http_stream_push(struct http_exchange *ex)
+{
+    struct conn *c = ex->conn;
+    if (!c->closed && c->state == CONN_STREAM)
+        conn_run(c);
+}
+
+void http_stream_end(struct http_exchange *ex, int status, size_t bytes, int close)
+{
+    struct conn *c = ex->conn;
+    ex->stream_ops = NULL;
+    bool keep = !close && !ex->req.body_more && conn_http_keep(&c->http);
+    conn_http_done(&c->http, status, bytes, keep);
+    c->stream_ended = true;
+    if (!c->closed)
+        conn_run(c);
 }
 
 void conn_drain_all(struct conn_set *set)

@@ -27,6 +27,7 @@ void conn_http_init(struct conn_http *h, struct conn_http_shared *sh, bool is_tl
     buf_init(&h->ex.resp.body, CONN_HTTP_OUT_MAX / 2);
     h->ex.loop = sh->loop;
     h->ex.loop_data = sh->loop_data;
+    h->ex.gateway = sh->gateway;
     h->ex.route = METRICS_ROUTE_UNMATCHED;
 }
 
@@ -63,6 +64,7 @@ static void conn_http_reset_request(struct conn_http *h)
     buf_consume(&h->in, h->head_len + h->body_len);
     h->head_len = h->body_len = h->last_len = 0;
     h->sent_continue = false;
+    h->early = false;
     memset(&h->fr, 0, sizeof h->fr);
 }
 
@@ -99,10 +101,43 @@ static void conn_http_log(const struct conn_http *h, int status, size_t bytes, u
         .request_id = h->ex.request_id,
         .route = route >= 0 && rt != NULL && (size_t)route < rt->n ? rt->routes[route].pattern
                  : route == METRICS_ROUTE_STATIC                   ? "static"
-                                                                   : NULL,
+                                                                   : h->ex.route_label,
         .user_id = h->ex.user_id,
     };
     log_access(&a);
+}
+
+static void conn_http_reparse_head(struct conn_http *h);
+
+/* Whether the connection may stay open after this exchange's answer. */
+bool conn_http_keep(const struct conn_http *h)
+{
+    const struct config *cfg = h->sh->cfg;
+    return h->keep_alive && !h->ex.resp.close && !h->sh->draining &&
+           !(cfg->limits.max_requests_per_connection > 0 &&
+             h->requests + 1 >= cfg->limits.max_requests_per_connection);
+}
+
+void conn_http_done(struct conn_http *h, int status, size_t bytes, bool keep)
+{
+    struct http_exchange *ex = &h->ex;
+    if (h->early && h->in.moves != h->head_moves)
+        conn_http_reparse_head(h); /* a streamed body grew the buffer: the log reads the head */
+    uint64_t dur_us = h->started_us ? clock_mono_us() - h->started_us : 0;
+    metrics_request(ex->route, status, dur_us);
+    conn_http_log(h, status, bytes, dur_us);
+    h->requests++;
+    if (!keep)
+        h->close_after_write = true;
+    conn_http_reset_response(ex);
+    conn_http_reset_request(h);
+    memset(&ex->req, 0, sizeof ex->req);
+    ex->route = METRICS_ROUTE_UNMATCHED;
+    ex->route_label = NULL;
+    ex->user_id = 0;
+    ex->request_id[0] = '\0';
+    log_set_request(NULL);
+    h->started_us = 0;
 }
 
 void conn_http_finish(struct conn_http *h)
@@ -110,10 +145,10 @@ void conn_http_finish(struct conn_http *h)
     struct http_exchange *ex = &h->ex;
     const struct config *cfg = h->sh->cfg;
     const char *warning = h->sh->site->plain_warning;
+    if (h->early && h->in.moves != h->head_moves)
+        conn_http_reparse_head(h); /* a streamed body grew the buffer under the head */
     int minor = ex->req.head.minor_version;
-    bool keep = h->keep_alive && !ex->resp.close && !h->sh->draining &&
-                !(cfg->limits.max_requests_per_connection > 0 &&
-                  h->requests + 1 >= cfg->limits.max_requests_per_connection);
+    bool keep = conn_http_keep(h);
     struct http_writer_opts o = { cfg->tls.hsts_max_age_s, h->is_tls };
     if (!h->is_tls && warning != NULL)
         http_resp_header(&ex->resp, "X-Portcullis-Warning", warning);
@@ -133,28 +168,18 @@ void conn_http_finish(struct conn_http *h)
         http_resp_write(&e, &o, minor, 0, ex->req.is_head, &h->out);
         buf_free(&e.body);
     }
-    int status = ex->resp.status ? ex->resp.status : 500;
-    uint64_t dur_us = h->started_us ? clock_mono_us() - h->started_us : 0;
-    metrics_request(ex->route, status, dur_us);
-    conn_http_log(h, status, h->out.len - before, dur_us);
-    h->requests++;
-    if (!keep)
-        h->close_after_write = true;
-    conn_http_reset_response(ex);
-    conn_http_reset_request(h);
-    memset(&ex->req, 0, sizeof ex->req);
-    ex->route = METRICS_ROUTE_UNMATCHED;
-    ex->user_id = 0;
-    ex->request_id[0] = '\0';
-    log_set_request(NULL);
-    h->started_us = 0;
+    conn_http_done(h, ex->resp.status ? ex->resp.status : 500, h->out.len - before, keep);
 }
-
-static void conn_http_reparse_head(struct conn_http *h);
 
 void conn_http_fail(struct conn_http *h, int status, const char *code, const char *detail)
 {
     struct http_exchange *ex = &h->ex;
+    if (ex->stream_ops != NULL) {
+        /* A streamed body broke off (timeout): the producer lets go first. */
+        const struct http_stream_ops *ops = ex->stream_ops;
+        ex->stream_ops = NULL;
+        ops->abort(ex->stream_arg);
+    }
     /* Reading the body may have moved the buffer under the head's slices
      * (a body timeout, a body too large): the access line and the answer's
      * headers read them, so point them at the bytes' new place first. */
@@ -312,10 +337,45 @@ static void conn_http_fill_request(struct conn_http *h)
 {
     struct http_request *r = &h->ex.req;
     r->body = str_make(buf_head(&h->in) + h->head_len, h->body_len);
+    r->body_total = h->fr.body == HTTP_BODY_LENGTH ? h->fr.content_length : h->body_len;
+    r->body_more = 0;
     r->client_ip = conn_http_client(h);
     r->is_tls = h->is_tls;
     r->is_head = str_eq(r->head.method, "HEAD");
     memset(&r->params, 0, sizeof r->params);
+}
+
+/* Dispatches the request in `in` (complete, or its head alone when early). */
+static enum conn_http_step conn_http_dispatch(struct conn_http *h, bool early)
+{
+    if (h->in.moves != h->head_moves)
+        conn_http_reparse_head(h);
+    conn_http_fill_request(h);
+    h->ex.req.body_more = early;
+    log_set_request(h->ex.request_id); /* cleared by conn_http_finish */
+    if (dispatch_request(h->sh->site, &h->sh->files, &h->ex, h->fr.host) == DISPATCH_LATER) {
+        log_set_request(NULL);
+        h->early = early;
+        return early ? CONN_HTTP_BODY : CONN_HTTP_LATER;
+    }
+    if (early)
+        h->ex.resp.close = 1; /* answered before its body: the rest is not read */
+    conn_http_finish(h);
+    return CONN_HTTP_WRITE;
+}
+
+/* A streamed body: what arrived goes to the producer as it comes. */
+static enum conn_http_step conn_http_stream_body(struct conn_http *h)
+{
+    enum conn_http_step next;
+    size_t had = h->ex.req.body.n;
+    bool done = conn_http_body(h, &next);
+    struct http_exchange *ex = &h->ex;
+    ex->req.body = str_make(buf_head(&h->in) + h->head_len, h->body_len);
+    ex->req.body_more = !done;
+    if (ex->stream_ops != NULL && ex->stream_ops->body != NULL && (done || h->body_len > had))
+        ex->stream_ops->body(ex->stream_arg);
+    return done ? CONN_HTTP_LATER : next;
 }
 
 enum conn_http_step conn_http_advance(struct conn_http *h)
@@ -326,19 +386,16 @@ enum conn_http_step conn_http_advance(struct conn_http *h)
             return CONN_HTTP_NEED_MORE;
         if (!conn_http_head(h, &next))
             return next;
+        h->ex.req.is_tls = h->is_tls;
+        if (h->fr.body == HTTP_BODY_LENGTH && h->fr.content_length > 0 &&
+            dispatch_early(h->sh->site, &h->ex))
+            return conn_http_dispatch(h, true); /* then the body timeout */
         if (h->fr.body != HTTP_BODY_NONE)
             return CONN_HTTP_BODY; /* the connection arms the body timeout first */
     }
+    if (h->early)
+        return conn_http_stream_body(h);
     if (!conn_http_body(h, &next))
         return next;
-    if (h->in.moves != h->head_moves)
-        conn_http_reparse_head(h);
-    conn_http_fill_request(h);
-    log_set_request(h->ex.request_id); /* cleared by conn_http_finish */
-    if (dispatch_request(h->sh->site, &h->sh->files, &h->ex, h->fr.host) == DISPATCH_LATER) {
-        log_set_request(NULL);
-        return CONN_HTTP_LATER;
-    }
-    conn_http_finish(h);
-    return CONN_HTTP_WRITE;
+    return conn_http_dispatch(h, false);
 }

@@ -26,9 +26,10 @@ struct conn_http_shared {
     const struct config *cfg;
     const struct dispatch_site *site;
     struct loop *loop;
-    void *loop_data;           /* the composition root's, for ex.loop_data */
-    struct static_cache files; /* this loop's small static files */
-    bool draining;             /* stopping: every answer closes its connection */
+    void *loop_data;              /* the composition root's, for ex.loop_data */
+    struct static_cache files;    /* this loop's small static files */
+    struct gateway_loop *gateway; /* this loop's upstream connections; NULL: none */
+    bool draining;                /* stopping: every answer closes its connection */
 };
 
 struct conn_http {
@@ -51,6 +52,7 @@ struct conn_http {
     struct http_framing fr;
     struct http_chunked chunked;
     size_t body_len;     /* body bytes at in[head_len..] */
+    bool early;          /* dispatched before its body (a streamed request body) */
     uint64_t started_us; /* monotonic, first byte of the request */
     int requests;
 
@@ -79,6 +81,13 @@ enum conn_http_step conn_http_advance(struct conn_http *h);
 /* Serializes ex.resp onto `out`, logs the access line and resets the
  * request state (after DISPATCH_LATER's completion). */
 void conn_http_finish(struct conn_http *h);
+/* Whether the connection may stay open after the current answer (the
+ * client's wish, limits, a drain). */
+bool conn_http_keep(const struct conn_http *h);
+/* The end of an exchange whose answer is already on `out` (a streamed
+ * one): metrics, access log, request state reset; keep = false closes the
+ * connection once `out` is written. */
+void conn_http_done(struct conn_http *h, int status, size_t bytes, bool keep);
 /* Queues an error answer with Connection: close (framing errors, limits,
  * timeouts: the byte stream can no longer be trusted). */
 void conn_http_fail(struct conn_http *h, int status, const char *code, const char *detail);

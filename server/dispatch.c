@@ -172,9 +172,33 @@ static void dispatch_options(const struct dispatch_site *site, struct http_excha
     cors_preflight(&live->cors_origins, live->cors_max_age_s, &ex->req, resp, list);
 }
 
+/* A path under a gateway prefix: the route's access check, exactly as a
+ * route's, then the upstream answers (later). */
+static enum dispatch_result dispatch_gateway(const struct dispatch_site *site,
+                                             const struct gateway_route *gr,
+                                             struct http_exchange *ex)
+{
+    int access = gateway_route_access(gr);
+    ex->route_label = gateway_route_label(gr);
+    if (access != 0 &&
+        (site->access_check == NULL || site->access_check(ex, access, site->access_arg) != 0)) {
+        if (site->access_check == NULL)
+            http_resp_error(&ex->resp, 500, "internal", "no access check for this route");
+        return DISPATCH_ANSWERED;
+    }
+    if (ex->gateway == NULL) {
+        http_resp_error(&ex->resp, 503, "unavailable", "the gateway is not ready on this loop");
+        return DISPATCH_ANSWERED;
+    }
+    return gateway_forward(ex->gateway, gr, ex) ? DISPATCH_LATER : DISPATCH_ANSWERED;
+}
+
 static enum dispatch_result dispatch_route(const struct dispatch_site *site,
                                            struct static_cache *files, struct http_exchange *ex)
 {
+    const struct gateway_route *gr = gateway_match(site->gateway, ex->req.head.path);
+    if (gr != NULL)
+        return dispatch_gateway(site, gr, ex);
     const struct route *rt = NULL;
     char allow[256] = "";
     struct str method = ex->req.head.method;
@@ -202,6 +226,13 @@ static enum dispatch_result dispatch_route(const struct dispatch_site *site,
             http_resp_error(&ex->resp, 500, "internal", "the handler gave no answer");
     }
     return DISPATCH_ANSWERED;
+}
+
+int dispatch_early(const struct dispatch_site *site, const struct http_exchange *ex)
+{
+    if (!ex->req.is_tls && site->plain_warning == NULL)
+        return 0; /* the plain listener only redirects */
+    return gateway_match(site->gateway, ex->req.head.path) != NULL;
 }
 
 void dispatch_live_fill(struct dispatch_live *l, const struct config *cfg)

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "server/config.h"
+#include "server/gateway.h"
 #include "server/http_msg.h"
 #include "server/proxy.h"
 #include "server/router.h"
@@ -42,6 +43,7 @@ struct dispatch_site {
     int (*access_check)(struct http_exchange *ex, int access, void *arg);
     void *access_arg;
     const struct static_root *www; /* NULL: no www root */
+    const struct gateway *gateway; /* NULL: no gateway routes */
     int https_port;                /* where the plain listener redirects */
     const char *plain_warning;     /* non-NULL: the plain listener serves */
     struct pool *pool;             /* handlers' job pool (pc_defer), or NULL */
@@ -59,6 +61,11 @@ enum dispatch_result {
     DISPATCH_ANSWERED, /* ex->resp holds the answer */
     DISPATCH_LATER,    /* a handler's job runs; it calls http_exchange_complete */
 };
+
+/* Whether a request whose head alone is in may be dispatched now, its body
+ * streamed to the answerer as it arrives (a gateway route on a listener
+ * that serves). */
+int dispatch_early(const struct dispatch_site *site, const struct http_exchange *ex);
 
 /* Answers the complete request in ex->req (head and body; host: the
  * validated Host header, for the redirect). files is the loop's static

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/buf.h"
 #include "server/http_parse.h"
@@ -21,7 +22,9 @@ struct pool;
 struct http_request {
     struct http_request_head head; /* method, target, path, query, version,
                                       headers: as the parser left them */
-    struct str body;
+    struct str body;               /* what arrived so far when body_more (see below) */
+    uint64_t body_total;           /* the body's whole length */
+    int body_more;                 /* a streamed body still arriving (gateway routes) */
     struct route_params params;
     const char *client_ip; /* "127.0.0.1" or "::1", NUL-terminated */
     int is_tls;            /* arrived on the HTTPS listener */
@@ -40,6 +43,9 @@ struct http_response {
     int close; /* send Connection: close and close after */
 };
 
+struct http_stream_ops;
+struct gateway_loop;
+
 struct http_exchange {
     struct http_request req;
     struct http_response resp;
@@ -54,8 +60,14 @@ struct http_exchange {
     /* Its name and role, for pc_user: set by the access check with
      * user_id, pointing into the principal (NULL: none). */
     const char *user_name, *user_role;
-    struct pool *pool;          /* the job pool for pc_defer (set by the dispatcher), or NULL */
-    char request_id[REQID_MAX]; /* echoed as X-Request-Id, in every log line */
+    struct pool *pool;            /* the job pool for pc_defer (set by the dispatcher), or NULL */
+    char request_id[REQID_MAX];   /* echoed as X-Request-Id, in every log line */
+    struct gateway_loop *gateway; /* this loop's upstream connections (gateway.h) */
+    const char *route_label;      /* a gateway route's prefix, for the access log; or NULL */
+    /* Set while a streaming producer (the gateway) holds the exchange; the
+     * connection calls stream_ops with stream_arg (see http_stream_begin). */
+    const struct http_stream_ops *stream_ops;
+    void *stream_arg;
 };
 
 /* Case-insensitive header lookup on the request; NULL slice p when absent. */
@@ -95,5 +107,44 @@ int http_resp_write(const struct http_response *resp, const struct http_writer_o
 /* Completes an exchange whose handler returned 1 (asynchronous). Must run on
  * the owning loop's thread (the pool's done callback does). */
 void http_exchange_complete(struct http_exchange *ex);
+
+/* A streamed answer (docs/ARCHITECTURE.md, Gateway). A producer whose
+ * dispatch returned "later" sets ex->stream_ops and ex->stream_arg first;
+ * from then on the connection tells it when the client went away (abort:
+ * the producer must forget ex at once and never call back) and when every
+ * byte queued so far was written (drained: the producer may produce more).
+ * Before its head is ready the producer may still answer with ex->resp and
+ * http_exchange_complete (clearing ex->stream_ops first). Every call runs on
+ * the owning loop's thread. */
+struct http_stream_ops {
+    void (*drained)(void *arg);
+    void (*abort)(void *arg);
+    /* A request dispatched with its body still arriving (req.body_more):
+     * req.body grew, or is complete (body_more 0). Called from inside the
+     * connection's reading: the producer may write, and must neither fail
+     * nor answer from here (it does so from its own events). */
+    void (*body)(void *arg);
+};
+
+/* What the producer needs to write the head, and where it appends bytes. */
+struct http_stream_info {
+    struct buf *out;   /* the connection's output: append, then http_stream_push */
+    int keep_alive;    /* the client's connection may stay open after this answer */
+    int minor_version; /* the request's HTTP/1.x */
+    int is_tls;
+    int hsts_max_age_s;
+};
+
+/* Switches the exchange to streaming; fills *info. */
+void http_stream_begin(struct http_exchange *ex, struct http_stream_info *info);
+/* New bytes are on info->out: the connection writes what the socket takes.
+ * May call stream_ops->abort (the client is gone) before it returns. */
+void http_stream_push(struct http_exchange *ex);
+/* The answer is complete (close = 0) or cut short (close = 1: the client's
+ * connection closes once the bytes queued are written). status and bytes
+ * go to the access log and metrics. ex belongs to the connection again:
+ * the producer must not touch it, and must have released everything it
+ * shares with a next request (this may start the next pipelined one). */
+void http_stream_end(struct http_exchange *ex, int status, size_t bytes, int close);
 
 #endif

@@ -20,8 +20,10 @@ struct hist {
 struct shard {
     _Atomic int64_t c[MET_COUNT];
     struct hist h[MET_H_COUNT];
-    _Atomic uint64_t *req; /* [routes][5 status classes] */
-    struct hist *dur;      /* [routes] */
+    _Atomic uint64_t *req;    /* [routes][5 status classes] */
+    struct hist *dur;         /* [routes] */
+    _Atomic uint64_t *up_req; /* [gateway routes][5 status classes] */
+    struct hist *up_dur;      /* [gateway routes] */
     struct shard *next;
 };
 
@@ -68,6 +70,10 @@ static const struct {
     "portcullis_db_statement_errors_total", "counter", "Store statements that failed, by kind."
     [MET_DB_STMT_ERROR] = { STMT_ERR, "kind=\"error\"" },
     [MET_DB_STMT_BUSY] = { STMT_ERR, "kind=\"busy\"" },
+#define UPERR "portcullis_upstream_errors_total", "counter", "Gateway upstream failures, by kind."
+    [MET_UPSTREAM_ERR_CONNECT] = { UPERR, "kind=\"connect\"" },
+    [MET_UPSTREAM_ERR_TIMEOUT] = { UPERR, "kind=\"timeout\"" },
+    [MET_UPSTREAM_ERR_MALFORMED] = { UPERR, "kind=\"malformed\"" },
 };
 
 static const struct {
@@ -85,19 +91,43 @@ static struct {
     struct shard shared; /* for threads without a shard: atomic adds */
     int nroutes;         /* router's routes + static + unmatched */
     char **route_method, **route_pattern;
+    int nup; /* gateway routes */
+    char **up_prefix;
 } g = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static _Thread_local struct shard *mine;
+
+static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
 static int shard_alloc_routes(struct shard *s)
 {
     size_t n = (size_t)(g.nroutes > 0 ? g.nroutes : 1);
     s->req = calloc(n * 5, sizeof *s->req);
     s->dur = calloc(n, sizeof *s->dur);
+    if (g.nup > 0) {
+        s->up_req = calloc((size_t)g.nup * 5, sizeof *s->up_req);
+        s->up_dur = calloc((size_t)g.nup, sizeof *s->up_dur);
+        if (s->up_req == NULL || s->up_dur == NULL)
+            return -1;
+    }
     return s->req && s->dur ? 0 : -1;
 }
 
-static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+int metrics_gateway_init(int nroutes, const char *const *prefixes)
+{
+    if (nroutes <= 0)
+        return 0;
+    g.up_prefix = calloc((size_t)nroutes, sizeof *g.up_prefix);
+    if (g.up_prefix == NULL)
+        return -1;
+    g.nup = nroutes;
+    for (int i = 0; i < nroutes; i++)
+        if ((g.up_prefix[i] = dup_or_empty(prefixes[i])) == NULL)
+            return -1;
+    g.shared.up_req = calloc((size_t)nroutes * 5, sizeof *g.shared.up_req);
+    g.shared.up_dur = calloc((size_t)nroutes, sizeof *g.shared.up_dur);
+    return g.shared.up_req && g.shared.up_dur ? 0 : -1;
+}
 
 int metrics_init(int nroutes, const char *const *methods, const char *const *patterns)
 {
@@ -122,6 +152,8 @@ static void shard_free(struct shard *s)
 {
     free(s->req);
     free(s->dur);
+    free(s->up_req);
+    free(s->up_dur);
 }
 
 void metrics_free(void)
@@ -140,6 +172,11 @@ void metrics_free(void)
     }
     free(g.route_method);
     free(g.route_pattern);
+    for (int i = 0; g.up_prefix && i < g.nup; i++)
+        free(g.up_prefix[i]);
+    free(g.up_prefix);
+    g.up_prefix = NULL;
+    g.nup = 0;
     memset(&g.shared, 0, sizeof g.shared);
     g.route_method = g.route_pattern = NULL;
     g.nroutes = 0;
@@ -221,6 +258,17 @@ void metrics_request(int route, int status, uint64_t usec)
     hist_add(&s->dur[route], usec);
 }
 
+void metrics_upstream(int route, int status, uint64_t usec)
+{
+    struct shard *s = mine ? mine : &g.shared;
+    int cls = status / 100 - 1;
+    if (route < 0 || route >= g.nup || s->up_req == NULL)
+        return;
+    cls = cls < 0 ? 0 : cls > 4 ? 4 : cls;
+    bump_u(&s->up_req[route * 5 + cls], 1);
+    hist_add(&s->up_dur[route], usec);
+}
+
 /* ---- exposition --------------------------------------------------------- */
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
@@ -268,7 +316,11 @@ static int put_hist(struct buf *out, const char *family, const char *labels, siz
 {
     uint64_t b[NBUCKETS] = { 0 }, sum = 0, count = 0, cum = 0;
     for (struct shard *s = &g.shared; s; s = s == &g.shared ? g.shards : s->next) {
-        const struct hist *h = is_route ? &s->dur[off_route] : &s->h[which];
+        const struct hist *h = is_route == 2 ? (s->up_dur ? &s->up_dur[off_route] : NULL)
+                               : is_route    ? &s->dur[off_route]
+                                             : &s->h[which];
+        if (h == NULL)
+            continue;
         for (int i = 0; i < NBUCKETS; i++)
             b[i] += LOAD(h->bucket[i]);
         sum += LOAD(h->sum_us);
@@ -324,6 +376,38 @@ static int render_requests(struct buf *out, struct buf *lab)
     return 0;
 }
 
+/* The gateway's upstream series, by route prefix. */
+static int render_upstream(struct buf *out, struct buf *lab)
+{
+    static const char *cls[5] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
+    const char *fam = "portcullis_upstream_requests_total";
+    if (put_head(out, fam, "counter",
+                 "Gateway requests by route and upstream status class (502/503/504: ours).") != 0)
+        return -1;
+    for (int r = 0; r < g.nup; r++)
+        for (int c = 0; c < 5; c++) {
+            uint64_t n = 0;
+            for (struct shard *s = &g.shared; s; s = s == &g.shared ? g.shards : s->next)
+                n += s->up_req ? LOAD(s->up_req[r * 5 + c]) : 0;
+            lab->off = lab->len = 0;
+            if (put_label(lab, "route", g.up_prefix[r]) != 0 || buf_append(lab, "", 1) != 0 ||
+                buf_printf(out, "%s{%s,code=\"%s\"} %llu\n", fam, buf_head(lab), cls[c],
+                           (unsigned long long)n) != 0)
+                return -1;
+        }
+    fam = "portcullis_upstream_duration_seconds";
+    if (put_head(out, fam, "histogram", "Time from forwarding a request to the upstream's head.") !=
+        0)
+        return -1;
+    for (int r = 0; r < g.nup; r++) {
+        lab->off = lab->len = 0;
+        if (put_label(lab, "route", g.up_prefix[r]) != 0 || buf_append(lab, ",", 2) != 0 ||
+            put_hist(out, fam, buf_head(lab), (size_t)r, 2, 0) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int metrics_render(struct buf *out)
 {
     struct buf lab;
@@ -338,6 +422,8 @@ int metrics_render(struct buf *out)
               put_hist(out, hist_desc[h].family, "", 0, 0, h);
     if (rc == 0 && g.nroutes > 0)
         rc = render_requests(out, &lab);
+    if (rc == 0 && g.nup > 0)
+        rc = render_upstream(out, &lab);
     pthread_mutex_unlock(&g.lock);
     buf_free(&lab);
     return rc == 0 ? 0 : -1;

@@ -50,8 +50,11 @@ enum metric_id {
     MET_TOKEN_REFUSED_ROLE,
     MET_REFRESH_REUSE,
     MET_DB_ERRORS,
-    MET_DB_STMT_ERROR, /* store statements failed: error (incl. unreachable) */
-    MET_DB_STMT_BUSY,  /* ... or busy (lock timeout, serialization) */
+    MET_DB_STMT_ERROR,        /* store statements failed: error (incl. unreachable) */
+    MET_DB_STMT_BUSY,         /* ... or busy (lock timeout, serialization) */
+    MET_UPSTREAM_ERR_CONNECT, /* gateway: refused, reset, closed, or no connection free */
+    MET_UPSTREAM_ERR_TIMEOUT,
+    MET_UPSTREAM_ERR_MALFORMED,
     MET_COUNT
 };
 
@@ -78,6 +81,14 @@ void metrics_observe(enum metric_hist h, uint64_t usec);
 /* One answered request: the router's index of its route (or one of
  * METRICS_ROUTE_*), its status and its duration. */
 void metrics_request(int route, int status, uint64_t usec);
+
+/* The gateway's routes (route i labelled by prefixes[i], copied), for the
+ * upstream series. Call after metrics_init, before the threads that count
+ * attach. 0 or -1 (no memory). */
+int metrics_gateway_init(int nroutes, const char *const *prefixes);
+/* One upstream answer (its head) or failure (502/503/504) on gateway route
+ * `route`, and the time from forwarding to it. */
+void metrics_upstream(int route, int status, uint64_t usec);
 
 /* The whole exposition (text format 0.0.4) appended to out. 0 or -1. */
 int metrics_render(struct buf *out);

@@ -20,8 +20,8 @@ static void reload_report_restart(const struct config *run, const struct config 
         size_t off, size;
     } sec[] = {
 #define SEC(s) { #s, offsetof(struct config, s), sizeof(((struct config *)0)->s) }
-        SEC(limits), SEC(timeouts), SEC(tls),  SEC(db),
-        SEC(pool),   SEC(auth),     SEC(demo), SEC(metrics),
+        SEC(limits), SEC(timeouts), SEC(tls),     SEC(db),      SEC(pool),
+        SEC(auth),   SEC(demo),     SEC(metrics), SEC(gateway),
 #undef SEC
     };
     if (memcmp(&a, &b, sizeof a) != 0)

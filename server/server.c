@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/net.h"
 #include "server/portlock.h"
 #include "server/worker.h"
@@ -40,7 +41,8 @@ struct server {
     struct worker *workers;
     int nworkers;
     int https_port, http_port;
-    struct portlock ports; /* held from server_bind to server_free */
+    struct portlock ports;   /* held from server_bind to server_free */
+    struct gateway *gateway; /* gateway.routes; NULL: none */
     /* Every block of reloadable settings ever published, the current one
      * last: a loop may still read a retired one, so all live until free. */
     struct dispatch_live **lives;
@@ -137,6 +139,30 @@ static void server_share(struct server *s, struct router *router, const struct s
     }
 }
 
+/* The gateway's table and its metrics labels. */
+static int server_gateway(struct server *s, const struct server_hooks *hooks, char *err,
+                          size_t errlen)
+{
+    struct gateway_hooks gh = { 0 };
+    if (hooks) {
+        gh.access_level = hooks->access_level;
+        gh.identity = hooks->identity;
+        gh.arg = hooks->arg;
+    }
+    if (gateway_create(&s->gateway, &s->cfg->gateway, &gh, err, errlen) != 0)
+        return -1;
+    s->shared.site.gateway = s->gateway;
+    const char *prefixes[GATEWAY_ROUTES_MAX];
+    int n = gateway_route_count(s->gateway);
+    for (int i = 0; i < n; i++)
+        prefixes[i] = gateway_route_prefix(s->gateway, i);
+    if (metrics_gateway_init(n, prefixes) != 0) {
+        snprintf(err, errlen, "gateway: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int server_setup(struct server **out, const struct config *cfg, struct router *router,
                  const struct server_hooks *hooks, char *err, size_t errlen)
 {
@@ -154,6 +180,8 @@ int server_setup(struct server **out, const struct config *cfg, struct router *r
         return -1;
     }
     s->www.dirfd = -1;
+    if (server_gateway(s, hooks, err, errlen) != 0)
+        goto fail;
     int n = cfg->server.workers > 0 ? cfg->server.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (server_alloc_workers(s, n > 0 ? n : 1) != 0) {
         snprintf(err, errlen, "server: out of memory");
@@ -224,6 +252,7 @@ void server_free(struct server *s)
         free(s->lives[i]);
     free(s->lives);
     static_root_close(&s->www);
+    gateway_free(s->gateway);
     tls_server_release(s->tls);
     tls_tickets_release(s->tickets);
     free(s);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "server/config.h"
+#include "server/gateway.h"
 #include "server/http_msg.h"
 #include "server/loop.h"
 #include "server/observer.h"
@@ -23,6 +24,10 @@ struct server_hooks {
     void *(*loop_init)(struct loop *l, int index, void *arg, char *err, size_t errlen);
     void (*loop_fini)(void *loop_data, void *arg);
     void *arg;
+    /* For gateway.routes (gateway.h): an access rule's level, and the
+     * identity the upstream is told. NULL: only public gateway routes. */
+    int (*access_level)(const char *rule, void *arg);
+    int (*identity)(const struct http_exchange *ex, struct gateway_identity *out, void *arg);
 };
 
 struct server;

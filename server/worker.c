@@ -310,6 +310,11 @@ int worker_prepare(struct worker *w, struct tls_server *tls, char *err, size_t e
     set->http.loop = w->loop;
     set->observer = &w->sh->observer;
     static_cache_init(&set->http.files, (unsigned)w->sh->cfg->server.static_cache_ms);
+    if (w->sh->site.gateway != NULL &&
+        (set->http.gateway = gateway_loop_create(w->sh->site.gateway, w->loop)) == NULL) {
+        snprintf(err, errlen, "gateway: out of memory");
+        return -1;
+    }
     if (tls_loop_setup(&set->tls, tls, err, errlen) != 0)
         return -1;
     w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -331,6 +336,8 @@ void worker_free_loop(struct worker *w)
     if (w->reserve_fd >= 0)
         close(w->reserve_fd);
     w->reserve_fd = -1;
+    gateway_loop_free(w->conns.http.gateway);
+    w->conns.http.gateway = NULL;
     loop_free(w->loop);
     w->loop = NULL;
     static_cache_free(&w->conns.http.files);

@@ -38,7 +38,8 @@ static char err[512];
     X(rate_limits.register_ip_per_minute) X(rate_limits.lockout_threshold) \
     X(rate_limits.lockout_base_s) X(rate_limits.lockout_max_s) \
     X(demo.wire_capture_bytes) X(demo.wire_capture_connections) \
-    X(metrics.address) X(metrics.port) X(http.cors_origins) X(http.cors_max_age_s)
+    X(metrics.address) X(metrics.port) X(http.cors_origins) X(http.cors_max_age_s) \
+    X(gateway)
 /* clang-format on */
 
 /* Byte comparison per field (padding ignored); returns the first differing
@@ -520,6 +521,74 @@ static const struct {
     { v_unterminated, "'server.user' is too long" },
 };
 
+/* gateway.routes: loading with defaults, then every refusal names the route
+ * and says why. */
+static int gw_check(const char *routes, char *why, size_t whylen)
+{
+    struct config c;
+    char json[1024];
+    config_defaults(&c);
+    snprintf(json, sizeof json, "{\"gateway\": {\"routes\": [%s]}}", routes);
+    if (config_load_string(&c, json, why, whylen) != 0)
+        return -1;
+    return config_validate(&c, why, whylen);
+}
+
+START_TEST(test_gateway_routes)
+{
+    struct config c;
+    char why[512];
+    config_defaults(&c);
+    ck_assert_int_eq(c.gateway.n, 0);
+    ck_assert_int_eq(config_load_string(&c,
+                                        "{\"gateway\": {\"routes\": [{\"prefix\": \"/notes/\","
+                                        " \"upstream\": \"http://127.0.0.1:3000\"}]}}",
+                                        err, sizeof err),
+                     0);
+    ck_assert_int_eq(c.gateway.n, 1);
+    ck_assert_str_eq(c.gateway.routes[0].access, "token");
+    ck_assert_int_eq(c.gateway.routes[0].timeout_ms, 30000);
+    ck_assert_int_eq(c.gateway.routes[0].strip_prefix, 0);
+    ck_assert_int_eq(config_validate(&c, err, sizeof err), 0);
+
+    static const struct {
+        const char *routes, *needle;
+    } refused[] = {
+        { "{\"prefix\": \"/n/\", \"upstream\": \"https://127.0.0.1:3000\"}", "https://" },
+        { "{\"prefix\": \"/n/\", \"upstream\": \"http://127.0.0.1\"}", "port" },
+        { "{\"prefix\": \"/n/\", \"upstream\": \"http://127.0.0.1:3000/x\"}", "port" },
+        { "{\"prefix\": \"/n/\", \"upstream\": \"ftp://127.0.0.1:3000\"}", "http://host:port" },
+        { "{\"prefix\": \"/n/\", \"upstream\": \"http://no-such-host.invalid:80\"}", "resolve" },
+        { "{\"prefix\": \"/n\", \"upstream\": \"http://127.0.0.1:1\"}", "end with '/'" },
+        { "{\"prefix\": \"/\", \"upstream\": \"http://127.0.0.1:1\"}", "end with '/'" },
+        { "{\"prefix\": \"/api/x/\", \"upstream\": \"http://127.0.0.1:1\"}", "/api/" },
+        { "{\"prefix\": \"/a/../\", \"upstream\": \"http://127.0.0.1:1\"}", "segments" },
+        { "{\"prefix\": \"/a/\", \"upstream\": \"http://[::1]:1\", \"access\": \"admin\"}",
+          "access" },
+        { "{\"prefix\": \"/a/\", \"upstream\": \"http://[::1]:1\", \"timeout_ms\": 5}",
+          "timeout_ms" },
+        { "{\"prefix\": \"/a/\", \"upstream\": \"http://[::1]:1\", \"colour\": 5}", "unknown key" },
+        { "{\"prefix\": \"/a/\"}", "needs" },
+        { "{\"prefix\": \"/a/\", \"upstream\": \"http://[::1]:1\"},"
+          "{\"prefix\": \"/a/\", \"upstream\": \"http://[::1]:2\"}",
+          "repeats" },
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        why[0] = '\0';
+        ck_assert_msg(gw_check(refused[i].routes, why, sizeof why) != 0, "accepted %s",
+                      refused[i].routes);
+        ck_assert_msg(strstr(why, refused[i].needle) != NULL, "%s: %s", refused[i].routes, why);
+    }
+    ck_assert_int_eq(gw_check("{\"prefix\": \"/a/b/\", \"upstream\": \"http://[::1]:1\","
+                              " \"access\": \"role:admin\", \"strip_prefix\": true}",
+                              why, sizeof why),
+                     0);
+    ck_assert_int_eq(
+        gw_check("{\"prefix\": \"/a/\", \"upstream\": \"http://localhost:1\"}", why, sizeof why),
+        0);
+}
+END_TEST
+
 START_TEST(test_validate)
 {
     struct config c;
@@ -609,6 +678,7 @@ static Suite *config_suite(void)
                         (int)(sizeof(secret_inputs) / sizeof(secret_inputs[0])));
     tcase_add_test(tc, test_secret_not_in_validate);
     tcase_add_test(tc, test_small_err_buffer);
+    tcase_add_test(tc, test_gateway_routes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""A test upstream for the gateway tests: HTTP/1.1 with keep-alive, one
+thread per connection. Every answer echoes what arrived as JSON (method,
+path, headers, body). The path's last segment picks a behaviour:
+  .../slow?ms=N   answer after N ms          .../chunked   answer chunked
+  .../garbage     a malformed head, close    .../close     close, no answer
+  .../big?n=N     N bytes of 'x'             .../count     {"connections": N}
+  .../early       answer before reading the body (it need not have arrived), close
+Usage: gateway_upstream.py PORT  (loopback only)."""
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+accepted = 0
+lock = threading.Lock()
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def get_request(self):
+        global accepted
+        conn = super().get_request()
+        with lock:
+            accepted += 1
+        return conn
+
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return b"<chunked request: the gateway must send a length>"
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def handle_any(self):
+        u = urlsplit(self.path)
+        q = parse_qs(u.query)
+        last = u.path.rstrip("/").rsplit("/", 1)[-1]
+        if last == "early":
+            out = json.dumps({"early": True,
+                              "content_length": self.headers.get("Content-Length")}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(out)
+            self.close_connection = True
+            return
+        body = self.body()
+        if last == "garbage":
+            self.wfile.write(b"HTTP/1.1 2OO Fine\r\nthis is not a header\r\n\r\n")
+            self.close_connection = True
+            return
+        if last == "close":
+            self.close_connection = True
+            return
+        if last == "slow":
+            time.sleep(int(q.get("ms", ["1000"])[0]) / 1000)
+        if last == "count":
+            with lock:
+                out = json.dumps({"connections": accepted}).encode()
+        elif last == "big":
+            out = b"x" * int(q.get("n", ["1000000"])[0])
+        else:
+            out = json.dumps({
+                "method": self.command,
+                "path": self.path,
+                "headers": [[k, v] for k, v in self.headers.items()],
+                "body": body.decode("latin-1"),
+            }).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if last == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if self.command != "HEAD":
+                for i in range(0, len(out), 7):
+                    part = out[i:i + 7]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.write(b"0\r\n\r\n")
+            return
+        self.send_header("Content-Length", str(len(out)))
+        self.send_header("X-Frame-Options", "SAMEORIGIN")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(out)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
+
+
+Server(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
