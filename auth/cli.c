@@ -125,15 +125,11 @@ static int cli_list(struct db *db)
     }
 }
 
-int auth_cli_user(const struct auth_config *auth, const struct db_config *dbc, int argc,
-                  char **argv)
+int auth_cli_open_store(const struct db_config *dbc, struct db **out)
 {
     char err[512];
-    struct db *db = NULL;
-    int rc = 2;
     struct stat st;
-    if (argc < 2)
-        return cli_usage();
+    *out = NULL;
     /* Never create a database here: a wrong working directory or config
      * would otherwise get an empty one, silently. */
     if (!dbc->url[0] && stat(dbc->path, &st) != 0) {
@@ -143,12 +139,25 @@ int auth_cli_user(const struct auth_config *auth, const struct db_config *dbc, i
                 dbc->path, strerror(errno));
         return 1;
     }
-    if (db_open(&db, config_db_target(dbc), dbc->busy_timeout_ms, err, sizeof err) != 0 ||
-        db_migrate(db, err, sizeof err) != 0) {
+    if (db_open(out, config_db_target(dbc), dbc->busy_timeout_ms, err, sizeof err) != 0 ||
+        db_migrate(*out, err, sizeof err) != 0) {
         fprintf(stderr, "portcullis: %s\n", err);
-        db_close(db);
+        db_close(*out);
+        *out = NULL;
         return 1;
     }
+    return 0;
+}
+
+int auth_cli_user(const struct auth_config *auth, const struct db_config *dbc, int argc,
+                  char **argv)
+{
+    struct db *db = NULL;
+    int rc = 2;
+    if (argc < 2)
+        return cli_usage();
+    if (auth_cli_open_store(dbc, &db) != 0)
+        return 1;
     const char *cmd = argv[1];
     if (strcmp(cmd, "add") == 0 && (argc == 3 || (argc == 4 && strcmp(argv[3], "--admin") == 0)))
         rc = cli_add(db, auth, argv[2], argc == 4);

@@ -9,6 +9,13 @@
 
 #include "server/config.h"
 
+struct db;
+
+/* Opens and migrates the configured store for a command; a missing SQLite
+ * file is an error naming its path (never created here). 0 with *out (the
+ * caller closes it), or 1 (the exit code) with the reason on stderr. */
+int auth_cli_open_store(const struct db_config *dbc, struct db **out);
+
 /* argv[0] is "user". Returns the process exit code (0, 1 failure, 2 usage).
  * Hashes with the argon2 parameters of `auth`; opens the database of `db`. A
  * missing database file is an error naming its path (never created here). */

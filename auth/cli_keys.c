@@ -110,26 +110,13 @@ out:
 int auth_cli_keys(const struct auth_config *auth, const struct db_config *dbc, int argc,
                   char **argv)
 {
-    char err[512];
     struct db *db = NULL;
-    struct stat st;
     int rc;
     int64_t window_s = (int64_t)auth->access_ttl_s + auth->leeway_s;
     if (argc != 2 || (strcmp(argv[1], "rotate") != 0 && strcmp(argv[1], "list") != 0))
         return keys_usage();
-    if (!dbc->url[0] && stat(dbc->path, &st) != 0) {
-        fprintf(stderr,
-                "portcullis: database %s: %s (start the server once to create it, or check "
-                "db.path)\n",
-                dbc->path, strerror(errno));
+    if (auth_cli_open_store(dbc, &db) != 0)
         return 1;
-    }
-    if (db_open(&db, config_db_target(dbc), dbc->busy_timeout_ms, err, sizeof err) != 0 ||
-        db_migrate(db, err, sizeof err) != 0) {
-        fprintf(stderr, "portcullis: %s\n", err);
-        db_close(db);
-        return 1;
-    }
     rc = strcmp(argv[1], "rotate") == 0 ? keys_rotate(db, auth, window_s) : keys_list(db, window_s);
     db_close(db);
     return rc;

@@ -15,33 +15,10 @@
 #include <unistd.h>
 
 #include "support/api.h"
+#include "support/pg_own.h"
 #include "support/support.h"
 
 #define PW "correct horse battery staple"
-
-static char g_dir[64];
-
-static void cluster(const char *cmd, char *out, size_t cap)
-{
-    char line[256];
-    snprintf(line, sizeof line, "bash %s/tests/support/pg_cluster.sh %s %s", PC_SOURCE_DIR, cmd,
-             g_dir);
-    FILE *p = popen(line, "r");
-    ck_assert_ptr_nonnull(p);
-    char buf[512];
-    /* Read to the end: closing the pipe early would kill the script. */
-    size_t n = fread(buf, 1, sizeof buf - 1, p);
-    while (fgetc(p) != EOF)
-        ;
-    buf[n] = '\0';
-    if (out) {
-        buf[strcspn(buf, "\n")] = '\0';
-        ck_assert_uint_lt(strlen(buf), cap);
-        memcpy(out, buf, strlen(buf) + 1);
-    }
-    int rc = pclose(p);
-    ck_assert_msg(rc == 0, "pg_cluster.sh %s: status %d", cmd, rc);
-}
 
 static int status(const struct srv *s, const char *method, const char *path, const char *bearer,
                   const char *user)
@@ -127,8 +104,8 @@ START_TEST(postgresql_restarts_under_load)
     struct api_session t;
     char url[256], extra[512];
 
-    cluster("start", NULL, 0);
-    cluster("url", url, sizeof url);
+    pg_own("start", NULL, 0);
+    pg_own("url", url, sizeof url);
     snprintf(extra, sizeof extra, "{\"db\": {\"url\": \"%s\"}, \"auth\": {\"user_cache_ms\": 0}}",
              url);
     ck_assert_int_eq(api_start(&s, extra), 0);
@@ -138,7 +115,7 @@ START_TEST(postgresql_restarts_under_load)
     pid_t load = load_start(&s, t.access, &rd);
     usleep(500 * 1000);
 
-    cluster("down", NULL, 0);
+    pg_own("down", NULL, 0);
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(status(&s, "GET", "/healthz", NULL, NULL), 503);
         ck_assert_int_eq(status(&s, "GET", "/api/me", t.access, NULL), 503);
@@ -146,7 +123,7 @@ START_TEST(postgresql_restarts_under_load)
     }
     ck_assert_int_eq(kill(s.pid, 0), 0);
 
-    cluster("up", NULL, 0);
+    pg_own("up", NULL, 0);
     /* Every loop and pool thread reconnects on its own, after a backoff of
      * at most 5 s: each kind of request comes back within 15 s. */
     ck_assert_int_eq(until_ok(&s, "GET", "/healthz", NULL, NULL), 200);
@@ -155,20 +132,9 @@ START_TEST(postgresql_restarts_under_load)
     usleep(500 * 1000);
     load_check(load, rd);
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
-    cluster("stop", NULL, 0);
+    pg_own("stop", NULL, 0);
 }
 END_TEST
-
-/* In the parent, after the case: also when it failed half-way (its
- * forked process then ended without cleaning up). */
-static void stop_cluster(void)
-{
-    char line[256];
-    snprintf(line, sizeof line, "bash %s/tests/support/pg_cluster.sh stop %s >/dev/null 2>&1",
-             PC_SOURCE_DIR, g_dir);
-    if (system(line) != 0)
-        fprintf(stderr, "could not stop the cluster in %s\n", g_dir);
-}
 
 int main(void)
 {
@@ -177,11 +143,6 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, postgresql_restarts_under_load);
     suite_add_tcase(su, tc);
-    snprintf(g_dir, sizeof g_dir, "/tmp/pc_pgr_%ld", (long)getpid());
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    stop_cluster();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    pg_own_init("pgr");
+    return pg_own_run(su);
 }

@@ -17,31 +17,10 @@
 #include <unistd.h>
 
 #include "support/api.h"
+#include "support/pg_own.h"
 #include "support/support.h"
 
 #define PW "correct horse battery staple"
-
-static char g_dir[64];
-
-static void cluster(const char *cmd, char *out, size_t cap)
-{
-    char line[256], buf[512];
-    snprintf(line, sizeof line, "bash %s/tests/support/pg_cluster.sh %s %s", PC_SOURCE_DIR, cmd,
-             g_dir);
-    FILE *p = popen(line, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(buf, 1, sizeof buf - 1, p);
-    while (fgetc(p) != EOF) /* to the end: closing early would kill the script */
-        ;
-    buf[n] = '\0';
-    int rc = pclose(p);
-    ck_assert_msg(rc == 0, "pg_cluster.sh %s: status %d", cmd, rc);
-    if (out) {
-        buf[strcspn(buf, "\n")] = '\0';
-        ck_assert_uint_lt(strlen(buf), cap);
-        memcpy(out, buf, strlen(buf) + 1);
-    }
-}
 
 /* A loopback TCP port free at this moment. */
 static int free_port(void)
@@ -81,8 +60,8 @@ START_TEST(tls_when_the_url_asks)
 
     snprintf(port, sizeof port, "%d", free_port());
     ck_assert_int_eq(setenv("PC_PG_TLS_PORT", port, 1), 0);
-    cluster("start", NULL, 0);
-    cluster("url", url, sizeof url);
+    pg_own("start", NULL, 0);
+    pg_own("url", url, sizeof url);
     ck_assert_ptr_nonnull(strstr(url, "sslmode=verify-full"));
 
     extra_for(extra, sizeof extra, url);
@@ -116,20 +95,9 @@ START_TEST(tls_when_the_url_asks)
     srv_stop(&bad, SIGTERM); /* exited already: removes its files */
 
     ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
-    cluster("stop", NULL, 0);
+    pg_own("stop", NULL, 0);
 }
 END_TEST
-
-/* In the parent, after the case: also when it failed half-way (its
- * forked process then ended without cleaning up). */
-static void stop_cluster(void)
-{
-    char line[256];
-    snprintf(line, sizeof line, "bash %s/tests/support/pg_cluster.sh stop %s >/dev/null 2>&1",
-             PC_SOURCE_DIR, g_dir);
-    if (system(line) != 0)
-        fprintf(stderr, "could not stop the cluster in %s\n", g_dir);
-}
 
 int main(void)
 {
@@ -138,11 +106,6 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, tls_when_the_url_asks);
     suite_add_tcase(su, tc);
-    snprintf(g_dir, sizeof g_dir, "/tmp/pc_pgt_%ld", (long)getpid());
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    stop_cluster();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    pg_own_init("pgt");
+    return pg_own_run(su);
 }
