@@ -62,6 +62,17 @@ int buf_append(struct buf *b, const void *p, size_t n)
 
 int buf_append_str(struct buf *b, const char *s) { return buf_append(b, s, strlen(s)); }
 
+int buf_append_uint(struct buf *b, uint64_t v)
+{
+    char d[24];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    return buf_append(b, d + i, sizeof d - i);
+}
+
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -6,6 +6,7 @@
 #define PC_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/log.h"
 
@@ -35,6 +36,8 @@ static inline size_t buf_room(const struct buf *b) { return b->cap - b->off - b-
 int buf_reserve(struct buf *b, size_t extra);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_append_str(struct buf *b, const char *s);
+/* The decimal digits of v (no printf: it showed in keep-alive profiles). */
+int buf_append_uint(struct buf *b, uint64_t v);
 int buf_printf(struct buf *b, const char *fmt, ...) PC_PRINTF(2, 3);
 /* Marks n bytes from the front as consumed (n <= len). Frees nothing. */
 void buf_consume(struct buf *b, size_t n);

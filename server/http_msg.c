@@ -117,8 +117,7 @@ const char *http_status_text(int status)
     }
 }
 
-/* The Date header, formatted at most once a second per thread. */
-static const char *http_date_now(void)
+const char *http_date_now(void)
 {
     static _Thread_local time_t last;
     static _Thread_local char text[32];
@@ -130,25 +129,13 @@ static const char *http_date_now(void)
     return text;
 }
 
-/* Decimal digits of v, appended (printf showed up in keep-alive profiles). */
-static int append_uint(struct buf *out, size_t v)
-{
-    char d[24];
-    size_t i = sizeof d;
-    do {
-        d[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    return buf_append(out, d + i, sizeof d - i);
-}
-
 static int http_write_security(const struct http_response *resp, const struct http_writer_opts *o,
                                struct buf *out)
 {
     int rc = 0;
     if (o->is_tls) {
         rc |= buf_append_str(out, "Strict-Transport-Security: max-age=");
-        rc |= append_uint(out, o->hsts_max_age_s > 0 ? (size_t)o->hsts_max_age_s : 0);
+        rc |= buf_append_uint(out, o->hsts_max_age_s > 0 ? (uint64_t)o->hsts_max_age_s : 0);
         rc |= buf_append_str(out, "; includeSubDomains\r\n");
     }
     rc |= buf_append_str(out, "X-Content-Type-Options: nosniff\r\n"
@@ -170,7 +157,7 @@ int http_resp_write(const struct http_response *resp, const struct http_writer_o
     int rc = buf_append_str(out, minor_version ? "HTTP/1.1 " : "HTTP/1.0 ");
     if (status < 100 || status > 999)
         status = 500; /* a status is three digits on the wire */
-    rc |= append_uint(out, (size_t)status);
+    rc |= buf_append_uint(out, (uint64_t)status);
     rc |= buf_append(out, " ", 1);
     rc |= buf_append_str(out, http_status_text(status));
     rc |= buf_append_str(out, "\r\nDate: ");
@@ -180,7 +167,7 @@ int http_resp_write(const struct http_response *resp, const struct http_writer_o
     int bodyless = status < 200 || status == 204 || status == 304;
     if (status != 204 && status >= 200 && status != 304) {
         rc |= buf_append_str(out, "Content-Length: ");
-        rc |= append_uint(out, resp->body.len);
+        rc |= buf_append_uint(out, resp->body.len);
         rc |= buf_append(out, "\r\n", 2);
     }
     if (resp->content_type && !bodyless) {

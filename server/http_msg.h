@@ -91,6 +91,9 @@ int http_resp_bytes(struct http_response *resp, int status, const char *content_
                     enum http_content kind, const void *p, size_t n);
 
 const char *http_status_text(int status);
+/* The Date header value for now, formatted at most once a second per
+ * thread; valid on this thread until the next second's call. */
+const char *http_date_now(void);
 
 /* Settings the writer needs. */
 struct http_writer_opts {

@@ -161,30 +161,6 @@ static bool has_header(const struct upstream_head *h, const char *name)
     return false;
 }
 
-static void date_now(char out[32])
-{
-    static _Thread_local time_t last;
-    static _Thread_local char text[32];
-    time_t now = time(NULL);
-    if (now != last) {
-        static_http_date(now, text);
-        last = now;
-    }
-    memcpy(out, text, 32);
-}
-
-/* Decimal digits of v, appended (printf per header showed in profiles). */
-static int put_uint(struct buf *out, uint64_t v)
-{
-    char d[24];
-    size_t i = sizeof d;
-    do {
-        d[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    return buf_append(out, d + i, sizeof d - i);
-}
-
 static int put_line(struct buf *out, const char *name, const char *value)
 {
     return buf_append_str(out, name) | buf_append_str(out, value) | buf_append(out, "\r\n", 2);
@@ -192,7 +168,8 @@ static int put_line(struct buf *out, const char *name, const char *value)
 
 static int put_length(struct buf *out, uint64_t n)
 {
-    return buf_append_str(out, "Content-Length: ") | put_uint(out, n) | buf_append(out, "\r\n", 2);
+    return buf_append_str(out, "Content-Length: ") | buf_append_uint(out, n) |
+           buf_append(out, "\r\n", 2);
 }
 
 static int put_framing(const struct upstream_head *h, const struct http_stream_info *info,
@@ -221,9 +198,8 @@ static int put_framing(const struct upstream_head *h, const struct http_stream_i
 int upstream_client_head(const struct upstream_head *h, const struct http_stream_info *info,
                          const char *request_id, struct buf *out, bool *chunked, bool *close)
 {
-    char date[32];
     int rc = buf_append_str(out, info->minor_version ? "HTTP/1.1 " : "HTTP/1.0 ");
-    rc |= put_uint(out, (uint64_t)h->status);
+    rc |= buf_append_uint(out, (uint64_t)h->status);
     rc |= buf_append(out, " ", 1);
     rc |= buf_append(out, h->reason.p, h->reason.n);
     rc |= buf_append(out, "\r\n", 2);
@@ -243,14 +219,13 @@ int upstream_client_head(const struct upstream_head *h, const struct http_stream
     else if (info->minor_version == 0)
         rc |= buf_append_str(out, "Connection: keep-alive\r\n");
     if (!has_header(h, "Date")) {
-        date_now(date);
-        rc |= put_line(out, "Date: ", date);
+        rc |= put_line(out, "Date: ", http_date_now());
     }
     if (!has_header(h, "X-Request-Id"))
         rc |= put_line(out, "X-Request-Id: ", request_id);
     if (info->is_tls && !has_header(h, "Strict-Transport-Security")) {
         rc |= buf_append_str(out, "Strict-Transport-Security: max-age=");
-        rc |= put_uint(out, info->hsts_max_age_s > 0 ? (uint64_t)info->hsts_max_age_s : 0);
+        rc |= buf_append_uint(out, info->hsts_max_age_s > 0 ? (uint64_t)info->hsts_max_age_s : 0);
         rc |= buf_append_str(out, "; includeSubDomains\r\n");
     }
     if (!has_header(h, "X-Content-Type-Options"))
