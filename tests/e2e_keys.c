@@ -286,20 +286,10 @@ END_TEST
 
 /* ---- two processes on one store ---------------------------------------- */
 
-/* The metrics port from the server's log ("metrics on http://ADDR:PORT/"). */
+/* The metrics port from the server's log. */
 static int metrics_port(const struct srv *s)
 {
-    char line[512];
-    FILE *f = fopen(s->log, "r");
-    int port = -1;
-    ck_assert_ptr_nonnull(f);
-    while (port < 0 && fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, "metrics on http://");
-        const char *c = p ? strrchr(p, ':') : NULL;
-        if (c)
-            port = atoi(c + 1);
-    }
-    fclose(f);
+    int port = srv_metrics_port(s);
     ck_assert_int_gt(port, 0);
     return port;
 }

@@ -265,6 +265,23 @@ int srv_log_contains(const struct srv *s, const char *needle)
     return strstr(text, needle) != NULL;
 }
 
+int srv_metrics_port(const struct srv *s)
+{
+    char line[512];
+    FILE *f = fopen(s->log, "r");
+    int port = -1;
+    if (f == NULL)
+        return -1;
+    while (port < 0 && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "metrics on http://");
+        const char *c = p ? strrchr(p, ':') : NULL;
+        if (c)
+            port = atoi(c + 1);
+    }
+    fclose(f);
+    return port > 0 ? port : -1;
+}
+
 int tcp_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -35,6 +35,9 @@ int srv_start_bin(struct srv *s, const char *binary, const char *extra_json,
 int srv_stop(struct srv *s, int sig);
 /* 1 when the server's stderr so far contains needle. */
 int srv_log_contains(const struct srv *s, const char *needle);
+/* The metrics listener's port, read from the server's log ("metrics on
+ * http://ADDR:PORT/"), or -1 when it has none. */
+int srv_metrics_port(const struct srv *s);
 /* Waits up to timeout_ms for the process to exit; returns status or -1. */
 int srv_wait(struct srv *s, int timeout_ms);
 /* For configurations that must not start: runs the server like srv_start
