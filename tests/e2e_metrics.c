@@ -119,6 +119,14 @@ START_TEST(metrics_move_with_traffic)
     struct tc_conn idle;
     tls_open(&idle, &s);
     tls_exchange(&idle, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", &r);
+    /* The server counts the connection idle just after its answer left, so
+     * a scrape may come a moment too early: wait for it (at most 5 s). */
+    for (int i = 0; i < 50; i++) {
+        scrape(port, "/metrics", &r);
+        if (sample(r.body, "portcullis_connections{state=\"idle\"}") >= 1)
+            break;
+        usleep(100 * 1000);
+    }
 
     scrape(port, "/metrics", &r);
     ck_assert_int_eq(r.status, 200);
