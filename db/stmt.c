@@ -204,12 +204,13 @@ static int bind_one(struct db_stmt *st, int i, char type, va_list *ap)
     }
 }
 
-static struct db_stmt *vquery(struct db *db, enum db_stmt_id id, const char *sql, const char *types,
-                              va_list *ap)
+/* The cached statement `id` made ready for `types` (one letter a
+ * parameter), or NULL with the failure recorded and observed. */
+static struct db_stmt *bind_start(struct db *db, enum db_stmt_id id, const char *sql,
+                                  const char *types)
 {
     struct db_stmt *st = db_stmt(db, id, sql);
     size_t n = strlen(types);
-    int rc = 0;
 
     if (!st) {
         if (observer)
@@ -223,15 +224,31 @@ static struct db_stmt *vquery(struct db *db, enum db_stmt_id id, const char *sql
     st->nparams = (int)n;
     st->types = types;
     st->row = -1;
+    return st;
+}
+
+/* st when every parameter bound (rc 0), else NULL with st reset. */
+static struct db_stmt *bind_end(struct db *db, enum db_stmt_id id, struct db_stmt *st, int rc)
+{
+    if (rc == 0)
+        return st;
+    if (!st->lite)
+        db_failf(db, rc, "statement %d: invalid parameter", (int)id);
+    db_stmt_reset(st);
+    return NULL;
+}
+
+static struct db_stmt *vquery(struct db *db, enum db_stmt_id id, const char *sql, const char *types,
+                              va_list *ap)
+{
+    struct db_stmt *st = bind_start(db, id, sql, types);
+    int rc = 0;
+
+    if (!st)
+        return NULL;
     for (int i = 0; types[i] && rc == 0; i++)
         rc = bind_one(st, i, types[i], ap);
-    if (rc != 0) {
-        if (!st->lite)
-            db_failf(db, rc, "statement %d: invalid parameter", (int)id);
-        db_stmt_reset(st);
-        return NULL;
-    }
-    return st;
+    return bind_end(db, id, st, rc);
 }
 
 static int bind_val(struct db_stmt *st, int i, char type, const struct db_val *v)
@@ -248,31 +265,14 @@ static int bind_val(struct db_stmt *st, int i, char type, const struct db_val *v
 struct db_stmt *db_query_vals(struct db *db, enum db_stmt_id id, const char *sql, const char *types,
                               const struct db_val *vals)
 {
-    struct db_stmt *st = db_stmt(db, id, sql);
-    size_t n = strlen(types);
+    struct db_stmt *st = bind_start(db, id, sql, types);
     int rc = 0;
 
-    if (!st) {
-        if (observer)
-            observer(0, DB_ERROR);
+    if (!st)
         return NULL;
-    }
-    if (n > DB_MAX_PARAMS) {
-        db_failf(db, DB_ERROR, "statement %d: too many parameters", (int)id);
-        return NULL;
-    }
-    st->nparams = (int)n;
-    st->types = types;
-    st->row = -1;
     for (int i = 0; types[i] && rc == 0; i++)
         rc = bind_val(st, i, types[i], &vals[i]);
-    if (rc != 0) {
-        if (!st->lite)
-            db_failf(db, rc, "statement %d: invalid parameter", (int)id);
-        db_stmt_reset(st);
-        return NULL;
-    }
-    return st;
+    return bind_end(db, id, st, rc);
 }
 
 struct db_stmt *db_query(struct db *db, enum db_stmt_id id, const char *sql, const char *types, ...)
