@@ -368,6 +368,12 @@ static enum conn_http_step conn_http_dispatch(struct conn_http *h, bool early)
     return CONN_HTTP_WRITE;
 }
 
+void conn_http_input_moved(struct conn_http *h)
+{
+    if (h->early && h->head_len != 0)
+        h->ex.req.body = str_make(buf_head(&h->in) + h->head_len, h->body_len);
+}
+
 /* A streamed body: what arrived goes to the producer as it comes. */
 static enum conn_http_step conn_http_stream_body(struct conn_http *h)
 {
