@@ -547,6 +547,17 @@ static int up_request_sent(struct up_conn *uc)
 static void up_step_send(struct up_conn *uc)
 {
     int rc = up_send(uc);
+    if (rc < 0 && (errno == EPIPE || errno == ECONNRESET) &&
+        loop_io_set(uc->gl->loop, &uc->io, EPOLLIN) == 0) {
+        /* The upstream stopped taking the request: it may have answered
+         * first (from the head, before the body) and closed. Its answer is
+         * read like any; none there (a reset, the end) fails as before. */
+        uc->state = UP_HEAD;
+        if (uc->timer.idx == 0)
+            loop_timer_set(uc->gl->loop, &uc->timer, (uint64_t)uc->route->timeout_ms);
+        up_read(uc);
+        return;
+    }
     if (rc < 0) {
         up_broken(uc, strerror(errno));
         return;
