@@ -267,8 +267,11 @@ static ssize_t conn_fill(struct conn *c)
         return 0;
     if (room > CONN_READ_CHUNK)
         room = CONN_READ_CHUNK;
+    unsigned moves = in->moves;
     if (buf_reserve(in, room) != 0)
         return TLS_ERROR;
+    if (in->moves != moves) /* even if nothing is read now, a producer may send */
+        conn_http_input_moved(&c->http);
     ssize_t r = conn_recv(c, buf_tail(in), room);
     if (r > 0)
         in->len += (size_t)r;

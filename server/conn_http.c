@@ -267,7 +267,10 @@ static void conn_http_reparse_head(struct conn_http *h)
 }
 
 /* Returns true when the whole body is buffered, else false with *next
- * (CONN_HTTP_WRITE: an error or a 100 Continue is queued). */
+ * (CONN_HTTP_WRITE: an error or a 100 Continue is queued; after an error
+ * head_len is 0). A chunked body is decoded in place as it arrives, so
+ * in[head_len..head_len + body_len) is always the decoded body so far and
+ * its limit holds for the decoded total, streamed or not. */
 static bool conn_http_body(struct conn_http *h, enum conn_http_step *next)
 {
     const struct config *cfg = h->sh->cfg;
@@ -339,6 +342,7 @@ static void conn_http_fill_request(struct conn_http *h)
     r->body = str_make(buf_head(&h->in) + h->head_len, h->body_len);
     r->body_total = h->fr.body == HTTP_BODY_LENGTH ? h->fr.content_length : h->body_len;
     r->body_more = 0;
+    r->body_chunked = h->fr.body == HTTP_BODY_CHUNKED;
     r->client_ip = conn_http_client(h);
     r->is_tls = h->is_tls;
     r->is_head = str_eq(r->head.method, "HEAD");
@@ -364,6 +368,12 @@ static enum conn_http_step conn_http_dispatch(struct conn_http *h, bool early)
     return CONN_HTTP_WRITE;
 }
 
+void conn_http_input_moved(struct conn_http *h)
+{
+    if (h->early && h->head_len != 0)
+        h->ex.req.body = str_make(buf_head(&h->in) + h->head_len, h->body_len);
+}
+
 /* A streamed body: what arrived goes to the producer as it comes. */
 static enum conn_http_step conn_http_stream_body(struct conn_http *h)
 {
@@ -371,8 +381,12 @@ static enum conn_http_step conn_http_stream_body(struct conn_http *h)
     size_t had = h->ex.req.body.n;
     bool done = conn_http_body(h, &next);
     struct http_exchange *ex = &h->ex;
+    if (!done && h->head_len == 0)
+        return next; /* malformed or too large: conn_http_fail let the producer go */
     ex->req.body = str_make(buf_head(&h->in) + h->head_len, h->body_len);
     ex->req.body_more = !done;
+    if (ex->req.body_chunked)
+        ex->req.body_total = h->body_len;
     if (ex->stream_ops != NULL && ex->stream_ops->body != NULL && (done || h->body_len > had))
         ex->stream_ops->body(ex->stream_arg);
     return done ? CONN_HTTP_LATER : next;
@@ -387,8 +401,9 @@ enum conn_http_step conn_http_advance(struct conn_http *h)
         if (!conn_http_head(h, &next))
             return next;
         h->ex.req.is_tls = h->is_tls;
-        if (h->fr.body == HTTP_BODY_LENGTH && h->fr.content_length > 0 &&
-            dispatch_early(h->sh->site, &h->ex))
+        bool streamable = h->fr.body == HTTP_BODY_CHUNKED ||
+                          (h->fr.body == HTTP_BODY_LENGTH && h->fr.content_length > 0);
+        if (streamable && dispatch_early(h->sh->site, &h->ex))
             return conn_http_dispatch(h, true); /* then the body timeout */
         if (h->fr.body != HTTP_BODY_NONE)
             return CONN_HTTP_BODY; /* the connection arms the body timeout first */

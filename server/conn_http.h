@@ -76,6 +76,10 @@ void conn_http_free(struct conn_http *h);
 /* Between requests, nothing buffered: gives the buffers' memory back. */
 void conn_http_idle(struct conn_http *h);
 
+/* `in` moved (grown or compacted to make room for a read): the slice of a
+ * streamed body (ex.req.body) follows its bytes at once, since its producer
+ * may send from it before the next conn_http_advance. */
+void conn_http_input_moved(struct conn_http *h);
 /* Parses what `in` holds and, once a request is complete, dispatches it. */
 enum conn_http_step conn_http_advance(struct conn_http *h);
 /* Serializes ex.resp onto `out`, logs the access line and resets the

@@ -192,8 +192,9 @@ int gateway_request_head(const struct gateway *g, const struct gateway_route *r,
     }
     if (http_req_header(&ex->req, "Host").p == NULL) /* HTTP/1.0 may omit it; 1.1 may not */
         rc |= put_header(out, "Host", str_make(r->authority, strlen(r->authority)));
-    if (ex->req.body_total > 0 || http_req_header(&ex->req, "Content-Length").p != NULL ||
-        http_req_header(&ex->req, "Transfer-Encoding").p != NULL)
+    if (ex->req.body_chunked) /* re-framed as it arrives (upstream.c) */
+        rc |= buf_append_str(out, "Transfer-Encoding: chunked\r\n");
+    else if (ex->req.body_total > 0 || http_req_header(&ex->req, "Content-Length").p != NULL)
         rc |= buf_printf(out, "Content-Length: %llu\r\n", (unsigned long long)ex->req.body_total);
     rc |= put_identity(g, ex, out);
     rc |= put_header(out, "X-Request-Id", str_make(ex->request_id, strlen(ex->request_id)));

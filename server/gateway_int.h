@@ -34,7 +34,8 @@ struct gateway {
 /* Appends the request for the upstream (line and headers, not the body) to
  * out: hop-by-hop headers and every client copy of the identity headers
  * dropped, the identity added, Authorization only when the route says so,
- * the body framed by Content-Length. 0 or -1 (out full). */
+ * the body framed by Content-Length, or chunked when the client's was
+ * (req.body_chunked). 0 or -1 (out full). */
 int gateway_request_head(const struct gateway *g, const struct gateway_route *r,
                          const struct http_exchange *ex, struct buf *out);
 

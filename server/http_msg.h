@@ -23,8 +23,10 @@ struct http_request {
     struct http_request_head head; /* method, target, path, query, version,
                                       headers: as the parser left them */
     struct str body;               /* what arrived so far when body_more (see below) */
-    uint64_t body_total;           /* the body's whole length */
+    uint64_t body_total;           /* the body's whole length (chunked: what arrived so far) */
     int body_more;                 /* a streamed body still arriving (gateway routes) */
+    int body_chunked;              /* the client framed it with Transfer-Encoding: chunked
+                                      (body holds the decoded bytes) */
     struct route_params params;
     const char *client_ip; /* "127.0.0.1" or "::1", NUL-terminated */
     int is_tls;            /* arrived on the HTTPS listener */

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -56,6 +57,16 @@ struct up_conn {
     struct http_stream_info info;
     struct buf req; /* the request head */
     size_t req_sent, body_sent;
+    /* A chunked request body (req.body_chunked) goes upstream re-framed:
+     * what arrived and is not sent yet becomes one chunk, the last chunk
+     * follows once the client's body is complete (its trailers are not
+     * forwarded). frame is the framing due before the next body bytes. */
+    char frame[32];
+    size_t frame_len, frame_sent;
+    size_t chunk_left; /* body bytes of the current chunk still to send */
+    bool chunk_open;   /* a chunk is framed, its closing CRLF not yet */
+    bool last_chunk;   /* the last chunk is framed */
+    bool req_done;     /* the whole request is sent (the connection may be reused) */
     struct buf in;
     struct upstream_head head;
     struct http_chunked ch;
@@ -265,7 +276,9 @@ static void up_finish(struct up_conn *uc, bool complete)
     bool close = !complete || uc->client_close;
     if (!complete)
         log_info("gateway: %s: the upstream's answer ended early", uc->route->prefix);
-    up_release(uc, complete && uc->head.keep_alive && !uc->extra);
+    /* An answer before the whole request was sent leaves the upstream
+     * waiting for the rest: that connection is not reused. */
+    up_release(uc, complete && uc->head.keep_alive && !uc->extra && uc->req_done);
     http_stream_end(ex, status, bytes, close);
 }
 
@@ -278,6 +291,14 @@ static bool up_idempotent(const struct http_exchange *ex)
            str_eq(m, "DELETE");
 }
 
+/* Nothing of the request sent yet. */
+static void up_request_reset(struct up_conn *uc)
+{
+    uc->req_sent = uc->body_sent = 0;
+    uc->frame_len = uc->frame_sent = uc->chunk_left = 0;
+    uc->chunk_open = uc->last_chunk = uc->req_done = false;
+}
+
 /* The connection failed before any answer: a kept-alive one the upstream
  * had closed is replaced once (idempotent requests), else 502. */
 static void up_broken(struct up_conn *uc, const char *why)
@@ -286,7 +307,7 @@ static void up_broken(struct up_conn *uc, const char *why)
         loop_io_del(uc->gl->loop, &uc->io);
         close(uc->io.fd);
         uc->io.fd = -1;
-        uc->req_sent = uc->body_sent = 0;
+        up_request_reset(uc);
         uc->in.len = 0;
         if (up_connect(uc) == 0)
             return;
@@ -433,30 +454,76 @@ static void up_read(struct up_conn *uc)
 
 /* ---- the request ---- */
 
-/* Writes the head, then the body. 1 done, 0 blocked, -1 failed. */
+/* Frames what follows in a chunked request body once the previous framing
+ * and chunk data are out: the CRLF ending that chunk (at once, so that the
+ * upstream has the whole chunk without waiting for the next one), then the
+ * size of what arrived since, or the last chunk once the body is complete
+ * and all of it is sent. */
+static void up_frame_next(struct up_conn *uc, size_t unsent, bool more)
+{
+    if (uc->frame_sent < uc->frame_len || uc->chunk_left > 0 || uc->last_chunk)
+        return;
+    const char *crlf = uc->chunk_open ? "\r\n" : "";
+    int n;
+    if (unsent > 0) {
+        n = snprintf(uc->frame, sizeof uc->frame, "%s%zx\r\n", crlf, unsent);
+        uc->chunk_left = unsent;
+        uc->chunk_open = true;
+    } else if (!more) {
+        n = snprintf(uc->frame, sizeof uc->frame, "%s0\r\n\r\n", crlf);
+        uc->last_chunk = true;
+        uc->chunk_open = false;
+    } else if (uc->chunk_open) {
+        n = snprintf(uc->frame, sizeof uc->frame, "\r\n"); /* the chunk is whole now */
+        uc->chunk_open = false;
+    } else {
+        return;
+    }
+    uc->frame_len = (size_t)n;
+    uc->frame_sent = 0;
+}
+
+/* Writes the head, then the body as far as it arrived (chunked: with its
+ * framing). 1 done, 0 blocked, -1 failed. */
 static int up_send(struct up_conn *uc)
 {
-    struct str body = uc->ex->req.body;
-    while (uc->req_sent < uc->req.len || uc->body_sent < body.n) {
-        struct iovec iov[2];
+    const struct http_request *rq = &uc->ex->req;
+    struct str body = rq->body;
+    for (;;) {
+        if (rq->body_chunked)
+            up_frame_next(uc, body.n - uc->body_sent, rq->body_more);
+        size_t head_left = uc->req.len - uc->req_sent;
+        size_t frame_left = uc->frame_len - uc->frame_sent;
+        size_t body_left = body.n - uc->body_sent;
+        if (rq->body_chunked && body_left > uc->chunk_left)
+            body_left = uc->chunk_left;
+        struct iovec iov[3];
         int n = 0;
-        if (uc->req_sent < uc->req.len)
-            iov[n++] = (struct iovec){ buf_head(&uc->req) + uc->req_sent,
-                                       uc->req.len - uc->req_sent };
-        if (uc->body_sent < body.n)
-            iov[n++] = (struct iovec){ (char *)body.p + uc->body_sent, body.n - uc->body_sent };
+        if (head_left > 0)
+            iov[n++] = (struct iovec){ buf_head(&uc->req) + uc->req_sent, head_left };
+        if (frame_left > 0)
+            iov[n++] = (struct iovec){ uc->frame + uc->frame_sent, frame_left };
+        if (body_left > 0)
+            iov[n++] = (struct iovec){ (char *)body.p + uc->body_sent, body_left };
+        if (n == 0)
+            return 1;
         struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
         ssize_t w = sendmsg(uc->io.fd, &mh, MSG_NOSIGNAL);
         if (w < 0 && (errno == EAGAIN || errno == EINTR))
             return 0;
         if (w < 0)
             return -1;
-        size_t head_left = uc->req.len - uc->req_sent, k = (size_t)w;
+        size_t k = (size_t)w;
         size_t h = k < head_left ? k : head_left;
         uc->req_sent += h;
-        uc->body_sent += k - h;
+        k -= h;
+        size_t f = k < frame_left ? k : frame_left;
+        uc->frame_sent += f;
+        k -= f;
+        uc->body_sent += k;
+        if (rq->body_chunked)
+            uc->chunk_left -= k;
     }
-    return 1;
 }
 
 /* Everything of the request that arrived is sent: wait for the answer, or
@@ -470,6 +537,7 @@ static int up_request_sent(struct up_conn *uc)
         loop_timer_cancel(uc->gl->loop, &uc->timer);
     } else {
         uc->state = UP_HEAD;
+        uc->req_done = true;
         if (uc->timer.idx == 0)
             loop_timer_set(uc->gl->loop, &uc->timer, (uint64_t)uc->route->timeout_ms);
     }
@@ -479,6 +547,17 @@ static int up_request_sent(struct up_conn *uc)
 static void up_step_send(struct up_conn *uc)
 {
     int rc = up_send(uc);
+    if (rc < 0 && (errno == EPIPE || errno == ECONNRESET) &&
+        loop_io_set(uc->gl->loop, &uc->io, EPOLLIN) == 0) {
+        /* The upstream stopped taking the request: it may have answered
+         * first (from the head, before the body) and closed. Its answer is
+         * read like any; none there (a reset, the end) fails as before. */
+        uc->state = UP_HEAD;
+        if (uc->timer.idx == 0)
+            loop_timer_set(uc->gl->loop, &uc->timer, (uint64_t)uc->route->timeout_ms);
+        up_read(uc);
+        return;
+    }
     if (rc < 0) {
         up_broken(uc, strerror(errno));
         return;
@@ -600,7 +679,8 @@ int gateway_forward(struct gateway_loop *gl, const struct gateway_route *r,
     }
     uc->ex = ex;
     uc->started_us = t0;
-    uc->sent = uc->req_sent = uc->body_sent = 0;
+    uc->sent = 0;
+    up_request_reset(uc);
     uc->chunked_out = uc->client_close = uc->extra = uc->got_bytes = false;
     uc->idempotent = up_idempotent(ex);
     if (gateway_request_head(gl->g, r, ex, &uc->req) != 0) {

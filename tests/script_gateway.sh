@@ -9,7 +9,11 @@
 #   - bodies both ways, by length and chunked; a body over max_body_bytes
 #     is 413; a 2 MB answer streams through; a request body by length
 #     streams to the upstream as it arrives (an upstream answering from the
-#     head alone is heard before the body is complete);
+#     head alone is heard before the body is complete); a chunked request
+#     body streams too, re-framed chunked (the upstream reads each piece
+#     before the client sends the next; trailers dropped), and over
+#     max_body_bytes mid-stream is 413, malformed framing 400, a stall 408,
+#     each dropping the upstream's connection, and the next request works;
 #   - a slow upstream: 504 while another request on the same loop is
 #     answered meanwhile; upstream down: 502; a malformed answer: 502 and
 #     the client's connection is kept;
@@ -136,11 +140,13 @@ head -c 30000 /dev/zero | tr '\0' 'a' >"$tmp/30k"
 expect "$(req -H "Authorization: Bearer $user" --data-binary @"$tmp/30k" "$B/notes/len")" 200 "POST by length"
 [ "$(seen "len(j['body'])")" = 30000 ] || fail "POST body by length: $(seen "len(j['body'])") bytes"
 [ "$(seen "j['method']")" = POST ] || fail "method"
+[ "$(seen "j['framing']")" = length ] || fail "a body by length reached the upstream as: $(seen "j['framing']")"
 expect "$(req -H "Authorization: Bearer $user" -H 'Transfer-Encoding: chunked' --data-binary @"$tmp/30k" \
     "$B/notes/chunked")" 200 "POST chunked, answer chunked"
 grep -qi '^Transfer-Encoding: chunked' "$tmp/head" || fail "chunked answer not chunked to the client"
 [ "$(seen "len(j['body'])")" = 30000 ] || fail "chunked POST body: $(seen "j['body'][:80]")"
-[ "$(hdr content-length)" = "['30000']" ] || fail "the upstream did not get a Content-Length"
+[ "$(seen "j['framing']")" = chunked ] || fail "a chunked body reached the upstream as: $(seen "j['framing']")"
+[ "$(hdr content-length)" = "[]" ] || fail "a chunked body reached the upstream with a Content-Length"
 expect "$(req --no-alpn --http1.0 "$B/pub/chunked")" 200 "a chunked answer to an HTTP/1.0 client"
 [ "$(seen "j['path']")" = "/pub/chunked" ] || fail "HTTP/1.0 body"
 expect "$(req "$B/pub/big?n=2000000")" 200 "a 2 MB answer"
@@ -196,6 +202,106 @@ s = connect()
 s.sendall(b"POST /pub/stalled HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5000\r\n\r\n" + b"b" * 100)
 data = read_all(s)
 assert data.startswith(b"HTTP/1.1 408"), data[:300]
+PY
+
+# --- a chunked request body streams to the upstream chunked, piece by piece ---
+python3 - "$pc" "$tmp/certs/ca.crt" "$up" <<'PY' || fail "streamed chunked request bodies"
+import json, socket, ssl, sys, time, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+def connect():
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15),
+                           server_hostname="localhost")
+def read_all(s):
+    data = b""
+    while True:
+        try:
+            more = s.recv(65536)
+        except socket.timeout:
+            raise SystemExit("no answer within 15 s: %r" % data[:300])
+        if not more:
+            return data
+        data += more
+def progress(tag):
+    with urllib.request.urlopen("http://127.0.0.1:%s/progress?tag=%s" % (sys.argv[3], tag),
+                                timeout=10) as r:
+        return json.load(r)
+def wait_upstream(tag, what):
+    """Until the upstream's view of the body tagged `tag` passes what(view)."""
+    for _ in range(200):
+        view = progress(tag)
+        if view and what(view):
+            return view
+        time.sleep(0.05)
+    raise SystemExit("upstream never got there for %s: %r" % (tag, progress(tag)))
+def chunk(data):
+    return b"%x\r\n%s\r\n" % (len(data), data)
+head = b"POST /pub/%s?tag=%s HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+# Three pieces, each sent once the upstream has read the one before (a body
+# collected whole would never get there), then a trailer, then a pipelined
+# request on the same connection.
+s = connect()
+s.sendall(head % (b"pieces", b"slow") + chunk(b"0" * 10000))
+wait_upstream("slow", lambda v: v["received"] == 10000)
+s.sendall(chunk(b"1" * 5000) + chunk(b"1" * 5000))
+wait_upstream("slow", lambda v: v["received"] == 20000)
+s.sendall(chunk(b"2" * 10000) + b"0\r\nX-Trailer: t\r\n\r\n" +
+          b"GET /pub/after HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+data = read_all(s)
+assert data.startswith(b"HTTP/1.1 200"), data[:300]
+first = data.index(b"\r\n\r\n") + 4
+body = json.loads(data[first:data.index(b"HTTP/1.1", first)])
+assert body["body"] == "0" * 10000 + "1" * 10000 + "2" * 10000, body["body"][:100]
+assert body["framing"] == "chunked" and len(body["chunks"]) >= 3, (body["framing"], body["chunks"])
+assert body["trailers"] == [], body["trailers"]
+assert not [k for k, v in body["headers"] if k.lower() in ("content-length", "trailer")], body["headers"]
+assert progress("slow")["state"] == "complete"
+assert b'"path": "/pub/after"' in data, data[-400:]
+
+# The upstream answers from the head alone: heard before any chunk arrives.
+s = connect()
+s.sendall(head % (b"early", b"e") + chunk(b"x" * 100))
+data = read_all(s)
+assert data.startswith(b"HTTP/1.1 200"), data[:300]
+assert b'"transfer_encoding": "chunked"' in data and b'"content_length": null' in data, data
+assert b"Connection: close" in data, data
+
+# Over max_body_bytes (65536) once the upstream already has 60000 bytes: 413
+# to the client, the upstream's connection dropped inside the body.
+s = connect()
+s.sendall(head % (b"x", b"big") + chunk(b"b" * 60000))
+wait_upstream("big", lambda v: v["received"] == 60000)
+s.sendall(chunk(b"b" * 6000))
+data = read_all(s)
+assert data.startswith(b"HTTP/1.1 413"), data[:300]
+assert b'"error":"body_too_large"' in data and b"Connection: close" in data, data
+wait_upstream("big", lambda v: v["state"] == "aborted")
+
+# Malformed framing after a good chunk: 400, the upstream's connection dropped.
+s = connect()
+s.sendall(head % (b"x", b"bad") + chunk(b"hello"))
+wait_upstream("bad", lambda v: v["received"] == 5)
+s.sendall(b"zz\r\nhello\r\n")
+data = read_all(s)
+assert data.startswith(b"HTTP/1.1 400"), data[:300]
+assert b'"error":"bad_chunked_body"' in data and b"Connection: close" in data, data
+wait_upstream("bad", lambda v: v["state"] == "aborted")
+
+# A chunked body that stops halfway: 408 once the body timeout passes.
+s = connect()
+s.sendall(head % (b"x", b"stall") + b"64\r\n" + b"s" * 50)
+data = read_all(s)
+assert data.startswith(b"HTTP/1.1 408"), data[:300]
+wait_upstream("stall", lambda v: v["state"] == "aborted")
+
+# The gateway is fine afterwards: a chunked upload and a request after it on
+# one kept-alive connection.
+s = connect()
+s.sendall(head % (b"again", b"again") + chunk(b"abc") + b"0\r\n\r\n" +
+          b"GET /pub/next HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+data = read_all(s)
+assert data.count(b"HTTP/1.1 200") == 2, data[:600]
+assert b'"body": "abc"' in data and b'"path": "/pub/next"' in data, data
 PY
 
 # --- errors: timeout, down, malformed, closed ---

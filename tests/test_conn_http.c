@@ -184,6 +184,49 @@ START_TEST(malformed_closes)
 }
 END_TEST
 
+/* A built-in route collects a chunked body whole, decoded, before it
+ * runs; the pipelined request after it is read next. */
+START_TEST(chunked_body_collected_for_routes)
+{
+    feed("POST /len HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    ck_assert_int_eq(conn_http_advance(&h), CONN_HTTP_BODY);
+    ck_assert_int_eq(conn_http_advance(&h), CONN_HTTP_NEED_MORE);
+    feed("2;x=y\r\nde\r\n0\r\nT: 1\r\n\r\nGET /len HTTP/1.1\r\nHost: a\r\n\r\n");
+    ck_assert_int_eq(conn_http_advance(&h), CONN_HTTP_WRITE);
+    ck_assert_ptr_nonnull(strstr(take_out(), "{\"len\":5}"));
+    ck_assert_int_eq(conn_http_advance(&h), CONN_HTTP_WRITE);
+    ck_assert_ptr_nonnull(strstr(take_out(), "{\"len\":0}"));
+}
+END_TEST
+
+/* A chunked request to a gateway route is dispatched at its head, like one
+ * by length (here no upstream connections exist on this loop: 503, and the
+ * body is never read, so the connection closes). */
+START_TEST(chunked_gateway_request_dispatched_at_its_head)
+{
+    struct gateway_config gc;
+    struct gateway *gw = NULL;
+    char err[256];
+    memset(&gc, 0, sizeof gc);
+    gc.n = 1;
+    snprintf(gc.routes[0].prefix, sizeof gc.routes[0].prefix, "/gw/");
+    snprintf(gc.routes[0].upstream, sizeof gc.routes[0].upstream, "http://127.0.0.1:1");
+    snprintf(gc.routes[0].access, sizeof gc.routes[0].access, "public");
+    gc.routes[0].timeout_ms = 1000;
+    gc.routes[0].max_connections = 1;
+    ck_assert_int_eq(gateway_create(&gw, &gc, NULL, err, sizeof err), 0);
+    site.gateway = gw;
+    feed("POST /gw/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab");
+    ck_assert_int_eq(conn_http_advance(&h), CONN_HTTP_WRITE);
+    char *out = take_out();
+    ck_assert_msg(strncmp(out, "HTTP/1.1 503 ", 13) == 0, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "Connection: close"));
+    ck_assert(h.close_after_write);
+    site.gateway = NULL;
+    gateway_free(gw);
+}
+END_TEST
+
 START_TEST(draining_answers_close)
 {
     sh.draining = true;
@@ -208,6 +251,8 @@ static Suite *conn_http_suite(void)
     tcase_add_test(tc, async_handler_finishes_later);
     tcase_add_test(tc, malformed_closes);
     tcase_add_test(tc, draining_answers_close);
+    tcase_add_test(tc, chunked_body_collected_for_routes);
+    tcase_add_test(tc, chunked_gateway_request_dispatched_at_its_head);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -160,6 +160,7 @@ static const char *request_head(const char *raw, bool strip, bool fwd_auth, int 
     ck_assert_int_gt(http_parse_request(copy, strlen(copy), 0, &ex.req.head, &lim, NULL, NULL), 0);
     ex.req.client_ip = "192.0.2.9";
     ex.req.is_tls = 1;
+    ex.req.body_chunked = strstr(raw, "Transfer-Encoding: chunked") != NULL;
     ex.principal = principal ? &ex : NULL;
     snprintf(ex.request_id, sizeof ex.request_id, "abc123");
     memset(&g, 0, sizeof g);
@@ -213,6 +214,17 @@ START_TEST(test_request_head)
     ck_assert_ptr_nonnull(strstr(t, "Host: 127.0.0.1:3000\r\n"));
     ck_assert_ptr_nonnull(strstr(t, "Content-Length: 0\r\n"));
     ck_assert_ptr_null(strstr(t, "X-Portcullis")); /* public: no identity */
+
+    /* A chunked body goes upstream chunked (re-framed), never with a length;
+     * the client's trailers are not forwarded, nor their announcement. */
+    t = request_head("POST /notes/x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+                     "Trailer: X-T\r\n\r\n",
+                     false, false, 0);
+    const char *te = strstr(t, "Transfer-Encoding: chunked\r\n");
+    ck_assert_msg(te != NULL, "%s", t);
+    ck_assert_ptr_null(strstr(te + 1, "Transfer-Encoding"));
+    ck_assert_ptr_null(strstr(t, "Content-Length"));
+    ck_assert_ptr_null(strstr(t, "Trailer"));
 }
 END_TEST
 

@@ -6,6 +6,13 @@ path, headers, body). The path's last segment picks a behaviour:
   .../garbage     a malformed head, close    .../close     close, no answer
   .../big?n=N     N bytes of 'x'             .../count     {"connections": N}
   .../early       answer before reading the body (it need not have arrived), close
+  .../progress?tag=T  how far the chunked request body tagged T (?tag=T on
+                  its own request) was read: {"received": bytes, "chunks": N,
+                  "state": "reading" | "complete" | "aborted"}, "aborted"
+                  when the connection ended inside the body
+The echo says how the request body was framed ("framing": "length",
+"chunked" or "none"), and for a chunked one the chunk sizes and the
+trailer fields seen.
 Usage: gateway_upstream.py PORT  (loopback only)."""
 import json
 import sys
@@ -16,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 accepted = 0
 lock = threading.Lock()
+progress = {}  # tag -> how far its chunked body was read
 
 
 class Server(ThreadingHTTPServer):
@@ -36,10 +44,52 @@ class H(BaseHTTPRequestHandler):
         pass
 
     def body(self):
+        """The request body, or None when the connection ended inside it."""
+        self.chunks, self.trailers = [], []
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            return b"<chunked request: the gateway must send a length>"
+            self.framing = "chunked"
+            return self.chunked_body()
+        self.framing = "length" if self.headers.get("Content-Length") is not None else "none"
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
+
+    def chunked_body(self):
+        tag = parse_qs(urlsplit(self.path).query).get("tag", [None])[0]
+        data = b""
+
+        def note(state):
+            if tag:
+                with lock:
+                    progress[tag] = {"received": len(data), "chunks": len(self.chunks),
+                                     "state": state}
+        note("reading")
+        try:
+            while True:
+                line = self.rfile.readline(1024)
+                if not line.endswith(b"\r\n"):
+                    raise EOFError(line)
+                size = int(line[:-2].split(b";")[0], 16)
+                if size == 0:
+                    break
+                part = self.rfile.read(size)
+                if len(part) < size or self.rfile.read(2) != b"\r\n":
+                    raise EOFError(part[-20:])
+                data += part
+                self.chunks.append(size)
+                note("reading")
+            while True:
+                line = self.rfile.readline(1024)
+                if line == b"\r\n":
+                    break
+                if not line.endswith(b"\r\n"):
+                    raise EOFError(line)
+                self.trailers.append(line[:-2].decode("latin-1"))
+        except (EOFError, ValueError, OSError):
+            note("aborted")
+            self.close_connection = True
+            return None
+        note("complete")
+        return data
 
     def handle_any(self):
         u = urlsplit(self.path)
@@ -47,7 +97,8 @@ class H(BaseHTTPRequestHandler):
         last = u.path.rstrip("/").rsplit("/", 1)[-1]
         if last == "early":
             out = json.dumps({"early": True,
-                              "content_length": self.headers.get("Content-Length")}).encode()
+                              "content_length": self.headers.get("Content-Length"),
+                              "transfer_encoding": self.headers.get("Transfer-Encoding")}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(out)))
@@ -56,7 +107,18 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(out)
             self.close_connection = True
             return
+        if last == "progress":
+            with lock:
+                out = json.dumps(progress.get(q.get("tag", [""])[0], {})).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
         body = self.body()
+        if body is None:
+            return
         if last == "garbage":
             self.wfile.write(b"HTTP/1.1 2OO Fine\r\nthis is not a header\r\n\r\n")
             self.close_connection = True
@@ -77,6 +139,9 @@ class H(BaseHTTPRequestHandler):
                 "path": self.path,
                 "headers": [[k, v] for k, v in self.headers.items()],
                 "body": body.decode("latin-1"),
+                "framing": self.framing,
+                "chunks": self.chunks,
+                "trailers": self.trailers,
             }).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
