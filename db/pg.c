@@ -324,7 +324,17 @@ int db_pg_open(struct db *db, const char *url, char *err, size_t errlen)
      * waiting on a dead server, end within seconds, not TCP's minutes. */
     static const char *const keys[] = { "connect_timeout", "tcp_user_timeout", "dbname", NULL };
     const char *values[] = { "5", "10000", url, NULL };
+    PQconninfoOption *parsed;
+    char *why = NULL;
 
+    /* libpq's message for an unparsable URL quotes the part it failed on,
+     * which may be the password: it is never shown, only that it failed. */
+    if (!(parsed = PQconninfoParse(url, &why))) {
+        PQfreemem(why);
+        snprintf(err, errlen, "PostgreSQL: db.url is not a valid libpq URL");
+        return DB_ERROR;
+    }
+    PQconninfoFree(parsed);
     db->pg = PQconnectdbParams(keys, values, 1);
     if (!db->pg) {
         snprintf(err, errlen, "PostgreSQL: out of memory");
