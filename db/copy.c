@@ -141,19 +141,33 @@ static int copy_links(struct db *src, struct db *dst)
     return rc;
 }
 
+/* Every table the copy writes must be empty: a store that a server has
+ * started on already holds a key set (signing and ticket keys) sealed under
+ * that server's master key, and the copy's keys would mix with it. */
 static int check_empty(struct db *dst)
 {
     struct db_stmt *st = db_query(dst, DB_STMT_COPY_EMPTY,
                                   "SELECT (SELECT count(*) FROM users) + "
                                   "(SELECT count(*) FROM refresh_tokens) + "
-                                  "(SELECT count(*) FROM audit_log)",
+                                  "(SELECT count(*) FROM sessions) + "
+                                  "(SELECT count(*) FROM audit_log) + "
+                                  "(SELECT count(*) FROM login_failures) + "
+                                  "(SELECT count(*) FROM mfa_totp) + "
+                                  "(SELECT count(*) FROM mfa_recovery) + "
+                                  "(SELECT count(*) FROM mfa_tokens) + "
+                                  "(SELECT count(*) FROM password_resets) + "
+                                  "(SELECT count(*) FROM signing_keys) + "
+                                  "(SELECT count(*) FROM ticket_keys)",
                                   "");
     int rc;
 
+    _Static_assert(NTABLES == 11, "check_empty counts every copied table");
     if (!st)
         return DB_ERROR;
     if ((rc = db_step_row(dst, st)) == 0 && db_col_i64(st, 0) != 0)
-        rc = db_failf(dst, DB_CONFLICT, "the destination is not empty (copy into a new store)");
+        rc = db_failf(dst, DB_CONFLICT,
+                      "the destination is not empty (it holds accounts, tokens, an audit log "
+                      "or a key set; copy into a new store that no server has started on)");
     db_stmt_reset(st);
     return rc;
 }
