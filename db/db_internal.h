@@ -108,6 +108,7 @@ enum db_stmt_id {
     DB_STMT_TICKET_KEY_ADD,
     DB_STMT_TICKET_KEY_PURGE,
     DB_STMT_KEY_COUNT,
+    DB_STMT_KEYS_LOCK,
 
     /* db/db.c */
     DB_STMT_PING,

@@ -153,3 +153,25 @@ int db_key_count(struct db *db, int64_t *n)
     db_stmt_reset(st);
     return rc;
 }
+
+/* The advisory lock's key: ours ("PCLS" and 'K'), apart from the
+ * migration's (DB_APPLICATION_ID). */
+#define KEYS_LOCK_ID (((int64_t)DB_APPLICATION_ID << 8) | 'K')
+
+int db_keys_lock(struct db *db)
+{
+    struct db_stmt *st;
+    int rc;
+
+    if (!db_in_txn(db))
+        return db_failf(db, DB_ERROR, "the key set lock needs a transaction");
+    if (db->backend != DB_PG)
+        return 0;
+    st = db_query(db, DB_STMT_KEYS_LOCK, "SELECT pg_advisory_xact_lock(?1)", "i",
+                  (int64_t)KEYS_LOCK_ID);
+    if (!st)
+        return DB_ERROR;
+    rc = db_step_row(db, st);
+    db_stmt_reset(st);
+    return rc;
+}

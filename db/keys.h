@@ -69,4 +69,11 @@ int db_ticket_key_purge(struct db *db, int64_t before);
 /* Rows in both tables together (0: an empty key set). */
 int db_key_count(struct db *db, int64_t *n);
 
+/* Inside a transaction (db_begin): serialises the writers of the key set
+ * (the first keys of a new store, a rotation) across instances until the
+ * transaction ends. PostgreSQL: a transaction-scoped advisory lock, waited
+ * for at most the busy timeout (DB_BUSY). SQLite: nothing more to do, as
+ * db_begin's BEGIN IMMEDIATE already holds the write lock. */
+int db_keys_lock(struct db *db);
+
 #endif

@@ -150,6 +150,31 @@ END_TEST
 
 /* A database of the previous release (schema version 2) gains the two
  * tables, its users intact. */
+/* The key set lock is store-wide: while one connection's transaction holds
+ * it, another's wait for it ends busy; once it commits, the other has it. */
+START_TEST(test_keys_lock_is_exclusive)
+{
+    struct db *other = fx_open(fx_path, 200);
+
+    ck_assert_int_eq(db_keys_lock(fx_db), DB_ERROR); /* outside a transaction */
+    ck_assert_int_eq(db_begin(fx_db), 0);
+    ck_assert_int_eq(db_keys_lock(fx_db), 0);
+    /* SQLite: the write lock of BEGIN IMMEDIATE; PostgreSQL: the lock. */
+    int rc = db_begin(other);
+    if (rc == 0) {
+        ck_assert_int_eq(db_keys_lock(other), DB_BUSY);
+        ck_assert_int_eq(db_rollback(other), 0);
+    } else {
+        ck_assert_int_eq(rc, DB_BUSY);
+    }
+    ck_assert_int_eq(db_commit(fx_db), 0);
+    ck_assert_int_eq(db_begin(other), 0);
+    ck_assert_int_eq(db_keys_lock(other), 0);
+    ck_assert_int_eq(db_commit(other), 0);
+    db_close(other);
+}
+END_TEST
+
 START_TEST(test_version_2_migrates)
 {
     struct db_signing_key a = skey("a-kid", 100, 0);
@@ -184,6 +209,7 @@ static Suite *keys_suite(void)
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     tcase_add_test(tc, test_signing_keys_list_and_rotate);
     tcase_add_test(tc, test_ticket_keys_first_insert_wins);
+    tcase_add_test(tc, test_keys_lock_is_exclusive);
     tcase_add_test(tc, test_version_2_migrates);
     suite_add_tcase(s, tc);
     return s;
