@@ -91,8 +91,13 @@ int db_signing_key_rotate(struct db *db, const struct db_signing_key *next, int6
 
     if ((rc = db_atomic_begin(db, &outer)) != 0)
         return rc;
-    rc = db_exec(db, DB_STMT_SIGNING_KEY_RETIRE,
-                 "UPDATE signing_keys SET retired_at = ?1 WHERE retired_at IS NULL", "i", now);
+    /* Two rotations at once: the second waits here for the first to commit
+     * and then retires its key too. Without the lock, PostgreSQL's READ
+     * COMMITTED re-check of the UPDATE would not see the key the first
+     * added, and two keys would stay active. */
+    if ((rc = db_keys_lock(db)) == 0)
+        rc = db_exec(db, DB_STMT_SIGNING_KEY_RETIRE,
+                     "UPDATE signing_keys SET retired_at = ?1 WHERE retired_at IS NULL", "i", now);
     if (rc == 0)
         rc = signing_key_insert(db, next);
     if (rc == 0)
