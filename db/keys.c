@@ -137,10 +137,11 @@ int db_ticket_key_add(struct db *db, const struct db_ticket_key *k)
                    k->created_at);
 }
 
-int db_ticket_key_purge(struct db *db, int64_t before)
+int db_ticket_key_purge(struct db *db, int64_t lifetime_s, int64_t before)
 {
-    return db_exec(db, DB_STMT_TICKET_KEY_PURGE, "DELETE FROM ticket_keys WHERE starts_at < ?1",
-                   "i", before);
+    return db_exec(db, DB_STMT_TICKET_KEY_PURGE,
+                   "DELETE FROM ticket_keys WHERE starts_at < ?1 AND lifetime_s = ?2", "ii", before,
+                   lifetime_s);
 }
 
 int db_key_count(struct db *db, int64_t *n)

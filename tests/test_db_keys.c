@@ -142,9 +142,16 @@ START_TEST(test_ticket_keys_first_insert_wins)
     ck_assert_int_eq(db_ticket_key_add(fx_db, &old), 0);
     ck_assert_int_eq(db_key_count(fx_db, &n), 0);
     ck_assert_int_eq(n, 3);
-    ck_assert_int_eq(db_ticket_key_purge(fx_db, 7200), 0);
+    /* The purge of one lifetime leaves another lifetime's old keys. */
+    struct db_ticket_key old60 = tkey(60, 3600, 0xE5);
+    ck_assert_int_eq(db_ticket_key_add(fx_db, &old60), 0);
+    ck_assert_int_eq(db_ticket_key_purge(fx_db, 3600, 7200), 0);
     ck_assert_int_eq(db_ticket_key_get(fx_db, 3600, 3600, &got), DB_NOTFOUND);
     ck_assert_int_eq(db_ticket_key_get(fx_db, 3600, 7200, &got), 0);
+    ck_assert_int_eq(db_ticket_key_get(fx_db, 60, 3600, &got), 0);
+    ck_assert_int_eq(db_ticket_key_purge(fx_db, 60, 7200), 0);
+    ck_assert_int_eq(db_ticket_key_get(fx_db, 60, 3600, &got), DB_NOTFOUND);
+    ck_assert_int_eq(db_ticket_key_get(fx_db, 60, 7200, &got), 0);
     /* Oversized secrets are refused before the store sees them. */
     a.secret_len = DB_TICKET_SECRET_MAX + 1;
     ck_assert_int_eq(db_ticket_key_add(fx_db, &a), DB_ERROR);
