@@ -90,17 +90,21 @@ static int refresh_tickets(struct auth_keyring *r, int64_t now, char *err, size_
 {
     const struct auth_ticket_sink *sink = &r->set->tickets;
     struct auth_ticket_key prev, cur;
-    int have_prev = 0;
+    int have_prev = 0, rc = -1;
 
     if (sink->install == NULL)
         return 0;
+    /* auth_tickets_current may fail after reading a key into cur: both
+     * are wiped on every path. */
     if (auth_tickets_current(r->db, r->master, sink->lifetime_s, now, &prev, &have_prev, &cur, err,
                              errlen) != 0)
-        return -1;
+        goto out;
     sink->install(sink->arg, have_prev ? &prev : NULL, &cur);
+    rc = 0;
+out:
     mbedtls_platform_zeroize(&prev, sizeof prev);
     mbedtls_platform_zeroize(&cur, sizeof cur);
-    return 0;
+    return rc;
 }
 
 static void refresh(struct auth_keyring *r)
