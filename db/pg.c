@@ -37,6 +37,25 @@ static void record(struct db *db, const char *msg)
         db->errmsg[--n] = '\0';
 }
 
+/* A failed result's message: the server's primary message and SQLSTATE
+ * only. Its DETAIL may quote data (a CHECK or NOT NULL failure on users
+ * prints the whole row, password hash included) and never reaches a log.
+ * A result libpq made itself (no SQLSTATE: the connection failed) says
+ * nothing of the data and is kept whole. */
+static void record_result(struct db *db, const PGresult *res)
+{
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    char msg[sizeof db->errmsg];
+
+    if (!state) {
+        record(db, PQresultErrorMessage(res));
+        return;
+    }
+    snprintf(msg, sizeof msg, "%s (SQLSTATE %s)", primary && *primary ? primary : "error", state);
+    record(db, msg);
+}
+
 /* Every statement cached on the old connection is gone with it. */
 static void forget_prepared(struct db *db)
 {
@@ -139,7 +158,10 @@ int db_pg_fail(struct db *db, PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
-    record(db, res ? PQresultErrorMessage(res) : PQerrorMessage(db->pg));
+    if (res)
+        record_result(db, res);
+    else
+        record(db, PQerrorMessage(db->pg));
     if (PQstatus(db->pg) != CONNECTION_OK) {
         mark_broken(db);
         return DB_ERROR;
