@@ -90,17 +90,21 @@ static int refresh_tickets(struct auth_keyring *r, int64_t now, char *err, size_
 {
     const struct auth_ticket_sink *sink = &r->set->tickets;
     struct auth_ticket_key prev, cur;
-    int have_prev = 0;
+    int have_prev = 0, rc = -1;
 
     if (sink->install == NULL)
         return 0;
+    /* auth_tickets_current may fail after reading a key into cur: both
+     * are wiped on every path. */
     if (auth_tickets_current(r->db, r->master, sink->lifetime_s, now, &prev, &have_prev, &cur, err,
                              errlen) != 0)
-        return -1;
+        goto out;
     sink->install(sink->arg, have_prev ? &prev : NULL, &cur);
+    rc = 0;
+out:
     mbedtls_platform_zeroize(&prev, sizeof prev);
     mbedtls_platform_zeroize(&cur, sizeof cur);
-    return 0;
+    return rc;
 }
 
 static void refresh(struct auth_keyring *r)
@@ -153,33 +157,50 @@ void auth_keyring_poke(struct auth_keyring *r) { poke(r, 0); }
 
 void auth_keyring_refresh(struct auth_keyring *r) { poke(r, 1); }
 
-/* The first load, on the main thread: every failure stops start-up. */
-static int first_load(struct auth_keyring *r, char *err, size_t errlen)
+/* The master key and the first keys of an empty store, under the key set
+ * lock (auth_keyset_begin), so that instances starting together agree. */
+static int first_keys(struct auth_keyring *r, int64_t now, char *err, size_t errlen)
 {
     const struct auth_config *cfg = r->set->auth;
-    int64_t now = (int64_t)time(NULL);
     int imported = 0;
     if (auth_master_key_load(r->db, cfg->master_key_file, 1, r->master, err, errlen) != 0)
         return -1;
-    if (!r->es256) {
-        struct auth_tokens *t = NULL;
-        if (auth_tokens_load_hs256(&t, &r->opts, cfg->jwt_secret, strlen(cfg->jwt_secret), err,
-                                   errlen) != 0)
-            return -1;
-        if (publish(r, t, "") != 0) {
-            snprintf(err, errlen, "key set: out of memory");
-            return -1;
-        }
-    } else {
+    if (r->es256) {
         if (auth_keyset_bootstrap(r->db, r->master, cfg->jwt_key_file, now, &imported, err,
                                   errlen) != 0)
             return -1;
         if (imported)
             log_info("key set: imported %s as the first signing key", cfg->jwt_key_file);
-        if (refresh_signing(r, now, err, errlen) != 0)
-            return -1;
     }
     return refresh_tickets(r, now, err, errlen);
+}
+
+/* The first load, on the main thread: every failure stops start-up. */
+static int first_load(struct auth_keyring *r, char *err, size_t errlen)
+{
+    const struct auth_config *cfg = r->set->auth;
+    int64_t now = (int64_t)time(NULL);
+    if (auth_keyset_begin(r->db, err, errlen) != 0)
+        return -1;
+    if (first_keys(r, now, err, errlen) != 0) {
+        (void)db_rollback(r->db);
+        return -1;
+    }
+    if (db_commit(r->db) != 0) {
+        snprintf(err, errlen, "key set: %s", db_errmsg(r->db));
+        return -1;
+    }
+    if (r->es256)
+        return refresh_signing(r, now, err, errlen);
+    struct auth_tokens *t = NULL;
+    if (auth_tokens_load_hs256(&t, &r->opts, cfg->jwt_secret, strlen(cfg->jwt_secret), err,
+                               errlen) != 0)
+        return -1;
+    if (publish(r, t, "") != 0) {
+        snprintf(err, errlen, "key set: out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 int auth_keyring_start(struct auth_keyring **out, const struct auth_settings *set,

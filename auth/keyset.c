@@ -18,6 +18,19 @@
 
 /* ---- the master key --------------------------------------------------- */
 
+int auth_keyset_begin(struct db *db, char *err, size_t errlen)
+{
+    if (db_begin(db) == 0) {
+        if (db_keys_lock(db) == 0)
+            return 0;
+        snprintf(err, errlen, "key set: %s", db_errmsg(db));
+        (void)db_rollback(db);
+        return -1;
+    }
+    snprintf(err, errlen, "key set: %s", db_errmsg(db));
+    return -1;
+}
+
 int auth_master_key_load(struct db *db, const char *path, int create,
                          unsigned char key[AUTH_SEAL_KEY_LEN], char *err, size_t errlen)
 {

@@ -36,6 +36,15 @@ struct db;
 #define AUTH_KEYSET_GRACE_S (AUTH_KEYSET_PUBLISH_S + 2 * AUTH_KEYSET_REFRESH_S)
 #define AUTH_KEYSET_SIG_MAX 4096 /* what auth_keyset_load's sig holds: 32 keys */
 
+/* Opens the transaction in which a starting instance reads or creates the
+ * master key and the first keys of the set (auth_master_key_load,
+ * auth_keyset_bootstrap, the first ticket key), holding the store-wide key
+ * set lock (db_keys_lock): of two instances starting on an empty store, the
+ * second waits, then sees the first's key instead of making a master key
+ * of its own. The caller ends it with db_commit or db_rollback. -1 (err)
+ * when the lock is not had within the busy timeout, or on a store error. */
+int auth_keyset_begin(struct db *db, char *err, size_t errlen);
+
 /* The master key at path into key. If the file does not exist, it is
  * created (0600, privfile.h) when create is set and the store holds no
  * key at all: keys sealed under a master key we do not have could never

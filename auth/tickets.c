@@ -71,7 +71,7 @@ static int make_key(struct db *db, const unsigned char master[AUTH_SEAL_KEY_LEN]
         rc = db_ticket_key_add(db, &row);
         /* The previous period's key is the oldest still needed. */
         if (rc == 0)
-            rc = db_ticket_key_purge(db, starts_at - lifetime_s);
+            rc = db_ticket_key_purge(db, lifetime_s, starts_at - lifetime_s);
         if (rc != 0)
             snprintf(err, errlen, "ticket keys: %s", db_errmsg(db));
     } else {

@@ -90,7 +90,9 @@ static void row_values(struct db_stmt *st, const char *types, struct db_val *v)
     }
 }
 
-static int copy_table(struct db *src, struct db *dst, size_t t, int64_t *rows)
+/* Copies table t; *rows counts its rows, *max_id is its largest id (rows
+ * come in id order; 0 for tables without generated ids). */
+static int copy_table(struct db *src, struct db *dst, size_t t, int64_t *rows, int64_t *max_id)
 {
     enum db_stmt_id rid = (enum db_stmt_id)(DB_STMT_COPY_READ + (int)t);
     enum db_stmt_id wid = (enum db_stmt_id)(DB_STMT_COPY_WRITE + (int)t);
@@ -98,7 +100,7 @@ static int copy_table(struct db *src, struct db *dst, size_t t, int64_t *rows)
     struct db_stmt *rd = db_query(src, rid, tables[t].read, ""), *wr;
     int rc;
 
-    *rows = 0;
+    *rows = *max_id = 0;
     if (!rd)
         return db_failf(dst, DB_ERROR, "source: %s", db_errmsg(src));
     for (;;) {
@@ -108,6 +110,8 @@ static int copy_table(struct db *src, struct db *dst, size_t t, int64_t *rows)
             break;
         }
         row_values(rd, tables[t].types, v);
+        if (tables[t].serial)
+            *max_id = v[0].i;
         wr = db_query_vals(dst, wid, tables[t].write, tables[t].types, v);
         if ((rc = wr ? db_exec_stmt(dst, wr) : DB_ERROR) != 0)
             break;
@@ -137,38 +141,95 @@ static int copy_links(struct db *src, struct db *dst)
     return rc;
 }
 
+/* Every table the copy writes must be empty: a store that a server has
+ * started on already holds a key set (signing and ticket keys) sealed under
+ * that server's master key, and the copy's keys would mix with it. */
 static int check_empty(struct db *dst)
 {
     struct db_stmt *st = db_query(dst, DB_STMT_COPY_EMPTY,
                                   "SELECT (SELECT count(*) FROM users) + "
                                   "(SELECT count(*) FROM refresh_tokens) + "
-                                  "(SELECT count(*) FROM audit_log)",
+                                  "(SELECT count(*) FROM sessions) + "
+                                  "(SELECT count(*) FROM audit_log) + "
+                                  "(SELECT count(*) FROM login_failures) + "
+                                  "(SELECT count(*) FROM mfa_totp) + "
+                                  "(SELECT count(*) FROM mfa_recovery) + "
+                                  "(SELECT count(*) FROM mfa_tokens) + "
+                                  "(SELECT count(*) FROM password_resets) + "
+                                  "(SELECT count(*) FROM signing_keys) + "
+                                  "(SELECT count(*) FROM ticket_keys)",
                                   "");
     int rc;
 
+    _Static_assert(NTABLES == 11, "check_empty counts every copied table");
     if (!st)
         return DB_ERROR;
     if ((rc = db_step_row(dst, st)) == 0 && db_col_i64(st, 0) != 0)
-        rc = db_failf(dst, DB_CONFLICT, "the destination is not empty (copy into a new store)");
+        rc = db_failf(dst, DB_CONFLICT,
+                      "the destination is not empty (it holds accounts, tokens, an audit log "
+                      "or a key set; copy into a new store that no server has started on)");
     db_stmt_reset(st);
     return rc;
 }
 
-/* PostgreSQL: identity columns continue after the copied ids. Table names
- * are ours (the table above), never input. */
-static int reset_sequences(struct db *dst)
+/* The last id `src` handed out for table `name` (0 if none): its counter,
+ * which is past max(id) when the newest rows were deleted. SQLite keeps it
+ * in sqlite_sequence (AUTOINCREMENT tables only), PostgreSQL in the
+ * identity sequence. */
+static int source_counter(struct db *src, const char *name, int64_t *out)
 {
-    char sql[256];
+    struct db_stmt *st = src->backend == DB_PG
+                             ? db_query(src, DB_STMT_COPY_COUNTER,
+                                        "SELECT COALESCE(pg_sequence_last_value("
+                                        "pg_get_serial_sequence(?1, 'id')::regclass), 0)",
+                                        "t", name)
+                             : db_query(src, DB_STMT_COPY_COUNTER,
+                                        "SELECT seq FROM sqlite_sequence WHERE name = ?1", "t",
+                                        name);
+    int rc;
+
+    *out = 0;
+    if (!st)
+        return DB_ERROR;
+    if ((rc = db_step(src, st)) == 1)
+        *out = db_col_i64(st, 0);
+    db_stmt_reset(st);
+    return rc < 0 ? rc : 0;
+}
+
+/* The destination's counter for `name` set to `last` (the last id used),
+ * so that the next row gets last + 1 and no id is ever handed out twice. */
+static int set_counter(struct db *dst, const char *name, int64_t last)
+{
+    int rc;
+
+    if (dst->backend == DB_PG)
+        return db_exec(dst, DB_STMT_COPY_SEQ_SET,
+                       "SELECT setval(pg_get_serial_sequence(?1, 'id'), ?2, false)", "ti", name,
+                       last + 1);
+    rc = db_exec(dst, DB_STMT_COPY_SEQ_DROP, "DELETE FROM sqlite_sequence WHERE name = ?1", "t",
+                 name);
+    if (rc == 0)
+        rc = db_exec(dst, DB_STMT_COPY_SEQ_SET,
+                     "INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)", "ti", name, last);
+    return rc;
+}
+
+/* Each table with generated ids continues past the source's own counter
+ * (or its largest copied id, whichever is larger): a deleted account's id
+ * is never given to a new one, whose audit rows and tokens would then
+ * carry it. */
+static int copy_counters(struct db *src, struct db *dst, const int64_t *max_id)
+{
+    int64_t last;
     int rc = 0;
 
     for (size_t t = 0; t < NTABLES && rc == 0; t++) {
         if (!tables[t].serial)
             continue;
-        snprintf(sql, sizeof sql,
-                 "SELECT setval(pg_get_serial_sequence('%s', 'id'), "
-                 "(SELECT COALESCE(max(id), 0) + 1 FROM %s), false)",
-                 tables[t].serial, tables[t].serial);
-        rc = db_pg_exec_plain(dst, sql);
+        if ((rc = source_counter(src, tables[t].serial, &last)) != 0)
+            return db_failf(dst, rc, "source: %s", db_errmsg(src));
+        rc = set_counter(dst, tables[t].serial, last > max_id[t] ? last : max_id[t]);
     }
     return rc;
 }
@@ -185,7 +246,7 @@ static int begin_snapshot(struct db *src)
 
 int db_copy(struct db *src, struct db *dst, int64_t *users, char *err, size_t errlen)
 {
-    int64_t rows = 0, first = 0;
+    int64_t rows = 0, first = 0, max_id[NTABLES] = { 0 };
     int rc;
 
     if ((rc = begin_snapshot(src)) != 0) {
@@ -196,14 +257,14 @@ int db_copy(struct db *src, struct db *dst, int64_t *users, char *err, size_t er
         goto out;
     rc = check_empty(dst);
     for (size_t t = 0; t < NTABLES && rc == 0; t++) {
-        rc = copy_table(src, dst, t, &rows);
+        rc = copy_table(src, dst, t, &rows, &max_id[t]);
         if (t == 0)
             first = rows;
     }
     if (rc == 0)
         rc = copy_links(src, dst);
-    if (rc == 0 && dst->backend == DB_PG)
-        rc = reset_sequences(dst);
+    if (rc == 0)
+        rc = copy_counters(src, dst, max_id);
     if (rc == 0)
         rc = db_commit(dst);
     else

@@ -108,6 +108,7 @@ enum db_stmt_id {
     DB_STMT_TICKET_KEY_ADD,
     DB_STMT_TICKET_KEY_PURGE,
     DB_STMT_KEY_COUNT,
+    DB_STMT_KEYS_LOCK,
 
     /* db/db.c */
     DB_STMT_PING,
@@ -119,6 +120,9 @@ enum db_stmt_id {
     DB_STMT_COPY_WRITE_LAST = DB_STMT_COPY_WRITE + 15,
     DB_STMT_COPY_LINK,
     DB_STMT_COPY_EMPTY,
+    DB_STMT_COPY_COUNTER,
+    DB_STMT_COPY_SEQ_DROP,
+    DB_STMT_COPY_SEQ_SET,
 
     DB_STMT_COUNT
 };

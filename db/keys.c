@@ -91,8 +91,13 @@ int db_signing_key_rotate(struct db *db, const struct db_signing_key *next, int6
 
     if ((rc = db_atomic_begin(db, &outer)) != 0)
         return rc;
-    rc = db_exec(db, DB_STMT_SIGNING_KEY_RETIRE,
-                 "UPDATE signing_keys SET retired_at = ?1 WHERE retired_at IS NULL", "i", now);
+    /* Two rotations at once: the second waits here for the first to commit
+     * and then retires its key too. Without the lock, PostgreSQL's READ
+     * COMMITTED re-check of the UPDATE would not see the key the first
+     * added, and two keys would stay active. */
+    if ((rc = db_keys_lock(db)) == 0)
+        rc = db_exec(db, DB_STMT_SIGNING_KEY_RETIRE,
+                     "UPDATE signing_keys SET retired_at = ?1 WHERE retired_at IS NULL", "i", now);
     if (rc == 0)
         rc = signing_key_insert(db, next);
     if (rc == 0)
@@ -132,10 +137,11 @@ int db_ticket_key_add(struct db *db, const struct db_ticket_key *k)
                    k->created_at);
 }
 
-int db_ticket_key_purge(struct db *db, int64_t before)
+int db_ticket_key_purge(struct db *db, int64_t lifetime_s, int64_t before)
 {
-    return db_exec(db, DB_STMT_TICKET_KEY_PURGE, "DELETE FROM ticket_keys WHERE starts_at < ?1",
-                   "i", before);
+    return db_exec(db, DB_STMT_TICKET_KEY_PURGE,
+                   "DELETE FROM ticket_keys WHERE starts_at < ?1 AND lifetime_s = ?2", "ii", before,
+                   lifetime_s);
 }
 
 int db_key_count(struct db *db, int64_t *n)
@@ -150,6 +156,28 @@ int db_key_count(struct db *db, int64_t *n)
         return DB_ERROR;
     if ((rc = db_step_row(db, st)) == 0)
         *n = db_col_i64(st, 0);
+    db_stmt_reset(st);
+    return rc;
+}
+
+/* The advisory lock's key: ours ("PCLS" and 'K'), apart from the
+ * migration's (DB_APPLICATION_ID). */
+#define KEYS_LOCK_ID (((int64_t)DB_APPLICATION_ID << 8) | 'K')
+
+int db_keys_lock(struct db *db)
+{
+    struct db_stmt *st;
+    int rc;
+
+    if (!db_in_txn(db))
+        return db_failf(db, DB_ERROR, "the key set lock needs a transaction");
+    if (db->backend != DB_PG)
+        return 0;
+    st = db_query(db, DB_STMT_KEYS_LOCK, "SELECT pg_advisory_xact_lock(?1)", "i",
+                  (int64_t)KEYS_LOCK_ID);
+    if (!st)
+        return DB_ERROR;
+    rc = db_step_row(db, st);
     db_stmt_reset(st);
     return rc;
 }

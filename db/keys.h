@@ -63,10 +63,20 @@ int db_ticket_key_get(struct db *db, int64_t lifetime_s, int64_t starts_at,
  * changes): read it back with db_ticket_key_get to learn which won. */
 int db_ticket_key_add(struct db *db, const struct db_ticket_key *k);
 
-/* Deletes ticket keys of periods that started before `before`. */
-int db_ticket_key_purge(struct db *db, int64_t before);
+/* Deletes the ticket keys of lifetime_s whose periods started before
+ * `before`. Keys of other lifetimes (instances configured with another
+ * tls.ticket_lifetime_s, or during a change of it) follow their own
+ * schedule and are left alone. */
+int db_ticket_key_purge(struct db *db, int64_t lifetime_s, int64_t before);
 
 /* Rows in both tables together (0: an empty key set). */
 int db_key_count(struct db *db, int64_t *n);
+
+/* Inside a transaction (db_begin): serialises the writers of the key set
+ * (the first keys of a new store, a rotation) across instances until the
+ * transaction ends. PostgreSQL: a transaction-scoped advisory lock, waited
+ * for at most the busy timeout (DB_BUSY). SQLite: nothing more to do, as
+ * db_begin's BEGIN IMMEDIATE already holds the write lock. */
+int db_keys_lock(struct db *db);
 
 #endif

@@ -15,7 +15,17 @@ enum {
     BACKOFF_MIN_MS = 100,
     BACKOFF_MAX_MS = 5000,
     CONNECT_TIMEOUT_MS = 5000, /* a reconnection given up after this */
-    STEP_WAIT_MS = 50          /* the most one call waits on a reconnection */
+    STEP_WAIT_MS = 50,         /* the most one call waits on a reconnection */
+    /* statement_timeout is db.busy_timeout_ms + STATEMENT_MARGIN_MS: a lock
+     * wait ends first (lock_timeout), then a statement that runs on. */
+    STATEMENT_MARGIN_MS = 2000,
+    /* A transaction left idle (its client gone silent) is ended after
+     * db.busy_timeout_ms + IDLE_TXN_MARGIN_MS, releasing its locks. */
+    IDLE_TXN_MARGIN_MS = 10000,
+    /* We wait for an answer at most db.busy_timeout_ms + WAIT_MARGIN_MS,
+     * a little past statement_timeout, so that a server that answers
+     * always answers first. */
+    WAIT_MARGIN_MS = 3000
 };
 
 static int64_t mono_ms(void)
@@ -37,6 +47,25 @@ static void record(struct db *db, const char *msg)
         db->errmsg[--n] = '\0';
 }
 
+/* A failed result's message: the server's primary message and SQLSTATE
+ * only. Its DETAIL may quote data (a CHECK or NOT NULL failure on users
+ * prints the whole row, password hash included) and never reaches a log.
+ * A result libpq made itself (no SQLSTATE: the connection failed) says
+ * nothing of the data and is kept whole. */
+static void record_result(struct db *db, const PGresult *res)
+{
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    char msg[sizeof db->errmsg];
+
+    if (!state) {
+        record(db, PQresultErrorMessage(res));
+        return;
+    }
+    snprintf(msg, sizeof msg, "%s (SQLSTATE %s)", primary && *primary ? primary : "error", state);
+    record(db, msg);
+}
+
 /* Every statement cached on the old connection is gone with it. */
 static void forget_prepared(struct db *db)
 {
@@ -48,11 +77,14 @@ static void forget_prepared(struct db *db)
  * own integer only. */
 static int configure(struct db *db)
 {
-    char sql[160];
+    char sql[256];
 
     snprintf(sql, sizeof sql,
-             "SET lock_timeout = %d; SET client_min_messages = warning; SET TIME ZONE 'UTC'",
-             db->busy_timeout_ms);
+             "SET lock_timeout = %d; SET statement_timeout = %d; "
+             "SET idle_in_transaction_session_timeout = %d; "
+             "SET client_min_messages = warning; SET TIME ZONE 'UTC'",
+             db->busy_timeout_ms, db->busy_timeout_ms + STATEMENT_MARGIN_MS,
+             db->busy_timeout_ms + IDLE_TXN_MARGIN_MS);
     return db_pg_exec_plain(db, sql);
 }
 
@@ -139,7 +171,10 @@ int db_pg_fail(struct db *db, PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
-    record(db, res ? PQresultErrorMessage(res) : PQerrorMessage(db->pg));
+    if (res)
+        record_result(db, res);
+    else
+        record(db, PQerrorMessage(db->pg));
     if (PQstatus(db->pg) != CONNECTION_OK) {
         mark_broken(db);
         return DB_ERROR;
@@ -162,14 +197,108 @@ int db_pg_fail(struct db *db, PGresult *res)
     return DB_ERROR;
 }
 
+/* Keeps the first failed result of a query's results, else the last. */
+static PGresult *keep_result(PGresult *kept, PGresult *res)
+{
+    ExecStatusType k = kept ? PQresultStatus(kept) : PGRES_COMMAND_OK;
+
+    if (kept && k != PGRES_COMMAND_OK && k != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return kept;
+    }
+    PQclear(kept);
+    return res;
+}
+
+/* Waits on the socket for `events` until the deadline: 1 ready, 0 the
+ * deadline passed. */
+static int wait_socket(struct db *db, short events, int64_t deadline)
+{
+    for (;;) {
+        struct pollfd p = { PQsocket(db->pg), events, 0 };
+        int64_t left = deadline - mono_ms();
+        int n;
+
+        if (left <= 0)
+            return 0;
+        if ((n = poll(&p, 1, (int)left)) > 0)
+            return 1;
+        if (n == 0)
+            return 0; /* else EINTR */
+    }
+}
+
+/* After a PQsend*: sends what libpq holds and reads the answer, waiting
+ * at most db.busy_timeout_ms + WAIT_MARGIN_MS in all, so that a server
+ * that stops answering (stopped, or a host gone silent) never holds the
+ * caller (often an event loop) for longer. 0 with *out (the first failed
+ * result, else the last; NULL when there was none). On the deadline the
+ * connection is marked broken (the next use reconnects) and DB_BUSY
+ * returned; when the connection fails, DB_ERROR. */
+static int await(struct db *db, PGresult **out)
+{
+    int64_t deadline = mono_ms() + db->busy_timeout_ms + WAIT_MARGIN_MS;
+    PGresult *kept = NULL, *res;
+    int flushing = 1;
+
+    *out = NULL;
+    for (;;) {
+        if (flushing && (flushing = PQflush(db->pg)) < 0)
+            goto lost;
+        if (!flushing && !PQisBusy(db->pg)) {
+            if (!(res = PQgetResult(db->pg)))
+                break;
+            kept = keep_result(kept, res);
+            continue;
+        }
+        if (!wait_socket(db, flushing ? POLLIN | POLLOUT : POLLIN, deadline)) {
+            PQclear(kept);
+            mark_broken(db);
+            return db_failf(db, DB_BUSY, "PostgreSQL: no answer within %d ms",
+                            db->busy_timeout_ms + WAIT_MARGIN_MS);
+        }
+        if (!PQconsumeInput(db->pg))
+            goto lost;
+    }
+    *out = kept;
+    return 0;
+lost:
+    PQclear(kept);
+    record(db, PQerrorMessage(db->pg));
+    mark_broken(db);
+    return DB_ERROR;
+}
+
+/* Runs a query sent or not (sent 0: PQerrorMessage says why) to its
+ * results: 0 with *out, or an error (DB_* code, recorded). */
+static int finish(struct db *db, int sent, PGresult **out)
+{
+    ExecStatusType s;
+    int rc;
+
+    *out = NULL;
+    if (!sent) {
+        record(db, PQerrorMessage(db->pg));
+        if (PQstatus(db->pg) != CONNECTION_OK)
+            mark_broken(db);
+        return DB_ERROR;
+    }
+    if ((rc = await(db, out)) != 0)
+        return rc;
+    s = PQresultStatus(*out);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        rc = db_pg_fail(db, *out);
+        PQclear(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int db_pg_exec_plain(struct db *db, const char *sql)
 {
-    PGresult *res = PQexec(db->pg, sql);
-    ExecStatusType s = PQresultStatus(res);
-    int rc = 0;
+    PGresult *res = NULL;
+    int rc = finish(db, PQsendQuery(db->pg, sql), &res);
 
-    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-        rc = db_pg_fail(db, res);
     PQclear(res);
     return rc;
 }
@@ -212,17 +341,15 @@ static int prepare(struct db *db, struct db_stmt *st)
 {
     char name[16], text[2048];
     Oid types[DB_MAX_PARAMS];
-    PGresult *res;
-    int rc = 0;
+    PGresult *res = NULL;
+    int rc;
 
     if (rewrite(st->sql, text, sizeof text) != 0)
         return db_failf(db, DB_ERROR, "statement %d too long", (int)st->id);
     for (int i = 0; i < st->nparams; i++)
         types[i] = type_oid(st->types[i]);
     snprintf(name, sizeof name, "s%d", (int)st->id);
-    res = PQprepare(db->pg, name, text, st->nparams, types);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        rc = db_pg_fail(db, res);
+    rc = finish(db, PQsendPrepare(db->pg, name, text, st->nparams, types), &res);
     PQclear(res);
     if (rc == 0)
         st->prepared = 1;
@@ -232,8 +359,7 @@ static int prepare(struct db *db, struct db_stmt *st)
 static int execute_once(struct db *db, struct db_stmt *st)
 {
     char name[16];
-    ExecStatusType s;
-    PGresult *res;
+    PGresult *res = NULL;
     int rc;
 
     if ((rc = db_pg_ready(db)) != 0)
@@ -241,12 +367,14 @@ static int execute_once(struct db *db, struct db_stmt *st)
     if (!st->prepared && (rc = prepare(db, st)) != 0)
         return rc;
     snprintf(name, sizeof name, "s%d", (int)st->id);
-    res = PQexecPrepared(db->pg, name, st->nparams, st->values, st->lengths, st->formats, 0);
-    s = PQresultStatus(res);
-    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        rc = db_pg_fail(db, res);
-        PQclear(res);
+    rc = finish(
+        db, PQsendQueryPrepared(db->pg, name, st->nparams, st->values, st->lengths, st->formats, 0),
+        &res);
+    if (rc != 0)
         return rc;
+    if (!res) {
+        record(db, "PostgreSQL: no result");
+        return DB_ERROR;
     }
     db->changes = strtoll(PQcmdTuples(res), NULL, 10);
     st->res = res;
@@ -283,6 +411,11 @@ void db_pg_clear(struct db_stmt *st)
 int db_pg_in_txn(struct db *db)
 {
     PGTransactionStatusType t = PQtransactionStatus(db->pg);
+
+    /* A connection given up on (no answer in time) is reset by its next
+     * use: like a lost one, it has no transaction left to go on with. */
+    if (db->broken)
+        return 0;
 
     if (t == PQTRANS_INERROR)
         return 2;
@@ -321,10 +454,24 @@ int db_pg_open(struct db *db, const char *url, char *err, size_t errlen)
 {
     /* Defaults the URL may override (libpq: later keywords win, and the URL
      * expands in place of dbname): a connection attempt, and a request
-     * waiting on a dead server, end within seconds, not TCP's minutes. */
-    static const char *const keys[] = { "connect_timeout", "tcp_user_timeout", "dbname", NULL };
-    const char *values[] = { "5", "10000", url, NULL };
+     * waiting on a dead server, end within seconds, not TCP's minutes; TCP
+     * keepalives notice an idle connection whose host is gone. */
+    static const char *const keys[] = {
+        "connect_timeout",     "tcp_user_timeout", "keepalives", "keepalives_idle",
+        "keepalives_interval", "keepalives_count", "dbname",     NULL
+    };
+    const char *values[] = { "5", "10000", "1", "30", "10", "3", url, NULL };
+    PQconninfoOption *parsed;
+    char *why = NULL;
 
+    /* libpq's message for an unparsable URL quotes the part it failed on,
+     * which may be the password: it is never shown, only that it failed. */
+    if (!(parsed = PQconninfoParse(url, &why))) {
+        PQfreemem(why);
+        snprintf(err, errlen, "PostgreSQL: db.url is not a valid libpq URL");
+        return DB_ERROR;
+    }
+    PQconninfoFree(parsed);
     db->pg = PQconnectdbParams(keys, values, 1);
     if (!db->pg) {
         snprintf(err, errlen, "PostgreSQL: out of memory");

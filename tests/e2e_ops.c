@@ -160,6 +160,28 @@ START_TEST(check_config_names_the_key)
 }
 END_TEST
 
+/* A db.url libpq cannot parse: libpq's message would quote the part it
+ * failed on, here the password. The server's log and the CLI's stderr say
+ * the URL is invalid and never show it. */
+START_TEST(bad_db_url_keeps_password_out_of_logs)
+{
+    struct srv s;
+    char out[2048];
+
+    ck_assert_int_eq(setenv("PORTCULLIS_DB_URL",
+                            "postgresql://portcullis:S3cr%zzPassw0rd@127.0.0.1:1/portcullis", 1),
+                     0);
+    ck_assert_int_ne(srv_run_to_exit(&s, NULL, 20000), 0);
+    ck_assert(srv_log_contains(&s, "not a valid libpq URL"));
+    ck_assert(!srv_log_contains(&s, "Passw0rd"));
+    srv_stop(&s, SIGTERM);
+    ck_assert_int_ne(cli_run("user list", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "not a valid libpq URL") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "Passw0rd") == NULL, "%s", out);
+    ck_assert_int_eq(unsetenv("PORTCULLIS_DB_URL"), 0);
+}
+END_TEST
+
 START_TEST(gen_cert_creates_dev_ca)
 {
     char dir[] = "/tmp/pc-gen-XXXXXX", path[128], args[256], out[1024];
@@ -307,6 +329,7 @@ static Suite *ops_suite(void)
     TCase *own = tcase_create("own_server");
     tcase_set_timeout(own, 180);
     tcase_add_test(own, slow_client_cut_by_header_timeout);
+    tcase_add_test(own, bad_db_url_keeps_password_out_of_logs);
     tcase_add_test(own, idle_connection_closed);
     tcase_add_test(own, sigterm_answers_in_flight);
     tcase_add_test(own, max_connections_refused_then_recovers);

@@ -7,6 +7,7 @@
 #include "db/audit.h"
 #include "db/copy.h"
 #include "db/failures.h"
+#include "db/keys.h"
 #include "db/mfa.h"
 #include "db/resets.h"
 #include "db/sessions.h"
@@ -132,12 +133,67 @@ START_TEST(test_copy_everything)
 }
 END_TEST
 
+/* A deleted account's id is never handed out again, even by a copy: the
+ * source's counter is past max(id), and so is the destination's. */
+START_TEST(test_copy_keeps_id_counter)
+{
+    struct db *src = make_source();
+    int64_t id = 0;
+    char err[256] = "";
+
+    ck_assert_int_eq(db_user_create(src, "a", "h", "user", 1, &id), 0);
+    ck_assert_int_eq(db_user_create(src, "b", "h", "user", 1, &id), 0);
+    ck_assert_int_eq(db_user_create(src, "c", "h", "user", 1, &id), 0);
+    ck_assert_int_eq(id, 3);
+    ck_assert_int_eq(db_user_delete(src, id), 0);
+    ck_assert_msg(db_copy(src, fx_db, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(db_user_create(fx_db, "d", "h", "user", 2, &id), 0);
+    ck_assert_int_eq(id, 4);
+    db_close(src);
+    drop_source();
+    /* And back from the fixture's store (PostgreSQL in the _pg run) into a
+     * new file: its counter travels too. */
+    ck_assert_int_eq(db_user_delete(fx_db, id), 0);
+    src = make_source();
+    ck_assert_msg(db_copy(fx_db, src, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(db_user_create(src, "e", "h", "user", 3, &id), 0);
+    ck_assert_int_eq(id, 5);
+    db_close(src);
+    drop_source();
+}
+END_TEST
+
+/* A store a server has started on holds its key set (sealed under that
+ * server's master key): refused like any other data, and left as it was. */
+START_TEST(test_copy_refuses_store_with_keys)
+{
+    struct db *src = make_source();
+    struct db_signing_key k = { .kid = "k1", .alg = "ES256", .secret_len = 32, .created_at = 5 };
+    char err[256] = "";
+    int64_t n = -1;
+
+    memset(k.secret, 9, k.secret_len);
+    ck_assert_int_eq(db_user_create(src, "a", "h", "user", 1, &n), 0);
+    ck_assert_int_eq(db_signing_key_add(fx_db, &k), 0);
+    ck_assert_int_eq(db_copy(src, fx_db, NULL, err, sizeof err), DB_CONFLICT);
+    ck_assert_ptr_nonnull(strstr(err, "not empty"));
+    ck_assert_int_eq(db_user_count(fx_db, &n), 0);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(db_key_count(fx_db, &n), 0);
+    ck_assert_int_eq(n, 1);
+    db_close(src);
+    drop_source();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("db_copy");
     TCase *tc = tcase_create("copy");
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     tcase_add_test(tc, test_copy_everything);
+    tcase_add_test(tc, test_copy_keeps_id_counter);
+    tcase_add_test(tc, test_copy_refuses_store_with_keys);
     suite_add_tcase(s, tc);
     return fx_run(s);
 }

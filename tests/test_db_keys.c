@@ -3,6 +3,9 @@
  * rotation retiring the active key and dropping expired ones in one step,
  * ticket keys whose first insert wins, the purge and the count. */
 
+#include <pthread.h>
+#include <time.h>
+
 #include "db/db_internal.h"
 #include "db/keys.h"
 #include "support/db_fixture.h"
@@ -139,9 +142,16 @@ START_TEST(test_ticket_keys_first_insert_wins)
     ck_assert_int_eq(db_ticket_key_add(fx_db, &old), 0);
     ck_assert_int_eq(db_key_count(fx_db, &n), 0);
     ck_assert_int_eq(n, 3);
-    ck_assert_int_eq(db_ticket_key_purge(fx_db, 7200), 0);
+    /* The purge of one lifetime leaves another lifetime's old keys. */
+    struct db_ticket_key old60 = tkey(60, 3600, 0xE5);
+    ck_assert_int_eq(db_ticket_key_add(fx_db, &old60), 0);
+    ck_assert_int_eq(db_ticket_key_purge(fx_db, 3600, 7200), 0);
     ck_assert_int_eq(db_ticket_key_get(fx_db, 3600, 3600, &got), DB_NOTFOUND);
     ck_assert_int_eq(db_ticket_key_get(fx_db, 3600, 7200, &got), 0);
+    ck_assert_int_eq(db_ticket_key_get(fx_db, 60, 3600, &got), 0);
+    ck_assert_int_eq(db_ticket_key_purge(fx_db, 60, 7200), 0);
+    ck_assert_int_eq(db_ticket_key_get(fx_db, 60, 3600, &got), DB_NOTFOUND);
+    ck_assert_int_eq(db_ticket_key_get(fx_db, 60, 7200, &got), 0);
     /* Oversized secrets are refused before the store sees them. */
     a.secret_len = DB_TICKET_SECRET_MAX + 1;
     ck_assert_int_eq(db_ticket_key_add(fx_db, &a), DB_ERROR);
@@ -150,6 +160,98 @@ END_TEST
 
 /* A database of the previous release (schema version 2) gains the two
  * tables, its users intact. */
+struct rotator {
+    struct db *db;
+    int rc;
+};
+
+static void *rotator_main(void *arg)
+{
+    struct rotator *r = arg;
+    struct db_signing_key k = skey("c-kid", 300, 0);
+
+    r->rc = db_signing_key_rotate(r->db, &k, 300, 0);
+    return NULL;
+}
+
+/* Until another connection waits on a lock (PostgreSQL: pg_locks shows an
+ * ungranted one; SQLite: the busy handler, given a moment to start). */
+static void wait_for_waiter(void)
+{
+    struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+    if (!fx_pg()) {
+        pause.tv_nsec = 300 * 1000 * 1000;
+        nanosleep(&pause, NULL);
+        return;
+    }
+    PGconn *c = PQconnectdb(fx_pg());
+    ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+    for (int i = 0; i < 500; i++) {
+        PGresult *r = PQexec(c, "SELECT count(*) FROM pg_locks WHERE NOT granted");
+        int waiting = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
+        PQclear(r);
+        if (waiting)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    PQfinish(c);
+}
+
+/* Two rotations at once: the second waits for the first to commit, then
+ * retires the key the first added. Exactly one key stays active. */
+START_TEST(test_concurrent_rotations_leave_one_active)
+{
+    struct db_signing_key a = skey("a-kid", 100, 0), b = skey("b-kid", 200, 0);
+    struct rotator r = { fx_open(fx_path, 10000), -1 };
+    struct seen s = { 0 };
+    pthread_t t;
+    int active = 0;
+
+    ck_assert_int_eq(db_signing_key_add(fx_db, &a), 0);
+    ck_assert_int_eq(db_begin(fx_db), 0);
+    ck_assert_int_eq(db_signing_key_rotate(fx_db, &b, 200, 0), 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, rotator_main, &r), 0);
+    wait_for_waiter();
+    ck_assert_int_eq(db_commit(fx_db), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_int_eq(db_signing_key_list(fx_db, 0, collect, &s), 0);
+    ck_assert_int_eq(s.n, 3);
+    for (int i = 0; i < s.n; i++)
+        active += s.retired[i] == 0;
+    ck_assert_int_eq(active, 1);
+    ck_assert_str_eq(s.kid[0], "c-kid");
+    ck_assert_int_eq(s.retired[0], 0);
+    db_close(r.db);
+}
+END_TEST
+
+/* The key set lock is store-wide: while one connection's transaction holds
+ * it, another's wait for it ends busy; once it commits, the other has it. */
+START_TEST(test_keys_lock_is_exclusive)
+{
+    struct db *other = fx_open(fx_path, 200);
+
+    ck_assert_int_eq(db_keys_lock(fx_db), DB_ERROR); /* outside a transaction */
+    ck_assert_int_eq(db_begin(fx_db), 0);
+    ck_assert_int_eq(db_keys_lock(fx_db), 0);
+    /* SQLite: the write lock of BEGIN IMMEDIATE; PostgreSQL: the lock. */
+    int rc = db_begin(other);
+    if (rc == 0) {
+        ck_assert_int_eq(db_keys_lock(other), DB_BUSY);
+        ck_assert_int_eq(db_rollback(other), 0);
+    } else {
+        ck_assert_int_eq(rc, DB_BUSY);
+    }
+    ck_assert_int_eq(db_commit(fx_db), 0);
+    ck_assert_int_eq(db_begin(other), 0);
+    ck_assert_int_eq(db_keys_lock(other), 0);
+    ck_assert_int_eq(db_commit(other), 0);
+    db_close(other);
+}
+END_TEST
+
 START_TEST(test_version_2_migrates)
 {
     struct db_signing_key a = skey("a-kid", 100, 0);
@@ -184,6 +286,8 @@ static Suite *keys_suite(void)
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     tcase_add_test(tc, test_signing_keys_list_and_rotate);
     tcase_add_test(tc, test_ticket_keys_first_insert_wins);
+    tcase_add_test(tc, test_keys_lock_is_exclusive);
+    tcase_add_test(tc, test_concurrent_rotations_leave_one_active);
     tcase_add_test(tc, test_version_2_migrates);
     suite_add_tcase(s, tc);
     return s;

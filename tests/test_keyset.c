@@ -96,6 +96,35 @@ START_TEST(test_master_key_rules)
 }
 END_TEST
 
+/* Two instances starting at once on an empty store, each with its own
+ * (missing) master key file: the first holds the key set lock while it
+ * makes its master key and first key, the second cannot take the lock
+ * until then, and afterwards sees that key and refuses to make a master
+ * key of its own. */
+START_TEST(test_first_keys_under_lock)
+{
+    unsigned char k1[AUTH_SEAL_KEY_LEN], k2[AUTH_SEAL_KEY_LEN];
+    char p1[PATH_MAX], p2[PATH_MAX];
+    struct db *other = fx_open(fx_path, 200);
+    struct stat st;
+    int imported = 0;
+
+    path_in(p1, sizeof p1, "one.key");
+    path_in(p2, sizeof p2, "two.key");
+    ck_assert_msg(auth_keyset_begin(fx_db, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(auth_master_key_load(fx_db, p1, 1, k1, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(auth_keyset_begin(other, err, sizeof err), -1);
+    ck_assert_int_eq(auth_keyset_bootstrap(fx_db, k1, "", 100, &imported, err, sizeof err), 0);
+    ck_assert_int_eq(db_commit(fx_db), 0);
+    ck_assert_msg(auth_keyset_begin(other, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(auth_master_key_load(other, p2, 1, k2, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "sealed under a master key") != NULL, "%s", err);
+    ck_assert_int_eq(db_rollback(other), 0);
+    ck_assert_int_eq(stat(p2, &st), -1);
+    db_close(other);
+}
+END_TEST
+
 START_TEST(test_key_file_imported_and_its_tokens_verify)
 {
     unsigned char mk[AUTH_SEAL_KEY_LEN];
@@ -275,6 +304,7 @@ static Suite *keyset_suite(void)
 
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     tcase_add_test(tc, test_master_key_rules);
+    tcase_add_test(tc, test_first_keys_under_lock);
     tcase_add_test(tc, test_key_file_imported_and_its_tokens_verify);
     tcase_add_test(tc, test_rotation_and_retirement_window);
     tcase_add_test(tc, test_foreign_master_key_and_moved_secret_refused);

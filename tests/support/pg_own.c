@@ -13,6 +13,8 @@ void pg_own_init(const char *tag)
     snprintf(g_dir, sizeof g_dir, "/tmp/pc_%s_%ld", tag, (long)getpid());
 }
 
+const char *pg_own_dir(void) { return g_dir; }
+
 void pg_own(const char *cmd, char *out, size_t cap)
 {
     char line[256], buf[512];

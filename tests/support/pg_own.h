@@ -13,6 +13,9 @@
  * short enough for a Unix socket path). Call once in main. */
 void pg_own_init(const char *tag);
 
+/* The cluster's directory (its data in DIR/data). */
+const char *pg_own_dir(void);
+
 /* Runs `pg_cluster.sh cmd DIR` (start, stop, url, down, up) and fails the
  * test unless it succeeds; the first line it printed into out[cap] when
  * out is not NULL. */
