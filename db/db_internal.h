@@ -169,6 +169,7 @@ struct db {
     int64_t changes;             /* PostgreSQL: rows of the last command */
     int64_t last_id;             /* PostgreSQL: id RETURNING'ed by the last insert */
     int busy_timeout_ms;         /* PostgreSQL: lock_timeout */
+    int long_wait_ms;            /* PostgreSQL: > 0 while migrating: await()'s bound */
     int broken;                  /* PostgreSQL: connection lost, reconnect on next use */
     int64_t retry_at_ms;         /* PostgreSQL: no reconnect attempt before (monotonic) */
     int64_t backoff_ms;          /* PostgreSQL: next wait between attempts */

@@ -237,7 +237,8 @@ static int wait_socket(struct db *db, short events, int64_t deadline)
  * returned; when the connection fails, DB_ERROR. */
 static int await(struct db *db, PGresult **out)
 {
-    int64_t deadline = mono_ms() + db->busy_timeout_ms + WAIT_MARGIN_MS;
+    int limit = db->long_wait_ms > 0 ? db->long_wait_ms : db->busy_timeout_ms + WAIT_MARGIN_MS;
+    int64_t deadline = mono_ms() + limit;
     PGresult *kept = NULL, *res;
     int flushing = 1;
 
@@ -254,8 +255,7 @@ static int await(struct db *db, PGresult **out)
         if (!wait_socket(db, flushing ? POLLIN | POLLOUT : POLLIN, deadline)) {
             PQclear(kept);
             mark_broken(db);
-            return db_failf(db, DB_BUSY, "PostgreSQL: no answer within %d ms",
-                            db->busy_timeout_ms + WAIT_MARGIN_MS);
+            return db_failf(db, DB_BUSY, "PostgreSQL: no answer within %d ms", limit);
         }
         if (!PQconsumeInput(db->pg))
             goto lost;

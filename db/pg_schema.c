@@ -263,9 +263,12 @@ static int apply(struct db *db, int from)
 /* The advisory lock is held to the end of the transaction: two instances
  * starting together both wait here, the first migrates, the second then
  * reads the new version and has nothing to do. */
+/* How long a migration (and an instance waiting for another's) may take. */
+#define MIGRATE_WAIT_MS (10 * 60 * 1000)
+
 int db_pg_migrate(struct db *db)
 {
-    char sql[64];
+    char sql[128];
     int version = 0;
     int rc;
 
@@ -275,20 +278,30 @@ int db_pg_migrate(struct db *db)
         return rc;
     if ((rc = db_pg_exec_plain(db, "BEGIN")) != 0)
         return rc;
-    snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(%d)", DB_APPLICATION_ID);
+    /* A migration may rebuild a large table, and an instance starting
+     * meanwhile waits for it on the lock: both get MIGRATE_WAIT_MS, not
+     * the request-sized limits of configure() (pg.c). */
+    db->long_wait_ms = MIGRATE_WAIT_MS + 5000;
+    snprintf(sql, sizeof sql, "SET LOCAL lock_timeout = %d; SET LOCAL statement_timeout = %d",
+             MIGRATE_WAIT_MS, MIGRATE_WAIT_MS);
     rc = db_pg_exec_plain(db, sql);
+    if (rc == 0) {
+        snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(%d)", DB_APPLICATION_ID);
+        rc = db_pg_exec_plain(db, sql);
+    }
     if (rc == 0)
         rc = read_version(db, &version);
     if (rc == 0 && version < DB_SCHEMA_VERSION)
         rc = apply(db, version);
     if (rc == 0)
-        return db_pg_exec_plain(db, "COMMIT");
-    {
+        rc = db_pg_exec_plain(db, "COMMIT");
+    else {
         char keep[sizeof db->errmsg];
 
         memcpy(keep, db->errmsg, sizeof keep);
         (void)db_pg_exec_plain(db, "ROLLBACK");
         memcpy(db->errmsg, keep, sizeof keep);
     }
+    db->long_wait_ms = 0;
     return rc;
 }
