@@ -180,6 +180,12 @@ static enum dispatch_result dispatch_gateway(const struct dispatch_site *site,
 {
     int access = gateway_route_access(gr);
     ex->route_label = gateway_route_label(gr);
+    if (!gateway_path_safe(ex->req.head.path)) { /* see gateway.h: could mean another prefix */
+        http_resp_error(&ex->resp, 400, "bad_request",
+                        "dot segments, empty segments or encoded unreserved characters in a "
+                        "gateway path");
+        return DISPATCH_ANSWERED;
+    }
     if (access != 0 &&
         (site->access_check == NULL || site->access_check(ex, access, site->access_arg) != 0)) {
         if (site->access_check == NULL)

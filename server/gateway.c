@@ -91,6 +91,51 @@ const struct gateway_route *gateway_match(const struct gateway *g, struct str pa
     return best;
 }
 
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Is the "%XY" at p[0..2] (n bytes left) well formed and of a byte that
+ * must not be spelled encoded? */
+static bool pct_refused(const char *p, size_t n)
+{
+    int hi = n >= 3 ? hex_value(p[1]) : -1, lo = n >= 3 ? hex_value(p[2]) : -1;
+    if (hi < 0 || lo < 0)
+        return true;
+    char c = (char)(hi * 16 + lo);
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           strchr("-._~/\\", c) != NULL;
+}
+
+bool gateway_path_safe(struct str path)
+{
+    if (path.n == 0 || path.p[0] != '/')
+        return false;
+    size_t seg = 1; /* start of the current segment */
+    for (size_t i = 1; i <= path.n; i++) {
+        if (i < path.n && path.p[i] == '\\')
+            return false;
+        if (i < path.n && path.p[i] == '%' && pct_refused(path.p + i, path.n - i))
+            return false;
+        if (i < path.n && path.p[i] != '/')
+            continue;
+        size_t len = i - seg;
+        if (len == 0 && i < path.n) /* "//"; a trailing '/' is fine */
+            return false;
+        if ((len == 1 && path.p[seg] == '.') || (len == 2 && memcmp(path.p + seg, "..", 2) == 0))
+            return false;
+        seg = i + 1;
+    }
+    return true;
+}
+
 int gateway_route_access(const struct gateway_route *r) { return r->access; }
 const char *gateway_route_label(const struct gateway_route *r) { return r->prefix; }
 int gateway_route_index(const struct gateway *g, const struct gateway_route *r)

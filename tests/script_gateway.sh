@@ -61,6 +61,7 @@ cat >"$tmp/config.json" <<JSON
           "argon2_memory_kib": 8192, "argon2_iterations": 1},
  "gateway": {"routes": [
    {"prefix": "/pub/", "upstream": "$U", "access": "public"},
+   {"prefix": "/pub/adm/", "upstream": "$U", "access": "role:admin"},
    {"prefix": "/notes/", "upstream": "$U", "access": "token", "strip_prefix": true},
    {"prefix": "/fwd/", "upstream": "$U", "access": "token", "forward_authorization": true},
    {"prefix": "/adm/", "upstream": "$U", "access": "role:admin"},
@@ -106,6 +107,22 @@ expect "$(req -H "Authorization: Bearer $admin" "$B/adm/x")" 200 "role:admin rou
 [ "$(hdr x-portcullis-role)" = "['admin']" ] || fail "admin role upstream: $(hdr x-portcullis-role)"
 expect "$(req -H "Authorization: Bearer $user" "$B/usr/x")" 200 "role:user route, a user"
 expect "$(req -H "Authorization: Bearer $admin" "$B/usr/x")" 403 "role:user route, an admin (exactly that role)"
+
+# --- a path that could mean another prefix upstream is refused, never forwarded ---
+expect "$(req "$B/pub/adm/x")" 401 "nested role:admin prefix under a public one"
+upstream_requests() { api "$U/x/requests" | sed -n 's/.*"requests": \([0-9]*\).*/\1/p'; }
+before=$(upstream_requests)
+for p in /pub/%61dm/x /pub/./adm/x /pub/x/../adm/x /pub//adm/x /pub/%2e%2e/adm /pub/x%2Fy \
+    /pub/x%5cy '/pub/x\y' /pub/. /pub/%7E /pub/%zz /notes/../admin /notes/%2E%2E/admin; do
+    expect "$(req --path-as-is -H "Authorization: Bearer $admin" "$B$p")" 400 "unsafe gateway path $p"
+    grep -q '"error":"bad_request"' "$tmp/body" || fail "400 without the JSON error for $p"
+done
+[ "$(upstream_requests)" = "$before" ] || fail "an unsafe path reached the upstream"
+expect "$(req -H "Authorization: Bearer $admin" "$B/pub/adm/x%20y?a=%2e%2e/b&c=..//d")" 200 \
+    "a nested prefix's own path, encoded space, dots in the query"
+[ "$(seen "j['path']")" = "/pub/adm/x%20y?a=%2e%2e/b&c=..//d" ] || fail "query path: $(seen "j['path']")"
+expect "$(req "$B/pub/a.b/..c/x.../")" 200 "dots inside segments, trailing slash"
+[ "$(upstream_requests)" = "$((before + 2))" ] || fail "safe paths did not reach the upstream"
 
 # --- identity, forged headers, Authorization, strip_prefix ---
 expect "$(req -H "Authorization: Bearer $user" -H 'X-Portcullis-User-Id: 999' \
