@@ -179,9 +179,13 @@ bool gateway_hop_by_hop(struct str name, const struct http_header *hdrs, size_t 
 }
 
 /* Client headers never forwarded: framing we redo, and whatever would let
- * a client speak for Portcullis (the identity and forwarding headers). */
+ * a client speak for Portcullis (the identity and forwarding headers).
+ * Any name with '_' goes too: CGI-style upstreams (WSGI, PHP) read '_' and
+ * '-' alike, so X_Portcullis_Role would reach them as X-Portcullis-Role. */
 static bool gateway_dropped(const struct gateway_route *r, struct str name)
 {
+    if (memchr(name.p, '_', name.n) != NULL)
+        return true;
     static const char *const drop[] = { "Content-Length",    "Expect",
                                         "X-Request-Id",      "X-Forwarded-For",
                                         "X-Forwarded-Proto", "Forwarded",

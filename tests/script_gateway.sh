@@ -141,6 +141,12 @@ expect "$(req -H "Authorization: Bearer $user" -H 'X-Portcullis-User-Id: 999' \
 [ "$(hdr x-request-id)" = "['forged-request-id-1']" ] || fail "X-Request-Id: $(hdr x-request-id)"
 [ "$(hdr authorization)" = "[]" ] || fail "Authorization forwarded on a route that does not say so"
 [ "$(hdr x-drop-me)$(hdr keep-alive)" = "[][]" ] || fail "hop-by-hop headers forwarded"
+expect "$(req -H "Authorization: Bearer $user" -H 'X_Portcullis_Role: admin' -H 'x_portcullis_user_id: 1' \
+    -H 'X_Forwarded_For: 6.6.6.6' -H 'X_Request_Id: forged-2' -H 'Some_Header: 1' "$B/notes/u")" 200 \
+    "underscore headers"
+[ "$(seen "[k for k, v in j['headers'] if '_' in k]")" = "[]" ] ||
+    fail "a header with '_' reached the upstream: $(seen "[k for k, v in j['headers'] if '_' in k]")"
+[ "$(hdr x-portcullis-role)" = "['user']" ] || fail "role with an underscore forgery: $(hdr x-portcullis-role)"
 expect "$(req -H "Authorization: Bearer $user" "$B/fwd/x")" 200 "forward_authorization route"
 [ "$(hdr authorization)" = "['Bearer $user']" ] || fail "Authorization not forwarded where configured"
 [ "$(seen "j['path']")" = "/fwd/x" ] || fail "path without strip_prefix: $(seen "j['path']")"
