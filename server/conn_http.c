@@ -134,6 +134,7 @@ void conn_http_done(struct conn_http *h, int status, size_t bytes, bool keep)
     memset(&ex->req, 0, sizeof ex->req);
     ex->route = METRICS_ROUTE_UNMATCHED;
     ex->route_label = NULL;
+    ex->job_pending = ex->job_refused = false;
     ex->user_id = 0;
     ex->request_id[0] = '\0';
     log_set_request(NULL);

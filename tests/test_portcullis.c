@@ -245,6 +245,21 @@ START_TEST(defer_without_a_pool_is_503)
 }
 END_TEST
 
+/* One job per request: while one is pending (queued, or its done running),
+ * another pc_defer is refused (its functions never run) and the request's
+ * answer becomes a 500. */
+START_TEST(defer_while_a_job_is_pending_is_refused)
+{
+    char err[64];
+    ex.job_pending = true;
+    ck_assert_int_lt(pc_defer(req(), never, never_done, NULL), 0);
+    ck_assert_int_eq(ex.resp.status, 500);
+    ck_assert_str_eq(answer_error(err, sizeof err), "internal");
+    ck_assert(ex.job_refused);
+    ck_assert(ex.job_pending);
+}
+END_TEST
+
 static Suite *portcullis_suite(void)
 {
     Suite *s = suite_create("portcullis");
@@ -257,6 +272,7 @@ static Suite *portcullis_suite(void)
     tcase_add_test(tc, user_only_when_checked);
     tcase_add_test(tc, answers);
     tcase_add_test(tc, defer_without_a_pool_is_503);
+    tcase_add_test(tc, defer_while_a_job_is_pending_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }
