@@ -172,6 +172,8 @@ bool gateway_hop_by_hop(struct str name, const struct http_header *hdrs, size_t 
             return true;
     if (name.n >= 6 && strncasecmp(name.p, "Proxy-", 6) == 0)
         return true;
+    if (str_ieq(name, "Host")) /* end to end, whatever Connection names */
+        return false;
     for (size_t i = 0; i < n; i++)
         if (str_ieq(hdrs[i].name, "Connection") && gateway_token_listed(hdrs[i].value, name))
             return true;

@@ -149,6 +149,9 @@ expect "$(req -H "Authorization: Bearer $user" -H 'X_Portcullis_Role: admin' -H 
 [ "$(seen "[k for k, v in j['headers'] if '_' in k]")" = "[]" ] ||
     fail "a header with '_' reached the upstream: $(seen "[k for k, v in j['headers'] if '_' in k]")"
 [ "$(hdr x-portcullis-role)" = "['user']" ] || fail "role with an underscore forgery: $(hdr x-portcullis-role)"
+expect "$(req -H 'Connection: Host, X-Drop-Me' -H 'X-Drop-Me: 1' "$B/pub/host")" 200 "Connection: Host"
+[ "$(hdr host)" = "['localhost:$pc']" ] || fail "Host upstream after Connection: Host: $(hdr host)"
+[ "$(hdr x-drop-me)" = "[]" ] || fail "a header Connection names was forwarded"
 expect "$(req -H "Authorization: Bearer $user" "$B/fwd/x")" 200 "forward_authorization route"
 [ "$(hdr authorization)" = "['Bearer $user']" ] || fail "Authorization not forwarded where configured"
 [ "$(seen "j['path']")" = "/fwd/x" ] || fail "path without strip_prefix: $(seen "j['path']")"
