@@ -18,6 +18,7 @@
 #     answered meanwhile; upstream down: 502; a malformed answer: 502 and
 #     the client's connection is kept;
 #   - one upstream connection for many sequential requests (keep-alive);
+#     a pooled connection with stray bytes from the upstream is not reused;
 #   - tokens older than a logout-all, and a disabled user's, refused;
 #   - --check-config refuses an https:// upstream with a clear reason;
 #   - pipelined requests answered in order;
@@ -73,6 +74,7 @@ JSON
 "$PC_BINARY" --check-config --config "$tmp/config.json" >/dev/null || fail "--check-config refused the config"
 "$PC_BINARY" --config "$tmp/config.json" >"$tmp/server.log" 2>&1 &
 pids+=($!)
+pc_pid=$!
 pc=$(pc_wait_port "$tmp/server.log" "${pids[-1]}" https || true)
 [ -n "$pc" ] || { cat "$tmp/server.log" >&2; fail "portcullis did not start"; }
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$up") 2>/dev/null && break; sleep 0.1; done
@@ -360,6 +362,46 @@ expect "$(req "$B/pub/count")" 200 "count"
 after=$(seen "j['connections']")
 echo "script_gateway: 21 sequential requests, $((after - before)) new upstream connection(s)"
 [ $((after - before)) -le 1 ] || fail "21 sequential requests took $((after - before)) new upstream connections"
+
+# --- bytes the upstream sent on an idle pooled connection: that connection is
+# not reused. Deterministic: Portcullis is stopped while the next request
+# and then the stray bytes arrive, so on SIGCONT the request is read first
+# and takes the connection from the pool with the stray bytes unread. ---
+python3 - "$pc" "$tmp/certs/ca.crt" "$pc_pid" <<'PY' || fail "stray bytes on a pooled upstream connection"
+import os, signal, socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+pid = int(sys.argv[3])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20),
+                    server_hostname="localhost")
+def answer():
+    data = b""
+    while b"\r\n\r\n" not in data:
+        more = s.recv(65536)
+        assert more, data
+        data += more
+    head, _, body = data.partition(b"\r\n\r\n")
+    n = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            n = int(v)
+    while len(body) < n:
+        body += s.recv(65536)
+    return head, body
+s.sendall(b"GET /pub/stray?ms=1000 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+head, _ = answer()
+assert head.startswith(b"HTTP/1.1 204"), head
+os.kill(pid, signal.SIGSTOP)
+try:
+    time.sleep(0.2)
+    s.sendall(b"GET /pub/after-stray HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    time.sleep(1.3)  # the stray answer is written at 1 s
+finally:
+    os.kill(pid, signal.SIGCONT)
+head, body = answer()
+assert head.startswith(b"HTTP/1.1 200"), head
+assert b'"path": "/pub/after-stray"' in body, body[:300]
+PY
 
 # --- pipelining: four requests in one write, answered in order ---
 python3 - "$pc" "$tmp/certs/ca.crt" "$up" <<'PY' || fail "pipelined requests, or HTTP/1.0 without Host"

@@ -6,6 +6,8 @@ path, headers, body). The path's last segment picks a behaviour:
   .../garbage     a malformed head, close    .../close     close, no answer
   .../big?n=N     N bytes of 'x'             .../count     {"connections": N}
   .../requests    {"requests": N}, N the requests seen before this one (any path)
+  .../stray?ms=N  answer 204, then N ms later (default 1000) write a whole
+                  unasked-for answer ("stray") on the kept connection
   .../early       answer before reading the body (it need not have arrived), close
   .../progress?tag=T  how far the chunked request body tagged T (?tag=T on
                   its own request) was read: {"received": bytes, "chunks": N,
@@ -133,6 +135,14 @@ class H(BaseHTTPRequestHandler):
             return
         body = self.body()
         if body is None:
+            return
+        if last == "stray":
+            self.send_response(204)
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(int(q.get("ms", ["1000"])[0]) / 1000)
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
+            self.wfile.flush()
             return
         if last == "garbage":
             self.wfile.write(b"HTTP/1.1 2OO Fine\r\nthis is not a header\r\n\r\n")
