@@ -188,10 +188,19 @@ static bool gateway_dropped(const struct gateway_route *r, struct str name)
 {
     if (memchr(name.p, '_', name.n) != NULL)
         return true;
-    static const char *const drop[] = { "Content-Length",    "Expect",
-                                        "X-Request-Id",      "X-Forwarded-For",
-                                        "X-Forwarded-Proto", "Forwarded",
-                                        "X-Forwarded-Host",  NULL };
+    static const char *const drop[] = { "Content-Length",
+                                        "Expect",
+                                        "X-Request-Id",
+                                        "X-Forwarded-For",
+                                        "X-Forwarded-Proto",
+                                        "Forwarded",
+                                        "X-Forwarded-Host",
+                                        "X-Forwarded-Port",
+                                        "X-Forwarded-Prefix",
+                                        "X-Real-IP",
+                                        "X-Original-URL",
+                                        "X-Rewrite-URL",
+                                        NULL };
     for (int i = 0; drop[i] != NULL; i++)
         if (str_ieq(name, drop[i]))
             return true;

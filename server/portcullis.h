@@ -176,9 +176,10 @@ int pc_json(struct pc_req *req, int status, json_t *body);
 int pc_error(struct pc_req *req, int status, const char *code, const char *detail);
 
 /* Adds a response header. Refuses (-1) a name that is not an HTTP token or
- * a value with CR or LF, so no answer can be split. Content-Type,
- * Content-Length, Connection, X-Request-Id and the security headers are
- * written by the server: do not add them. */
+ * a value with CR or LF, so no answer can be split, and the framing headers
+ * Content-Length, Transfer-Encoding and Connection (any case), which only
+ * the server writes. Content-Type, X-Request-Id and the security headers
+ * are written by the server too: do not add them. */
 int pc_header(struct pc_req *req, const char *name, const char *value);
 
 /* ---- Slow work: the job pool ---- */

@@ -130,6 +130,9 @@ expect "$(req "$B/pub/a.b/..c/x.../")" 200 "dots inside segments, trailing slash
 expect "$(req -H "Authorization: Bearer $user" -H 'X-Portcullis-User-Id: 999' \
     -H 'x-portcullis-role: admin' -H 'X-Portcullis-Anything: x' -H 'X-Forwarded-For: 6.6.6.6' \
     -H 'X-Forwarded-Proto: http' -H 'X-Request-Id: forged-request-id-1' \
+    -H 'X-Real-IP: 6.6.6.6' -H 'X-Forwarded-Host: evil.test' -H 'X-Forwarded-Port: 1' \
+    -H 'X-Forwarded-Prefix: /admin' -H 'X-Original-URL: /admin' -H 'X-Rewrite-URL: /admin' \
+    -H 'Forwarded: for=6.6.6.6;host=evil.test' \
     -H 'Connection: X-Drop-Me' -H 'X-Drop-Me: 1' -H 'Keep-Alive: timeout=9' \
     "$B/notes/a/b?q=1")" 200 "token route, a user"
 [ "$(seen "j['path']")" = "/a/b?q=1" ] || fail "strip_prefix: $(seen "j['path']")"
@@ -144,6 +147,9 @@ rid=$(sed -n 's/^X-Request-Id: \([0-9a-f]*\)\r$/\1/Ip' "$tmp/head")
 [ ${#rid} = 32 ] && [ "$(hdr x-request-id)" = "['$rid']" ] ||
     fail "X-Request-Id: $(hdr x-request-id), ours: $rid (a client's id is not adopted)"
 [ "$(hdr authorization)" = "[]" ] || fail "Authorization forwarded on a route that does not say so"
+for h in x-real-ip x-forwarded-host x-forwarded-port x-forwarded-prefix x-original-url x-rewrite-url forwarded; do
+    [ "$(hdr $h)" = "[]" ] || fail "the client's $h reached the upstream: $(hdr $h)"
+done
 [ "$(hdr x-drop-me)$(hdr keep-alive)" = "[][]" ] || fail "hop-by-hop headers forwarded"
 expect "$(req -H "Authorization: Bearer $user" -H 'X_Portcullis_Role: admin' -H 'x_portcullis_user_id: 1' \
     -H 'X_Forwarded_For: 6.6.6.6' -H 'X_Request_Id: forged-2' -H 'Some_Header: 1' "$B/notes/u")" 200 \

@@ -217,6 +217,11 @@ START_TEST(answers)
     ck_assert_int_eq(pc_header(req(), "X-Thing", "1"), 0);
     ck_assert_int_eq(pc_header(req(), "X-Split", "a\r\nSet-Cookie: b"), -1);
     ck_assert_int_eq(pc_header(req(), "Bad Name", "1"), -1);
+    /* The framing is the server's alone. */
+    ck_assert_int_eq(pc_header(req(), "Content-Length", "0"), -1);
+    ck_assert_int_eq(pc_header(req(), "transfer-encoding", "chunked"), -1);
+    ck_assert_int_eq(pc_header(req(), "CONNECTION", "close"), -1);
+    ck_assert_ptr_null(memmem(buf_head(&ex.resp.headers), ex.resp.headers.len, "chunked", 7));
     set_body("application/json", "");
     ck_assert_int_eq(pc_header_get(req(), "content-type", val, sizeof val), 16);
     ck_assert_str_eq(val, "application/json");
