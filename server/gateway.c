@@ -129,6 +129,9 @@ bool gateway_path_safe(struct str path)
         size_t len = i - seg;
         if (len == 0 && i < path.n) /* "//"; a trailing '/' is fine */
             return false;
+        const char *semi = memchr(path.p + seg, ';', len); /* "..;x" is ".." to some servers */
+        if (semi != NULL)
+            len = (size_t)(semi - (path.p + seg));
         if ((len == 1 && path.p[seg] == '.') || (len == 2 && memcmp(path.p + seg, "..", 2) == 0))
             return false;
         seg = i + 1;

@@ -53,7 +53,8 @@ void gateway_free(struct gateway *g); /* NULL ok */
 const struct gateway_route *gateway_match(const struct gateway *g, struct str path);
 /* May path be matched and forwarded as it is? false for a path whose
  * meaning an upstream could read differently from the raw bytes we match:
- * "." or ".." segments, empty segments ("//"), a backslash, a malformed
+ * "." or ".." segments (also with ";parameters": "..;x"), empty segments
+ * ("//"), a backslash, a malformed
  * '%', and any percent-encoding (%00 too) of an unreserved character (letters,
  * digits, "-._~"), of '/' or of '\' (an unreserved character has one
  * spelling only, so no decoding is needed to match). */
