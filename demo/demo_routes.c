@@ -128,6 +128,7 @@ static void demo_done(struct loop *l, void *arg)
     else
         http_resp_error(&ex->resp, 500, "internal", j->err);
     free(j);
+    ex->job_pending = false;
     http_exchange_complete(ex);
 }
 
@@ -206,8 +207,10 @@ static int demo_run(struct pc_req *req, void *arg)
         j->o.cancel = &d->cancel;
         j->o.timeout_ms = 5000; /* per connection; a loopback exchange takes ms */
         j->o.tls12 = demo_wants_tls12(ex);
+        ex->job_pending = true; /* demo_done completes the exchange (dispatch checks) */
         if (demo_start(d, j) == 0)
             return PC_LATER;
+        ex->job_pending = false;
         free(j);
     }
     atomic_store(&d->busy, 0);

@@ -134,6 +134,7 @@ void conn_http_done(struct conn_http *h, int status, size_t bytes, bool keep)
     memset(&ex->req, 0, sizeof ex->req);
     ex->route = METRICS_ROUTE_UNMATCHED;
     ex->route_label = NULL;
+    ex->job_pending = ex->job_refused = false;
     ex->user_id = 0;
     ex->request_id[0] = '\0';
     log_set_request(NULL);
@@ -202,6 +203,17 @@ static struct http_parse_limits conn_http_limits(const struct config *cfg)
                                        cfg->limits.max_headers };
 }
 
+/* The X-Request-Id to adopt: a proxy in server.trusted_proxies may hand
+ * us its id (as it may X-Forwarded-For); a client's own copy is ignored,
+ * so the id in our logs and sent upstream is always ours or our proxy's. */
+static struct str conn_http_incoming_id(const struct conn_http *h)
+{
+    const struct dispatch_live *live = dispatch_live(h->sh->site);
+    if (live->ntrusted == 0 || !proxy_cidr_match(live->trusted, live->ntrusted, h->client_ip))
+        return str_make(NULL, 0);
+    return http_req_header(&h->ex.req, "X-Request-Id");
+}
+
 /* Returns true when the head is complete, else false with *next. */
 static bool conn_http_head(struct conn_http *h, enum conn_http_step *next)
 {
@@ -237,7 +249,7 @@ static bool conn_http_head(struct conn_http *h, enum conn_http_step *next)
     }
     h->head_len = (size_t)rc;
     h->head_moves = h->in.moves;
-    reqid_assign(h->ex.request_id, http_req_header(&h->ex.req, "X-Request-Id"));
+    reqid_assign(h->ex.request_id, conn_http_incoming_id(h));
     h->keep_alive = h->fr.keep_alive;
     if (h->fr.body == HTTP_BODY_LENGTH && h->fr.content_length > cfg->limits.max_body_bytes) {
         conn_http_fail(h, 413, "body_too_large", "the request body exceeds max_body_bytes");

@@ -7,6 +7,7 @@
 #include "server/dispatch.h"
 #include "server/cors.h"
 #include "server/portcullis_int.h"
+#include "server/log.h"
 #include "server/loop.h"
 #include "server/metrics.h"
 
@@ -180,6 +181,12 @@ static enum dispatch_result dispatch_gateway(const struct dispatch_site *site,
 {
     int access = gateway_route_access(gr);
     ex->route_label = gateway_route_label(gr);
+    if (!gateway_path_safe(ex->req.head.path)) { /* see gateway.h: could mean another prefix */
+        http_resp_error(&ex->resp, 400, "bad_request",
+                        "dot segments, empty segments or encoded unreserved characters in a "
+                        "gateway path");
+        return DISPATCH_ANSWERED;
+    }
     if (access != 0 &&
         (site->access_check == NULL || site->access_check(ex, access, site->access_arg) != 0)) {
         if (site->access_check == NULL)
@@ -191,6 +198,29 @@ static enum dispatch_result dispatch_gateway(const struct dispatch_site *site,
         return DISPATCH_ANSWERED;
     }
     return gateway_forward(ex->gateway, gr, ex) ? DISPATCH_LATER : DISPATCH_ANSWERED;
+}
+
+/* Runs the route's handler. Only a job queued by pc_defer completes the
+ * exchange later: PC_LATER without one would leave the client waiting for
+ * ever, and PC_DONE with one would answer twice. */
+static enum dispatch_result dispatch_handler(const struct route *rt, struct http_exchange *ex)
+{
+    int rc = rt->handler(pc_req_of(ex), rt->arg);
+    if (ex->job_pending) {
+        if (rc != PC_LATER)
+            log_error("handler bug: %s returned PC_DONE with its pc_defer job pending; the job "
+                      "answers",
+                      rt->pattern);
+        return DISPATCH_LATER;
+    }
+    if (rc == PC_LATER) {
+        log_error("handler bug: %s returned PC_LATER without a pc_defer job; answering 500",
+                  rt->pattern);
+        http_resp_error(&ex->resp, 500, "internal", "the handler gave no answer");
+    } else if (ex->resp.status == 0) {
+        http_resp_error(&ex->resp, 500, "internal", "the handler gave no answer");
+    }
+    return DISPATCH_ANSWERED;
 }
 
 static enum dispatch_result dispatch_route(const struct dispatch_site *site,
@@ -220,10 +250,7 @@ static enum dispatch_result dispatch_route(const struct dispatch_site *site,
                (rt->access == 0 || site->access_check == NULL ||
                 site->access_check(ex, rt->access, site->access_arg) == 0)) {
         ex->pool = site->pool;
-        if (rt->handler(pc_req_of(ex), rt->arg) == PC_LATER)
-            return DISPATCH_LATER;
-        if (ex->resp.status == 0)
-            http_resp_error(&ex->resp, 500, "internal", "the handler gave no answer");
+        return dispatch_handler(rt, ex);
     }
     return DISPATCH_ANSWERED;
 }

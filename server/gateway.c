@@ -91,6 +91,54 @@ const struct gateway_route *gateway_match(const struct gateway *g, struct str pa
     return best;
 }
 
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Is the "%XY" at p[0..2] (n bytes left) well formed and of a byte that
+ * must not be spelled encoded? */
+static bool pct_refused(const char *p, size_t n)
+{
+    int hi = n >= 3 ? hex_value(p[1]) : -1, lo = n >= 3 ? hex_value(p[2]) : -1;
+    if (hi < 0 || lo < 0)
+        return true;
+    char c = (char)(hi * 16 + lo);
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           strchr("-._~/\\", c) != NULL;
+}
+
+bool gateway_path_safe(struct str path)
+{
+    if (path.n == 0 || path.p[0] != '/')
+        return false;
+    size_t seg = 1; /* start of the current segment */
+    for (size_t i = 1; i <= path.n; i++) {
+        if (i < path.n && path.p[i] == '\\')
+            return false;
+        if (i < path.n && path.p[i] == '%' && pct_refused(path.p + i, path.n - i))
+            return false;
+        if (i < path.n && path.p[i] != '/')
+            continue;
+        size_t len = i - seg;
+        if (len == 0 && i < path.n) /* "//"; a trailing '/' is fine */
+            return false;
+        const char *semi = memchr(path.p + seg, ';', len); /* "..;x" is ".." to some servers */
+        if (semi != NULL)
+            len = (size_t)(semi - (path.p + seg));
+        if ((len == 1 && path.p[seg] == '.') || (len == 2 && memcmp(path.p + seg, "..", 2) == 0))
+            return false;
+        seg = i + 1;
+    }
+    return true;
+}
+
 int gateway_route_access(const struct gateway_route *r) { return r->access; }
 const char *gateway_route_label(const struct gateway_route *r) { return r->prefix; }
 int gateway_route_index(const struct gateway *g, const struct gateway_route *r)
@@ -127,6 +175,8 @@ bool gateway_hop_by_hop(struct str name, const struct http_header *hdrs, size_t 
             return true;
     if (name.n >= 6 && strncasecmp(name.p, "Proxy-", 6) == 0)
         return true;
+    if (str_ieq(name, "Host")) /* end to end, whatever Connection names */
+        return false;
     for (size_t i = 0; i < n; i++)
         if (str_ieq(hdrs[i].name, "Connection") && gateway_token_listed(hdrs[i].value, name))
             return true;
@@ -134,13 +184,26 @@ bool gateway_hop_by_hop(struct str name, const struct http_header *hdrs, size_t 
 }
 
 /* Client headers never forwarded: framing we redo, and whatever would let
- * a client speak for Portcullis (the identity and forwarding headers). */
+ * a client speak for Portcullis (the identity and forwarding headers).
+ * Any name with '_' goes too: CGI-style upstreams (WSGI, PHP) read '_' and
+ * '-' alike, so X_Portcullis_Role would reach them as X-Portcullis-Role. */
 static bool gateway_dropped(const struct gateway_route *r, struct str name)
 {
-    static const char *const drop[] = { "Content-Length",    "Expect",
-                                        "X-Request-Id",      "X-Forwarded-For",
-                                        "X-Forwarded-Proto", "Forwarded",
-                                        "X-Forwarded-Host",  NULL };
+    if (memchr(name.p, '_', name.n) != NULL)
+        return true;
+    static const char *const drop[] = { "Content-Length",
+                                        "Expect",
+                                        "X-Request-Id",
+                                        "X-Forwarded-For",
+                                        "X-Forwarded-Proto",
+                                        "Forwarded",
+                                        "X-Forwarded-Host",
+                                        "X-Forwarded-Port",
+                                        "X-Forwarded-Prefix",
+                                        "X-Real-IP",
+                                        "X-Original-URL",
+                                        "X-Rewrite-URL",
+                                        NULL };
     for (int i = 0; drop[i] != NULL; i++)
         if (str_ieq(name, drop[i]))
             return true;

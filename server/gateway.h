@@ -47,8 +47,18 @@ int gateway_create(struct gateway **out, const struct gateway_config *cfg,
                    const struct gateway_hooks *hooks, char *err, size_t errlen);
 void gateway_free(struct gateway *g); /* NULL ok */
 
-/* The route whose prefix is the longest to start path, or NULL. */
+/* The route whose prefix is the longest to start path, or NULL. Prefixes
+ * match byte for byte (case-sensitively) on the raw path, which is safe only
+ * for paths gateway_path_safe accepts: dispatch refuses the others. */
 const struct gateway_route *gateway_match(const struct gateway *g, struct str path);
+/* May path be matched and forwarded as it is? false for a path whose
+ * meaning an upstream could read differently from the raw bytes we match:
+ * "." or ".." segments (also with ";parameters": "..;x"), empty segments
+ * ("//"), a backslash, a malformed
+ * '%', and any percent-encoding (%00 too) of an unreserved character (letters,
+ * digits, "-._~"), of '/' or of '\' (an unreserved character has one
+ * spelling only, so no decoding is needed to match). */
+bool gateway_path_safe(struct str path);
 /* The route's prefix (lives as long as the table). */
 const char *gateway_route_label(const struct gateway_route *r);
 /* The route's access level (0: public). */

@@ -43,7 +43,9 @@ int gateway_request_head(const struct gateway *g, const struct gateway_route *r,
 bool gateway_token_listed(struct str list, struct str tok);
 
 /* Whether a header (by name) is hop-by-hop (RFC 9110 §7.6.1) or named by
- * one of the Connection headers among hdrs. */
+ * one of the Connection headers among hdrs; never Host, whatever Connection
+ * names (the upstream needs it; the names Portcullis sets itself are added
+ * after this filter, so Connection cannot remove them either). */
 bool gateway_hop_by_hop(struct str name, const struct http_header *hdrs, size_t n);
 
 /* ---- the upstream's answer (upstream_resp.c) ---- */

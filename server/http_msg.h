@@ -8,6 +8,7 @@
 #define PC_HTTP_MSG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,7 +63,13 @@ struct http_exchange {
     /* Its name and role, for pc_user: set by the access check with
      * user_id, pointing into the principal (NULL: none). */
     const char *user_name, *user_role;
-    struct pool *pool;            /* the job pool for pc_defer (set by the dispatcher), or NULL */
+    struct pool *pool; /* the job pool for pc_defer (set by the dispatcher), or NULL */
+    /* A job will complete the exchange: pc_defer's is queued or its done is
+     * running (or the demo's run, demo/demo_routes.c); a handler returning
+     * "later" must have set it (dispatch.c). job_refused: a pc_defer was
+     * refused meanwhile, the answer is a 500 (portcullis_job.c). Both
+     * cleared with the request. */
+    bool job_pending, job_refused;
     char request_id[REQID_MAX];   /* echoed as X-Request-Id, in every log line */
     struct gateway_loop *gateway; /* this loop's upstream connections (gateway.h) */
     const char *route_label;      /* a gateway route's prefix, for the access log; or NULL */

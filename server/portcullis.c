@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server/hex.h"
 #include "server/log.h"
@@ -144,5 +145,11 @@ int pc_error(struct pc_req *req, int status, const char *code, const char *detai
 
 int pc_header(struct pc_req *req, const char *name, const char *value)
 {
+    /* The framing is the server's: a second length or coding would let
+     * the client read a different message than the one we wrote. */
+    static const char *const framing[] = { "Content-Length", "Transfer-Encoding", "Connection" };
+    for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++)
+        if (strcasecmp(name, framing[i]) == 0)
+            return -1;
     return http_resp_header(&pc_exchange(req)->resp, name, value);
 }

@@ -74,7 +74,8 @@ int pc_server_new(struct pc_server **out, const char *config_path, char *err, si
 
 /* The request handler. Returns PC_DONE when the answer is set (pc_json,
  * pc_error), or the value of pc_defer (PC_LATER when a job will answer). A
- * handler that returns PC_DONE without an answer gets a 500. */
+ * handler that returns PC_DONE without an answer gets a 500, and so does
+ * one that returns PC_LATER without a job (see pc_defer). */
 enum pc_result { PC_DONE = 0, PC_LATER = 1 };
 struct pc_req; /* opaque: one request, valid until it is answered */
 typedef int (*pc_handler)(struct pc_req *req, void *arg);
@@ -175,9 +176,10 @@ int pc_json(struct pc_req *req, int status, json_t *body);
 int pc_error(struct pc_req *req, int status, const char *code, const char *detail);
 
 /* Adds a response header. Refuses (-1) a name that is not an HTTP token or
- * a value with CR or LF, so no answer can be split. Content-Type,
- * Content-Length, Connection, X-Request-Id and the security headers are
- * written by the server: do not add them. */
+ * a value with CR or LF, so no answer can be split, and the framing headers
+ * Content-Length, Transfer-Encoding and Connection (any case), which only
+ * the server writes. Content-Type, X-Request-Id and the security headers
+ * are written by the server too: do not add them. */
 int pc_header(struct pc_req *req, const char *name, const char *value);
 
 /* ---- Slow work: the job pool ---- */
@@ -195,7 +197,14 @@ typedef void (*pc_done_fn)(struct pc_req *req, void *arg);
  * (its answer is dropped).
  * Returns PC_LATER, which the handler returns; or PC_DONE when the queue
  * is full (pool.queue) or memory ran out: neither function will run, a
- * 503 with Retry-After is set, and the caller still owns arg. */
+ * 503 with Retry-After is set, and the caller still owns arg.
+ * One job per request: while one is pending (queued, running, or in its
+ * done), pc_defer for the same request returns -1 without running either
+ * function (the caller still owns arg) and the request is answered 500
+ * once that job completes. A handler must return exactly what pc_defer
+ * returned: PC_LATER with no job queued is answered 500 at once, and
+ * PC_DONE with a job queued is taken as PC_LATER (the job answers); both
+ * are logged as handler bugs. */
 int pc_defer(struct pc_req *req, pc_work_fn work, pc_done_fn done, void *arg);
 
 #ifdef __cplusplus

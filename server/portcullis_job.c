@@ -29,9 +29,10 @@ static void job_done(struct loop *l, void *arg)
     (void)l;
     struct pc_job *j = arg;
     struct http_exchange *ex = j->ex;
-    j->done(pc_req_of(ex), j->arg);
+    j->done(pc_req_of(ex), j->arg); /* job_pending still: a pc_defer here is refused */
     free(j);
-    if (ex->resp.status == 0)
+    ex->job_pending = false;
+    if (ex->resp.status == 0 || ex->job_refused)
         http_resp_error(&ex->resp, 500, "internal", "the request could not be completed");
     http_exchange_complete(ex);
 }
@@ -40,11 +41,19 @@ static int submit(struct pc_req *req, pc_work_fn work, pc_work_ctx_fn work_ctx, 
                   void *arg)
 {
     struct http_exchange *ex = pc_exchange(req);
+    if (ex->job_pending) { /* one job per request: a second done would answer twice */
+        log_error("handler bug: pc_defer while this request's job is pending; answering 500");
+        ex->job_refused = true;
+        http_resp_error(&ex->resp, 500, "internal", "the request could not be completed");
+        return -1;
+    }
     struct pc_job *j = malloc(sizeof *j);
     if (j != NULL) {
         *j = (struct pc_job){ ex, work, work_ctx, done, arg };
-        if (ex->pool != NULL && pool_submit(ex->pool, ex->loop, job_work, job_done, j) == 0)
+        if (ex->pool != NULL && pool_submit(ex->pool, ex->loop, job_work, job_done, j) == 0) {
+            ex->job_pending = true;
             return PC_LATER;
+        }
         free(j);
     }
     log_warn("job pool full: answering 503 to %s",

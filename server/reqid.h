@@ -1,5 +1,6 @@
 /* reqid.h: request ids. Every request gets one: a valid X-Request-Id sent by
- * the client (or a proxy in front) is kept, otherwise a new one is made. It
+ * a trusted proxy in front is kept (the caller passes an empty incoming for
+ * anyone else, see conn_http.c), otherwise a new one is made. It
  * is echoed in the response and appears in every log line about the request
  * (see log_set_request), so one id ties a client's report, a proxy's log and
  * ours together.

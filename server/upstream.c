@@ -177,11 +177,27 @@ static int up_connect(struct up_conn *uc)
     return 0;
 }
 
+/* Is an idle connection still quiet? Bytes (an answer nobody asked for) or
+ * the upstream's close may have arrived after the last answer without the
+ * loop having seen them yet: such a connection would hand them to the next
+ * request as its answer. */
+static bool up_idle_quiet(const struct up_conn *uc)
+{
+    char c;
+    ssize_t n = recv(uc->io.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 /* An idle connection of the pool, or a new one; NULL when the route has
  * max_connections open (errno EBUSY) or the connect failed at once. */
 static struct up_conn *up_acquire(struct gateway_loop *gl, const struct gateway_route *r)
 {
     struct up_pool *p = &gl->pool[gateway_route_index(gl->g, r)];
+    while (p->idle != NULL && !up_idle_quiet(p->idle)) {
+        struct up_conn *stale = p->idle;
+        p->idle = stale->next;
+        up_close(stale);
+    }
     if (p->idle != NULL) {
         struct up_conn *uc = p->idle;
         p->idle = uc->next;

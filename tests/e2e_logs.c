@@ -1,5 +1,5 @@
 /* e2e_logs.c: request ids and the log formats, against the real binary: an
- * id is kept or made and echoed; JSON logs are one object per line with the
+ * id is kept (from a trusted proxy only) or made and echoed; JSON logs are one object per line with the
  * request's fields; and no log line ever holds a password, a token, a
  * cookie or a code, whatever the level. */
 #include <check.h>
@@ -31,7 +31,9 @@ START_TEST(request_id_kept_or_made)
     struct srv s;
     struct http_resp r;
     char a[80], b[80], want[128];
-    ck_assert_int_eq(srv_start(&s, NULL, NULL), 0);
+    /* A trusted proxy's id is kept when valid. */
+    ck_assert_int_eq(srv_start(&s, "{\"server\": {\"trusted_proxies\": [\"127.0.0.1\"]}}", NULL),
+                     0);
     https_request(&s, "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Request-Id: lb-7f3a.2:x_y\r\n\r\n",
                   &r);
     rid_of(&r, a, sizeof a);
@@ -48,6 +50,13 @@ START_TEST(request_id_kept_or_made)
         rid_of(&r, a, sizeof a);
         ck_assert_msg(is_hex32(a), "'%s' gave '%s'", bad[i], a);
     }
+    ck_assert_int_eq(srv_stop(&s, SIGTERM), 0);
+    /* A client that is not a trusted proxy cannot choose its id. */
+    ck_assert_int_eq(srv_start(&s, NULL, NULL), 0);
+    https_request(&s, "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Request-Id: lb-7f3a.2:x_y\r\n\r\n",
+                  &r);
+    rid_of(&r, a, sizeof a);
+    ck_assert_msg(is_hex32(a), "a client's id was adopted: '%s'", a);
     https_request(&s, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", &r);
     rid_of(&r, a, sizeof a);
     https_request(&s, "GET /nothing HTTP/1.1\r\nHost: a\r\n\r\n", &r);
@@ -136,8 +145,10 @@ START_TEST(json_logs_and_no_secrets)
     struct api_session t, t2;
     struct api_resp r = { 0 };
     const char *pw = "Secret-Horse-91x", *pw2 = "Another-Secret-5q";
-    ck_assert_int_eq(
-        api_start(&s, "{\"server\": {\"log_format\": \"json\", \"log_level\": \"debug\"}}"), 0);
+    ck_assert_int_eq(api_start(&s,
+                               "{\"server\": {\"log_format\": \"json\", \"log_level\": \"debug\", "
+                               "\"trusted_proxies\": [\"127.0.0.1\"]}}"),
+                     0);
     ck_assert_int_eq(api_new_user(&s, "loggy", pw, &t), 0);
     ck_assert_int_eq(api_login(&s, "loggy", "Wrong-Password-77", &t2), 401);
     struct api_req q = { .method = "GET",

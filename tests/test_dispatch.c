@@ -17,7 +17,6 @@ static struct dispatch_site site;
 static struct dispatch_live live;
 static struct static_cache files;
 static struct loop *lp;
-static struct http_exchange ex;
 static int denied_access; /* the access value the check refuses */
 
 static int h_sync(struct pc_req *req, void *arg)
@@ -27,11 +26,30 @@ static int h_sync(struct pc_req *req, void *arg)
     return PC_DONE;
 }
 
+static struct http_exchange ex;
+
 static int h_async(struct pc_req *req, void *arg)
 {
     (void)req;
     (void)arg;
-    return PC_LATER; /* a job would complete the exchange later */
+    ex.job_pending = true; /* as pc_defer does: its job completes the exchange later */
+    return PC_LATER;
+}
+
+/* Handler bugs: PC_LATER with no job; PC_DONE with a job queued. */
+static int h_later_no_job(struct pc_req *req, void *arg)
+{
+    (void)req;
+    (void)arg;
+    return PC_LATER;
+}
+
+static int h_done_with_job(struct pc_req *req, void *arg)
+{
+    (void)arg;
+    ex.job_pending = true;
+    pc_json(req, 200, json_pack("{s:s}", "handler", "too early"));
+    return PC_DONE;
 }
 
 static int check_access(struct http_exchange *e, int access, void *arg)
@@ -50,6 +68,8 @@ static void setup(void)
     router_init(&router);
     ck_assert_int_eq(router_add(&router, "GET", "/sync", h_sync, 0, NULL), 0);
     ck_assert_int_eq(router_add(&router, "POST", "/async", h_async, 0, NULL), 0);
+    ck_assert_int_eq(router_add(&router, "GET", "/later-no-job", h_later_no_job, 0, NULL), 0);
+    ck_assert_int_eq(router_add(&router, "GET", "/done-with-job", h_done_with_job, 0, NULL), 0);
     ck_assert_int_eq(router_add(&router, "GET", "/private", h_sync, 7, NULL), 0);
     denied_access = 7;
     site = (struct dispatch_site){
@@ -186,6 +206,18 @@ START_TEST(sync_and_async_handlers)
 }
 END_TEST
 
+/* A handler that says "later" with no job would leave the client waiting
+ * for ever: 500 now. One that says "done" with a job queued must not be
+ * answered now too (the job's completion answers): later. */
+START_TEST(handler_result_follows_the_job)
+{
+    ck_assert_int_eq(run(1, "GET", "/later-no-job"), DISPATCH_ANSWERED);
+    ck_assert_int_eq(ex.resp.status, 500);
+    ex.job_pending = false;
+    ck_assert_int_eq(run(1, "GET", "/done-with-job"), DISPATCH_LATER);
+}
+END_TEST
+
 START_TEST(access_check_refuses)
 {
     ck_assert_int_eq(run(1, "GET", "/private"), DISPATCH_ANSWERED);
@@ -220,6 +252,7 @@ static Suite *dispatch_suite(void)
     tcase_add_test(tc, redirect_location_always_valid);
     tcase_add_test(tc, plain_listener_serves_when_asked);
     tcase_add_test(tc, sync_and_async_handlers);
+    tcase_add_test(tc, handler_result_follows_the_job);
     tcase_add_test(tc, access_check_refuses);
     tcase_add_test(tc, not_found_not_allowed_options);
     suite_add_tcase(s, tc);

@@ -217,6 +217,11 @@ START_TEST(answers)
     ck_assert_int_eq(pc_header(req(), "X-Thing", "1"), 0);
     ck_assert_int_eq(pc_header(req(), "X-Split", "a\r\nSet-Cookie: b"), -1);
     ck_assert_int_eq(pc_header(req(), "Bad Name", "1"), -1);
+    /* The framing is the server's alone. */
+    ck_assert_int_eq(pc_header(req(), "Content-Length", "0"), -1);
+    ck_assert_int_eq(pc_header(req(), "transfer-encoding", "chunked"), -1);
+    ck_assert_int_eq(pc_header(req(), "CONNECTION", "close"), -1);
+    ck_assert_ptr_null(memmem(buf_head(&ex.resp.headers), ex.resp.headers.len, "chunked", 7));
     set_body("application/json", "");
     ck_assert_int_eq(pc_header_get(req(), "content-type", val, sizeof val), 16);
     ck_assert_str_eq(val, "application/json");
@@ -245,6 +250,21 @@ START_TEST(defer_without_a_pool_is_503)
 }
 END_TEST
 
+/* One job per request: while one is pending (queued, or its done running),
+ * another pc_defer is refused (its functions never run) and the request's
+ * answer becomes a 500. */
+START_TEST(defer_while_a_job_is_pending_is_refused)
+{
+    char err[64];
+    ex.job_pending = true;
+    ck_assert_int_lt(pc_defer(req(), never, never_done, NULL), 0);
+    ck_assert_int_eq(ex.resp.status, 500);
+    ck_assert_str_eq(answer_error(err, sizeof err), "internal");
+    ck_assert(ex.job_refused);
+    ck_assert(ex.job_pending);
+}
+END_TEST
+
 static Suite *portcullis_suite(void)
 {
     Suite *s = suite_create("portcullis");
@@ -257,6 +277,7 @@ static Suite *portcullis_suite(void)
     tcase_add_test(tc, user_only_when_checked);
     tcase_add_test(tc, answers);
     tcase_add_test(tc, defer_without_a_pool_is_503);
+    tcase_add_test(tc, defer_while_a_job_is_pending_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -5,6 +5,9 @@ path, headers, body). The path's last segment picks a behaviour:
   .../slow?ms=N   answer after N ms          .../chunked   answer chunked
   .../garbage     a malformed head, close    .../close     close, no answer
   .../big?n=N     N bytes of 'x'             .../count     {"connections": N}
+  .../requests    {"requests": N}, N the requests seen before this one (any path)
+  .../stray?ms=N  answer 204, then N ms later (default 1000) write a whole
+                  unasked-for answer ("stray") on the kept connection
   .../early       answer before reading the body (it need not have arrived), close
   .../progress?tag=T  how far the chunked request body tagged T (?tag=T on
                   its own request) was read: {"received": bytes, "chunks": N,
@@ -22,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 accepted = 0
+requests = 0
 lock = threading.Lock()
 progress = {}  # tag -> how far its chunked body was read
 
@@ -92,9 +96,22 @@ class H(BaseHTTPRequestHandler):
         return data
 
     def handle_any(self):
+        global requests
         u = urlsplit(self.path)
         q = parse_qs(u.query)
         last = u.path.rstrip("/").rsplit("/", 1)[-1]
+        with lock:
+            if last != "requests":
+                requests += 1
+            seen = requests
+        if last == "requests":
+            out = json.dumps({"requests": seen}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
         if last == "early":
             out = json.dumps({"early": True,
                               "content_length": self.headers.get("Content-Length"),
@@ -118,6 +135,14 @@ class H(BaseHTTPRequestHandler):
             return
         body = self.body()
         if body is None:
+            return
+        if last == "stray":
+            self.send_response(204)
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(int(q.get("ms", ["1000"])[0]) / 1000)
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
+            self.wfile.flush()
             return
         if last == "garbage":
             self.wfile.write(b"HTTP/1.1 2OO Fine\r\nthis is not a header\r\n\r\n")
