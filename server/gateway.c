@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "server/gateway_int.h"
+#include "server/hex.h"
 
 static int gateway_resolve(struct gateway_route *gr, const char *url, char *err, size_t errlen)
 {
@@ -91,22 +92,12 @@ const struct gateway_route *gateway_match(const struct gateway *g, struct str pa
     return best;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Is the "%XY" at p[0..2] (n bytes left) well formed and of a byte that
  * must not be spelled encoded? */
 static bool pct_refused(const char *p, size_t n)
 {
-    int hi = n >= 3 ? hex_value(p[1]) : -1, lo = n >= 3 ? hex_value(p[2]) : -1;
+    int hi = n >= 3 ? hex_value((unsigned char)p[1]) : -1;
+    int lo = n >= 3 ? hex_value((unsigned char)p[2]) : -1;
     if (hi < 0 || lo < 0)
         return true;
     char c = (char)(hi * 16 + lo);

@@ -197,22 +197,11 @@ grep -q "\"method\"" "$tmp/body" && fail "HEAD answered with a body"
 grep -qi "^Content-Length: [1-9]" "$tmp/head" || fail "HEAD lost the Content-Length"
 
 # --- a request body streams to the upstream as it arrives ---
-python3 - "$pc" "$tmp/certs/ca.crt" <<'PY' || fail "streamed request bodies"
+PYTHONPATH="$src/tests/support" python3 - "$pc" "$tmp/certs/ca.crt" <<'PY' || fail "streamed request bodies"
 import json, socket, ssl, sys, time
-ctx = ssl.create_default_context(cafile=sys.argv[2])
+from gw_client import connect_to, read_all
 def connect():
-    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15),
-                           server_hostname="localhost")
-def read_all(s):
-    data = b""
-    while True:
-        try:
-            more = s.recv(65536)
-        except socket.timeout:
-            raise SystemExit("no answer within 15 s: %r" % data[:300])
-        if not more:
-            return data
-        data += more
+    return connect_to(sys.argv[1], sys.argv[2])
 # The upstream answers from the head alone: with the body held back until
 # complete, this would wait for the body timeout and get a 408.
 s = connect()
@@ -242,22 +231,11 @@ assert data.startswith(b"HTTP/1.1 408"), data[:300]
 PY
 
 # --- a chunked request body streams to the upstream chunked, piece by piece ---
-python3 - "$pc" "$tmp/certs/ca.crt" "$up" <<'PY' || fail "streamed chunked request bodies"
+PYTHONPATH="$src/tests/support" python3 - "$pc" "$tmp/certs/ca.crt" "$up" <<'PY' || fail "streamed chunked request bodies"
 import json, socket, ssl, sys, time, urllib.request
-ctx = ssl.create_default_context(cafile=sys.argv[2])
+from gw_client import connect_to, read_all
 def connect():
-    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15),
-                           server_hostname="localhost")
-def read_all(s):
-    data = b""
-    while True:
-        try:
-            more = s.recv(65536)
-        except socket.timeout:
-            raise SystemExit("no answer within 15 s: %r" % data[:300])
-        if not more:
-            return data
-        data += more
+    return connect_to(sys.argv[1], sys.argv[2])
 def progress(tag):
     with urllib.request.urlopen("http://127.0.0.1:%s/progress?tag=%s" % (sys.argv[3], tag),
                                 timeout=10) as r:
