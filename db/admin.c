@@ -28,18 +28,12 @@ int db_admin_count_enabled(struct db *db, int64_t *count)
      * stmt.c): inside an admin change's transaction, a concurrent change
      * waits here until this one commits, then counts what it left, so two
      * admins demoting each other at once cannot leave none. */
-    struct db_stmt *st = db_query(
-        db, DB_STMT_ADMIN_COUNT_ENABLED,
-        db_pick(db, "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0",
-                "SELECT count(*) FROM (SELECT id FROM users "
-                "WHERE role = 'admin' AND disabled = 0 FOR UPDATE) a"),
-        "");
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    if ((rc = db_step_row(db, st)) == 0)
-        *count = db_col_i64(st, 0);
-    db_stmt_reset(st);
-    return rc;
+    return db_one_i64(
+        db,
+        db_query(db, DB_STMT_ADMIN_COUNT_ENABLED,
+                 db_pick(db, "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0",
+                         "SELECT count(*) FROM (SELECT id FROM users "
+                         "WHERE role = 'admin' AND disabled = 0 FOR UPDATE) a"),
+                 ""),
+        count);
 }

@@ -209,6 +209,11 @@ int db_exec_stmt(struct db *db, struct db_stmt *st);
  * DB_NOTFOUND when there is none, or an error. */
 int db_step_row(struct db *db, struct db_stmt *st);
 
+/* For a statement from db_query (NULL: its failure, already recorded)
+ * yielding at most one row: that row's first column into *out. 0,
+ * DB_NOTFOUND or an error; the statement is reset. */
+int db_one_i64(struct db *db, struct db_stmt *st, int64_t *out);
+
 /* After reading the single row of an UPDATE ... RETURNING: runs the
  * statement to completion so its write and any error are final. 0 or DB_*. */
 int db_step_finish(struct db *db, struct db_stmt *st);

@@ -146,18 +146,12 @@ int db_ticket_key_purge(struct db *db, int64_t lifetime_s, int64_t before)
 
 int db_key_count(struct db *db, int64_t *n)
 {
-    struct db_stmt *st = db_query(db, DB_STMT_KEY_COUNT,
-                                  "SELECT (SELECT count(*) FROM signing_keys) + "
-                                  "(SELECT count(*) FROM ticket_keys)",
-                                  "");
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    if ((rc = db_step_row(db, st)) == 0)
-        *n = db_col_i64(st, 0);
-    db_stmt_reset(st);
-    return rc;
+    return db_one_i64(db,
+                      db_query(db, DB_STMT_KEY_COUNT,
+                               "SELECT (SELECT count(*) FROM signing_keys) + "
+                               "(SELECT count(*) FROM ticket_keys)",
+                               ""),
+                      n);
 }
 
 /* The advisory lock's key: ours ("PCLS" and 'K'), apart from the

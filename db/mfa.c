@@ -135,18 +135,12 @@ int db_recovery_use(struct db *db, int64_t user_id, const unsigned char hash[DB_
 
 int db_recovery_left(struct db *db, int64_t user_id, int64_t *left)
 {
-    struct db_stmt *st = db_query(db, DB_STMT_RECOVERY_LEFT,
-                                  "SELECT count(*) FROM mfa_recovery "
-                                  "WHERE user_id = ?1 AND used_at IS NULL",
-                                  "i", user_id);
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    if ((rc = db_step_row(db, st)) == 0)
-        *left = db_col_i64(st, 0);
-    db_stmt_reset(st);
-    return rc;
+    return db_one_i64(db,
+                      db_query(db, DB_STMT_RECOVERY_LEFT,
+                               "SELECT count(*) FROM mfa_recovery "
+                               "WHERE user_id = ?1 AND used_at IS NULL",
+                               "i", user_id),
+                      left);
 }
 
 int db_mfa_token_insert(struct db *db, const unsigned char hash[DB_MFA_HASH_LEN], int64_t user_id,

@@ -28,18 +28,12 @@ int db_reset_issue(struct db *db, int64_t user_id, const unsigned char hash[DB_R
 int db_reset_find(struct db *db, const unsigned char hash[DB_RESET_HASH_LEN], int64_t now,
                   int64_t *user_id)
 {
-    struct db_stmt *st = db_query(db, DB_STMT_RESET_FIND,
-                                  "SELECT user_id FROM password_resets WHERE token_hash = ?1 "
-                                  "AND used_at IS NULL AND expires_at > ?2",
-                                  "hi", hash, now);
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    if ((rc = db_step_row(db, st)) == 0)
-        *user_id = db_col_i64(st, 0);
-    db_stmt_reset(st);
-    return rc;
+    return db_one_i64(db,
+                      db_query(db, DB_STMT_RESET_FIND,
+                               "SELECT user_id FROM password_resets WHERE token_hash = ?1 "
+                               "AND used_at IS NULL AND expires_at > ?2",
+                               "hi", hash, now),
+                      user_id);
 }
 
 int db_reset_spend(struct db *db, const unsigned char hash[DB_RESET_HASH_LEN], int64_t now)

@@ -113,16 +113,10 @@ int db_session_family(struct db *db, int64_t id, int64_t user_id, int64_t now, c
 
 int db_session_id(struct db *db, const char *family, int64_t *id)
 {
-    struct db_stmt *st = db_query(db, DB_STMT_SESSION_ID,
-                                  "SELECT id FROM sessions WHERE family = ?1", "t", family);
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    if ((rc = db_step_row(db, st)) == 0)
-        *id = db_col_i64(st, 0);
-    db_stmt_reset(st);
-    return rc;
+    return db_one_i64(
+        db,
+        db_query(db, DB_STMT_SESSION_ID, "SELECT id FROM sessions WHERE family = ?1", "t", family),
+        id);
 }
 
 /* After a DELETE's db_exec: stores the rows it removed in *deleted (may be

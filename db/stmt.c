@@ -122,6 +122,18 @@ int db_exec_stmt(struct db *db, struct db_stmt *st)
     return rc;
 }
 
+int db_one_i64(struct db *db, struct db_stmt *st, int64_t *out)
+{
+    int rc;
+
+    if (!st)
+        return DB_ERROR;
+    if ((rc = db_step_row(db, st)) == 0)
+        *out = db_col_i64(st, 0);
+    db_stmt_reset(st);
+    return rc;
+}
+
 int db_step_row(struct db *db, struct db_stmt *st)
 {
     int rc = db_step(db, st);

@@ -113,13 +113,6 @@ out:
 
 int db_user_count(struct db *db, int64_t *count)
 {
-    struct db_stmt *st = db_query(db, DB_STMT_USER_COUNT, "SELECT count(*) FROM users", "");
-    int rc;
-
-    if (!st)
-        return DB_ERROR;
-    if ((rc = db_step_row(db, st)) == 0)
-        *count = db_col_i64(st, 0);
-    db_stmt_reset(st);
-    return rc;
+    return db_one_i64(db, db_query(db, DB_STMT_USER_COUNT, "SELECT count(*) FROM users", ""),
+                      count);
 }
