@@ -94,6 +94,27 @@ static int seal_key(const unsigned char master[AUTH_SEAL_KEY_LEN],
     return 0;
 }
 
+/* A new P-256 key when key_in is NULL, else *key_in (which it frees),
+ * sealed into *row. 0, or -1 with err naming `what` ("first", "new"). */
+static int make_row(const unsigned char master[AUTH_SEAL_KEY_LEN], struct auth_keyfile_key *key_in,
+                    int64_t now, struct db_signing_key *row, const char *what, char *err,
+                    size_t errlen)
+{
+    struct auth_keyfile_key fresh;
+    struct auth_keyfile_key *key = key_in != NULL ? key_in : &fresh;
+    if (key_in == NULL && auth_keyfile_generate(&fresh) != 0) {
+        snprintf(err, errlen, "key set: cannot generate a P-256 key");
+        return -1;
+    }
+    int rc = seal_key(master, key, now, row);
+    auth_keyfile_key_free(key);
+    if (rc != 0) {
+        snprintf(err, errlen, "key set: cannot seal the %s key", what);
+        return -1;
+    }
+    return 0;
+}
+
 /* Opens row into key and checks the key is the one its kid names. */
 static int unseal_key(const unsigned char master[AUTH_SEAL_KEY_LEN],
                       const struct db_signing_key *row, struct auth_keyfile_key *key)
@@ -148,17 +169,9 @@ int auth_keyset_bootstrap(struct db *db, const unsigned char master[AUTH_SEAL_KE
              : 1;
     if (rc < 0)
         return -1;
-    if (rc == 1 && auth_keyfile_generate(&key) != 0) {
-        snprintf(err, errlen, "key set: cannot generate a P-256 key");
-        return -1;
-    }
     *imported = rc == 0;
-    rc = seal_key(master, &key, now, &row);
-    auth_keyfile_key_free(&key);
-    if (rc != 0) {
-        snprintf(err, errlen, "key set: cannot seal the first key");
+    if (make_row(master, rc == 0 ? &key : NULL, now, &row, "first", err, errlen) != 0)
         return -1;
-    }
     /* Another instance starting at the same time may have added it first. */
     rc = db_signing_key_add(db, &row);
     mbedtls_platform_zeroize(&row, sizeof row);
@@ -318,7 +331,6 @@ int auth_keyset_rotate(struct db *db, const unsigned char master[AUTH_SEAL_KEY_L
                        char kid[AUTH_TOKEN_KID_BUF], char *err, size_t errlen)
 {
     struct auth_tokens *current = NULL;
-    struct auth_keyfile_key key;
     struct db_signing_key row;
     char sig[AUTH_KEYSET_SIG_MAX];
     int rc;
@@ -326,16 +338,8 @@ int auth_keyset_rotate(struct db *db, const unsigned char master[AUTH_SEAL_KEY_L
     if (auth_keyset_load(db, master, opts, window_s, now, NULL, sig, &current, err, errlen) != 0)
         return -1;
     auth_tokens_free(current);
-    if (auth_keyfile_generate(&key) != 0) {
-        snprintf(err, errlen, "key set: cannot generate a P-256 key");
+    if (make_row(master, NULL, now, &row, "new", err, errlen) != 0)
         return -1;
-    }
-    rc = seal_key(master, &key, now, &row);
-    auth_keyfile_key_free(&key);
-    if (rc != 0) {
-        snprintf(err, errlen, "key set: cannot seal the new key");
-        return -1;
-    }
     rc = db_signing_key_rotate(db, &row, now, now - window_s - AUTH_KEYSET_GRACE_S);
     memcpy(kid, row.kid, AUTH_TOKEN_KID_BUF); /* auth_token_kid wrote it */
     kid[AUTH_TOKEN_KID_BUF - 1] = '\0';
