@@ -28,22 +28,13 @@
 # Environment (set by ctest): PC_BINARY, PC_SOURCE_DIR.
 set -euo pipefail
 . "$(dirname "$0")/support/wait_port.sh"
+. "$(dirname "$0")/support/script_procs.sh"
 
 : "${PC_BINARY:?PC_BINARY is the portcullis binary}"
 src=${PC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 fail() { echo "script_gateway: FAIL: $*" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/pc-gateway-XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [ -z "${PC_KEEP_TMP:-}" ]; then rm -rf "$tmp"; else echo "kept $tmp"; fi
-}
-trap cleanup EXIT
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+pc_tmp gateway
 
 up=$(free_port)
 python3 "$src/tests/support/gateway_upstream.py" "$up" &

@@ -15,19 +15,13 @@
 # Environment (set by ctest): PC_BINARY, PC_SOURCE_DIR.
 set -euo pipefail
 . "$(dirname "$0")/support/wait_port.sh"
+. "$(dirname "$0")/support/script_procs.sh"
 
 : "${PC_BINARY:?PC_BINARY is the portcullis binary}"
 fail() { echo "script_haproxy: FAIL: $*" >&2; exit 1; }
 command -v haproxy >/dev/null || fail "haproxy is not installed (run: make deps-test)"
 
-tmp=$(mktemp -d /tmp/pc-haproxy-XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [ -z "${PC_KEEP_TMP:-}" ]; then rm -rf "$tmp"; else echo "kept $tmp"; fi
-}
-trap cleanup EXIT
+pc_tmp haproxy
 
 # $1 name, $2 extra "server" members. Starts a server; sets port_<name>.
 start_server() {
@@ -51,9 +45,6 @@ JSON
     printf -v "port_$name" '%s' "$port"
 }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 start_server tcp ', "proxy_protocol": true'
 start_server http ', "trusted_proxies": ["127.0.0.1"]'

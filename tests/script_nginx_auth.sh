@@ -10,6 +10,7 @@
 # Environment (set by ctest): PC_BINARY.
 set -euo pipefail
 . "$(dirname "$0")/support/wait_port.sh"
+. "$(dirname "$0")/support/script_procs.sh"
 
 : "${PC_BINARY:?PC_BINARY is the portcullis binary}"
 fail() { echo "script_nginx_auth: FAIL: $*" >&2; exit 1; }
@@ -17,17 +18,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 command -v nginx >/dev/null || fail "nginx is not installed (run: make deps-test)"
 nginx -V 2>&1 | grep -q http_auth_request_module || fail "this nginx has no auth_request module"
 
-tmp=$(mktemp -d /tmp/pc-nginx-XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [ -z "${PC_KEEP_TMP:-}" ]; then rm -rf "$tmp"; else echo "kept $tmp"; fi
-}
-trap cleanup EXIT
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+pc_tmp nginx
 
 cat >"$tmp/config.json" <<JSON
 {"server": {"https_address": "127.0.0.1", "https_port": 0, "http_port": -1, "workers": 1,
