@@ -299,6 +299,9 @@ void db_pg_clear(struct db_stmt *st);
  * its message and noticing a lost connection. */
 int db_pg_fail(struct db *db, struct pg_result *res);
 int db_pg_exec_plain(struct db *db, const char *sql);
+/* Static SQL to its result, with the same bounded wait as every query
+ * (0 with *out for the caller to PQclear, or DB_*, recorded). */
+int db_pg_query_plain(struct db *db, const char *sql, struct pg_result **out);
 /* 0 idle, 1 in a transaction, 2 in a failed one (only ROLLBACK works). */
 int db_pg_in_txn(struct db *db);
 int db_pg_rows(const struct db_stmt *st);

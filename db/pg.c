@@ -294,10 +294,15 @@ static int finish(struct db *db, int sent, PGresult **out)
     return rc;
 }
 
+int db_pg_query_plain(struct db *db, const char *sql, PGresult **out)
+{
+    return finish(db, PQsendQuery(db->pg, sql), out);
+}
+
 int db_pg_exec_plain(struct db *db, const char *sql)
 {
     PGresult *res = NULL;
-    int rc = finish(db, PQsendQuery(db->pg, sql), &res);
+    int rc = db_pg_query_plain(db, sql, &res);
 
     PQclear(res);
     return rc;

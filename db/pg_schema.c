@@ -167,16 +167,14 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,
  * for no row, or DB_*. */
 static int query_int(struct db *db, const char *sql, int64_t *out)
 {
-    PGresult *res;
+    PGresult *res = NULL;
     int rc;
 
-    if ((rc = db_pg_ready(db)) != 0)
+    if ((rc = db_pg_ready(db)) != 0 || (rc = db_pg_query_plain(db, sql, &res)) != 0)
         return rc;
-    res = PQexec(db->pg, sql);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = db_pg_fail(db, res);
         PQclear(res);
-        return rc;
+        return db_failf(db, DB_ERROR, "expected rows from: %s", sql);
     }
     if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0)) {
         PQclear(res);
